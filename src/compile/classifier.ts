@@ -1,0 +1,81 @@
+/**
+ * Locates the parts of a classifier the score heads read: the logits, the pooled
+ * penultimate features (input of the final linear layer) and the last feature map (input
+ * of the global pooling before it).
+ */
+import { describeNode, producers, type Graph, type Node } from '../onnx/graph.js';
+import type { GraphInfo } from '../onnx/shapes.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+
+export interface ClassifierParts {
+  /** The pre-softmax class scores, shape [batch, classes]. */
+  readonly logits: string;
+  readonly numClasses: number;
+  /** The batch dimension's name (or size) as the model declares it. */
+  readonly batchDim: string | number;
+}
+
+export interface FeatureParts {
+  /** The 2-D input of the final linear layer. */
+  readonly penultimate: string;
+  /** The 4-D input of the global pool feeding it. */
+  readonly lastFeatureMap: string;
+}
+
+const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity', 'Dropout']);
+
+export function findLogits(graph: Graph, info: GraphInfo): ClassifierParts {
+  const output = graph.outputs[0];
+  if (!output) throw new GaiaError(ErrorCodes.NOT_A_CLASSIFIER, 'the model has no outputs');
+  let logits = output.name;
+  const byTensor = producers(graph);
+  const last = byTensor.get(logits);
+  // A model that ends in (Log)Softmax: the scores GAIA differentiates are its input.
+  if (last && (last.opType === 'Softmax' || last.opType === 'LogSoftmax')) logits = last.inputs[0]!;
+  const shape = info.tensors.get(logits)?.shape;
+  if (!shape || shape.length !== 2 || typeof shape[1] !== 'number') {
+    throw new GaiaError(
+      ErrorCodes.NOT_A_CLASSIFIER,
+      `the model's first output "${output.name}" has shape [${shape?.join(',') ?? '?'}]; ` +
+        'gaia-sentinel needs a classifier whose first output is 2-D [batch, classes] logits',
+    );
+  }
+  return { logits, numClasses: shape[1], batchDim: shape[0]! };
+}
+
+function isConstant(info: GraphInfo, name: string): boolean {
+  return info.constants.has(name);
+}
+
+/** Walks back from the logits through bias-add, linear layer, flatten and global pool. */
+export function findFeatures(graph: Graph, info: GraphInfo, logits: string): FeatureParts {
+  const byTensor = producers(graph);
+  const fail = (why: string, node?: Node): never => {
+    throw new GaiaError(
+      ErrorCodes.BAD_HEAD,
+      `gaia_a needs a "global pool → flatten → linear" classifier head: ${why}${node ? ` (at ${describeNode(node)})` : ''}`,
+      node ? { node: node.name } : {},
+    );
+  };
+  let node = byTensor.get(logits) ?? fail('the logits are a graph input');
+  if (node.opType === 'Add') {
+    const act = node.inputs.find((i) => !isConstant(info, i));
+    node = byTensor.get(act ?? '') ?? fail('the bias Add has no producer', node);
+  }
+  if (node.opType !== 'Gemm' && node.opType !== 'MatMul') fail('the logits do not come from Gemm or MatMul', node);
+  const penultimate = node.inputs.find((i) => !isConstant(info, i)) ?? fail('the linear layer has no activation input', node);
+  let t = penultimate;
+  for (;;) {
+    const p = byTensor.get(t) ?? fail(`no pooling layer before "${penultimate}"`);
+    if (RESHAPES.has(p.opType)) {
+      t = p.inputs[0]!;
+      continue;
+    }
+    if (p.opType === 'GlobalAveragePool' || p.opType === 'ReduceMean' || p.opType === 'AveragePool') {
+      const fm = p.inputs[0]!;
+      if ((info.tensors.get(fm)?.shape.length ?? 0) < 3) fail('the pooled tensor has no spatial axes', p);
+      return { penultimate, lastFeatureMap: fm };
+    }
+    fail(`expected a global pool before the linear layer, found ${p.opType}`, p);
+  }
+}

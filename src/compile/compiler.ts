@@ -1,0 +1,120 @@
+/**
+ * The scoring-graph compiler: parse → infer shapes → pick taps → append the backward
+ * passes and score heads → verify. The result computes the logits and every requested
+ * score for a whole batch in one session.run.
+ */
+import { defaultOpset, type Graph, type Model, type Node, type ValueInfo } from '../onnx/graph.js';
+import { DataType } from '../onnx/schema.js';
+import { inferShapes } from '../onnx/shapes.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import { GraphBuilder } from './builder.js';
+import { findLogits } from './classifier.js';
+import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
+import { selectTaps, type Tap } from './taps.js';
+import { verifyGraph } from './verify.js';
+
+/** Default-domain opsets whose operator spellings the emitter knows. */
+export const MIN_OPSET = 13;
+export const MAX_OPSET = 22;
+
+export interface CompileOptions {
+  /** Tap selection: "bn" (default), "stages:N" or "name:REGEX". */
+  readonly taps?: string;
+  readonly heads?: readonly HeadName[];
+  /** Also output every tap's value and gradient ("debug/..." outputs). */
+  readonly debug?: boolean;
+}
+
+export interface CompileResult {
+  readonly model: Model;
+  readonly taps: readonly Tap[];
+  readonly heads: readonly HeadName[];
+  readonly logits: string;
+  readonly numClasses: number;
+  /** Node count per op type in the compiled graph. */
+  readonly opCounts: Readonly<Record<string, number>>;
+}
+
+export function parseHeads(list: string): HeadName[] {
+  const heads = list.split(',').map((h) => h.trim()).filter(Boolean);
+  for (const h of heads) {
+    if (!(HEAD_NAMES as readonly string[]).includes(h)) {
+      throw new GaiaError(ErrorCodes.BAD_CONFIG, `unknown head "${h}"; choose from ${HEAD_NAMES.join(', ')}`);
+    }
+  }
+  return heads as HeadName[];
+}
+
+export function compileScoringGraph(model: Model, options: CompileOptions = {}): CompileResult {
+  const opset = defaultOpset(model);
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new GaiaError(
+      ErrorCodes.UNSUPPORTED_OPSET,
+      `the model imports ONNX opset ${opset}; the compiler supports opsets ${MIN_OPSET}–${MAX_OPSET}. ` +
+        `Re-export with torch.onnx.export(..., opset_version=17) or convert with onnx.version_converter`,
+    );
+  }
+  const graph = model.graph;
+  verifyGraph(graph);
+  const info = inferShapes(graph, opset);
+  const cls = findLogits(graph, info);
+  const taps = selectTaps(graph, info, options.taps ?? 'bn');
+  const heads = options.heads ?? DEFAULT_HEADS;
+  const taken = new Set<string>([
+    ...graph.nodes.flatMap((n) => [n.name, ...n.outputs]),
+    ...graph.initializers.keys(),
+    ...graph.inputs.map((i) => i.name),
+  ]);
+  const b = new GraphBuilder(opset, info, 'gaia', taken);
+  const { outputs } = buildHeads(graph, b, cls, taps, heads, options.debug ?? false);
+
+  // Name each head's tensor as the output it is; a tensor of the model already named like
+  // an output keeps its name.
+  const renames: Node[] = [];
+  const graphOutputs: ValueInfo[] = [];
+  for (const [name, { tensor, shape }] of outputs) {
+    if (tensor !== name) {
+      if (taken.has(name)) {
+        throw new GaiaError(ErrorCodes.INVALID_GRAPH, `the model already has a tensor named "${name}", which the compiler needs for an output; rename it in the export`);
+      }
+      renames.push({ name: `gaia/output/${name}`, opType: 'Identity', domain: '', inputs: [tensor], outputs: [name], attributes: [] });
+    }
+    graphOutputs.push({ name, elemType: DataType.FLOAT, shape });
+  }
+  const compiled: Graph = {
+    ...graph,
+    nodes: [...graph.nodes, ...b.nodes, ...renames],
+    initializers: new Map([...graph.initializers, ...b.initializers]),
+    outputs: graphOutputs,
+    // Intermediate value_info from the exporter stays valid: forward tensors are unchanged.
+    valueInfo: graph.valueInfo,
+  };
+  verifyGraph(compiled);
+  const opCounts: Record<string, number> = {};
+  for (const n of compiled.nodes) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
+  return {
+    model: {
+      ...model,
+      graph: compiled,
+      extra: { ...model.extra, metadataProps: withMetadata(model, taps, heads) },
+    },
+    taps,
+    heads,
+    logits: cls.logits,
+    numClasses: cls.numClasses,
+    opCounts,
+  };
+}
+
+function withMetadata(model: Model, taps: readonly Tap[], heads: readonly HeadName[]): unknown[] {
+  const existing = ((model.extra.metadataProps as Array<{ key: string }> | undefined) ?? []).filter(
+    (p) => !p.key.startsWith('gaia.'),
+  );
+  return [
+    ...existing,
+    { key: 'gaia.compiler', value: 'gaia-sentinel' },
+    { key: 'gaia.heads', value: heads.join(',') },
+    { key: 'gaia.taps', value: JSON.stringify(taps.map((t) => t.tensor)) },
+  ];
+}
+

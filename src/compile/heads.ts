@@ -1,0 +1,118 @@
+/**
+ * The score heads appended to the classifier (DESIGN.md §2):
+ * - gaia_z: zero-ratio abnormality of the gradients of Σ_b max_c y[b,c] at every tap
+ *   (the official cal_zero); higher = more out-of-distribution.
+ * - gaia_a: channel-mean gradient abnormality (the official cal_grad_value).
+ * - msp, energy: the usual logit baselines (higher = more in-distribution).
+ */
+import { attr, type Graph, type Shape } from '../onnx/graph.js';
+import { Tensor } from '../onnx/tensor.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import type { GraphBuilder } from './builder.js';
+import { backward } from './backward.js';
+import { findFeatures, type ClassifierParts } from './classifier.js';
+import { lastStages, type Tap } from './taps.js';
+
+export const HEAD_NAMES = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy', 'gaia_z_ratios'] as const;
+export type HeadName = (typeof HEAD_NAMES)[number];
+/** gaia_a costs a second backward pass through the last two stages, so it is opt-in. */
+export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'energy'];
+
+export interface HeadOutputs {
+  /** Graph output name → the tensor holding it. */
+  readonly outputs: Map<string, { tensor: string; shape: Shape }>;
+}
+
+const spatialAxes = (shape: Shape) => shape.slice(2).map((_, i) => i + 2);
+
+function staticArea(shape: Shape, tap: string): number {
+  return shape.slice(2).reduce<number>((acc, d) => {
+    if (typeof d !== 'number') throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `tap "${tap}" has a dynamic spatial size`);
+    return acc * d;
+  }, 1);
+}
+
+/** r[b,c] = fraction of positions where the gradient is non-zero, from Σ sign(g)². */
+function zeroRatio(b: GraphBuilder, grad: string, shape: Shape, tap: string): string {
+  const sign = b.op1('Sign', [grad]);
+  if (shape.length === 2) return b.op1('Abs', [sign]);
+  const nonzero = b.reduce('ReduceSumSquare', sign, spatialAxes(shape), false);
+  return b.op1('Div', [nonzero, b.scalar(staticArea(shape, tap))], [], 'zero_ratio');
+}
+
+function meanSquare(b: GraphBuilder, x: string): string {
+  return b.reduce('ReduceMean', b.op1('Mul', [x, x]), [1], false);
+}
+
+
+export function buildHeads(
+  graph: Graph,
+  b: GraphBuilder,
+  cls: ClassifierParts,
+  taps: readonly Tap[],
+  heads: readonly HeadName[],
+  debug: boolean,
+): HeadOutputs {
+  const outputs = new Map<string, { tensor: string; shape: Shape }>();
+  const batch = cls.batchDim;
+  const want = (h: HeadName) => heads.includes(h);
+  const logits = cls.logits;
+
+  if (want('logits')) outputs.set('logits', { tensor: logits, shape: [batch, cls.numClasses] });
+
+  if (want('gaia_z') || want('gaia_z_ratios') || debug) {
+    // Seed: one-hot at the arg-max of each row (ArgMax picks the first maximum, as torch.max).
+    const argmax = b.op1('ArgMax', [logits], [attr.int('axis', 1), attr.int('keepdims', 0), attr.int('select_last_index', 0)]);
+    const onOff = b.addInitializer('onehot_values', (n) => Tensor.float32(n, [2], [0, 1]));
+    const onehot = b.op1('OneHot', [argmax, b.ints([cls.numClasses]), onOff], [attr.int('axis', -1)], 'gaia_z_seed');
+    const grads = backward(graph, b, [{ tensor: logits, grad: onehot }], taps.map((t) => t.tensor));
+    const ratios = taps.map((t, i) => {
+      const g = grads.get(t.tensor);
+      if (!g) {
+        throw new GaiaError(ErrorCodes.BAD_TAPS, `tap ${i} ("${t.tensor}", ${t.opType} node "${t.node}") has no path to the logits; drop it from --taps`, {
+          node: t.node,
+        });
+      }
+      if (debug) {
+        outputs.set(`debug/grad/${i}`, { tensor: g, shape: t.shape });
+        outputs.set(`debug/tap/${i}`, { tensor: t.tensor, shape: t.shape });
+      }
+      return zeroRatio(b, g, t.shape, t.tensor);
+    });
+    const channels = taps.reduce<number | string>((acc, t) => (typeof acc === 'number' && typeof t.shape[1] === 'number' ? acc + t.shape[1] : 'K'), 0);
+    const all = b.op1('Concat', ratios, [attr.int('axis', 1)], 'gaia_z_ratios');
+    if (want('gaia_z_ratios') || debug) outputs.set('gaia_z_ratios', { tensor: all, shape: [batch, channels] });
+    if (want('gaia_z')) outputs.set('gaia_z', { tensor: meanSquare(b, all), shape: [batch] });
+  }
+
+  if (want('gaia_a')) {
+    const { penultimate, lastFeatureMap } = findFeatures(graph, b.info, logits);
+    // d/dy Σ_c log_softmax(y)_c = 1 − C·softmax(y)
+    const probs = b.op1('Softmax', [logits], [attr.int('axis', 1)]);
+    const seed1 = b.op1('Sub', [b.scalar(1), b.op1('Mul', [probs, b.scalar(cls.numClasses)])], [], 'gaia_a_seed');
+    const gLast = backward(graph, b, [{ tensor: logits, grad: seed1 }], [lastFeatureMap]).get(lastFeatureMap)!;
+    const fmShape = b.shapeOf(lastFeatureMap)!;
+    const channelMean = b.reduce('ReduceMean', gLast, spatialAxes(fmShape), false);
+    const o = b.op1('Sqrt', [b.reduce('ReduceMean', b.op1('Abs', [channelMean]), [1], false)], [], 'gaia_a_o');
+    const innerTaps = lastStages(taps, 2);
+    const g2 = backward(graph, b, [{ tensor: penultimate, grad: b.onesLike(penultimate) }], innerTaps.map((t) => t.tensor));
+    const inner = innerTaps.map((t) => {
+      const g = g2.get(t.tensor);
+      if (!g) throw new GaiaError(ErrorCodes.BAD_HEAD, `gaia_a: tap "${t.tensor}" does not reach the penultimate features`, { node: t.node });
+      return b.op1('Abs', [b.reduce('ReduceMean', g, spatialAxes(t.shape), false)]);
+    });
+    const innerAll = inner.length === 1 ? inner[0]! : b.op1('Concat', inner, [attr.int('axis', 1)]);
+    const scaled = b.op1('Div', [innerAll, b.unsqueeze(o, [1])]);
+    outputs.set('gaia_a', { tensor: meanSquare(b, scaled), shape: [batch] });
+    if (debug) outputs.set('debug/gaia_a_o', { tensor: o, shape: [batch] });
+  }
+
+  if (want('msp')) {
+    const probs = b.op1('Softmax', [logits], [attr.int('axis', 1)]);
+    outputs.set('msp', { tensor: b.reduce('ReduceMax', probs, [1], false), shape: [batch] });
+  }
+  if (want('energy')) {
+    outputs.set('energy', { tensor: b.reduce('ReduceLogSumExp', logits, [1], false), shape: [batch] });
+  }
+  return { outputs };
+}

@@ -1,0 +1,55 @@
+/**
+ * The one error type of gaia-sentinel. Every failure carries a stable `code` from a closed
+ * set, a message that says what was wrong, the value, and what to do, an optional `cause`,
+ * and whether retrying the same operation can succeed. Retry and restart decisions read
+ * only `code` and `retriable`, never the message. Codes are documented in docs/ERRORS.md.
+ */
+export const ErrorCodes = {
+  /** The file is not a readable ONNX model. */
+  ONNX_PARSE: 'GAIA_ONNX_PARSE',
+  /** The model uses an operator (or an attribute value) the backward pass does not support. */
+  UNSUPPORTED_OP: 'GAIA_UNSUPPORTED_OP',
+  /** The model's opset or IR version is outside the supported range. */
+  UNSUPPORTED_OPSET: 'GAIA_UNSUPPORTED_OPSET',
+  /** The model is not an image classifier with a 2-D logits output. */
+  NOT_A_CLASSIFIER: 'GAIA_NOT_A_CLASSIFIER',
+  /** The tap selection matched nothing, or a tap cannot reach the logits. */
+  BAD_TAPS: 'GAIA_BAD_TAPS',
+  /** A requested score head cannot be built for this model. */
+  BAD_HEAD: 'GAIA_BAD_HEAD',
+  /** A static shape needed by the backward pass could not be inferred. */
+  SHAPE_INFERENCE: 'GAIA_SHAPE_INFERENCE',
+  /** A graph failed verification (dangling input, duplicate output, cycle). */
+  INVALID_GRAPH: 'GAIA_INVALID_GRAPH',
+  /** A command-line argument or configuration value is invalid. */
+  BAD_CONFIG: 'GAIA_BAD_CONFIG',
+  /** A file could not be read or written. */
+  IO: 'GAIA_IO',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface GaiaErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+  /** The ONNX node the error is about, when there is one. */
+  node?: string;
+}
+
+export class GaiaError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly node: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GaiaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GaiaError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.node = options.node;
+  }
+}
+
+export function isGaiaError(err: unknown): err is GaiaError {
+  return err instanceof GaiaError;
+}

@@ -1,0 +1,479 @@
+/**
+ * Static shape inference for the ops CNN classifier exports contain. Spatial sizes are
+ * static; the batch dimension stays symbolic (whatever name the model's input declares).
+ * Small integer tensors (the Shape → Gather → Concat → Reshape chains exporters emit)
+ * are evaluated symbolically, so a Reshape's target shape is known at compile time.
+ */
+import {
+  attrFloat,
+  attrInt,
+  attrInts,
+  attrTensor,
+  describeNode,
+  type Dim,
+  type Graph,
+  type Node,
+  type Shape,
+} from './graph.js';
+import { DataType } from './schema.js';
+import { Tensor } from './tensor.js';
+import { windowGeometry } from './window-geometry.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+
+export interface TensorInfo {
+  elemType: number;
+  shape: Shape;
+  /** Element values of a small integer tensor known at compile time (possibly symbolic). */
+  value?: Dim[];
+}
+
+export interface GraphInfo {
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /** Constant tensors: initializers and the outputs of Constant nodes. */
+  readonly constants: ReadonlyMap<string, Tensor>;
+}
+
+const SAME_SHAPE = new Set([
+  'Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Clip', 'Identity', 'Tanh', 'Exp',
+  'Log', 'Sqrt', 'Neg', 'Abs', 'Softmax', 'LogSoftmax', 'Erf', 'Sign', 'Reciprocal', 'Elu', 'Selu',
+  'Softplus', 'Softsign', 'Gelu', 'Mish', 'Not', 'BatchNormalization', 'InstanceNormalization',
+  'LRN', 'Floor', 'Ceil', 'Round', 'PRelu',
+]);
+const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where']);
+const COMPARE = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Xor']);
+const REDUCE = new Set([
+  'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2',
+  'ReduceLogSumExp', 'ReduceSumSquare', 'ReduceLogSum',
+]);
+
+export function inferShapes(graph: Graph, opset: number): GraphInfo {
+  const tensors = new Map<string, TensorInfo>();
+  const constants = new Map<string, Tensor>(graph.initializers);
+  for (const [name, t] of graph.initializers) {
+    tensors.set(name, { elemType: t.dataType, shape: t.dims, ...smallIntValue(t) });
+  }
+  for (const input of graph.inputs) {
+    if (tensors.has(input.name)) continue; // an initializer listed as input (old exporters)
+    if (input.elemType === undefined || !input.shape) {
+      throw new GaiaError(
+        ErrorCodes.SHAPE_INFERENCE,
+        `graph input "${input.name}" declares no tensor shape; export the model with a fixed input shape (dynamic batch is fine)`,
+      );
+    }
+    tensors.set(input.name, { elemType: input.elemType, shape: input.shape });
+  }
+  const get = (node: Node, i: number): TensorInfo => {
+    const name = node.inputs[i];
+    const info = name ? tensors.get(name) : undefined;
+    if (!info) {
+      throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `${describeNode(node)}: input ${i} ("${name}") has no known shape`, {
+        node: node.name,
+      });
+    }
+    return info;
+  };
+  for (const node of graph.nodes) {
+    const outs = inferNode(node, get, constants, opset);
+    node.outputs.forEach((name, i) => {
+      const info = outs[i];
+      if (name && info) tensors.set(name, info);
+    });
+  }
+  return { tensors, constants };
+}
+
+function smallIntValue(t: Tensor): { value?: Dim[] } {
+  if ((t.dataType === DataType.INT64 || t.dataType === DataType.INT32) && t.size <= 64) {
+    return { value: t.toNumbers() };
+  }
+  return {};
+}
+
+function fail(node: Node, what: string): never {
+  throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `${describeNode(node)}: ${what}`, { node: node.name });
+}
+
+function staticDims(node: Node, shape: Shape, what: string): number[] {
+  return shape.map((d) => (typeof d === 'number' ? d : fail(node, `${what} dimension "${d}" must be static`)));
+}
+
+export function broadcastShapes(node: Node, shapes: Shape[]): Dim[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    let dim: Dim = 1;
+    for (const s of shapes) {
+      const d = s[s.length - rank + i] ?? 1;
+      if (d === 1) continue;
+      if (dim === 1) dim = d;
+      else if (dim !== d) fail(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')}`);
+    }
+    out.push(dim);
+  }
+  return out;
+}
+
+const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
+
+/** Axes from the attribute (older opsets) or from the constant second input (newer ones). */
+export function axesOf(node: Node, constants: ReadonlyMap<string, Tensor>, inputIndex = 1): number[] | undefined {
+  const fromAttr = attrInts(node, 'axes');
+  if (fromAttr) return fromAttr;
+  const name = node.inputs[inputIndex];
+  if (!name) return undefined;
+  const t = constants.get(name);
+  if (!t) fail(node, `axes input "${name}" must be a constant`);
+  return t.toNumbers();
+}
+
+function constInts(node: Node, index: number, get: (n: Node, i: number) => TensorInfo): Dim[] | undefined {
+  if (!node.inputs[index]) return undefined;
+  const v = get(node, index).value;
+  if (!v) fail(node, `input ${index} ("${node.inputs[index]}") must be computable at compile time`);
+  return v;
+}
+
+function product(dims: readonly Dim[]): Dim {
+  return dims.every((d) => typeof d === 'number')
+    ? (dims as number[]).reduce((a, b) => a * b, 1)
+    : dims.length === 1
+      ? dims[0]!
+      : `(${dims.join('*')})`;
+}
+
+function inferNode(
+  node: Node,
+  get: (node: Node, i: number) => TensorInfo,
+  constants: Map<string, Tensor>,
+  opset: number,
+): Array<TensorInfo | undefined> {
+  const op = node.opType;
+  if (node.domain && node.domain !== 'ai.onnx') fail(node, `operator domain "${node.domain}" is not supported`);
+  const x = (): TensorInfo => get(node, 0);
+  const float = (shape: Shape, elemType = x().elemType): TensorInfo => ({ elemType, shape });
+
+  if (op === 'Constant') {
+    const t = attrTensor(node, 'value');
+    if (t) {
+      const named = t.renamed(node.outputs[0]!);
+      constants.set(named.name, named);
+      return [{ elemType: t.dataType, shape: t.dims, ...smallIntValue(t) }];
+    }
+    const f = node.attributes.find((a) => a.name === 'value_float');
+    if (f) {
+      const t2 = Tensor.float32(node.outputs[0]!, [], [attrFloat(node, 'value_float', 0)]);
+      constants.set(t2.name, t2);
+      return [{ elemType: DataType.FLOAT, shape: [] }];
+    }
+    const ints = attrInts(node, 'value_ints');
+    if (ints) {
+      const t3 = Tensor.int64(node.outputs[0]!, [ints.length], ints);
+      constants.set(t3.name, t3);
+      return [{ elemType: DataType.INT64, shape: [ints.length], value: ints }];
+    }
+    const i = attrInt(node, 'value_int');
+    if (i !== undefined) {
+      const t4 = Tensor.int64(node.outputs[0]!, [], [i]);
+      constants.set(t4.name, t4);
+      return [{ elemType: DataType.INT64, shape: [], value: [i] }];
+    }
+    fail(node, 'only value, value_float, value_int and value_ints Constants are supported');
+  }
+  if (SAME_SHAPE.has(op)) return [float(x().shape)];
+  if (op === 'Dropout') return [float(x().shape), { elemType: DataType.BOOL, shape: x().shape }];
+  if (op === 'Cast') {
+    const to = attrInt(node, 'to', DataType.FLOAT);
+    const v = x().value;
+    return [{ elemType: to, shape: x().shape, ...(v ? { value: v } : {}) }];
+  }
+  if (BROADCAST.has(op) || COMPARE.has(op)) {
+    const infos = node.inputs.map((_, i) => get(node, i));
+    const shape = broadcastShapes(node, infos.map((i) => i.shape));
+    const elemType = COMPARE.has(op) ? DataType.BOOL : op === 'Where' ? infos[1]!.elemType : infos[0]!.elemType;
+    const value = foldArithmetic(op, infos);
+    return [{ elemType, shape, ...(value ? { value } : {}) }];
+  }
+  switch (op) {
+    case 'Conv': {
+      const w = staticDims(node, get(node, 1).shape, 'weight');
+      const xs = x().shape;
+      const g = windowGeometry(node, w.slice(2), staticDims(node, xs.slice(2), 'spatial'));
+      return [float([xs[0]!, w[0]!, ...g.outSize])];
+    }
+    case 'MaxPool':
+    case 'AveragePool': {
+      const xs = x().shape;
+      const kernel = attrInts(node, 'kernel_shape') ?? fail(node, 'kernel_shape is required');
+      const g = windowGeometry(node, kernel, staticDims(node, xs.slice(2), 'spatial'));
+      const out = float([xs[0]!, xs[1]!, ...g.outSize]);
+      return [out, { elemType: DataType.INT64, shape: out.shape }];
+    }
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool': {
+      const xs = x().shape;
+      return [float([xs[0]!, xs[1]!, ...xs.slice(2).map(() => 1)])];
+    }
+    case 'Gemm': {
+      const a = x().shape;
+      const b = get(node, 1).shape;
+      const m = attrInt(node, 'transA', 0) ? a[1]! : a[0]!;
+      const n = attrInt(node, 'transB', 0) ? b[0]! : b[1]!;
+      return [float([m, n])];
+    }
+    case 'MatMul': {
+      const a = x().shape;
+      const b = get(node, 1).shape;
+      if (a.length < 2 || b.length < 2) fail(node, 'MatMul with 1-D operands is not supported');
+      const batch = broadcastShapes(node, [a.slice(0, -2), b.slice(0, -2)]);
+      return [float([...batch, a[a.length - 2]!, b[b.length - 1]!])];
+    }
+    case 'Flatten': {
+      const xs = x().shape;
+      const axis = normAxis(attrInt(node, 'axis', 1), xs.length);
+      return [float([product(xs.slice(0, axis)), product(xs.slice(axis))])];
+    }
+    case 'Reshape': {
+      const xs = x().shape;
+      const target = constInts(node, 1, get)!;
+      const allowZero = attrInt(node, 'allowzero', 0) === 1;
+      const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? xs[i]! : d));
+      const minus = out.indexOf(-1);
+      if (minus >= 0) {
+        const known = out.filter((_, i) => i !== minus);
+        out[minus] = divideDims(node, product(xs), product(known));
+      }
+      const value = x().value;
+      return [{ ...float(out, x().elemType), ...(value ? { value } : {}) }];
+    }
+    case 'Squeeze': {
+      const xs = x().shape;
+      const axes = (axesOf(node, constants) ?? xs.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => normAxis(a, xs.length));
+      const value = x().value;
+      return [{ elemType: x().elemType, shape: xs.filter((_, i) => !axes.includes(i)), ...(value ? { value } : {}) }];
+    }
+    case 'Unsqueeze': {
+      const xs = x().shape;
+      const rank = xs.length + (axesOf(node, constants) ?? []).length;
+      const axes = (axesOf(node, constants) ?? fail(node, 'axes are required')).map((a) => normAxis(a, rank));
+      const out: Dim[] = [];
+      let k = 0;
+      for (let i = 0; i < rank; i++) out.push(axes.includes(i) ? 1 : xs[k++]!);
+      const value = x().value;
+      return [{ elemType: x().elemType, shape: out, ...(value ? { value } : {}) }];
+    }
+    case 'Transpose': {
+      const xs = x().shape;
+      const perm = attrInts(node, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
+      return [float(perm.map((p) => xs[p]!))];
+    }
+    case 'Concat': {
+      const infos = node.inputs.map((_, i) => get(node, i));
+      const rank = infos[0]!.shape.length;
+      const axis = normAxis(attrInt(node, 'axis', 0), rank);
+      const out = [...infos[0]!.shape];
+      out[axis] = addDims(infos.map((i) => i.shape[axis]!));
+      const values = infos.map((i) => i.value);
+      const value = values.every((v) => v) && rank === 1 ? values.flatMap((v) => v!) : undefined;
+      return [{ elemType: infos[0]!.elemType, shape: out, ...(value ? { value } : {}) }];
+    }
+    case 'Split': {
+      const xs = x().shape;
+      const axis = normAxis(attrInt(node, 'axis', 0), xs.length);
+      const dim = xs[axis];
+      if (typeof dim !== 'number') fail(node, 'the split axis must be static');
+      let sizes = attrInts(node, 'split') ?? (node.inputs[1] ? (constInts(node, 1, get) as number[]) : undefined);
+      if (!sizes) {
+        const n = node.outputs.length;
+        const chunk = Math.ceil(dim / n);
+        sizes = node.outputs.map((_, i) => Math.min(chunk, dim - chunk * i));
+      }
+      return sizes.map((s) => float(xs.map((d, i) => (i === axis ? s : d))));
+    }
+    case 'Slice': {
+      const xs = x().shape;
+      const { starts, ends, axes, steps } = sliceParams(node, xs, get);
+      const out = [...xs];
+      axes.forEach((axis, i) => {
+        out[axis] = sliceLength(xs[axis]!, starts[i]!, ends[i]!, steps[i]!);
+      });
+      const v = x().value;
+      const value = v && axes.length === 1 && steps[0] === 1 ? sliceValue(v, starts[0]!, ends[0]!) : undefined;
+      return [{ elemType: x().elemType, shape: out, ...(value ? { value } : {}) }];
+    }
+    case 'Pad': {
+      const xs = x().shape;
+      const pads = padAmounts(node, xs.length, get, constants);
+      return [float(xs.map((d, i) => addDims([d, pads[i]!, pads[i + xs.length]!])))];
+    }
+    case 'Shape': {
+      const xs = x().shape;
+      const start = normAxis(attrInt(node, 'start', 0), xs.length);
+      const endAttr = attrInt(node, 'end');
+      const end = endAttr === undefined ? xs.length : normAxis(endAttr, xs.length);
+      const value = xs.slice(start, end);
+      return [{ elemType: DataType.INT64, shape: [value.length], value }];
+    }
+    case 'Size':
+      return [{ elemType: DataType.INT64, shape: [], value: [product(x().shape)] }];
+    case 'Gather': {
+      const data = x();
+      const idx = get(node, 1);
+      const axis = normAxis(attrInt(node, 'axis', 0), data.shape.length);
+      const shape = [...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)];
+      const value =
+        data.value && idx.value && data.shape.length === 1
+          ? idx.value.map((i) => data.value![normAxis(i as number, data.value!.length)]!)
+          : undefined;
+      return [{ elemType: data.elemType, shape, ...(value ? { value } : {}) }];
+    }
+    case 'ConstantOfShape': {
+      const shape = constInts(node, 0, get)!;
+      const t = attrTensor(node, 'value');
+      return [{ elemType: t?.dataType ?? DataType.FLOAT, shape }];
+    }
+    case 'ArgMax':
+    case 'ArgMin': {
+      const xs = x().shape;
+      const axis = normAxis(attrInt(node, 'axis', 0), xs.length);
+      const keep = attrInt(node, 'keepdims', 1) === 1;
+      return [{ elemType: DataType.INT64, shape: keep ? xs.map((d, i) => (i === axis ? 1 : d)) : xs.filter((_, i) => i !== axis) }];
+    }
+    default:
+      if (REDUCE.has(op)) {
+        const xs = x().shape;
+        const axesGiven = op === 'ReduceSum' || opset >= 18 ? axesOf(node, constants) : attrInts(node, 'axes');
+        const noop = attrInt(node, 'noop_with_empty_axes', 0) === 1;
+        if (axesGiven === undefined && noop) return [float(xs)];
+        const axes = (axesGiven ?? xs.map((_, i) => i)).map((a) => normAxis(a, xs.length));
+        const keep = attrInt(node, 'keepdims', 1) === 1;
+        return [float(keep ? xs.map((d, i) => (axes.includes(i) ? 1 : d)) : xs.filter((_, i) => !axes.includes(i)))];
+      }
+      fail(node, `no shape rule for operator ${op}`);
+  }
+}
+
+export function sliceParams(
+  node: Node,
+  xs: Shape,
+  get: (node: Node, i: number) => TensorInfo,
+): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } {
+  const ints = (i: number): number[] | undefined => {
+    const v = constInts(node, i, get);
+    if (v && v.some((d) => typeof d !== 'number')) fail(node, `input ${i} of Slice must be static`);
+    return v as number[] | undefined;
+  };
+  const starts = attrInts(node, 'starts') ?? ints(1)!;
+  const ends = attrInts(node, 'ends') ?? ints(2)!;
+  const axes = (attrInts(node, 'axes') ?? ints(3) ?? starts.map((_, i) => i)).map((a) => normAxis(a, xs.length));
+  const steps = ints(4) ?? starts.map(() => 1);
+  const clamped = axes.map((axis, i) => {
+    const dim = xs[axis];
+    if (typeof dim !== 'number') {
+      return { start: starts[i]!, end: ends[i]! };
+    }
+    const step = steps[i]!;
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
+    return step > 0
+      ? { start: clamp(starts[i]!, 0, dim), end: clamp(ends[i]!, 0, dim) }
+      : { start: clamp(starts[i]!, -1, dim - 1), end: clamp(ends[i]!, -1, dim - 1) };
+  });
+  return { starts: clamped.map((c) => c.start), ends: clamped.map((c) => c.end), axes, steps };
+}
+
+function sliceLength(dim: Dim, start: number, end: number, step: number): Dim {
+  if (typeof dim !== 'number') {
+    if (start === 0 && end >= 2 ** 31 && step === 1) return dim;
+    return `slice(${dim})`;
+  }
+  return Math.max(0, Math.ceil((end - start) / step));
+}
+
+function sliceValue(v: Dim[], start: number, end: number): Dim[] {
+  return v.slice(start, end);
+}
+
+export function padAmounts(
+  node: Node,
+  rank: number,
+  get: (node: Node, i: number) => TensorInfo,
+  constants: ReadonlyMap<string, Tensor>,
+): number[] {
+  const fromAttr = attrInts(node, 'pads');
+  let pads = fromAttr ?? (constInts(node, 1, get) as number[] | undefined);
+  if (!pads) fail(node, 'pads are required');
+  const axes = node.inputs[3] ? axesOf(node, constants, 3)!.map((a) => normAxis(a, rank)) : undefined;
+  if (axes) {
+    const full = new Array<number>(2 * rank).fill(0);
+    axes.forEach((a, i) => {
+      full[a] = pads![i]!;
+      full[a + rank] = pads![i + axes.length]!;
+    });
+    pads = full;
+  }
+  return pads;
+}
+
+function addDims(dims: Dim[]): Dim {
+  if (dims.every((d) => typeof d === 'number')) return (dims as number[]).reduce((a, b) => a + b, 0);
+  const sym = dims.filter((d) => d !== 0);
+  return sym.length === 1 ? sym[0]! : `(${sym.join('+')})`;
+}
+
+function divideDims(node: Node, total: Dim, known: Dim): Dim {
+  if (typeof total === 'number' && typeof known === 'number') return total / known;
+  if (total === known) return 1;
+  // "(batch*C*H*W)" / "batch" style: strip a symbolic factor present in both.
+  if (typeof total === 'string' && typeof known === 'string') {
+    const t = splitProduct(total);
+    const k = splitProduct(known);
+    for (const f of k) {
+      const i = t.indexOf(f);
+      if (i < 0) fail(node, `cannot infer -1 in Reshape from ${total} / ${known}`);
+      t.splice(i, 1);
+    }
+    const nums = t.map(Number);
+    if (nums.every((v) => !Number.isNaN(v))) return nums.reduce((a, b) => a * b, 1);
+    return t.join('*');
+  }
+  if (typeof total === 'string' && typeof known === 'number') {
+    const t = splitProduct(total);
+    const nums = t.filter((f) => !Number.isNaN(Number(f))).map(Number);
+    const syms = t.filter((f) => Number.isNaN(Number(f)));
+    const numProd = nums.reduce((a, b) => a * b, 1);
+    if (numProd % known === 0 && syms.length === 1) return numProd / known === 1 ? syms[0]! : `(${syms[0]}*${numProd / known})`;
+  }
+  if (typeof total === 'number' && typeof known === 'string') {
+    fail(node, `cannot infer -1 in Reshape: ${total} elements over a dynamic ${known}`);
+  }
+  return `(${total}/${known})`;
+}
+
+function splitProduct(d: string): string[] {
+  return d.replace(/^\(|\)$/g, '').split('*');
+}
+
+function foldArithmetic(op: string, infos: TensorInfo[]): Dim[] | undefined {
+  if (!infos.every((i) => i.value) || infos.length !== 2) return undefined;
+  const [a, b] = [infos[0]!.value!, infos[1]!.value!];
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a.length === 1 ? a[0]! : a[i]!;
+    const y = b.length === 1 ? b[0]! : b[i]!;
+    if (typeof x !== 'number' || typeof y !== 'number') {
+      if (op === 'Mul' && (x === 1 || y === 1)) out.push(x === 1 ? y : x);
+      else if (op === 'Mul') out.push(`(${x}*${y})`);
+      else if (op === 'Div' && y === 1) out.push(x);
+      else return undefined;
+      continue;
+    }
+    switch (op) {
+      case 'Add': out.push(x + y); break;
+      case 'Sub': out.push(x - y); break;
+      case 'Mul': out.push(x * y); break;
+      case 'Div': out.push(Math.trunc(x / y)); break;
+      default: return undefined;
+    }
+  }
+  return out;
+}
