@@ -6,6 +6,7 @@
  * - msp, energy: the usual logit baselines (higher = more in-distribution).
  */
 import { attr, type Graph, type Shape } from '../onnx/graph.js';
+import { DataType } from '../onnx/schema.js';
 import { Tensor } from '../onnx/tensor.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { GraphBuilder } from './builder.js';
@@ -32,12 +33,17 @@ function staticArea(shape: Shape, tap: string): number {
   }, 1);
 }
 
-/** r[b,c] = fraction of positions where the gradient is non-zero, from Σ sign(g)². */
+/**
+ * r[b,c] = fraction of positions where the gradient is non-zero. Counting zeros with
+ * Equal → Cast → ReduceSum is about 3x cheaper in onnxruntime than Sign → ReduceSumSquare
+ * (Sign has no vectorised CPU kernel); (area − zeros) / area is exact, as torch's count / area.
+ */
 function zeroRatio(b: GraphBuilder, grad: string, shape: Shape, tap: string): string {
-  const sign = b.op1('Sign', [grad]);
-  if (shape.length === 2) return b.op1('Abs', [sign]);
-  const nonzero = b.reduce('ReduceSumSquare', sign, spatialAxes(shape), false);
-  return b.op1('Div', [nonzero, b.scalar(staticArea(shape, tap))], [], 'zero_ratio');
+  const isZero = b.op1('Cast', [b.op1('Equal', [grad, b.scalar(0)])], [attr.int('to', DataType.FLOAT)], 'is_zero');
+  if (shape.length === 2) return b.op1('Sub', [b.scalar(1), isZero]);
+  const area = b.scalar(staticArea(shape, tap));
+  const zeros = b.reduce('ReduceSum', isZero, spatialAxes(shape), false);
+  return b.op1('Div', [b.op1('Sub', [area, zeros]), area], [], 'zero_ratio');
 }
 
 function meanSquare(b: GraphBuilder, x: string): string {

@@ -291,6 +291,138 @@ class DenseNetTiny(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------
+# op_zoo: one of every op the other fixtures do not cover, between the first tap and the
+# logits, and a final Softmax
+# ----------------------------------------------------------------------------------------
+
+
+class _OnnxIdentityFn(torch.autograd.Function):
+    """Identity in PyTorch; exported as an ONNX ``Identity`` node. (torch.onnx drops
+    nn.Identity entirely: it is traced away.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+    @staticmethod
+    def symbolic(g, x):
+        return g.op("Identity", x)
+
+
+class _OnnxEvalDropoutFn(torch.autograd.Function):
+    """Inference-mode dropout (the identity); exported as an ONNX ``Dropout`` node with a
+    ``ratio`` input and no ``training_mode`` input (default false). (torch.onnx drops
+    nn.Dropout from an eval-mode export.)"""
+
+    @staticmethod
+    def forward(ctx, x, p: float):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+    @staticmethod
+    def symbolic(g, x, p: float):
+        return g.op("Dropout", x, g.op("Constant", value_t=torch.tensor(p, dtype=torch.float32)))
+
+
+class ExportedIdentity(nn.Identity):
+    """nn.Identity that survives torch.onnx.export as an Identity node."""
+
+    def forward(self, x):
+        return _OnnxIdentityFn.apply(x)
+
+
+class ExportedDropout(nn.Dropout):
+    """nn.Dropout (active in train mode); in eval mode the identity, exported as a
+    Dropout node in inference mode."""
+
+    def forward(self, x):
+        if self.training:
+            return super().forward(x)
+        return _OnnxEvalDropoutFn.apply(x, float(self.p))
+
+
+class OpZoo(nn.Module):
+    """Covers, between the first BN tap and the logits: LeakyRelu(0.1), HardSwish,
+    HardSigmoid, Tanh, Sub/Div by constants, Identity, a dilated conv, a grouped conv
+    (groups=2, padding 2) followed by a spatial Slice (crop), a non-overlapping MaxPool(2),
+    a constant Pad followed by a padding-0 conv, ReduceMean(keepdims=0) + Unsqueeze, a
+    broadcast Mul of two activations, Split into two halves processed separately, Concat,
+    Transpose -> Linear over channels (MatMul + Add) -> Transpose, the broadcast Add of a
+    learned (1,C,1,1) parameter, a stride-2 conv on an even size, a channel Slice,
+    a residual Add, then GlobalAveragePool -> Squeeze -> Dropout -> view(B,-1) -> Linear
+    -> Softmax.
+
+    ``forward`` returns softmax probabilities; ``logits`` returns the pre-softmax scores
+    (the tensor GAIA differentiates). ``output_is_softmax`` tells the reference to use it.
+    """
+
+    output_is_softmax = True
+
+    def __init__(self, in_ch: int = 3, num_classes: int = 6):
+        super().__init__()
+        self.conv1, self.bn1 = conv_bn(in_ch, 8, 3, stride=2)  # 32 -> 16
+        self.ident = ExportedIdentity()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=2, dilation=2, bias=False)  # dilated, 16 -> 16
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv3 = nn.Conv2d(8, 8, 3, padding=2, groups=2, bias=False)  # grouped, 16 -> 18
+        self.bn3 = nn.BatchNorm2d(8)
+        self.maxpool = nn.MaxPool2d(2)  # 16 -> 8, non-overlapping
+        self.conv4 = nn.Conv2d(8, 16, 3, padding=0, bias=False)  # after F.pad: 10 -> 8
+        self.bn4 = nn.BatchNorm2d(16)
+        self.gate = nn.Conv2d(16, 16, 1)  # (B,16,1,1) gate, with bias
+        self.conv5a, self.bn5a = conv_bn(8, 8, 3)
+        self.conv5b, self.bn5b = conv_bn(8, 8, 3)
+        self.mix = nn.Linear(16, 16)  # over channels, channels-last -> MatMul + Add
+        gen = torch.Generator().manual_seed(4242)
+        self.offset = nn.Parameter(torch.randn((1, 16, 1, 1), generator=gen) * 0.2)
+        self.conv6, self.bn6 = conv_bn(16, 16, 3, stride=2)  # 8 -> 4 (even input)
+        self.conv7, self.bn7 = conv_bn(8, 16, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.drop = ExportedDropout(0.25)
+        self.fc = nn.Linear(16, num_classes)
+        self.softmax = nn.Softmax(dim=1)
+
+    def logits(self, x):
+        x = F.leaky_relu(self.bn1(self.conv1(x)), 0.1)  # BN -> LeakyRelu
+        x = (x - 0.5) / 2.0  # Sub, Div by constants
+        x = self.ident(x)
+        x = F.hardswish(self.bn2(self.conv2(x)))  # BN -> HardSwish
+        x = torch.tanh(self.bn3(self.conv3(x)))  # 18x18
+        x = x[:, :, 1:-1, 1:-1]  # Slice, step 1 -> 16x16
+        x = self.maxpool(x)
+        x = F.pad(x, (1, 1, 1, 1))  # constant Pad -> 10x10
+        x = F.relu(self.bn4(self.conv4(x)))  # padding-0 conv -> 8x8
+        s = x.mean((2, 3))  # ReduceMean keepdims=0, (B,16)
+        s = s.unsqueeze(-1).unsqueeze(-1)  # Unsqueeze -> (B,16,1,1)
+        s = F.hardsigmoid(self.gate(s))
+        x = x * s  # (B,16,8,8) * (B,16,1,1)
+        a, b = torch.split(x, 8, dim=1)  # Split
+        a = F.relu(self.bn5a(self.conv5a(a)))
+        b = torch.tanh(self.bn5b(self.conv5b(b)))
+        x = torch.cat([a, b], 1)  # Concat
+        x = self.mix(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # Transpose, MatMul, Add, Transpose
+        x = x + self.offset  # + (1,16,1,1) parameter
+        x = F.relu(self.bn6(self.conv6(x)))  # stride 2, 8 -> 4
+        y = F.relu(self.bn7(self.conv7(x[:, :8])))  # channel Slice (first half of 16)
+        x = x + y
+        x = self.pool(x)  # GlobalAveragePool (B,16,1,1)
+        x = x.squeeze(3)  # Squeeze (B,16,1)
+        x = self.drop(x)
+        x = x.view(x.size(0), -1)  # Shape/Gather/Unsqueeze/Concat/Reshape
+        return self.fc(x)
+
+    def forward(self, x):
+        return self.softmax(self.logits(x))
+
+
+# ----------------------------------------------------------------------------------------
 # registry, init, BN calibration
 # ----------------------------------------------------------------------------------------
 
@@ -304,11 +436,12 @@ ARCHITECTURES: Dict[str, Tuple[Callable[[], nn.Module], Tuple[int, int, int]]] =
     "mobilenetv2": (lambda: MobileNetV2Tiny(in_ch=3, num_classes=10), (3, 32, 32)),
     "se_silu": (lambda: SESiLUNet(in_ch=3, num_classes=5), (3, 32, 32)),
     "densenet": (lambda: DenseNetTiny(in_ch=3, num_classes=7), (3, 32, 32)),
+    "op_zoo": (lambda: OpZoo(in_ch=3, num_classes=6), (3, 32, 32)),
     # benchmark model (not a parity fixture): CIFAR-style ResNet-18 for 1x28x28 inputs
     "resnet18_fmnist": (lambda: CifarResNet(BasicBlock, 64, (64, 128, 256, 512), (2, 2, 2, 2), in_ch=1, num_classes=10), (1, 28, 28)),
 }
 
-PARITY_ARCHITECTURES = ["plain_cnn", "resnet_basic", "resnet_bottleneck", "mobilenetv2", "se_silu", "densenet"]
+PARITY_ARCHITECTURES = ["plain_cnn", "resnet_basic", "resnet_bottleneck", "mobilenetv2", "se_silu", "densenet", "op_zoo"]
 
 
 def randomize_(model: nn.Module, gen: torch.Generator) -> None:

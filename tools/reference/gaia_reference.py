@@ -22,6 +22,9 @@ GAIA-A:
 
 Plus MSP (max softmax) and energy (logsumexp of the logits).
 
+y is always the pre-softmax logits: for a model whose forward ends in a Softmax
+(``output_is_softmax = True``, e.g. op_zoo) it is ``model.logits(x)``.
+
 Usage as a script (float32 vs float64 cross-check of all parity architectures):
     /usr/bin/python3 tools/reference/gaia_reference.py
 """
@@ -96,6 +99,15 @@ class _Recorder:
             h.remove()
 
 
+def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The pre-softmax class scores. A model whose forward ends in a Softmax declares
+    ``output_is_softmax = True`` and exposes ``model.logits(x)``; the scores are computed on
+    those logits (as the TypeScript compiler takes the input of a final Softmax)."""
+    if getattr(model, "output_is_softmax", False):
+        return model.logits(x)
+    return model(x)
+
+
 def inner_tap_mask(spatial: List[Tuple[int, int]]) -> List[bool]:
     """GAIA-A 'last two stages': taps whose (H, W) is one of the last two distinct sizes
     in order of first appearance."""
@@ -115,7 +127,7 @@ def gaia_scores(model: nn.Module, x: torch.Tensor) -> GaiaResult:
     rec = _Recorder(model)
     try:
         with torch.enable_grad():
-            y = model(x)
+            y = logits_of(model, x)
     finally:
         rec.close()
     names = [n for n, _ in rec.taps]
@@ -182,7 +194,7 @@ def gaia_z_only(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     try:
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            y = model(x)
+            y = logits_of(model, x)
             seed = y.max(1)[0].sum()
             grads = torch.autograd.grad(seed, taps)
     finally:
