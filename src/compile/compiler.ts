@@ -3,7 +3,7 @@
  * passes and score heads → verify. The result computes the logits and every requested
  * score for a whole batch in one session.run.
  */
-import { defaultOpset, type Graph, type Model, type Node, type ValueInfo } from '../onnx/graph.js';
+import { defaultOpset, renameTensors, type Graph, type Model, type Node, type ValueInfo } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
 import { inferShapes } from '../onnx/shapes.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -54,10 +54,18 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
         `Re-export with torch.onnx.export(..., opset_version=17) or convert with onnx.version_converter`,
     );
   }
-  const graph = model.graph;
+  let graph = model.graph;
   verifyGraph(graph);
-  const info = inferShapes(graph, opset);
+  let info = inferShapes(graph, opset);
   const cls = findLogits(graph, info);
+  // A model whose final Softmax output is called "logits" keeps that tensor under another
+  // name: the output "logits" of a scoring graph always holds the pre-softmax scores.
+  const defined = new Set(graph.nodes.flatMap((n) => n.outputs));
+  const clashes = HEAD_NAMES.filter((h) => defined.has(h) && h !== cls.logits);
+  if (clashes.length > 0) {
+    graph = renameTensors(graph, new Map(clashes.map((h) => [h, `${h}/model_output`])));
+    info = inferShapes(graph, opset);
+  }
   const taps = selectTaps(graph, info, options.taps ?? 'bn');
   const heads = options.heads ?? DEFAULT_HEADS;
   const taken = new Set<string>([

@@ -153,3 +153,16 @@ export function consumers(graph: Graph): Map<string, Node[]> {
 export function describeNode(node: Node): string {
   return `${node.opType} node "${node.name || node.outputs[0] || '?'}"`;
 }
+
+/** A graph with tensors renamed (node inputs and outputs, graph inputs/outputs, value_info). */
+export function renameTensors(graph: Graph, renames: ReadonlyMap<string, string>): Graph {
+  const r = (name: string) => renames.get(name) ?? name;
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => ({ ...n, inputs: n.inputs.map(r), outputs: n.outputs.map(r) })),
+    inputs: graph.inputs.map((v) => ({ ...v, name: r(v.name) })),
+    outputs: graph.outputs.map((v) => ({ ...v, name: r(v.name) })),
+    valueInfo: graph.valueInfo.map((v) => ({ ...v, name: r(v.name) })),
+    initializers: new Map([...graph.initializers].map(([name, t]) => [r(name), renames.has(name) ? t.renamed(r(name)) : t])),
+  };
+}

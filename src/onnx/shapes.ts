@@ -264,7 +264,13 @@ function inferNode(
     case 'Transpose': {
       const xs = x().shape;
       const perm = attrInts(node, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
-      return [float(perm.map((p) => xs[p]!))];
+      const out = perm.map((p) => xs[p]!);
+      const value = remapValue(x(), out, (idx) => {
+        const src = new Array<number>(idx.length);
+        perm.forEach((p, i) => (src[p] = idx[i]!));
+        return src;
+      });
+      return [{ ...float(out), ...(value ? { value } : {}) }];
     }
     case 'Concat': {
       const infos = node.inputs.map((_, i) => get(node, i));
@@ -296,8 +302,11 @@ function inferNode(
       axes.forEach((axis, i) => {
         out[axis] = sliceLength(xs[axis]!, starts[i]!, ends[i]!, steps[i]!);
       });
-      const v = x().value;
-      const value = v && axes.length === 1 && steps[0] === 1 ? sliceValue(v, starts[0]!, ends[0]!) : undefined;
+      const value = remapValue(x(), out, (idx) => {
+        const src = [...idx];
+        axes.forEach((axis, i) => (src[axis] = starts[i]! + idx[axis]! * steps[i]!));
+        return src;
+      });
       return [{ elemType: x().elemType, shape: out, ...(value ? { value } : {}) }];
     }
     case 'Pad': {
@@ -329,7 +338,10 @@ function inferNode(
     case 'ConstantOfShape': {
       const shape = constInts(node, 0, get)!;
       const t = attrTensor(node, 'value');
-      return [{ elemType: t?.dataType ?? DataType.FLOAT, shape }];
+      const count = shape.every((d) => typeof d === 'number') ? (shape as number[]).reduce((a, b) => a * b, 1) : Infinity;
+      const fill = t ? t.toNumbers()[0] ?? 0 : 0;
+      const value = count <= 64 ? new Array<Dim>(count).fill(fill) : undefined;
+      return [{ elemType: t?.dataType ?? DataType.FLOAT, shape, ...(value ? { value } : {}) }];
     }
     case 'ArgMax':
     case 'ArgMin': {
@@ -388,8 +400,29 @@ function sliceLength(dim: Dim, start: number, end: number, step: number): Dim {
   return Math.max(0, Math.ceil((end - start) / step));
 }
 
-function sliceValue(v: Dim[], start: number, end: number): Dim[] {
-  return v.slice(start, end);
+/**
+ * Rearranges a compile-time value (row-major) into `outShape`, reading element `src(idx)`
+ * of the input for output index `idx`. Undefined when either shape is not static.
+ */
+function remapValue(input: TensorInfo, outShape: Shape, src: (idx: number[]) => number[]): Dim[] | undefined {
+  const v = input.value;
+  const inShape = input.shape;
+  if (!v || !inShape.every((d) => typeof d === 'number') || !outShape.every((d) => typeof d === 'number')) return undefined;
+  const ins = inShape as number[];
+  const outs = outShape as number[];
+  const count = outs.reduce((a, b) => a * b, 1);
+  const result: Dim[] = [];
+  for (let flat = 0; flat < count; flat++) {
+    const idx = new Array<number>(outs.length);
+    let rest = flat;
+    for (let k = outs.length - 1; k >= 0; k--) {
+      idx[k] = rest % outs[k]!;
+      rest = Math.floor(rest / outs[k]!);
+    }
+    const from = src(idx).reduce((acc, i, k) => acc * ins[k]! + i, 0);
+    result.push(v[from]!);
+  }
+  return result;
 }
 
 export function padAmounts(

@@ -4,7 +4,10 @@ Every model:
   * contains nn.BatchNorm2d layers (the GAIA taps),
   * ends with ``self.pool`` (nn.AdaptiveAvgPool2d(1)) -> torch.flatten(., 1) -> ``self.fc``
     (nn.Linear), so the last feature map is the input of ``self.pool`` and the
-    penultimate features are the input of ``self.fc``,
+    penultimate features are the input of ``self.fc`` (op_zoo flattens with squeeze,
+    Dropout and view(B, -1) instead, and appends a Softmax: its ``forward`` returns
+    probabilities, ``logits(x)`` the pre-softmax scores, flagged by
+    ``output_is_softmax = True``),
   * uses non-inplace activations (so BN outputs captured by forward hooks are never
     overwritten in place).
 

@@ -11,6 +11,7 @@ in architectures.PARITY_ARCHITECTURES it writes:
                         is folded into that Conv
     input.npy           (B,C,H,W) float32, seeded standard normal, B=4
     logits.npy, msp.npy, energy.npy, gaia_z.npy, gaia_a.npy, gaia_a_o.npy
+                        (pre-softmax logits, also for op_zoo whose graph output is a Softmax)
     grad_<l>.npy        (B,C,H,W) GAIA-Z seed gradient at tap l (forward order)
     ratio_<l>.npy       (B,C) fraction of non-zero gradient positions at tap l
     expected.json       metadata: taps, ONNX node mapping, shapes, cross-checks
@@ -21,6 +22,10 @@ Checks performed (the script fails loudly if one does not hold):
     equal the Conv+BN fold computed from the PyTorch parameters,
   * float32 vs float64 PyTorch scores (noise floor), and the float32 scores of a PyTorch
     model folded the same way as model.folded.onnx,
+  * op_zoo only: every op it is meant to cover (with its flavour: LeakyRelu alpha 0.1,
+    Sub/Div by a constant, broadcast Mul of two activations, Pad then a padding-0 Conv,
+    step-1 Slices, stride-2 Conv on an even size, dilated and grouped Convs, ...) lies
+    between the first tap and the Softmax input, in both exports,
   * (unless --no-ort or node/onnxruntime-node are missing) both exports are run with
     onnxruntime-node and logits, every tap tensor, the last feature map and the
     penultimate features are compared with PyTorch.
@@ -309,6 +314,127 @@ def ort_check(cases):
 
 
 # ----------------------------------------------------------------------------------------
+# op_zoo: which ops lie between the first tap and the logits
+# ----------------------------------------------------------------------------------------
+
+
+def softmax_input(g: Graph):
+    """For a model whose output is a final Softmax: the Softmax's input (the logits)."""
+    sm = g.producer["logits"]
+    assert sm.op_type == "Softmax", sm.op_type
+    return sm.input[0]
+
+
+def nodes_between(g: Graph, src: str, dst: str):
+    """Nodes that read (transitively) from tensor src and that tensor dst depends on, in
+    graph order (the producer of src excluded)."""
+    down = {src}
+    for n in g.nodes:
+        if any(i in down for i in n.input):
+            down.update(n.output)
+    down.discard(src)
+    up = {dst}
+    for n in reversed(g.nodes):
+        if any(o in up for o in n.output):
+            up.update(i for i in n.input if i)
+    return [n for n in g.nodes if any(o in down for o in n.output) and any(o in up for o in n.output)]
+
+
+# ops op_zoo must place between its first tap and its logits (in both exports)
+OP_ZOO_REQUIRED = [
+    "LeakyRelu", "HardSigmoid", "HardSwish", "Tanh", "Sub", "Div", "Mul", "Add", "Identity",
+    "Pad", "Slice", "Split", "Concat", "Transpose", "MatMul", "Shape", "Gather", "Unsqueeze",
+    "Squeeze", "Reshape", "MaxPool", "Conv", "ReduceMean", "Dropout", "GlobalAveragePool", "Gemm",
+]
+
+
+def conv_input_shapes(model: nn.Module, x: torch.Tensor):
+    """PyTorch-side input shape of every Conv2d module (onnx shape inference cannot see
+    past a Pad whose pads are computed, as torch exports F.pad)."""
+    shapes, handles = {}, []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            handles.append(m.register_forward_pre_hook(lambda mod, i, name=name: shapes.__setitem__(name, list(i[0].shape))))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
+
+
+def op_zoo_coverage(proto: onnx.ModelProto, g: Graph, first_tap: str, conv_in):
+    """Checks that every required op (with the required flavour) lies between the first tap
+    and the logits; returns {op type: [node names]} for those nodes. conv_in: PyTorch input
+    shape per Conv module (node "/<module>/Conv")."""
+    logits = softmax_input(g)
+    between = nodes_between(g, first_tap, logits)
+    cov = {}
+    for n in between:
+        cov.setdefault(n.op_type, []).append(n.name)
+    missing = [op for op in OP_ZOO_REQUIRED if op not in cov]
+    assert not missing, f"ops missing between the first tap and the logits: {missing}"
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    shapes = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in vi.type.tensor_type.shape.dim]
+    for name, arr in g.inits.items():
+        shapes[name] = list(arr.shape)
+    attrs = lambda n: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}  # noqa: E731
+    const = lambda t: g.inits.get(t) if t in g.inits else (  # noqa: E731
+        numpy_helper.to_array(attrs(g.producer[t])["value"]) if t in g.producer and g.producer[t].op_type == "Constant" else None
+    )
+    is_act = lambda t: const(t) is None  # noqa: E731
+    found = {k: False for k in (
+        "leaky_0.1", "sub_const", "div_const", "mul_bcast_acts", "add_param_11", "pad_then_conv_p0",
+        "slice_spatial", "slice_channel", "conv_s2_even", "conv_dil2", "conv_group2", "maxpool_2",
+        "matmul_const", "squeeze", "unsqueeze",
+    )}
+    for n in between:
+        a = attrs(n)
+        if n.op_type == "LeakyRelu" and abs(a["alpha"] - 0.1) < 1e-7:
+            found["leaky_0.1"] = True
+        if n.op_type == "Sub" and is_act(n.input[0]) and not is_act(n.input[1]):
+            found["sub_const"] = True
+        if n.op_type == "Div" and is_act(n.input[0]) and not is_act(n.input[1]):
+            found["div_const"] = True
+        if n.op_type == "Mul" and all(is_act(i) for i in n.input):
+            s0, s1 = shapes[n.input[0]], shapes[n.input[1]]
+            if s0 != s1 and len(s0) == len(s1) == 4:
+                found["mul_bcast_acts"] = True
+        if n.op_type == "Add" and any(shapes.get(i) == [1, shapes[n.output[0]][1], 1, 1] and i in g.inits for i in n.input):
+            found["add_param_11"] = True
+        if n.op_type == "Pad" and a.get("mode", b"constant") == b"constant":
+            nxt = g.consumers[n.output[0]]
+            if len(nxt) == 1 and nxt[0].op_type == "Conv" and list(attrs(nxt[0])["pads"]) == [0, 0, 0, 0]:
+                found["pad_then_conv_p0"] = True
+        if n.op_type == "Slice":
+            axes, steps = const(n.input[3]).tolist(), const(n.input[4]).tolist()
+            assert steps == [1] * len(steps), (n.name, steps)
+            if axes == [1]:
+                found["slice_channel"] = True
+            if set(axes) & {2, 3}:
+                found["slice_spatial"] = True
+        if n.op_type == "Conv":
+            xin = conv_in[n.name.split("/")[-2]]
+            if list(a["strides"]) == [2, 2] and all(d % 2 == 0 for d in xin[2:]):
+                found["conv_s2_even"] = True
+            if list(a["dilations"]) == [2, 2]:
+                found["conv_dil2"] = True
+            if a["group"] == 2 and xin[1] != 2:
+                found["conv_group2"] = True
+        if n.op_type == "MaxPool" and list(a["kernel_shape"]) == [2, 2] and list(a["strides"]) == [2, 2]:
+            found["maxpool_2"] = True
+        if n.op_type == "MatMul" and is_act(n.input[0]) and (n.input[1] in g.inits or g.producer[n.input[1]].input[0] in g.inits):
+            found["matmul_const"] = True
+        if n.op_type in ("Squeeze", "Unsqueeze") and is_act(n.input[0]) and len(shapes[n.input[0]]) >= 2:
+            found[n.op_type.lower()] = True
+    assert all(found.values()), {k: v for k, v in found.items() if not v}
+    return {op: cov[op] for op in sorted(cov)}
+
+
+# ----------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------
 
@@ -396,13 +522,28 @@ def make_one(arch: str, ort_cases: list):
         "float64_crosscheck_details": cc64,
         "torch_folded_crosscheck": ccf,
     }
+    if getattr(model, "output_is_softmax", False):
+        # The graph output "logits" holds softmax probabilities; logits.npy and every score
+        # use the Softmax input (the pre-softmax logits), as the compiler does.
+        expected["output_is_softmax"] = True
+        expected["softmax_input"] = {KEPT: softmax_input(kept), FOLDED: softmax_input(folded)}
+        expected["ops_between_first_tap_and_logits"] = {
+            fname: op_zoo_coverage(proto, g, taps_json[0]["onnx_output"][fname], conv_input_shapes(model, x))
+            for fname, proto, g in ((KEPT, kept_p, kept), (FOLDED, folded_p, folded))
+        }
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
 
     # onnxruntime-node comparison of every tap tensor (forward values), logits, GAIA-A tensors
     for fname, proto, g in ((KEPT, kept_p, kept), (FOLDED, folded_p, folded)):
-        refs = {"logits": res.logits.numpy()}
+        if expected.get("output_is_softmax"):
+            refs = {
+                "logits": torch.softmax(res.logits, dim=1).numpy(),
+                expected["softmax_input"][fname]: res.logits.numpy(),
+            }
+        else:
+            refs = {"logits": res.logits.numpy()}
         for t, v in zip(taps_json, res.extra["tap_values"]):
             refs[t["onnx_output"][fname]] = v.numpy()
         ga = gaia_a_tensors(g)

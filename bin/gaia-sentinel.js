@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI lives in src/cli (compiled to dist/ by `npm run build`, which
+// `npm ci` runs through the prepare script).
+import { run } from '../dist/src/cli/main.js';
+
+process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });

@@ -1,0 +1,52 @@
+/** `gaia-sentinel compile`: model.onnx → scoring graph, printing the taps and op counts. */
+import { parseArgs } from 'node:util';
+import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseHeads } from '../compile/index.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import type { CliIO } from './io.js';
+
+export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--debug]
+
+Rewrites an ONNX CNN classifier into a scoring graph that computes the logits, the
+backward pass GAIA needs, and the score heads in one session.run.
+
+  --model PATH   the classifier (first output: [batch, classes] logits, or a final Softmax)
+  --out PATH     where to write the scoring graph
+  --taps SPEC    bn (default: every BatchNorm output, or Conv with BN folded in),
+                 stages:N (the bn taps of the last N stages), name:REGEX (node names)
+  --heads LIST   comma-separated, from: ${HEAD_NAMES.join(', ')}
+                 (default: ${DEFAULT_HEADS.join(',')})
+  --debug        also output every tap's value and gradient (debug/...)
+`;
+
+export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      out: { type: 'string' },
+      taps: { type: 'string' },
+      heads: { type: 'string' },
+      debug: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.model || !values.out) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `compile needs --model and --out\n\n${compileUsage}`);
+  }
+  const result = await compileModelFile(values.model, values.out, {
+    ...(values.taps ? { taps: values.taps } : {}),
+    ...(values.heads ? { heads: parseHeads(values.heads) } : {}),
+    debug: values.debug ?? false,
+  });
+  const lines = [
+    `compiled ${values.model} → ${values.out}`,
+    `logits: "${result.logits}" (${result.numClasses} classes); heads: ${result.heads.join(', ')}`,
+    `taps (${result.taps.length}):`,
+    ...result.taps.map((t, i) => `  ${String(i).padStart(3)}  ${t.node}  [${t.shape.join(', ')}]  (${t.reason})`),
+    'op counts:',
+    ...Object.entries(result.opCounts)
+      .sort((a, b) => b[1] - a[1])
+      .map(([op, n]) => `  ${op.padEnd(22)} ${n}`),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+}

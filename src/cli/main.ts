@@ -1,0 +1,50 @@
+/**
+ * The command-line entry: dispatches to one file per command and is the only place that
+ * turns errors into exit codes.
+ */
+import { isGaiaError, ErrorCodes } from '../errors.js';
+import { compileCommand, compileUsage } from './compile.js';
+import { ExitCode, type CliIO } from './io.js';
+
+type Command = (argv: string[], io: CliIO) => Promise<void>;
+
+const COMMANDS: Record<string, { run: Command; usage: string; summary: string }> = {
+  compile: { run: compileCommand, usage: compileUsage, summary: 'compile a classifier into a GAIA scoring graph' },
+};
+
+const usage = () =>
+  `Usage: gaia-sentinel <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+    .join('\n')}\n\nRun gaia-sentinel <command> --help for its options.\n`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`gaia-sentinel: unknown command "${name}"\n\n${usage()}`);
+    return ExitCode.USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.usage);
+    return ExitCode.OK;
+  }
+  try {
+    await command.run(rest, io);
+    return ExitCode.OK;
+  } catch (err) {
+    if (isGaiaError(err)) {
+      io.stderr.write(`gaia-sentinel ${name}: ${err.message} [${err.code}]\n`);
+      return err.code === ErrorCodes.BAD_CONFIG ? ExitCode.USAGE : ExitCode.FAILURE;
+    }
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`gaia-sentinel ${name}: ${(err as Error).message}\n\n${command.usage}`);
+      return ExitCode.USAGE;
+    }
+    io.stderr.write(`gaia-sentinel ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return ExitCode.FAILURE;
+  }
+}
