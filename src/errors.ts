@@ -23,6 +23,10 @@ export const ErrorCodes = {
   INVALID_GRAPH: 'GAIA_INVALID_GRAPH',
   /** A command-line argument or configuration value is invalid. */
   BAD_CONFIG: 'GAIA_BAD_CONFIG',
+  /** A frame could not be decoded or breaks a limit (its reason says which). */
+  BAD_FRAME: 'GAIA_BAD_FRAME',
+  /** The inference runtime failed to load a model or run a batch. */
+  RUNTIME: 'GAIA_RUNTIME',
   /** A file could not be read or written. */
   IO: 'GAIA_IO',
 } as const;

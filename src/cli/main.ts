@@ -5,10 +5,12 @@
 import { isGaiaError, ErrorCodes } from '../errors.js';
 import { compileCommand, compileUsage } from './compile.js';
 import { ExitCode, type CliIO } from './io.js';
+import { runCommand, runUsage } from './run.js';
 
 type Command = (argv: string[], io: CliIO) => Promise<void>;
 
 const COMMANDS: Record<string, { run: Command; usage: string; summary: string }> = {
+  run: { run: runCommand, usage: runUsage, summary: 'score a stream of frames with GAIA-Z (default: replay of bundled samples)' },
   compile: { run: compileCommand, usage: compileUsage, summary: 'compile a classifier into a GAIA scoring graph' },
 };
 

@@ -113,28 +113,33 @@ def dpkg_version(pkg: str) -> str:
 # ----------------------------------------------------------------------------------------
 
 
-def contain_geometry(w: int, h: int, side: int = SIDE):
-    """'contain' resize: scale = min(side/w, side/h); new size rounded (at least 1 px);
-    placed centred, offsets floor((side - new) / 2). Returns (new_w, new_h, left, top)."""
-    s = min(side / w, side / h)
-    nw = max(1, min(side, int(round(w * s))))
-    nh = max(1, min(side, int(round(h * s))))
-    return nw, nh, (side - nw) // 2, (side - nh) // 2
+def contain_geometry(w: int, h: int, box_w: int = SIDE, box_h: int = SIDE):
+    """'contain' resize: scale = min(box_w/w, box_h/h); new size rounded half-up (at least 1 px,
+    at most the box); placed centred, offsets floor((box - new) / 2). Returns (new_w, new_h, left, top)."""
+    s = min(box_w / w, box_h / h)
+    nw = max(1, min(box_w, int(np.floor(w * s + 0.5))))
+    nh = max(1, min(box_h, int(np.floor(h * s + 0.5))))
+    return nw, nh, (box_w - nw) // 2, (box_h - nh) // 2
 
 
-def preprocess_image(img) -> np.ndarray:
-    """PIL image -> float32 [1, 28, 28]: BT.601 luma grey (PIL 'L'), contain-resize to 28x28
-    (bilinear) on a 0 background, then (v/255 - MEAN) / STD."""
+def preprocess_image(img, spec: dict) -> np.ndarray:
+    """PIL image -> float32 [C, H, W] following a manifest's "input" object (this model: gray,
+    contain-resize to 28x28 bilinear on a 0 background, x = (v * scale - mean) / std)."""
     from PIL import Image
 
-    g = img.convert("L")
-    if g.size != (SIDE, SIDE):
-        nw, nh, left, top = contain_geometry(*g.size)
-        canvas = Image.new("L", (SIDE, SIDE), 0)
+    assert spec["layout"] == "NCHW" and spec["channels"] == "gray" and spec.get("gray", "bt601") == "bt601"
+    r = spec["resize"]
+    assert r["mode"] == "contain" and r["interpolation"] == "bilinear" and r["align"] == "center", r
+    bw, bh = r["width"], r["height"]
+    g = img.convert("L")  # ITU-R BT.601 luma: L = 0.299 R + 0.587 G + 0.114 B
+    if g.size != (bw, bh):
+        nw, nh, left, top = contain_geometry(*g.size, bw, bh)
+        canvas = Image.new("L", (bw, bh), int(r["background"]))
         canvas.paste(g.resize((nw, nh), Image.BILINEAR), (left, top))
         g = canvas
     v = np.asarray(g, dtype=np.float32)
-    return ((v / 255.0 - MEAN) / STD)[None].astype(np.float32)
+    x = (v * np.float32(spec["scale"]) - np.float32(spec["mean"][0])) / np.float32(spec["std"][0])
+    return x[None].astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+/**
+ * Detection metrics exactly as DESIGN.md §3 (the official GAIA metrics code) defines them.
+ * Scores are ID-scores: higher = more in-distribution (for GAIA-Z, s = −raw).
+ */
+
+/** t = sort(s_ID)[round(0.05·n)]: 95% of ID frames score above it (TPR 95%). */
+export function thresholdAtTpr95(idScores: ArrayLike<number>): number {
+  if (idScores.length === 0) throw new RangeError('thresholdAtTpr95 needs at least one ID score');
+  const sorted = Float64Array.from(idScores).sort();
+  return sorted[Math.min(sorted.length - 1, Math.round(0.05 * sorted.length))]!;
+}
+
+/** Fraction of OOD frames scoring above the TPR-95 threshold (wrongly accepted as ID). */
+export function fpr95(idScores: ArrayLike<number>, oodScores: ArrayLike<number>): number {
+  const t = thresholdAtTpr95(idScores);
+  let above = 0;
+  for (let i = 0; i < oodScores.length; i++) if (oodScores[i]! > t) above++;
+  return above / oodScores.length;
+}
+
+/**
+ * Area under the ROC curve with ID as the positive class: the probability that a random
+ * ID frame scores above a random OOD frame, ties counting one half (Mann–Whitney U).
+ */
+export function auroc(idScores: ArrayLike<number>, oodScores: ArrayLike<number>): number {
+  const n1 = idScores.length;
+  const n0 = oodScores.length;
+  if (n1 === 0 || n0 === 0) throw new RangeError('auroc needs ID and OOD scores');
+  const all = [
+    ...Array.from(idScores, (s) => ({ s, id: true })),
+    ...Array.from(oodScores, (s) => ({ s, id: false })),
+  ].sort((a, b) => a.s - b.s);
+  let rankSumId = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j < all.length && all[j]!.s === all[i]!.s) j++;
+    const midRank = (i + 1 + j) / 2; // average 1-based rank of the tie group
+    for (let k = i; k < j; k++) if (all[k]!.id) rankSumId += midRank;
+    i = j;
+  }
+  return (rankSumId - (n1 * (n1 + 1)) / 2) / (n1 * n0);
+}

@@ -1,0 +1,79 @@
+/**
+ * Frame bytes → model input, with sharp, following the manifest: decode (JPEG, PNG, WebP,
+ * ...), convert to grey or RGB, resize by the manifest's policy, then scale, subtract the
+ * mean and divide by the std, channel-first. Limits on bytes and pixels guard against
+ * decompression bombs; every failure is a FRAME error with a reason, never a crash.
+ */
+import sharp from 'sharp';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import type { ModelManifest } from './manifest.js';
+
+export interface PreprocessLimits {
+  /** Largest encoded frame accepted, in bytes. */
+  readonly maxBytes: number;
+  /** Largest decoded frame accepted, in pixels (width × height). */
+  readonly maxPixels: number;
+}
+
+export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels';
+
+export class FrameError extends GaiaError {
+  constructor(readonly reason: FrameErrorReason, message: string, cause?: unknown) {
+    super(ErrorCodes.BAD_FRAME, message, cause === undefined ? {} : { cause });
+  }
+}
+
+const KERNELS = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic' } as const;
+
+export class Preprocessor {
+  readonly elementsPerFrame: number;
+
+  constructor(
+    private readonly manifest: ModelManifest,
+    private readonly limits: PreprocessLimits,
+  ) {
+    const [, c, h, w] = manifest.input.shape;
+    this.elementsPerFrame = c * h * w;
+  }
+
+  /** Decodes one encoded frame into `out` (channel-first, normalised). */
+  async decodeInto(bytes: Uint8Array, out: Float32Array): Promise<void> {
+    if (bytes.byteLength > this.limits.maxBytes) {
+      throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
+    }
+    const { input } = this.manifest;
+    const { resize } = input;
+    const channels = input.shape[1];
+    let data: Buffer;
+    try {
+      let img = sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' });
+      img = input.channels === 'gray' ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
+      const bg = resize.background;
+      data = await img
+        .resize(resize.width, resize.height, {
+          fit: resize.mode,
+          kernel: KERNELS[resize.interpolation],
+          background: { r: bg, g: bg, b: bg, alpha: 1 },
+        })
+        .flatten({ background: { r: bg, g: bg, b: bg } })
+        .toColourspace(input.channels === 'gray' ? 'b-w' : 'srgb')
+        .raw()
+        .toBuffer();
+    } catch (cause) {
+      const message = (cause as Error).message;
+      if (/pixel limit/i.test(message)) {
+        throw new FrameError('too-many-pixels', `frame exceeds the limit of ${this.limits.maxPixels} pixels (decompression bomb guard)`, cause);
+      }
+      throw new FrameError('undecodable', `frame could not be decoded as an image: ${message}`, cause);
+    }
+    const area = resize.width * resize.height;
+    if (data.length !== area * channels) {
+      throw new FrameError('undecodable', `decoded frame has ${data.length} values, expected ${area * channels}`);
+    }
+    for (let c = 0; c < channels; c++) {
+      const mul = input.scale / input.std[c]!;
+      const add = -input.mean[c]! / input.std[c]!;
+      for (let i = 0; i < area; i++) out[c * area + i] = data[i * channels + c]! * mul + add;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Model package → ready scorer: compiles the classifier into its scoring graph in memory
+ * (milliseconds for a CNN) and opens it on the configured execution providers.
+ */
+import { compileScoringGraph, type CompileResult } from '../compile/compiler.js';
+import type { ModelPackage } from '../frames/manifest.js';
+import { encodeModel, loadModel } from '../onnx/model-io.js';
+import { OrtScorer, type OrtScorerOptions } from './ort-scorer.js';
+
+export interface LoadedScorer {
+  readonly scorer: OrtScorer;
+  readonly compiled: CompileResult;
+}
+
+export async function loadScorer(
+  pkg: ModelPackage,
+  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string },
+): Promise<LoadedScorer> {
+  const compiled = compileScoringGraph(await loadModel(pkg.modelPath), {
+    taps: options.taps,
+    heads: ['logits', 'gaia_z', 'msp', 'energy'],
+  });
+  const scorer = await OrtScorer.create(encodeModel(compiled.model), compiled.numClasses, {
+    ...options,
+    inputShape: pkg.manifest.input.shape.slice(1) as number[],
+  });
+  return { scorer, compiled };
+}
