@@ -11,7 +11,6 @@ import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
 import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
 import { selectTaps, type Tap } from './taps.js';
-import { scheduleEarly } from './schedule.js';
 import { verifyGraph } from './verify.js';
 
 /** Default-domain opsets whose operator spellings the emitter knows. */
@@ -92,7 +91,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
   }
   const compiled: Graph = {
     ...graph,
-    nodes: [...scheduleEarly(graph.nodes, b.nodes), ...renames],
+    nodes: [...graph.nodes, ...b.nodes, ...renames],
     initializers: new Map([...graph.initializers, ...b.initializers]),
     outputs: graphOutputs,
     // Intermediate value_info from the exporter stays valid: forward tensors are unchanged.
