@@ -6,12 +6,15 @@
 /** t = sort(s_ID)[round(0.05·n)]: 95% of ID frames score above it (TPR 95%). */
 export function thresholdAtTpr95(idScores: ArrayLike<number>): number {
   if (idScores.length === 0) throw new RangeError('thresholdAtTpr95 needs at least one ID score');
+  rejectNaN(idScores, 'ID');
   const sorted = Float64Array.from(idScores).sort();
   return sorted[Math.min(sorted.length - 1, Math.round(0.05 * sorted.length))]!;
 }
 
 /** Fraction of OOD frames scoring above the TPR-95 threshold (wrongly accepted as ID). */
 export function fpr95(idScores: ArrayLike<number>, oodScores: ArrayLike<number>): number {
+  if (oodScores.length === 0) throw new RangeError('fpr95 needs at least one OOD score');
+  rejectNaN(oodScores, 'OOD');
   const t = thresholdAtTpr95(idScores);
   let above = 0;
   for (let i = 0; i < oodScores.length; i++) if (oodScores[i]! > t) above++;
@@ -26,17 +29,26 @@ export function auroc(idScores: ArrayLike<number>, oodScores: ArrayLike<number>)
   const n1 = idScores.length;
   const n0 = oodScores.length;
   if (n1 === 0 || n0 === 0) throw new RangeError('auroc needs ID and OOD scores');
+  rejectNaN(idScores, 'ID');
+  rejectNaN(oodScores, 'OOD');
   const all = [
     ...Array.from(idScores, (s) => ({ s, id: true })),
     ...Array.from(oodScores, (s) => ({ s, id: false })),
   ].sort((a, b) => a.s - b.s);
   let rankSumId = 0;
   for (let i = 0; i < all.length; ) {
-    let j = i;
+    let j = i + 1;
     while (j < all.length && all[j]!.s === all[i]!.s) j++;
     const midRank = (i + 1 + j) / 2; // average 1-based rank of the tie group
     for (let k = i; k < j; k++) if (all[k]!.id) rankSumId += midRank;
     i = j;
   }
   return (rankSumId - (n1 * (n1 + 1)) / 2) / (n1 * n0);
+}
+
+/** A NaN score (a failed inference) would silently distort every metric: refuse it. */
+function rejectNaN(scores: ArrayLike<number>, which: string): void {
+  for (let i = 0; i < scores.length; i++) {
+    if (Number.isNaN(scores[i])) throw new RangeError(`${which} score ${i} is NaN; metrics need numeric scores`);
+  }
 }
