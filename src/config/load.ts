@@ -24,6 +24,17 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+convict.addFormat({
+  name: 'bool',
+  validate(value: unknown) {
+    if (typeof value !== 'boolean') throw new Error(`must be true or false (also ${TRUE.slice(1).join('/')} or ${FALSE.slice(1).join('/')})`);
+  },
+  // convict's Boolean reads every string but "false" as true, so "0" would mean yes.
+  coerce: (v: string) => (TRUE.includes(v.toLowerCase()) ? true : FALSE.includes(v.toLowerCase()) ? false : v),
+});
+
 const build = (env: NodeJS.ProcessEnv) => convict(schema, { env, args: [] });
 export type Config = ReturnType<ReturnType<typeof build>['getProperties']>;
 
@@ -34,27 +45,48 @@ export interface LoadOptions {
 }
 
 export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
-  const conf = build(options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const conf = build(env);
+  if (options.file) {
+    try {
+      conf.loadFile(options.file);
+    } catch (cause) {
+      throw new GaiaError(ErrorCodes.BAD_CONFIG, `config file ${options.file} cannot be loaded: ${(cause as Error).message}`, { cause });
+    }
+  }
   try {
-    if (options.file) conf.loadFile(options.file);
     for (const [key, value] of Object.entries(options.overrides ?? {})) conf.set(key as never, value as never);
     conf.validate({ allowed: 'strict' });
   } catch (cause) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${describe(cause as Error)}`, { cause });
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${describe(cause as Error, env)}`, { cause });
   }
-  return Object.freeze(conf.getProperties());
+  return deepFreeze(conf.getProperties());
 }
 
-/** Adds each failing key's env var to convict's "key: reason: value" lines. */
-function describe(err: Error): string {
+/**
+ * Completes convict's "key: reason" lines with the env var and the value as given
+ * (convict omits falsy values, and coercion has already turned "abc" into NaN).
+ */
+function describe(err: Error, env: NodeJS.ProcessEnv): string {
   return err.message
     .split('\n')
     .map((line) => {
       const key = /^([\w.]+):/.exec(line)?.[1];
-      const env = key ? envOf(key) : undefined;
-      return env ? `${line} (env ${env})` : line;
+      const variable = key ? envOf(key) : undefined;
+      if (!variable) return line;
+      const raw = env[variable];
+      const given = raw !== undefined && !line.includes('value was') ? `; value ${JSON.stringify(raw)} from ${variable}` : ` (env ${variable})`;
+      return `${line}${given}`;
     })
     .join('; ');
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function envOf(key: string): string | undefined {

@@ -27,7 +27,7 @@ export const schema = {
     },
     requireGpu: {
       doc: 'Exit at startup when no GPU execution provider loads, instead of falling back to CPU.',
-      format: Boolean,
+      format: 'bool',
       default: false,
       env: 'GAIA_REQUIRE_GPU',
     },

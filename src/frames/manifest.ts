@@ -64,7 +64,12 @@ export function validateManifest(raw: unknown, path: string): ModelManifest {
       bad(path, `input.${key}`, `must list ${shape[1]} finite numbers, one per channel`);
     }
   }
-  if (input.std.some((x: number) => x === 0)) bad(path, 'input.std', 'must not contain 0');
+  if (input.std.some((x: number) => x <= 0)) bad(path, 'input.std', `must be positive; got ${JSON.stringify(input.std)}`);
+  if (shape[0] !== null && !(Number.isInteger(shape[0]) && shape[0] > 0)) bad(path, 'input.shape', 'batch must be null (dynamic) or a positive integer');
+  if (input.scale !== undefined && !(typeof input.scale === 'number' && input.scale > 0)) bad(path, 'input.scale', `must be a positive number; got ${JSON.stringify(input.scale)}`);
+  if (resize.background !== undefined && !(Number.isInteger(resize.background) && resize.background >= 0 && resize.background <= 255)) {
+    bad(path, 'input.resize.background', `must be an integer 0-255; got ${JSON.stringify(resize.background)}`);
+  }
   if (!Array.isArray(m.labels) || m.labels.some((l: unknown) => typeof l !== 'string')) bad(path, 'labels', 'must be a list of class names');
   return {
     name: m.name,

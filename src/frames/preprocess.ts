@@ -25,6 +25,13 @@ export class FrameError extends GaiaError {
 
 const KERNELS = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic' } as const;
 
+/** ITU-R BT.601 luma weights, as a 3x3 recombination whose first row is used. */
+const BT601_LUMA: [[number, number, number], [number, number, number], [number, number, number]] = [
+  [0.299, 0.587, 0.114],
+  [0.299, 0.587, 0.114],
+  [0.299, 0.587, 0.114],
+];
+
 export class Preprocessor {
   readonly elementsPerFrame: number;
 
@@ -46,8 +53,18 @@ export class Preprocessor {
     const channels = input.shape[1];
     let data: Buffer;
     try {
-      let img = sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' });
-      img = input.channels === 'gray' ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
+      // Alpha is ignored (the manifest contract), never composited over the background.
+      let img = sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }).removeAlpha();
+      if (input.channels === 'gray') {
+        const { channels: inChannels = 1 } = await img.metadata();
+        // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's
+        // convert("L") that trained the model; sharp's grayscale() would take linear-light
+        // Rec.709 luminance instead. Grey sources pass through untouched.
+        if (inChannels >= 3) img = img.toColourspace('srgb').recomb(BT601_LUMA).extractChannel(0);
+        else img = img.extractChannel(0);
+      } else {
+        img = img.toColourspace('srgb');
+      }
       const bg = resize.background;
       data = await img
         .resize(resize.width, resize.height, {
@@ -55,8 +72,6 @@ export class Preprocessor {
           kernel: KERNELS[resize.interpolation],
           background: { r: bg, g: bg, b: bg, alpha: 1 },
         })
-        .flatten({ background: { r: bg, g: bg, b: bg } })
-        .toColourspace(input.channels === 'gray' ? 'b-w' : 'srgb')
         .raw()
         .toBuffer();
     } catch (cause) {

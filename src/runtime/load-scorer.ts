@@ -5,6 +5,7 @@
 import { compileScoringGraph, type CompileResult } from '../compile/compiler.js';
 import type { ModelPackage } from '../frames/manifest.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
 import { OrtScorer, type OrtScorerOptions } from './ort-scorer.js';
 
 export interface LoadedScorer {
@@ -20,6 +21,13 @@ export async function loadScorer(
     taps: options.taps,
     heads: ['logits', 'gaia_z', 'msp', 'energy'],
   });
+  const labels = pkg.manifest.labels.length;
+  if (labels !== compiled.numClasses) {
+    throw new GaiaError(
+      ErrorCodes.BAD_CONFIG,
+      `${pkg.dir}/manifest.json lists ${labels} labels but the model has ${compiled.numClasses} classes; fix "labels"`,
+    );
+  }
   const scorer = await OrtScorer.create(encodeModel(compiled.model), compiled.numClasses, {
     ...options,
     inputShape: pkg.manifest.input.shape.slice(1) as number[],

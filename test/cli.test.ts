@@ -1,0 +1,232 @@
+/**
+ * The CLI as users run it: `node bin/gaia-sentinel.js ...` spawned as a child process from
+ * the repository root, with exit codes, stdout (results) and stderr (errors, JSON logs)
+ * checked. bin/ runs the compiled dist/, so `npm run build` must come first.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '../src/onnx/model-io.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const RESNET = 'test/fixtures/parity/resnet_basic/model.onnx';
+const SAMPLES_ID = join(ROOT, 'models', 'fmnist-cnn', 'samples', 'id');
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without any GAIA_* variable from the caller, plus `extra`. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GAIA_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['bin/gaia-sentinel.js', ...args],
+      { cwd: ROOT, env: cleanEnv(extraEnv), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          signal: e?.signal ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+/** stderr's JSON log lines (pino); any other line is ignored. */
+function logLines(stderr: string): Array<Record<string, unknown>> {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The .ts files under `dir` whose compiled .js in dist/ is missing or older (tsc rewrites every output). */
+function staleOutputs(dir: string): string[] {
+  const stale: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) stale.push(...staleOutputs(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+      const built = join(ROOT, 'dist', relative(ROOT, path)).replace(/\.ts$/, '.js');
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(relative(ROOT, path));
+    }
+  }
+  return stale;
+}
+
+let tmp: string;
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/src/cli/main.js is missing: run `npm run build` before the CLI tests (bin/gaia-sentinel.js runs dist/)');
+  }
+  const stale = staleOutputs(join(ROOT, 'src'));
+  if (stale.length > 0) {
+    throw new Error(`dist/ is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''}: run \`npm run build\` before the CLI tests`);
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'gaia-cli-'));
+});
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('gaia-sentinel (no command)', () => {
+  it('prints the usage on stdout and exits 2 without arguments', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('Usage: gaia-sentinel <command>');
+    expect(r.stdout).toMatch(/^\s+run\s/m);
+    expect(r.stdout).toMatch(/^\s+compile\s/m);
+    expect(r.stderr).toBe('');
+  });
+
+  it('prints the usage and exits 0 with --help', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: gaia-sentinel <command>');
+  });
+
+  it('refuses an unknown command on stderr with exit 2', async () => {
+    const r = await cli(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('gaia-sentinel compile', () => {
+  it('compiles resnet_basic: 9 taps and op counts on stdout, a model with the four heads on disk', async () => {
+    const out = join(tmp, 'x.onnx');
+    const r = await cli(['compile', '--model', RESNET, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`compiled ${RESNET} → ${out}`);
+    expect(r.stdout).toContain('taps (9):');
+    const tapLines = r.stdout.split('\n').filter((l) => /^\s+\d+\s+\S+\s+\[batch, \d+, \d+, \d+\]\s+\(\w+\)$/.test(l));
+    expect(tapLines).toHaveLength(9);
+    expect(r.stdout).toContain('op counts:');
+    expect(r.stdout).toMatch(/^\s+Conv\s+\d+$/m);
+
+    expect(existsSync(out)).toBe(true);
+    const bytes = readFileSync(out);
+    const model = decodeModel(bytes, out);
+    expect(model.graph.outputs.map((o) => o.name)).toEqual(['logits', 'gaia_z', 'msp', 'energy']);
+    // And onnxruntime loads it with the same outputs.
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+    try {
+      expect([...session.outputNames]).toEqual(['logits', 'gaia_z', 'msp', 'energy']);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('fails with exit 1 and GAIA_ONNX_PARSE on a file that is not ONNX', async () => {
+    const text = join(tmp, 'not-a-model.onnx');
+    writeFileSync(text, 'This is a plain text file, not a protobuf.\n'.repeat(20));
+    const out = join(tmp, 'never-written.onnx');
+    const r = await cli(['compile', '--model', text, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GAIA_ONNX_PARSE');
+    expect(r.stderr).toContain(text);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('exits 2 when --out is missing, with the usage on stderr', async () => {
+    const r = await cli(['compile', '--model', RESNET]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--out');
+    expect(r.stderr).toContain('GAIA_BAD_CONFIG');
+    expect(r.stderr).toContain('Usage: gaia-sentinel compile');
+  });
+
+  it('exits 2 on an unknown option', async () => {
+    const r = await cli(['compile', '--model', RESNET, '--out', join(tmp, 'y.onnx'), '--frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--frobnicate');
+    expect(existsSync(join(tmp, 'y.onnx'))).toBe(false);
+  });
+
+  it('prints its own usage and exits 0 with --help', async () => {
+    const r = await cli(['compile', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: gaia-sentinel compile --model');
+  });
+});
+
+describe('gaia-sentinel run', () => {
+  it('replays the 64 ID and 64 OOD bundled samples, and GAIA-Z separates them (AUROC > 0.9)', async () => {
+    const r = await cli(['run']);
+    expect(r.code, r.stderr).toBe(0);
+
+    const lines = r.stdout.split('\n');
+    const frames = lines.filter((l) => /^(id|ood)\s+\S+\.png\s+\S.*\s+\d\.\d\d\s+-?\d+\.\d{4}$/.test(l));
+    expect(frames).toHaveLength(128);
+    expect(frames.filter((l) => l.startsWith('id '))).toHaveLength(64);
+    expect(frames.filter((l) => l.startsWith('ood '))).toHaveLength(64);
+    // ID first, then OOD, each folder in name order.
+    expect(frames.findIndex((l) => l.startsWith('ood '))).toBe(64);
+    expect(lines).toContain('128 frames scored, 0 rejected');
+
+    const auroc = /AUROC id vs ood: GAIA-Z (\d\.\d+), MSP (\d\.\d+), energy (\d\.\d+)/.exec(r.stdout);
+    expect(auroc, r.stdout).not.toBeNull();
+    expect(Number(auroc![1])).toBeGreaterThan(0.9);
+
+    const logs = logLines(r.stderr);
+    expect(logs.length).toBeGreaterThan(0);
+    for (const l of logs) expect(l.name).toBe('gaia-sentinel');
+    const loaded = logs.find((l) => l.msg === 'scoring graph compiled and loaded');
+    expect(loaded).toMatchObject({ level: 30, model: 'fmnist-cnn', heads: expect.arrayContaining(['gaia_z', 'msp', 'energy']) });
+    expect(loaded!.taps).toBeGreaterThan(0);
+  });
+
+  it('scores the good frames of a replay folder and rejects a corrupt one with a warn log', async () => {
+    const dir = join(tmp, 'replay-cam7');
+    mkdirSync(dir);
+    const good = readdirSync(SAMPLES_ID).filter((n) => n.endsWith('.png')).slice(0, 3);
+    for (const name of good) copyFileSync(join(SAMPLES_ID, name), join(dir, name));
+    writeFileSync(join(dir, 'bad.png'), Buffer.from('\x89PNG\r\n\x1a\n this is not really a png', 'latin1'));
+
+    const r = await cli(['run', '--replay', dir], { GAIA_EXECUTION_PROVIDERS: 'cpu' });
+    expect(r.code, r.stderr).toBe(0);
+    const source = basename(dir);
+    const frames = r.stdout.split('\n').filter((l) => l.startsWith(`${source} `));
+    expect(frames.map((l) => l.split(/\s+/)[1])).toEqual(good);
+    expect(r.stdout).toContain('3 frames scored, 1 rejected');
+    expect(r.stdout).not.toContain('AUROC'); // one source: nothing to compare
+
+    const rejected = logLines(r.stderr).filter((l) => l.msg === 'frame rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ level: 40, source, frame: 'bad.png', reason: 'undecodable' });
+  });
+
+  it('exits 2 on GAIA_MAX_BATCH=0, naming runtime.maxBatch and GAIA_MAX_BATCH', async () => {
+    const r = await cli(['run'], { GAIA_MAX_BATCH: '0' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('runtime.maxBatch');
+    expect(r.stderr).toContain('GAIA_MAX_BATCH');
+    expect(r.stderr).toContain('GAIA_BAD_CONFIG');
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 when a replay folder does not exist', async () => {
+    const missing = join(tmp, 'no-such-folder');
+    const r = await cli(['run', '--replay', missing], { GAIA_EXECUTION_PROVIDERS: 'cpu' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(missing);
+  });
+});
