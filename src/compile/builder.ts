@@ -138,9 +138,12 @@ export class GraphBuilder {
     return this.filled(this.op1('Shape', [like]), 1);
   }
 
-  /** Sum of gradient contributions (one contribution passes through unchanged). */
+  /**
+   * Sum of gradient contributions (one contribution passes through unchanged), as a chain
+   * of Adds: onnxruntime's Add kernel is about 40% faster than its Sum (bench/profile.ts).
+   */
   sum(parts: readonly string[]): string {
-    return parts.length === 1 ? parts[0]! : this.op1('Sum', parts, [], 'grad_sum');
+    return parts.slice(1).reduce((acc, p) => this.op1('Add', [acc, p], [], 'grad_sum'), parts[0]!);
   }
 
   isInt64(name: string): boolean {
