@@ -7,7 +7,7 @@
  *   /usr/bin/python3 bench/export_bench_model.py --out bench/.cache/resnet18.onnx
  *   npm run bench:scoring -- --model bench/.cache/resnet18.onnx --threads 2 --batches 1,32,128
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { compileScoringGraph, parseHeads } from '../src/compile/compiler.js';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     'min-runs': { type: 'string', default: '5' },
     json: { type: 'string' },
+    /** Output of bench/torch_reference.py on the same model, threads and batches. */
+    'torch-json': { type: 'string' },
   },
 });
 
@@ -63,8 +65,18 @@ async function timePair(a: ort.InferenceSession, b: ort.InferenceSession, batch:
     await b.run(feeds(b));
     tb.push((performance.now() - t0) / batch);
   }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { forward: median(ta), scoring: median(tb), runs: ta.length };
+  const quantile = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.floor(q * (xs.length - 1) + 0.5)]!;
+  // Each scoring run is divided by the forward run just before it, so slow drifts of the
+  // machine (other load, clocks) cancel; the median of those pair ratios is the result.
+  const ratios = ta.map((t, i) => tb[i]! / t);
+  return {
+    forward: quantile(ta, 0.5),
+    scoring: quantile(tb, 0.5),
+    ratio: quantile(ratios, 0.5),
+    ratioLow: quantile(ratios, 0.25),
+    ratioHigh: quantile(ratios, 0.75),
+    runs: ta.length,
+  };
 }
 
 const model = await loadModel(values.model!);
@@ -73,13 +85,31 @@ const inputShape = model.graph.inputs[0]!.shape!.slice(1).map(Number);
 const forward = await session(encodeModel(model));
 const scoring = await session(encodeModel(compiled.model));
 console.log(`model ${values.model}: ${compiled.taps.length} taps, heads ${compiled.heads.join(',')}, ${threads} threads`);
-console.log('| batch | forward ms/img | scoring ms/img | scoring / forward | runs |');
-console.log('|---:|---:|---:|---:|---:|');
+console.log('| batch | forward ms/img | scoring ms/img | scoring / forward (median of pairs) | interquartile | runs |');
+console.log('|---:|---:|---:|---:|---:|---:|');
 const rows = [];
 for (const batch of batches) {
   const r = await timePair(forward, scoring, batch, inputShape);
-  rows.push({ batch, ...r, ratio: r.scoring / r.forward });
-  console.log(`| ${batch} | ${r.forward.toFixed(3)} | ${r.scoring.toFixed(3)} | ${(r.scoring / r.forward).toFixed(2)}x | ${r.runs} |`);
+  rows.push({ batch, ...r });
+  console.log(
+    `| ${batch} | ${r.forward.toFixed(3)} | ${r.scoring.toFixed(3)} | ${r.ratio.toFixed(2)}x | ${r.ratioLow.toFixed(2)}–${r.ratioHigh.toFixed(2)} | ${r.runs} |`,
+  );
+}
+if (values['torch-json']) {
+  const torch = JSON.parse(await readFile(values['torch-json'], 'utf8')) as {
+    threads: number;
+    results: Array<{ batch: number; forward_ms_per_image: number; gaia_z_ms_per_image: number }>;
+  };
+  console.log(`\nvs the PyTorch reference (hooks + autograd, ${torch.threads} threads, bench/torch_reference.py):`);
+  console.log('| batch | PyTorch forward ms/img | PyTorch GAIA-Z ms/img | scoring graph ms/img | PyTorch GAIA-Z / ours |');
+  console.log('|---:|---:|---:|---:|---:|');
+  for (const row of rows) {
+    const t = torch.results.find((r) => r.batch === row.batch);
+    if (!t) continue;
+    console.log(
+      `| ${row.batch} | ${t.forward_ms_per_image.toFixed(3)} | ${t.gaia_z_ms_per_image.toFixed(3)} | ${row.scoring.toFixed(3)} | ${(t.gaia_z_ms_per_image / row.scoring).toFixed(2)}x |`,
+    );
+  }
 }
 if (values.json) await writeFile(values.json, JSON.stringify({ model: values.model, threads, heads: compiled.heads, rows }, null, 2));
 await forward.release();
