@@ -50,7 +50,6 @@ function meanSquare(b: GraphBuilder, x: string): string {
   return b.reduce('ReduceMean', b.op1('Mul', [x, x]), [1], false);
 }
 
-
 export function buildHeads(
   graph: Graph,
   b: GraphBuilder,
@@ -72,6 +71,9 @@ export function buildHeads(
     const onOff = b.addInitializer('onehot_values', (n) => Tensor.float32(n, [2], [0, 1]));
     const onehot = b.op1('OneHot', [argmax, b.ints([cls.numClasses]), onOff], [attr.int('axis', -1)], 'gaia_z_seed');
     const grads = backward(graph, b, [{ tensor: logits, grad: onehot }], taps.map((t) => t.tensor));
+    // Taps that meet at an Add (a residual branch and its downsample shortcut) share one
+    // gradient tensor: count its zeros once.
+    const ratioOf = new Map<string, string>();
     const ratios = taps.map((t, i) => {
       const g = grads.get(t.tensor);
       if (!g) {
@@ -83,7 +85,12 @@ export function buildHeads(
         outputs.set(`debug/grad/${i}`, { tensor: g, shape: t.shape });
         outputs.set(`debug/tap/${i}`, { tensor: t.tensor, shape: t.shape });
       }
-      return zeroRatio(b, g, t.shape, t.tensor);
+      let r = ratioOf.get(g);
+      if (!r) {
+        r = zeroRatio(b, g, t.shape, t.tensor);
+        ratioOf.set(g, r);
+      }
+      return r;
     });
     const channels = taps.reduce<number | string>((acc, t) => (typeof acc === 'number' && typeof t.shape[1] === 'number' ? acc + t.shape[1] : 'K'), 0);
     const all = b.op1('Concat', ratios, [attr.int('axis', 1)], 'gaia_z_ratios');
