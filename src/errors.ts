@@ -27,6 +27,8 @@ export const ErrorCodes = {
   BAD_FRAME: 'GAIA_BAD_FRAME',
   /** The inference runtime failed to load a model or run a batch. */
   RUNTIME: 'GAIA_RUNTIME',
+  /** A calibration was made for another model or preprocessing (fingerprint mismatch). */
+  CALIBRATION_MISMATCH: 'GAIA_CALIBRATION_MISMATCH',
   /** A file could not be read or written. */
   IO: 'GAIA_IO',
 } as const;

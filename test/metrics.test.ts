@@ -58,8 +58,8 @@ describe('thresholdAtTpr95', () => {
     // -10 after -1; the numeric order is -10, -2, -1, -0.5, ...
     const scores = new Float32Array([-0.5, -1, -10, -2, 3, 0.25, -0.75, 1, 2, 4]);
     const before = Array.from(scores);
-    // n = 10: round(0.5) = 1 (JS rounds halves up) → the second smallest, -2.
-    expect(thresholdAtTpr95(scores)).toBe(-2);
+    // n = 10: round(0.5) = 0 (Python's half-to-even, as the official code) → the smallest, -10.
+    expect(thresholdAtTpr95(scores)).toBe(-10);
     expect(Array.from(scores)).toEqual(before);
   });
 

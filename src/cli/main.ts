@@ -6,12 +6,16 @@ import { isGaiaError, ErrorCodes } from '../errors.js';
 import { compileCommand, compileUsage } from './compile.js';
 import { ExitCode, type CliIO } from './io.js';
 import { runCommand, runUsage } from './run.js';
+import { calibrateCommand, calibrateUsage } from './calibrate.js';
+import { evalCommand, evalUsage } from './eval.js';
 
 type Command = (argv: string[], io: CliIO) => Promise<void>;
 
 const COMMANDS: Record<string, { run: Command; usage: string; summary: string }> = {
   run: { run: runCommand, usage: runUsage, summary: 'score a stream of frames with GAIA-Z (default: replay of bundled samples)' },
   compile: { run: compileCommand, usage: compileUsage, summary: 'compile a classifier into a GAIA scoring graph' },
+  calibrate: { run: calibrateCommand, usage: calibrateUsage, summary: 'threshold at 95% TPR on in-distribution frames' },
+  eval: { run: evalCommand, usage: evalUsage, summary: 'FPR95 / AUROC of GAIA-Z, GAIA-A, MSP, Energy on ID vs OOD sets' },
 };
 
 const usage = () =>

@@ -3,12 +3,22 @@
  * Scores are ID-scores: higher = more in-distribution (for GAIA-Z, s = −raw).
  */
 
-/** t = sort(s_ID)[round(0.05·n)]: 95% of ID frames score above it (TPR 95%). */
+/**
+ * t = sort(s_ID)[round(0.05·n)]: the TPR-95 threshold; frames scoring at or below it are
+ * flagged. round() is Python's (half to even), as in the official metrics code, so the
+ * index agrees for every n (e.g. n = 10 gives index 0, not 1).
+ */
 export function thresholdAtTpr95(idScores: ArrayLike<number>): number {
   if (idScores.length === 0) throw new RangeError('thresholdAtTpr95 needs at least one ID score');
   rejectNaN(idScores, 'ID');
   const sorted = Float64Array.from(idScores).sort();
-  return sorted[Math.min(sorted.length - 1, Math.round(0.05 * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, roundHalfEven(0.05 * sorted.length))]!;
+}
+
+/** Python 3's round(): halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Fraction of OOD frames scoring above the TPR-95 threshold (wrongly accepted as ID). */
@@ -51,4 +61,27 @@ function rejectNaN(scores: ArrayLike<number>, which: string): void {
   for (let i = 0; i < scores.length; i++) {
     if (Number.isNaN(scores[i])) throw new RangeError(`${which} score ${i} is NaN; metrics need numeric scores`);
   }
+}
+
+/**
+ * ROC curve with ID as the positive class: (FPR, TPR) at every distinct threshold, from
+ * (0, 0) to (1, 1), where a frame is accepted as ID when its score ≥ the threshold.
+ */
+export function rocCurve(idScores: ArrayLike<number>, oodScores: ArrayLike<number>): Array<[number, number]> {
+  rejectNaN(idScores, 'ID');
+  rejectNaN(oodScores, 'OOD');
+  const all = [
+    ...Array.from(idScores, (s) => ({ s, id: true })),
+    ...Array.from(oodScores, (s) => ({ s, id: false })),
+  ].sort((a, b) => b.s - a.s);
+  const points: Array<[number, number]> = [[0, 0]];
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    for (; j < all.length && all[j]!.s === all[i]!.s; j++) all[j]!.id ? tp++ : fp++;
+    points.push([fp / oodScores.length, tp / idScores.length]);
+    i = j;
+  }
+  return points;
 }

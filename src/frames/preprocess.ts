@@ -15,6 +15,13 @@ export interface PreprocessLimits {
   readonly maxPixels: number;
 }
 
+/** Layout of raw 8-bit pixels handed to rawInto. */
+export interface RawImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+}
+
 export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels';
 
 export class FrameError extends GaiaError {
@@ -48,13 +55,28 @@ export class Preprocessor {
     if (bytes.byteLength > this.limits.maxBytes) {
       throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
     }
+    await this.run(() => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }), out);
+  }
+
+  /** Preprocesses raw 8-bit pixels (HWC), e.g. an IDX data set image, like a decoded frame. */
+  async rawInto(pixels: Uint8Array, raw: RawImage, out: Float32Array): Promise<void> {
+    if (raw.width * raw.height > this.limits.maxPixels) {
+      throw new FrameError('too-many-pixels', `image of ${raw.width}x${raw.height} exceeds the limit of ${this.limits.maxPixels} pixels`);
+    }
+    if (pixels.length !== raw.width * raw.height * raw.channels) {
+      throw new FrameError('undecodable', `raw image has ${pixels.length} bytes, expected ${raw.width}x${raw.height}x${raw.channels}`);
+    }
+    await this.run(() => sharp(pixels, { raw }), out);
+  }
+
+  private async run(open: () => sharp.Sharp, out: Float32Array): Promise<void> {
     const { input } = this.manifest;
     const { resize } = input;
     const channels = input.shape[1];
     let data: Buffer;
     try {
       // Alpha is ignored (the manifest contract), never composited over the background.
-      let img = sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }).removeAlpha();
+      let img = open().removeAlpha();
       if (input.channels === 'gray') {
         const { channels: inChannels = 1 } = await img.metadata();
         // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's

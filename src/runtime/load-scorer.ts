@@ -3,6 +3,8 @@
  * (milliseconds for a CNN) and opens it on the configured execution providers.
  */
 import { compileScoringGraph, type CompileResult } from '../compile/compiler.js';
+import type { HeadName } from '../compile/heads.js';
+import type { Model } from '../onnx/graph.js';
 import type { ModelPackage } from '../frames/manifest.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -11,15 +13,18 @@ import { OrtScorer, type OrtScorerOptions } from './ort-scorer.js';
 export interface LoadedScorer {
   readonly scorer: OrtScorer;
   readonly compiled: CompileResult;
+  /** The classifier as loaded (for fingerprinting). */
+  readonly model: Model;
 }
 
 export async function loadScorer(
   pkg: ModelPackage,
-  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string },
+  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string; heads?: readonly HeadName[] },
 ): Promise<LoadedScorer> {
-  const compiled = compileScoringGraph(await loadModel(pkg.modelPath), {
+  const model = await loadModel(pkg.modelPath);
+  const compiled = compileScoringGraph(model, {
     taps: options.taps,
-    heads: ['logits', 'gaia_z', 'msp', 'energy'],
+    heads: options.heads ?? ['logits', 'gaia_z', 'msp', 'energy'],
   });
   const labels = pkg.manifest.labels.length;
   if (labels !== compiled.numClasses) {
@@ -32,5 +37,5 @@ export async function loadScorer(
     ...options,
     inputShape: pkg.manifest.input.shape.slice(1) as number[],
   });
-  return { scorer, compiled };
+  return { scorer, compiled, model };
 }

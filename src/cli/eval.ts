@@ -1,0 +1,129 @@
+/** `gaia-sentinel eval`: FPR95 and AUROC of GAIA-Z, GAIA-A, MSP and Energy on ID vs OOD sets. */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { isFlagged } from '../detect/calibration.js';
+import { evaluate, rocCurves } from '../detect/evaluation.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import { openFrameSet } from '../frames/frame-set.js';
+import { loadCalibration } from '../offline/calibration-file.js';
+import { progressReporter } from '../offline/progress.js';
+import { markdownTable, rocSvg } from '../offline/report.js';
+import { scoreSet, type SetScores } from '../offline/score-set.js';
+import { openOfflineSession } from '../offline/session.js';
+import { parseOnBadFrame } from './calibrate.js';
+import type { CliIO } from './io.js';
+
+export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--calibration FILE] [--out-dir DIR]
+
+Scores an in-distribution set and one or more OOD sets, and reports FPR95 and AUROC per
+OOD set and on average for GAIA-Z, GAIA-A, MSP and Energy (DESIGN.md §3), plus the flag
+rate a calibration gives on the ID set. Writes JSON, Markdown and an ROC picture (SVG).
+
+  --model DIR          model package
+  --id PATH            ID evaluation set (not the calibration set), e.g. data/sets/fmnist-eval
+  --ood PATH           OOD set or image folder (repeatable)
+  --calibration FILE   default: calibration/<model name>.json when it exists
+  --out-dir DIR        default: reports
+  --on-bad-frame MODE  skip (default) or stop
+`;
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      id: { type: 'string' },
+      ood: { type: 'string', multiple: true },
+      calibration: { type: 'string' },
+      'out-dir': { type: 'string' },
+      'on-bad-frame': { type: 'string' },
+      config: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.model || !values.id || !values.ood?.length) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `eval needs --model, --id and at least one --ood\n\n${evalUsage}`);
+  }
+  const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
+  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
+  const session = await openOfflineSession(config);
+  const name = session.pkg.manifest.name;
+  const score = async (path: string): Promise<SetScores> => {
+    const set = await openFrameSet(path);
+    const result = await scoreSet(set, session.pre, session.scorer, {
+      batch: config.runtime.maxBatch,
+      onBadFrame,
+      progress: progressReporter(`score ${set.name}`, io.stderr as NodeJS.WriteStream),
+    });
+    for (const r of result.rejected) io.stderr.write(`skipped ${r.id}: ${r.message} (${r.reason})\n`);
+    return result;
+  };
+  let id: SetScores;
+  const ood: SetScores[] = [];
+  try {
+    id = await score(values.id);
+    for (const path of values.ood) ood.push(await score(path));
+  } finally {
+    await session.scorer.close();
+  }
+  const ev = evaluate(id.heads, ood.map((o) => ({ name: o.name, heads: o.heads })));
+
+  const calibrationPath = values.calibration ?? join('calibration', `${name}.json`);
+  let flagRates: Record<string, number> | undefined;
+  if (values.calibration || (await exists(calibrationPath))) {
+    const cal = await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint });
+    flagRates = Object.fromEntries(
+      Object.entries(cal.heads).map(([h, c]) => {
+        const raw = id.heads[h]!;
+        let flagged = 0;
+        for (const v of raw) if (isFlagged(v, c)) flagged++;
+        return [h, flagged / raw.length];
+      }),
+    );
+  }
+
+  const table = markdownTable(ev);
+  const lines = [
+    `# Evaluation: ${name}`,
+    '',
+    `ID: ${id.name} (${id.count} frames, ${values.id}); OOD: ${ood.map((o) => `${o.name} (${o.count})`).join(', ')}.`,
+    'FPR95: % of OOD frames scoring above the threshold that accepts 95% of ID frames (lower is better). AUROC: %, ID as the positive class.',
+    '',
+    table,
+    '',
+    ...(flagRates
+      ? [
+          `Realised flag rate on ${id.name} at the thresholds of ${calibrationPath} (expected ≈ 5%): ` +
+            Object.entries(flagRates).map(([h, r]) => `${h} ${(100 * r).toFixed(2)}%`).join(', '),
+          '',
+        ]
+      : []),
+  ];
+  const outDir = values['out-dir'] ?? 'reports';
+  await mkdir(outDir, { recursive: true });
+  const base = join(outDir, `eval-${name}`);
+  const curves = Object.fromEntries(ood.map((o) => [o.name, rocCurves(id.heads, o.heads, ev.heads)]));
+  await writeFile(`${base}.md`, `${lines.join('\n')}\n![ROC curves](eval-${name}-roc.svg)\n`);
+  await writeFile(`${base}-roc.svg`, rocSvg(`ROC, ${name}: ID ${id.name} vs OOD sets`, curves, ev));
+  await writeFile(
+    `${base}.json`,
+    `${JSON.stringify(
+      {
+        model: name,
+        fingerprint: session.fingerprint,
+        createdAt: new Date().toISOString(),
+        id: { name: id.name, source: id.source, frames: id.count, rejected: id.rejected.length },
+        ood: ood.map((o) => ({ name: o.name, source: o.source, frames: o.count, rejected: o.rejected.length })),
+        ...ev,
+        ...(flagRates ? { calibration: calibrationPath, flagRates } : {}),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  io.stdout.write(`${lines.join('\n')}wrote ${base}.md, ${base}.json, ${base}-roc.svg\n`);
+}

@@ -1,0 +1,105 @@
+/**
+ * Calibration of a score head on in-distribution frames (DESIGN.md §3): the TPR-95
+ * threshold, the flag rate it implies (p0, the expected rate under no shift), a bootstrap
+ * interval of the threshold, quantiles and a histogram. Pure: scores in, numbers out.
+ */
+import { thresholdAtTpr95 } from './metrics.js';
+
+/**
+ * Orientation of each head: ID-score = sign · raw, higher = more in-distribution.
+ * GAIA-Z and GAIA-A grow with abnormality; MSP and energy grow with confidence.
+ */
+export const ID_SCORE_SIGN: Readonly<Record<string, 1 | -1>> = { gaia_z: -1, gaia_a: -1, msp: 1, energy: 1 };
+
+export interface HeadCalibration {
+  /** ID-score = sign · raw. */
+  readonly sign: 1 | -1;
+  /** TPR-95 threshold on the ID-score: a frame is flagged when its ID-score ≤ threshold. */
+  readonly threshold: number;
+  /** The same threshold on the head's raw output (flag when raw ≥ it for sign −1, ≤ it for +1). */
+  readonly rawThreshold: number;
+  /** Fraction of calibration frames flagged at the threshold: the baseline rate p0. */
+  readonly flagRate: number;
+  /** 95% bootstrap interval of rawThreshold. */
+  readonly rawThresholdInterval95: readonly [number, number];
+  /** Raw-score quantiles, keyed "q01", "q05", ..., "q99". */
+  readonly quantiles: Readonly<Record<string, number>>;
+  /** Raw-score histogram: counts[i] frames in [edges[i], edges[i+1]). */
+  readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
+}
+
+export interface CalibrateOptions {
+  readonly bootstrapSamples: number;
+  readonly seed: number;
+  readonly histogramBins: number;
+}
+
+export const DEFAULT_CALIBRATE_OPTIONS: CalibrateOptions = { bootstrapSamples: 1000, seed: 1, histogramBins: 40 };
+
+const QUANTILES = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
+
+export function calibrateHead(raw: ArrayLike<number>, sign: 1 | -1, options: CalibrateOptions = DEFAULT_CALIBRATE_OPTIONS): HeadCalibration {
+  const n = raw.length;
+  const s = Float64Array.from(raw, (v) => sign * v);
+  const threshold = thresholdAtTpr95(s);
+  let flagged = 0;
+  for (const v of s) if (v <= threshold) flagged++;
+
+  // Bootstrap: resample the calibration frames with replacement (seeded), recompute t.
+  const random = mulberry32(options.seed);
+  const resampled = new Float64Array(n);
+  const ts: number[] = [];
+  for (let b = 0; b < options.bootstrapSamples; b++) {
+    for (let i = 0; i < n; i++) resampled[i] = s[Math.floor(random() * n)]!;
+    ts.push(sign * thresholdAtTpr95(resampled));
+  }
+  ts.sort((a, b) => a - b);
+  const interval: [number, number] = [quantileSorted(ts, 0.025), quantileSorted(ts, 0.975)];
+
+  const sortedRaw = Float64Array.from(raw).sort();
+  const quantiles = Object.fromEntries(QUANTILES.map((q) => [`q${String(Math.round(q * 100)).padStart(2, '0')}`, quantileSorted(sortedRaw, q)]));
+  return {
+    sign,
+    threshold,
+    rawThreshold: sign * threshold,
+    flagRate: flagged / n,
+    rawThresholdInterval95: interval,
+    quantiles,
+    histogram: histogram(sortedRaw, options.histogramBins),
+  };
+}
+
+/** Whether a raw head output is flagged as out-of-distribution by a calibration. */
+export function isFlagged(raw: number, head: Pick<HeadCalibration, 'sign' | 'threshold'>): boolean {
+  return head.sign * raw <= head.threshold;
+}
+
+function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  // Linear interpolation between order statistics (numpy's default).
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function histogram(sorted: ArrayLike<number>, bins: number): { edges: number[]; counts: number[] } {
+  const lo = sorted[0]!;
+  const hi = sorted[sorted.length - 1]!;
+  const width = hi > lo ? (hi - lo) / bins : 1;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < sorted.length; i++) counts[Math.min(bins - 1, Math.floor((sorted[i]! - lo) / width))]!++;
+  return { edges, counts };
+}
+
+/** A small seeded PRNG (mulberry32), so calibrations are reproducible. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

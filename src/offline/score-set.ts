@@ -1,0 +1,80 @@
+/**
+ * Scores every frame of an offline set (calibration or evaluation data) with the scorer,
+ * in batches, through the agent's preprocessing. A frame that cannot be decoded is either
+ * skipped and reported, or stops the run naming the file, as the user chose.
+ */
+import { ErrorCodes, GaiaError } from '../errors.js';
+import type { FrameSet } from '../frames/frame-set.js';
+import { FrameError, type Preprocessor } from '../frames/preprocess.js';
+import type { Scorer } from '../runtime/scorer.js';
+
+export type OnBadFrame = 'skip' | 'stop';
+
+export interface SetScores {
+  readonly name: string;
+  readonly source: string;
+  /** Frames scored. */
+  readonly count: number;
+  /** Per head (gaia_z, msp, ...), one value per scored frame. */
+  readonly heads: Readonly<Record<string, Float32Array>>;
+  /** Predicted class per scored frame. */
+  readonly predictions: Int32Array;
+  readonly rejected: ReadonlyArray<{ id: string; reason: string; message: string }>;
+}
+
+export interface ScoreSetOptions {
+  readonly batch: number;
+  readonly onBadFrame: OnBadFrame;
+  /** Called after each batch with frames done and the set's size. */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer, options: ScoreSetOptions): Promise<SetScores> {
+  const per = pre.elementsPerFrame;
+  const input = new Float32Array(options.batch * per);
+  const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.map((h) => [h, []]));
+  const predictions: number[] = [];
+  const rejected: Array<{ id: string; reason: string; message: string }> = [];
+  let filled = 0;
+  let done = 0;
+  const flush = async () => {
+    if (filled === 0) return;
+    const out = await scorer.score(input, filled);
+    for (const h of scorer.heads) heads[h]!.push(...out.scores[h]!);
+    const k = scorer.numClasses;
+    for (let i = 0; i < filled; i++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (out.logits[i * k + c]! > out.logits[i * k + best]!) best = c;
+      predictions.push(best);
+    }
+    done += filled;
+    filled = 0;
+    options.progress?.(done + rejected.length, set.count);
+  };
+  for await (const item of set.items()) {
+    const slot = input.subarray(filled * per, (filled + 1) * per);
+    try {
+      if (item.kind === 'encoded') await pre.decodeInto(item.bytes, slot);
+      else await pre.rawInto(item.pixels, item.layout, slot);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      if (options.onBadFrame === 'stop') {
+        throw new GaiaError(ErrorCodes.BAD_FRAME, `${item.id}: ${err.message} (reason: ${err.reason}); pass --on-bad-frame skip to score the rest`, { cause: err });
+      }
+      rejected.push({ id: item.id, reason: err.reason, message: err.message });
+      continue;
+    }
+    filled++;
+    if (filled === options.batch) await flush();
+  }
+  await flush();
+  if (done === 0) throw new GaiaError(ErrorCodes.BAD_CONFIG, `data set ${set.source}: no frame could be scored (${rejected.length} rejected)`);
+  return {
+    name: set.name,
+    source: set.source,
+    count: done,
+    heads: Object.fromEntries(Object.entries(heads).map(([h, v]) => [h, Float32Array.from(v)])),
+    predictions: Int32Array.from(predictions),
+    rejected,
+  };
+}

@@ -1,0 +1,34 @@
+/** Opens what calibrate and eval share: the model package, its scorer, the preprocessing and the fingerprint. */
+import type { HeadName } from '../compile/heads.js';
+import type { Config } from '../config/load.js';
+import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
+import { Preprocessor } from '../frames/preprocess.js';
+import { loadScorer } from '../runtime/load-scorer.js';
+import type { OrtScorer } from '../runtime/ort-scorer.js';
+import { modelFingerprint } from './fingerprint.js';
+
+export interface OfflineSession {
+  readonly pkg: ModelPackage;
+  readonly scorer: OrtScorer;
+  readonly pre: Preprocessor;
+  readonly fingerprint: string;
+}
+
+export const OFFLINE_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy'];
+
+export async function openOfflineSession(config: Readonly<Config>): Promise<OfflineSession> {
+  const pkg = await loadModelPackage(config.model.dir);
+  const { scorer, model } = await loadScorer(pkg, {
+    executionProviders: config.runtime.executionProviders,
+    requireGpu: config.runtime.requireGpu,
+    intraOpThreads: config.runtime.intraOpThreads,
+    taps: config.model.taps,
+    heads: OFFLINE_HEADS,
+  });
+  return {
+    pkg,
+    scorer,
+    pre: new Preprocessor(pkg.manifest, config.frames),
+    fingerprint: modelFingerprint(model, config.model.taps, pkg.manifest),
+  };
+}
