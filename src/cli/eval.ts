@@ -90,7 +90,8 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const lines = [
     `# Evaluation: ${name}`,
     '',
-    `ID: ${id.name} (${id.count} frames, ${values.id}); OOD: ${ood.map((o) => `${o.name} (${o.count})`).join(', ')}.`,
+    `ID: ${id.name} (${id.count} frames, ${values.id})${id.accuracy === undefined ? '' : `, classifier accuracy ${(100 * id.accuracy).toFixed(2)}%`}; ` +
+      `OOD: ${ood.map((o) => `${o.name} (${o.count})`).join(', ')}.`,
     'FPR95: % of OOD frames scoring above the threshold that accepts 95% of ID frames (lower is better). AUROC: %, ID as the positive class.',
     '',
     table,
@@ -116,7 +117,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
         model: name,
         fingerprint: session.fingerprint,
         createdAt: new Date().toISOString(),
-        id: { name: id.name, source: id.source, frames: id.count, rejected: id.rejected.length },
+        id: { name: id.name, source: id.source, frames: id.count, rejected: id.rejected.length, ...(id.accuracy === undefined ? {} : { accuracy: id.accuracy }) },
         ood: ood.map((o) => ({ name: o.name, source: o.source, frames: o.count, rejected: o.rejected.length })),
         ...ev,
         ...(flagRates ? { calibration: calibrationPath, flagRates } : {}),

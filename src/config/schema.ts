@@ -18,6 +18,14 @@ export const schema = {
       env: 'GAIA_MODEL_TAPS',
     },
   },
+  calibration: {
+    path: {
+      doc: 'Calibration file (gaia-sentinel calibrate). Empty: calibration/<model name>.json when it exists; without one the agent reports scores but no verdicts.',
+      format: String,
+      default: '',
+      env: 'GAIA_CALIBRATION',
+    },
+  },
   runtime: {
     executionProviders: {
       doc: 'ONNX Runtime execution providers in order of preference.',

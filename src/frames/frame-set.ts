@@ -18,10 +18,13 @@ export interface FrameSet {
   /** Where it came from, for reports. */
   readonly source: string;
   readonly count: number;
+  /** Class label per item, where the set has them (IDX labels-idx1-ubyte). */
+  readonly labels?: Uint8Array;
   items(): AsyncIterable<SetItem>;
 }
 
 const IDX_IMAGES = ['images-idx3-ubyte', 'images-idx3-ubyte.gz'];
+const IDX_LABELS = ['labels-idx1-ubyte', 'labels-idx1-ubyte.gz'];
 
 /** Opens a built data set (a folder holding images-idx3-ubyte) or a folder of image files. */
 export async function openFrameSet(path: string): Promise<FrameSet> {
@@ -32,18 +35,22 @@ export async function openFrameSet(path: string): Promise<FrameSet> {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `data set ${path} cannot be read: ${(cause as Error).message}`, { cause });
   }
   const idx = IDX_IMAGES.find((f) => entries.includes(f));
-  return idx ? idxSet(path, join(path, idx)) : folderSet(path, entries);
+  const labels = IDX_LABELS.find((f) => entries.includes(f));
+  return idx ? idxSet(path, join(path, idx), labels && join(path, labels)) : folderSet(path, entries);
 }
 
-async function idxSet(dir: string, file: string): Promise<FrameSet> {
+async function idxSet(dir: string, file: string, labelFile: string | undefined): Promise<FrameSet> {
   const { dims, data } = await readIdx(file);
   if (dims.length !== 3) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${file}: expected N x H x W images, got dims [${dims.join(', ')}]`);
   const [n, h, w] = dims as [number, number, number];
+  const labels = labelFile ? (await readIdx(labelFile)).data : undefined;
+  if (labels && labels.length !== n) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${labelFile} has ${labels.length} labels for ${n} images`);
   const name = basename(dir);
   return {
     name,
     source: file,
     count: n,
+    ...(labels ? { labels } : {}),
     async *items() {
       for (let i = 0; i < n; i++) {
         yield { id: `${name}[${i}]`, kind: 'raw', pixels: data.subarray(i * h * w, (i + 1) * h * w), layout: { width: w, height: h, channels: 1 } };

@@ -20,6 +20,8 @@ export interface SetScores {
   /** Predicted class per scored frame. */
   readonly predictions: Int32Array;
   readonly rejected: ReadonlyArray<{ id: string; reason: string; message: string }>;
+  /** Top-1 accuracy against the set's labels, when it has them. */
+  readonly accuracy?: number;
 }
 
 export interface ScoreSetOptions {
@@ -35,6 +37,8 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
   const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.map((h) => [h, []]));
   const predictions: number[] = [];
   const rejected: Array<{ id: string; reason: string; message: string }> = [];
+  const scoredIndex: number[] = [];
+  let index = 0;
   let filled = 0;
   let done = 0;
   const flush = async () => {
@@ -52,6 +56,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
     options.progress?.(done + rejected.length, set.count);
   };
   for await (const item of set.items()) {
+    const itemIndex = index++;
     const slot = input.subarray(filled * per, (filled + 1) * per);
     try {
       if (item.kind === 'encoded') await pre.decodeInto(item.bytes, slot);
@@ -64,12 +69,16 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
       rejected.push({ id: item.id, reason: err.reason, message: err.message });
       continue;
     }
+    scoredIndex.push(itemIndex);
     filled++;
     if (filled === options.batch) await flush();
   }
   await flush();
   if (done === 0) throw new GaiaError(ErrorCodes.BAD_CONFIG, `data set ${set.source}: no frame could be scored (${rejected.length} rejected)`);
+  const labels = set.labels;
+  const accuracy = labels ? scoredIndex.filter((item, k) => labels[item] === predictions[k]).length / scoredIndex.length : undefined;
   return {
+    ...(accuracy === undefined ? {} : { accuracy }),
     name: set.name,
     source: set.source,
     count: done,
