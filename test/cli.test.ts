@@ -174,7 +174,7 @@ describe('gaia-sentinel run', () => {
     expect(r.code, r.stderr).toBe(0);
 
     const lines = r.stdout.split('\n');
-    const frames = lines.filter((l) => /^(id|ood)\s+\S+\.png\s+\S.*\s+\d\.\d\d\s+-?\d+\.\d{4}$/.test(l));
+    const frames = lines.filter((l) => /^(id|ood)\s+\S+\.png\s+\S.*\s+\d\.\d\d\s+-?\d+\.\d{4}\s+(ok|OOD|-)$/.test(l));
     expect(frames).toHaveLength(128);
     expect(frames.filter((l) => l.startsWith('id '))).toHaveLength(64);
     expect(frames.filter((l) => l.startsWith('ood '))).toHaveLength(64);
@@ -185,6 +185,10 @@ describe('gaia-sentinel run', () => {
     const auroc = /AUROC id vs ood: GAIA-Z (\d\.\d+), MSP (\d\.\d+), energy (\d\.\d+)/.exec(r.stdout);
     expect(auroc, r.stdout).not.toBeNull();
     expect(Number(auroc![1])).toBeGreaterThan(0.9);
+    // Verdicts against the committed calibration: every digit is flagged, few clothes are.
+    expect(frames.filter((l) => l.startsWith('ood ') && l.endsWith('OOD'))).toHaveLength(64);
+    expect(frames.filter((l) => l.startsWith('id ') && l.endsWith('OOD')).length).toBeLessThan(10);
+    expect(r.stdout).toContain('verdicts: GAIA-Z against calibration/fmnist-cnn.json');
 
     const logs = logLines(r.stderr);
     expect(logs.length).toBeGreaterThan(0);

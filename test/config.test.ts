@@ -41,6 +41,7 @@ describe('loadConfig defaults', () => {
   it('loads every default with an empty environment', () => {
     expect(loadConfig({ env: {} })).toEqual({
       model: { dir: 'models/fmnist-cnn', taps: 'bn' },
+      calibration: { path: '' },
       runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32 },
       frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000 },
       replay: { dirs: [] },
@@ -68,10 +69,12 @@ describe('environment variables', () => {
         GAIA_FRAME_MAX_PIXELS: '250000',
         GAIA_REPLAY_DIRS: 'frames/a,frames/b',
         GAIA_LOG_LEVEL: 'debug',
+        GAIA_CALIBRATION: '/srv/calibration/other.json',
       },
     });
     expect(config).toEqual({
       model: { dir: '/srv/models/other', taps: 'stages:2' },
+      calibration: { path: '/srv/calibration/other.json' },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8 },
       frames: { maxBytes: 1024, maxPixels: 250_000 },
       replay: { dirs: ['frames/a', 'frames/b'] },
