@@ -39,12 +39,7 @@ export function auroc(idScores: ArrayLike<number>, oodScores: ArrayLike<number>)
   const n1 = idScores.length;
   const n0 = oodScores.length;
   if (n1 === 0 || n0 === 0) throw new RangeError('auroc needs ID and OOD scores');
-  rejectNaN(idScores, 'ID');
-  rejectNaN(oodScores, 'OOD');
-  const all = [
-    ...Array.from(idScores, (s) => ({ s, id: true })),
-    ...Array.from(oodScores, (s) => ({ s, id: false })),
-  ].sort((a, b) => a.s - b.s);
+  const all = pooled(idScores, oodScores);
   let rankSumId = 0;
   for (let i = 0; i < all.length; ) {
     let j = i + 1;
@@ -54,6 +49,13 @@ export function auroc(idScores: ArrayLike<number>, oodScores: ArrayLike<number>)
     i = j;
   }
   return (rankSumId - (n1 * (n1 + 1)) / 2) / (n1 * n0);
+}
+
+/** ID and OOD scores in one list, ascending, each marked with its class. */
+function pooled(idScores: ArrayLike<number>, oodScores: ArrayLike<number>): Array<{ s: number; id: boolean }> {
+  rejectNaN(idScores, 'ID');
+  rejectNaN(oodScores, 'OOD');
+  return [...Array.from(idScores, (s) => ({ s, id: true })), ...Array.from(oodScores, (s) => ({ s, id: false }))].sort((a, b) => a.s - b.s);
 }
 
 /** A NaN score (a failed inference) would silently distort every metric: refuse it. */
@@ -68,12 +70,7 @@ function rejectNaN(scores: ArrayLike<number>, which: string): void {
  * (0, 0) to (1, 1), where a frame is accepted as ID when its score ≥ the threshold.
  */
 export function rocCurve(idScores: ArrayLike<number>, oodScores: ArrayLike<number>): Array<[number, number]> {
-  rejectNaN(idScores, 'ID');
-  rejectNaN(oodScores, 'OOD');
-  const all = [
-    ...Array.from(idScores, (s) => ({ s, id: true })),
-    ...Array.from(oodScores, (s) => ({ s, id: false })),
-  ].sort((a, b) => b.s - a.s);
+  const all = pooled(idScores, oodScores).reverse();
   const points: Array<[number, number]> = [[0, 0]];
   let tp = 0;
   let fp = 0;

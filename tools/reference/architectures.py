@@ -136,6 +136,14 @@ class CifarResNet(nn.Module):
         return self.fc(x)
 
 
+def resnet18_cifar(width: int = 64, in_ch: int = 1, num_classes: int = 10) -> CifarResNet:
+    """CIFAR-style ResNet-18: 3x3 stem conv-BN-ReLU (stride 1, no max-pool), BasicBlocks
+    [2, 2, 2, 2] at widths (w, 2w, 4w, 8w), stride 2 at the first block of stages 2-4 with a
+    1x1-conv+BN shortcut, global average pool, Linear(8w -> num_classes)."""
+    w = int(width)
+    return CifarResNet(BasicBlock, w, (w, 2 * w, 4 * w, 8 * w), (2, 2, 2, 2), in_ch=in_ch, num_classes=num_classes)
+
+
 # ----------------------------------------------------------------------------------------
 # MobileNetV2-style
 # ----------------------------------------------------------------------------------------
@@ -442,6 +450,9 @@ ARCHITECTURES: Dict[str, Tuple[Callable[[], nn.Module], Tuple[int, int, int]]] =
     "op_zoo": (lambda: OpZoo(in_ch=3, num_classes=6), (3, 32, 32)),
     # benchmark model (not a parity fixture): CIFAR-style ResNet-18 for 1x28x28 inputs
     "resnet18_fmnist": (lambda: CifarResNet(BasicBlock, 64, (64, 128, 256, 512), (2, 2, 2, 2), in_ch=1, num_classes=10), (1, 28, 28)),
+    # the trained reference model (models/fmnist-resnet18, tools/reference/train_resnet18.py):
+    # the same network at base width 16 (stages 16/32/64/128), 0.70 M parameters
+    "resnet18_fmnist_w16": (lambda: resnet18_cifar(16), (1, 28, 28)),
 }
 
 PARITY_ARCHITECTURES = ["plain_cnn", "resnet_basic", "resnet_bottleneck", "mobilenetv2", "se_silu", "densenet", "op_zoo"]
