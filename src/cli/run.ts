@@ -16,6 +16,7 @@ import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadModelPackage } from '../frames/manifest.js';
 import { FrameError, Preprocessor } from '../frames/preprocess.js';
 import { loadScorer } from '../runtime/load-scorer.js';
+import { predictedClasses } from '../runtime/scorer.js';
 import type { Frame } from '../stream/frame.js';
 import { ReplaySource } from '../stream/replay-source.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -88,14 +89,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
   const flush = async () => {
     if (batch.length === 0) return;
     const out = await scorer.score(input, batch.length);
-    const k = scorer.numClasses;
+    const classes = predictedClasses(out, scorer.numClasses);
     batch.forEach((frame, i) => {
-      const row = out.logits.subarray(i * k, (i + 1) * k);
-      let best = 0;
-      for (let c = 1; c < k; c++) if (row[c]! > row[best]!) best = c;
       const scored: Scored = {
         frame,
-        label: labels[best] ?? String(best),
+        label: labels[classes[i]!] ?? String(classes[i]),
         confidence: out.scores.msp![i]!,
         gaiaZ: out.scores.gaia_z![i]!,
         msp: out.scores.msp![i]!,

@@ -6,7 +6,7 @@
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { FrameSet } from '../frames/frame-set.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
-import type { Scorer } from '../runtime/scorer.js';
+import { predictedClasses, type Scorer } from '../runtime/scorer.js';
 
 export type OnBadFrame = 'skip' | 'stop';
 
@@ -45,12 +45,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
     if (filled === 0) return;
     const out = await scorer.score(input, filled);
     for (const h of scorer.heads) heads[h]!.push(...out.scores[h]!);
-    const k = scorer.numClasses;
-    for (let i = 0; i < filled; i++) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (out.logits[i * k + c]! > out.logits[i * k + best]!) best = c;
-      predictions.push(best);
-    }
+    predictions.push(...predictedClasses(out, scorer.numClasses));
     done += filled;
     filled = 0;
     options.progress?.(done + rejected.length, set.count);

@@ -22,3 +22,14 @@ export interface Scorer {
   /** Releases the session; idempotent. */
   close(): Promise<void>;
 }
+
+/** Index of the largest logit of each frame (the first on ties, as ArgMax). */
+export function predictedClasses(batch: ScoreBatch, numClasses: number): Int32Array {
+  const out = new Int32Array(batch.size);
+  for (let i = 0; i < batch.size; i++) {
+    let best = 0;
+    for (let c = 1; c < numClasses; c++) if (batch.logits[i * numClasses + c]! > batch.logits[i * numClasses + best]!) best = c;
+    out[i] = best;
+  }
+  return out;
+}
