@@ -69,63 +69,69 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     { model: pkg.manifest.name, taps: compiled.taps.length, heads: scorer.heads, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
     'scoring graph compiled and loaded',
   );
-  const calibration = await findCalibration(config.calibration.path, pkg.manifest.name, {
-    model: pkg.manifest.name,
-    fingerprint: modelFingerprint(model, config.model.taps, pkg.manifest),
-  });
-  const threshold = calibration?.heads[calibration.primaryHead];
-  if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
-  const dirs = config.replay.dirs.length > 0 ? config.replay.dirs : [join(pkg.dir, 'samples', 'id'), join(pkg.dir, 'samples', 'ood')];
-  const source = await ReplaySource.create(ReplaySource.folders(dirs));
-  const pre = new Preprocessor(pkg.manifest, config.frames);
-  const maxBatch = config.runtime.maxBatch;
-  const input = new Float32Array(maxBatch * pre.elementsPerFrame);
-  const labels = pkg.manifest.labels;
-  const results: Scored[] = [];
-  let batch: Frame[] = [];
-  let rejected = 0;
-
-  io.stdout.write(`${'source'.padEnd(8)} ${'frame'.padEnd(28)} ${'predicted'.padEnd(12)} ${'conf'.padStart(5)} ${'gaia_z'.padStart(8)}  verdict\n`);
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const out = await scorer.score(input, batch.length);
-    const classes = predictedClasses(out, scorer.numClasses);
-    batch.forEach((frame, i) => {
-      const scored: Scored = {
-        frame,
-        label: labels[classes[i]!] ?? String(classes[i]),
-        confidence: out.scores.msp![i]!,
-        gaiaZ: out.scores.gaia_z![i]!,
-        msp: out.scores.msp![i]!,
-        energy: out.scores.energy![i]!,
-        flagged: threshold ? isFlagged(out.scores.gaia_z![i]!, threshold) : undefined,
-      };
-      results.push(scored);
-      io.stdout.write(
-        `${frame.source.padEnd(8)} ${frame.id.padEnd(28)} ${scored.label.padEnd(12)} ${scored.confidence.toFixed(2).padStart(5)} ${scored.gaiaZ.toFixed(4).padStart(8)}  ${scored.flagged === undefined ? '-' : scored.flagged ? 'OOD' : 'ok'}\n`,
-      );
-    });
-    batch = [];
-  };
+  // From here on the scorer's worker thread is running: close it on every path.
   try {
-    for await (const frame of source.frames()) {
-      try {
-        await pre.decodeInto(frame.bytes, input.subarray(batch.length * pre.elementsPerFrame));
-      } catch (err) {
-        if (!(err instanceof FrameError)) throw err;
-        rejected++;
-        log.warn({ source: frame.source, frame: frame.id, reason: err.reason, err: err.message }, 'frame rejected');
-        continue;
+    const calibration = await findCalibration(config.calibration.path, pkg.manifest.name, {
+      model: pkg.manifest.name,
+      fingerprint: modelFingerprint(model, config.model.taps, pkg.manifest),
+    });
+    const threshold = calibration?.heads[calibration.primaryHead];
+    if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
+    const dirs = config.replay.dirs.length > 0 ? config.replay.dirs : [join(pkg.dir, 'samples', 'id'), join(pkg.dir, 'samples', 'ood')];
+    const source = await ReplaySource.create(ReplaySource.folders(dirs));
+    const pre = new Preprocessor(pkg.manifest, config.frames);
+    const maxBatch = config.runtime.maxBatch;
+    // A fresh buffer per batch: the scorer takes ownership of the one it is given.
+    let input = new Float32Array(maxBatch * pre.elementsPerFrame);
+    const labels = pkg.manifest.labels;
+    const results: Scored[] = [];
+    let batch: Frame[] = [];
+    let rejected = 0;
+
+    io.stdout.write(`${'source'.padEnd(8)} ${'frame'.padEnd(28)} ${'predicted'.padEnd(12)} ${'conf'.padStart(5)} ${'gaia_z'.padStart(8)}  verdict\n`);
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const out = await scorer.score(input, batch.length);
+      input = new Float32Array(maxBatch * pre.elementsPerFrame);
+      const classes = predictedClasses(out, scorer.numClasses);
+      batch.forEach((frame, i) => {
+        const scored: Scored = {
+          frame,
+          label: labels[classes[i]!] ?? String(classes[i]),
+          confidence: out.scores.msp![i]!,
+          gaiaZ: out.scores.gaia_z![i]!,
+          msp: out.scores.msp![i]!,
+          energy: out.scores.energy![i]!,
+          flagged: threshold ? isFlagged(out.scores.gaia_z![i]!, threshold) : undefined,
+        };
+        results.push(scored);
+        io.stdout.write(
+          `${frame.source.padEnd(8)} ${frame.id.padEnd(28)} ${scored.label.padEnd(12)} ${scored.confidence.toFixed(2).padStart(5)} ${scored.gaiaZ.toFixed(4).padStart(8)}  ${scored.flagged === undefined ? '-' : scored.flagged ? 'OOD' : 'ok'}\n`,
+        );
+      });
+      batch = [];
+    };
+    try {
+      for await (const frame of source.frames()) {
+        try {
+          await pre.decodeInto(frame.bytes, input.subarray(batch.length * pre.elementsPerFrame));
+        } catch (err) {
+          if (!(err instanceof FrameError)) throw err;
+          rejected++;
+          log.warn({ source: frame.source, frame: frame.id, reason: err.reason, err: err.message }, 'frame rejected');
+          continue;
+        }
+        batch.push(frame);
+        if (batch.length === maxBatch) await flush();
       }
-      batch.push(frame);
-      if (batch.length === maxBatch) await flush();
+      await flush();
+    } finally {
+      await source.close();
     }
-    await flush();
+    io.stdout.write(summary(results, rejected, calibration?.path));
   } finally {
-    await source.close();
     await scorer.close();
   }
-  io.stdout.write(summary(results, rejected, calibration?.path));
 }
 
 /** The calibration to judge frames with: the configured file, else the model's default one if present. */

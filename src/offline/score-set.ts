@@ -33,7 +33,8 @@ export interface ScoreSetOptions {
 
 export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer, options: ScoreSetOptions): Promise<SetScores> {
   const per = pre.elementsPerFrame;
-  const input = new Float32Array(options.batch * per);
+  // A fresh buffer per batch: the scorer takes ownership of the one it is given.
+  let input = new Float32Array(options.batch * per);
   const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.map((h) => [h, []]));
   const predictions: number[] = [];
   const rejected: Array<{ id: string; reason: string; message: string }> = [];
@@ -44,6 +45,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
   const flush = async () => {
     if (filled === 0) return;
     const out = await scorer.score(input, filled);
+    input = new Float32Array(options.batch * per);
     for (const h of scorer.heads) heads[h]!.push(...out.scores[h]!);
     predictions.push(...predictedClasses(out, scorer.numClasses));
     done += filled;

@@ -4,12 +4,12 @@ import type { Config } from '../config/load.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
 import { loadScorer } from '../runtime/load-scorer.js';
-import type { OrtScorer } from '../runtime/ort-scorer.js';
+import type { WorkerScorer } from '../runtime/worker-scorer.js';
 import { modelFingerprint } from './fingerprint.js';
 
 export interface OfflineSession {
   readonly pkg: ModelPackage;
-  readonly scorer: OrtScorer;
+  readonly scorer: WorkerScorer;
   readonly pre: Preprocessor;
   readonly fingerprint: string;
 }

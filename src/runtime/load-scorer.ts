@@ -1,6 +1,7 @@
 /**
  * Model package → ready scorer: compiles the classifier into its scoring graph in memory
- * (milliseconds for a CNN) and opens it on the configured execution providers.
+ * (milliseconds for a CNN) and opens it on the configured execution providers, in a
+ * worker thread so that inference never blocks the event loop.
  */
 import { compileScoringGraph, type CompileResult } from '../compile/compiler.js';
 import type { HeadName } from '../compile/heads.js';
@@ -8,10 +9,11 @@ import type { Model } from '../onnx/graph.js';
 import type { ModelPackage } from '../frames/manifest.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import { OrtScorer, type OrtScorerOptions } from './ort-scorer.js';
+import type { OrtScorerOptions } from './ort-scorer.js';
+import { WorkerScorer } from './worker-scorer.js';
 
 export interface LoadedScorer {
-  readonly scorer: OrtScorer;
+  readonly scorer: WorkerScorer;
   readonly compiled: CompileResult;
   /** The classifier as loaded (for fingerprinting). */
   readonly model: Model;
@@ -33,7 +35,7 @@ export async function loadScorer(
       `${pkg.dir}/manifest.json lists ${labels} labels but the model has ${compiled.numClasses} classes; fix "labels"`,
     );
   }
-  const scorer = await OrtScorer.create(encodeModel(compiled.model), compiled.numClasses, {
+  const scorer = await WorkerScorer.create(encodeModel(compiled.model), compiled.numClasses, {
     ...options,
     inputShape: pkg.manifest.input.shape.slice(1) as number[],
   });

@@ -1,7 +1,8 @@
 /**
  * The scorer contract: a batch of preprocessed frames in, per-frame logits and scores out.
- * Implementations: OrtScorer (onnxruntime-node, this file's sibling). The streaming agent
- * moves it into worker threads (onnxruntime-node's run() holds its thread for the batch).
+ * Implementations: OrtScorer (onnxruntime-node in the calling thread) and WorkerScorer
+ * (an OrtScorer in a worker thread: onnxruntime-node's run() holds its thread for the
+ * whole batch, which must never be the main event loop).
  */
 export interface ScoreBatch {
   /** Number of frames in the batch. */
@@ -18,6 +19,7 @@ export interface Scorer {
   readonly numClasses: number;
   /** The execution provider that runs the graph ("cpu", "cuda"). */
   readonly executionProvider: string;
+  /** Scores the first `size` frames of `input`, whose buffer the scorer may take over (transfer). */
   score(input: Float32Array, size: number): Promise<ScoreBatch>;
   /** Releases the session; idempotent. */
   close(): Promise<void>;

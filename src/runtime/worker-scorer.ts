@@ -1,0 +1,120 @@
+/**
+ * A Scorer whose onnxruntime session lives in a worker thread. score() transfers the
+ * input buffer to the worker (the caller must not reuse it) and gets the outputs back as
+ * transferred buffers: nothing is copied across threads on the way in.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ErrorCodes, GaiaError, type ErrorCode } from '../errors.js';
+import type { OrtScorerOptions } from './ort-scorer.js';
+import type { ScoreBatch, Scorer } from './scorer.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
+
+/**
+ * The compiled worker entry. From dist/ it sits next to this file; when this file runs as
+ * TypeScript source (tests), the worker still has to be the built JavaScript.
+ */
+function workerEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const built = here.includes(`${sep}dist${sep}`)
+    ? join(dirname(here), 'scorer-worker.js')
+    : join(dirname(here), '..', '..', 'dist', 'src', 'runtime', 'scorer-worker.js');
+  if (!existsSync(built)) {
+    throw new GaiaError(ErrorCodes.RUNTIME, `the scorer worker ${built} is missing; run npm run build`);
+  }
+  return built;
+}
+
+interface Pending {
+  resolve(batch: ScoreBatch): void;
+  reject(err: Error): void;
+  size: number;
+}
+
+export class WorkerScorer implements Scorer {
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly heads: readonly string[],
+    readonly executionProvider: string,
+    readonly fallbacks: readonly string[],
+    readonly numClasses: number,
+  ) {
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.failAll(new GaiaError(ErrorCodes.RUNTIME, `scorer worker exited with code ${code}`, { retriable: true }));
+    });
+  }
+
+  static async create(model: Uint8Array, numClasses: number, options: OrtScorerOptions): Promise<WorkerScorer> {
+    // A real copy (a Node Buffer's slice() would share, and the transfer detach, its memory).
+    const copy = new Uint8Array(model);
+    const worker = new Worker(workerEntry(), {
+      workerData: { model: copy, numClasses, options },
+      transferList: [copy.buffer as ArrayBuffer],
+    });
+    const ready = await new Promise<FromWorker>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      const message = ready.type === 'error' ? ready.message : `unexpected first message ${ready.type}`;
+      const code = ready.type === 'error' && ready.code ? (ready.code as ErrorCode) : ErrorCodes.RUNTIME;
+      throw new GaiaError(code, message);
+    }
+    return new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses);
+  }
+
+  /** Scores the first `size` frames of `input`; `input`'s buffer is transferred away. */
+  score(input: Float32Array, size: number): Promise<ScoreBatch> {
+    if (this.closing) return Promise.reject(new GaiaError(ErrorCodes.RUNTIME, 'the scorer is closed'));
+    const id = this.nextId++;
+    // Transfer the whole buffer: a view into a larger one would move its neighbours too.
+    const buffer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input.buffer : input.slice().buffer;
+    return new Promise<ScoreBatch>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, size });
+      const message: ToWorker = { type: 'score', id, input: buffer as ArrayBuffer, size };
+      this.worker.postMessage(message, [buffer as ArrayBuffer]);
+    });
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type !== 'scored' && m.type !== 'failed') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'failed') {
+      p.reject(new GaiaError((m.code as ErrorCode | undefined) ?? ErrorCodes.RUNTIME, m.message, { retriable: true }));
+      return;
+    }
+    const scores = Object.fromEntries(Object.entries(m.scores).map(([h, b]) => [h, new Float32Array(b)]));
+    p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /** Lets in-flight batches finish, then stops the worker; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.pending.values()].map((p) => new Promise<void>((r) => {
+        const { resolve, reject } = p;
+        p.resolve = (b) => (resolve(b), r());
+        p.reject = (e) => (reject(e), r());
+      })));
+      const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
+      this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+      await exited;
+    })();
+    return this.closing;
+  }
+}
