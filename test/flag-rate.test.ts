@@ -16,7 +16,7 @@ import { openOfflineSession } from '../src/offline/session.js';
 
 const EVAL_HALF = join(import.meta.dirname, 'fixtures', 'sets', 'fmnist-eval');
 
-describe.each(['fmnist-cnn'])('%s on the held-out evaluation half', (name) => {
+describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation half', (name) => {
   it('flags 5% ± 1% of in-distribution frames at the calibrated threshold', async () => {
     const config = loadConfig({ env: {}, overrides: { 'model.dir': `models/${name}`, 'runtime.executionProviders': ['cpu'], 'runtime.maxBatch': 128 } });
     const session = await openOfflineSession(config);
