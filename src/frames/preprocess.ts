@@ -22,7 +22,7 @@ export interface RawImage {
   readonly channels: 1 | 2 | 3 | 4;
 }
 
-export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels';
+export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels' | 'unsupported-content-type' | 'bad-raw-frame';
 
 export class FrameError extends GaiaError {
   constructor(readonly reason: FrameErrorReason, message: string, cause?: unknown) {
@@ -60,6 +60,9 @@ export class Preprocessor {
 
   /** Preprocesses raw 8-bit pixels (HWC), e.g. an IDX data set image, like a decoded frame. */
   async rawInto(pixels: Uint8Array, raw: RawImage, out: Float32Array): Promise<void> {
+    if (pixels.byteLength > this.limits.maxBytes) {
+      throw new FrameError('too-large', `frame is ${pixels.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
+    }
     if (raw.width * raw.height > this.limits.maxPixels) {
       throw new FrameError('too-many-pixels', `image of ${raw.width}x${raw.height} exceeds the limit of ${this.limits.maxPixels} pixels`);
     }
@@ -82,7 +85,8 @@ export class Preprocessor {
         // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's
         // convert("L") that trained the model; sharp's grayscale() would take linear-light
         // Rec.709 luminance instead. Grey sources pass through untouched.
-        if (inChannels >= 3) img = img.toColourspace('srgb').recomb(BT601_LUMA).extractChannel(0);
+        // recomb yields floats that the final 8-bit cast truncates: +0.5 makes it round, as PIL.
+        if (inChannels >= 3) img = img.toColourspace('srgb').recomb(BT601_LUMA).linear(1, 0.5).extractChannel(0);
         else img = img.extractChannel(0);
       } else {
         img = img.toColourspace('srgb');

@@ -1,0 +1,47 @@
+/**
+ * A frame message (DESIGN.md §5) → model input: the value is an encoded image (JPEG, PNG,
+ * WebP, ...) or raw pixels described by the `x-shape` (HxWxC) and `x-dtype` headers.
+ * Every way a message can be unusable is a FrameError with its own reason, which the
+ * agent counts and sends to the DLQ.
+ */
+import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
+
+export type Headers = Readonly<Record<string, string | undefined>>;
+
+/** Encoded formats sharp decodes (content-type → accepted). */
+const ENCODED = new Set(['image/jpeg', 'image/jpg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);
+const RAW = new Set(['application/octet-stream', 'image/x-raw']);
+
+export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array): Promise<void> {
+  const contentType = headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+  const shape = headers['x-shape'];
+  if (shape !== undefined || (contentType !== undefined && RAW.has(contentType))) {
+    await pre.rawInto(value, rawLayout(value, shape, headers['x-dtype']), out);
+    return;
+  }
+  if (contentType !== undefined && !ENCODED.has(contentType)) {
+    throw new FrameError(
+      'unsupported-content-type',
+      `content-type "${contentType}" is not an image type gaia-sentinel decodes (${[...ENCODED].join(', ')}, or raw pixels with x-shape/x-dtype)`,
+    );
+  }
+  await pre.decodeInto(value, out);
+}
+
+function rawLayout(value: Uint8Array, shape: string | undefined, dtype: string | undefined): RawImage {
+  if (!shape) throw new FrameError('bad-raw-frame', 'raw frame without an x-shape header (HxWxC, e.g. 480x640x3)');
+  const m = /^(\d+)x(\d+)x(\d+)$/.exec(shape.trim());
+  if (!m) throw new FrameError('bad-raw-frame', `x-shape "${shape}" is not HxWxC (e.g. 480x640x3)`);
+  const [height, width, channels] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (![1, 2, 3, 4].includes(channels) || height < 1 || width < 1) {
+    throw new FrameError('bad-raw-frame', `x-shape "${shape}": channels must be 1-4 and sizes positive`);
+  }
+  if ((dtype ?? 'uint8').toLowerCase() !== 'uint8') {
+    throw new FrameError('bad-raw-frame', `x-dtype "${dtype}" is not supported; send 8-bit pixels (x-dtype: uint8)`);
+  }
+  const expected = height * width * channels;
+  if (value.byteLength !== expected) {
+    throw new FrameError('bad-raw-frame', `raw frame is ${value.byteLength} bytes but x-shape ${shape} (uint8) needs ${expected}`);
+  }
+  return { width, height, channels: channels as RawImage['channels'] };
+}
