@@ -45,7 +45,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out-dir", default=os.path.join(C.MODEL_DIR, "samples"))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--count", type=int, default=64)
+    ap.add_argument("--count", type=int, default=512)
     args = ap.parse_args()
 
     id_dir, ood_dir = os.path.join(args.out_dir, "id"), os.path.join(args.out_dir, "ood")

@@ -42,9 +42,10 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({ env: {} })).toEqual({
       model: { dir: 'models/fmnist-cnn', taps: 'bn' },
       calibration: { path: '' },
-      runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32 },
+      runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256 },
+      drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000 },
       frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000 },
-      replay: { dirs: [] },
+      replay: { dirs: [], source: 'camera-1', fps: 400 },
       log: { level: 'info' },
     });
   });
@@ -75,9 +76,10 @@ describe('environment variables', () => {
     expect(config).toEqual({
       model: { dir: '/srv/models/other', taps: 'stages:2' },
       calibration: { path: '/srv/calibration/other.json' },
-      runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8 },
+      runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256 },
+      drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000 },
       frames: { maxBytes: 1024, maxPixels: 250_000 },
-      replay: { dirs: ['frames/a', 'frames/b'] },
+      replay: { dirs: ['frames/a', 'frames/b'], source: 'camera-1', fps: 400 },
       log: { level: 'debug' },
     });
   });

@@ -65,14 +65,14 @@ describe('calibrate and eval commands', () => {
   it('writes a calibration that loads back for the same model and preprocessing', async () => {
     const out = capture();
     await calibrateCommand(['--model', MODEL, '--data', join(SAMPLES, 'id'), '--out', calibration], out.io);
-    expect(out.stdout).toMatch(/calibrated fmnist-cnn on 64 frames of id \(0 skipped\)/);
+    expect(out.stdout).toMatch(/calibrated fmnist-cnn on 512 frames of id \(0 skipped\)/);
     const written = JSON.parse(await readFile(calibration, 'utf8')) as CalibrationFile;
     const loaded = await loadCalibration(calibration, { model: 'fmnist-cnn', fingerprint });
     expect(loaded).toEqual(written);
-    expect(loaded.data.frames).toBe(64);
+    expect(loaded.data.frames).toBe(512);
     expect(Object.keys(loaded.heads).sort()).toEqual(['energy', 'gaia_a', 'gaia_z', 'msp']);
-    expect(loaded.heads.gaia_z!.flagRate).toBeCloseTo(4 / 64, 9); // index round(3.2) = 3 → 4 frames at or past it
-    expect(out.stderr).toMatch(/calibrate id: 64\/64 \(100%\)/);
+    expect(loaded.heads.gaia_z!.flagRate).toBeCloseTo(27 / 512, 9); // index round(25.6) = 26 → 27 frames at or past it
+    expect(out.stderr).toMatch(/calibrate id: 512\/512 \(100%\)/);
   });
 
   it('refuses a calibration made for another model or tap selection, naming the model it was made for', async () => {
@@ -124,7 +124,7 @@ describe('calibrate and eval commands', () => {
     expect(json.heads).toEqual(['gaia_z', 'gaia_a', 'msp', 'energy']);
     expect(json.results.gaia_z.ood.auroc).toBeGreaterThan(0.9);
     expect(json.results.msp.ood.auroc).toBeLessThan(0.6); // the bundled model is confidently wrong on digits
-    expect(json.flagRates.gaia_z).toBeCloseTo(4 / 64, 9); // same frames as calibration
+    expect(json.flagRates.gaia_z).toBeCloseTo(27 / 512, 9); // same frames as calibration
     const md = await readFile(join(reports, 'eval-fmnist-cnn.md'), 'utf8');
     expect(md).toContain('| GAIA-Z |');
     const svg = await readFile(join(reports, 'eval-fmnist-cnn-roc.svg'), 'utf8');

@@ -267,7 +267,7 @@ describe('the bundled samples', () => {
         count++;
       }
     }
-    expect(count).toBe(128);
+    expect(count).toBe(1024);
   });
 });
 

@@ -1,52 +1,49 @@
 /**
- * `gaia-sentinel run`: the agent's main job. Today's source is the replay of image
- * folders (by default the model package's bundled samples: ID frames, then OOD frames);
- * each frame is decoded, batched, scored with GAIA-Z, judged against the model's
- * calibration when there is one, and printed. Kafka in/out, drift windows and metrics
+ * `gaia-sentinel run`: the agent's main job. Today's source is a replay of image folders
+ * as one camera's stream (by default the model package's samples: ID frames, then OOD
+ * frames, then ID again), through the full pipeline: decoding, micro-batching, scoring in
+ * a worker thread, verdicts against the model's calibration, and per-source drift
+ * episodes. Events go to stdout; logs (pino JSON) to stderr. The Kafka source and sinks
  * come with the streaming agent.
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { isFlagged } from '../detect/calibration.js';
+import { DriftMonitor } from '../detect/drift.js';
 import { auroc } from '../detect/metrics.js';
+import { loadModelPackage } from '../frames/manifest.js';
+import { Preprocessor } from '../frames/preprocess.js';
 import { loadCalibration } from '../offline/calibration-file.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
-import { loadModelPackage } from '../frames/manifest.js';
-import { FrameError, Preprocessor } from '../frames/preprocess.js';
 import { loadScorer } from '../runtime/load-scorer.js';
-import { predictedClasses } from '../runtime/scorer.js';
-import type { Frame } from '../stream/frame.js';
-import { ReplaySource } from '../stream/replay-source.js';
+import type { AlertEvent, VerdictRecord } from '../stream/events.js';
+import { runPipeline } from '../stream/pipeline.js';
+import { parsePhase, ReplaySource } from '../stream/replay-source.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './io.js';
 
-export const runUsage = `Usage: gaia-sentinel run [--model DIR] [--replay DIR]... [--config FILE]
+export const runUsage = `Usage: gaia-sentinel run [--model DIR] [--replay DIR[*N]]... [--verbose] [--config FILE]
 
-Scores a stream of frames with GAIA-Z. Source: a replay of image folders, one source per
-folder (default: the model package's samples/id then samples/ood).
+Scores a stream of frames with GAIA-Z, judges each against the model's calibration, and
+watches the drift rate of each source. Source: a replay of image folders as one camera
+(default: the model package's samples: id, ood, then id twice).
 
-  --model DIR    model package (manifest.json + model.onnx); env GAIA_MODEL_DIR
-  --replay DIR   image folder to replay (repeatable); env GAIA_REPLAY_DIRS
-  --config FILE  JSON config file (keys: see docs/CONFIG.md)
+  --model DIR        model package (manifest.json + model.onnx); env GAIA_MODEL_DIR
+  --replay DIR[*N]   replay phase, N times (repeatable); env GAIA_REPLAY_DIRS
+  --verbose          print every verdict, not only events
+  --config FILE      JSON config file (keys: docs/CONFIG.md)
 `;
-
-interface Scored {
-  frame: Frame;
-  /** Flagged as out-of-distribution by the calibration (undefined without one). */
-  flagged: boolean | undefined;
-  label: string;
-  confidence: number;
-  gaiaZ: number;
-  msp: number;
-  energy: number;
-}
 
 export async function runCommand(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { model: { type: 'string' }, replay: { type: 'string', multiple: true }, config: { type: 'string' } },
+    options: {
+      model: { type: 'string' },
+      replay: { type: 'string', multiple: true },
+      verbose: { type: 'boolean', default: false },
+      config: { type: 'string' },
+    },
     strict: true,
   });
   const config = loadConfig({
@@ -55,6 +52,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
   });
   const log = createLogger(config.log.level);
   const pkg = await loadModelPackage(config.model.dir);
+  const name = pkg.manifest.name;
   const started = performance.now();
   const { scorer, compiled, model } = await loadScorer(pkg, {
     executionProviders: config.runtime.executionProviders,
@@ -62,73 +60,70 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     intraOpThreads: config.runtime.intraOpThreads,
     taps: config.model.taps,
   });
-  if (scorer.fallbacks.length > 0) {
-    log.warn({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
-  }
-  log.info(
-    { model: pkg.manifest.name, taps: compiled.taps.length, heads: scorer.heads, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
-    'scoring graph compiled and loaded',
-  );
   // From here on the scorer's worker thread is running: close it on every path.
   try {
-    const calibration = await findCalibration(config.calibration.path, pkg.manifest.name, {
-      model: pkg.manifest.name,
-      fingerprint: modelFingerprint(model, config.model.taps, pkg.manifest),
-    });
+    if (scorer.fallbacks.length > 0) {
+      log.warn({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
+    }
+    log.info(
+      { model: name, taps: compiled.taps.length, heads: scorer.heads, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
+      'scoring graph compiled and loaded',
+    );
+    const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);
+    const calibration = await findCalibration(config.calibration.path, name, { model: name, fingerprint });
     const threshold = calibration?.heads[calibration.primaryHead];
     if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
-    const dirs = config.replay.dirs.length > 0 ? config.replay.dirs : [join(pkg.dir, 'samples', 'id'), join(pkg.dir, 'samples', 'ood')];
-    const source = await ReplaySource.create(ReplaySource.folders(dirs));
-    const pre = new Preprocessor(pkg.manifest, config.frames);
-    const maxBatch = config.runtime.maxBatch;
-    // A fresh buffer per batch: the scorer takes ownership of the one it is given.
-    let input = new Float32Array(maxBatch * pre.elementsPerFrame);
-    const labels = pkg.manifest.labels;
-    const results: Scored[] = [];
-    let batch: Frame[] = [];
-    let rejected = 0;
 
-    io.stdout.write(`${'source'.padEnd(8)} ${'frame'.padEnd(28)} ${'predicted'.padEnd(12)} ${'conf'.padStart(5)} ${'gaia_z'.padStart(8)}  verdict\n`);
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const out = await scorer.score(input, batch.length);
-      input = new Float32Array(maxBatch * pre.elementsPerFrame);
-      const classes = predictedClasses(out, scorer.numClasses);
-      batch.forEach((frame, i) => {
-        const scored: Scored = {
-          frame,
-          label: labels[classes[i]!] ?? String(classes[i]),
-          confidence: out.scores.msp![i]!,
-          gaiaZ: out.scores.gaia_z![i]!,
-          msp: out.scores.msp![i]!,
-          energy: out.scores.energy![i]!,
-          flagged: threshold ? isFlagged(out.scores.gaia_z![i]!, threshold) : undefined,
-        };
-        results.push(scored);
-        io.stdout.write(
-          `${frame.source.padEnd(8)} ${frame.id.padEnd(28)} ${scored.label.padEnd(12)} ${scored.confidence.toFixed(2).padStart(5)} ${scored.gaiaZ.toFixed(4).padStart(8)}  ${scored.flagged === undefined ? '-' : scored.flagged ? 'OOD' : 'ok'}\n`,
-        );
-      });
-      batch = [];
-    };
-    try {
-      for await (const frame of source.frames()) {
-        try {
-          await pre.decodeInto(frame.bytes, input.subarray(batch.length * pre.elementsPerFrame));
-        } catch (err) {
-          if (!(err instanceof FrameError)) throw err;
-          rejected++;
-          log.warn({ source: frame.source, frame: frame.id, reason: err.reason, err: err.message }, 'frame rejected');
-          continue;
+    const samples = (sub: string, repeat: number) => ({ dir: join(pkg.dir, 'samples', sub), repeat });
+    const phases = config.replay.dirs.length > 0 ? config.replay.dirs.map(parsePhase) : [samples('id', 1), samples('ood', 1), samples('id', 2)];
+    const source = await ReplaySource.create({ phases, source: config.replay.source, fps: config.replay.fps });
+    const drift = threshold
+      ? new DriftMonitor({
+          window: config.drift.window,
+          alpha: config.drift.alpha,
+          p0: threshold.flagRate,
+          resolveAfterMs: config.drift.resolveAfterMs,
+          ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
+        })
+      : undefined;
+    io.stdout.write(
+      `replaying ${source.count} frames as source "${config.replay.source}" at ${config.replay.fps || 'full'} fps: ${phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ')}\n` +
+        (threshold
+          ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration!.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}\n`
+          : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)\n`),
+    );
+
+    const records: VerdictRecord[] = [];
+    const t0 = Date.now();
+    const describeEvent = (e: AlertEvent) =>
+      e.type === 'frame-ood'
+        ? ''
+        : `[+${((e.ts - t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.flagged}/${e.window} frames flagged (${(100 * e.rate).toFixed(1)}% vs p0 ${(100 * e.p0).toFixed(1)}%, p = ${e.pValue.toExponential(1)})\n`;
+    const stats = await runPipeline({
+      source,
+      pre: new Preprocessor(pkg.manifest, config.frames),
+      scorer,
+      labels: pkg.manifest.labels,
+      model: name,
+      fingerprint,
+      ...(threshold ? { threshold } : {}),
+      ...(drift ? { drift } : {}),
+      sinks: { alerts: async () => {}, deadLetters: async () => {} },
+      maxBatch: config.runtime.maxBatch,
+      maxWaitMs: config.runtime.maxWaitMs,
+      highWaterMark: config.runtime.highWaterMark,
+      onVerdict: (r) => {
+        records.push(r);
+        if (values.verbose) {
+          io.stdout.write(
+            `${r.frameId.padEnd(34)} ${r.predictedClass.padEnd(12)} ${r.confidence.toFixed(2).padStart(5)} ${r.score.toFixed(4).padStart(8)}  ${threshold ? (r.flagged ? 'OOD' : 'ok') : '-'}\n`,
+          );
         }
-        batch.push(frame);
-        if (batch.length === maxBatch) await flush();
-      }
-      await flush();
-    } finally {
-      await source.close();
-    }
-    io.stdout.write(summary(results, rejected, calibration?.path));
+      },
+      onEvent: (e) => io.stdout.write(describeEvent(e)),
+      onDeadLetter: (d) => log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected'),
+    });
+    io.stdout.write(summary(records, stats.deadLetters, threshold !== undefined));
   } finally {
     await scorer.close();
   }
@@ -141,26 +136,23 @@ async function findCalibration(configured: string, name: string, expected: { mod
   return { ...(await loadCalibration(path, expected)), path };
 }
 
-function summary(results: Scored[], rejected: number, calibration: string | undefined): string {
-  const bySource = new Map<string, Scored[]>();
-  for (const r of results) bySource.set(r.frame.source, [...(bySource.get(r.frame.source) ?? []), r]);
-  const lines = ['', `${results.length} frames scored, ${rejected} rejected`];
-  for (const [source, rs] of bySource) {
-    const z = rs.map((r) => r.gaiaZ).sort((a, b) => a - b);
-    const flagged = calibration ? `, ${rs.filter((r) => r.flagged).length} flagged OOD` : '';
-    lines.push(`  ${source}: ${rs.length} frames${flagged}, GAIA-Z median ${z[Math.floor(z.length / 2)]!.toFixed(4)}, mean MSP ${(rs.reduce((a, r) => a + r.msp, 0) / rs.length).toFixed(3)}`);
+function summary(records: VerdictRecord[], rejected: number, judged: boolean): string {
+  const byFolder = new Map<string, VerdictRecord[]>();
+  for (const r of records) {
+    const folder = r.frameId.split('/')[0]!;
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), r]);
   }
-  const id = bySource.get('id');
-  const ood = bySource.get('ood');
+  const lines = ['', `${records.length} frames scored, ${rejected} rejected`];
+  for (const [folder, rs] of byFolder) {
+    const z = rs.map((r) => r.score).sort((a, b) => a - b);
+    const flagged = judged ? `, ${rs.filter((r) => r.flagged).length} flagged OOD` : '';
+    lines.push(`  ${folder}: ${rs.length} frames${flagged}, GAIA-Z median ${z[Math.floor(z.length / 2)]!.toFixed(4)}, mean MSP ${(rs.reduce((a, r) => a + r.confidence, 0) / rs.length).toFixed(3)}`);
+  }
+  const id = byFolder.get('id');
+  const ood = byFolder.get('ood');
   if (id && ood) {
     // ID-scores: higher = more in-distribution (GAIA-Z raw is negated).
-    const a = (f: (r: Scored) => number) => auroc(id.map(f), ood.map(f)).toFixed(3);
-    lines.push(`  AUROC id vs ood: GAIA-Z ${a((r) => -r.gaiaZ)}, MSP ${a((r) => r.msp)}, energy ${a((r) => r.energy)}`);
+    lines.push(`  AUROC id vs ood: GAIA-Z ${auroc(id.map((r) => -r.score), ood.map((r) => -r.score)).toFixed(3)}, MSP ${auroc(id.map((r) => r.confidence), ood.map((r) => r.confidence)).toFixed(3)}`);
   }
-  lines.push(
-    calibration
-      ? `  verdicts: GAIA-Z against ${calibration} (threshold at 95% TPR on in-distribution frames)`
-      : '  no calibration found: scores only (write one with gaia-sentinel calibrate)',
-  );
   return `${lines.join('\n')}\n`;
 }

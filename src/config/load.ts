@@ -24,6 +24,21 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
+convict.addFormat({
+  name: 'probability',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !(value > 0 && value < 1)) throw new Error('must be a number strictly between 0 and 1');
+  },
+  coerce: (v: string) => Number(v),
+});
+convict.addFormat({
+  name: 'probability-or-zero',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new Error('must be 0 or a number between 0 and 1');
+  },
+  coerce: (v: string) => Number(v),
+});
+
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off'];
 convict.addFormat({

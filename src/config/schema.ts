@@ -51,6 +51,44 @@ export const schema = {
       default: 32,
       env: 'GAIA_MAX_BATCH',
     },
+    maxWaitMs: {
+      doc: 'Longest a frame waits for its batch to fill before the batch is scored anyway (ms).',
+      format: 'nat',
+      default: 20,
+      env: 'GAIA_MAX_WAIT_MS',
+    },
+    highWaterMark: {
+      doc: 'Frames held (decoded, queued or being scored) before the source is paused; it resumes at half.',
+      format: 'positive-int',
+      default: 256,
+      env: 'GAIA_HIGH_WATER_MARK',
+    },
+  },
+  drift: {
+    window: {
+      doc: 'Verdicts per source in the sliding window of the drift test.',
+      format: 'positive-int',
+      default: 100,
+      env: 'GAIA_DRIFT_WINDOW',
+    },
+    alpha: {
+      doc: 'A drift episode starts when P(X >= flagged | window, p0) falls below alpha.',
+      format: 'probability',
+      default: 0.001,
+      env: 'GAIA_DRIFT_ALPHA',
+    },
+    resolveRate: {
+      doc: 'An episode may end once the windowed flag rate is at or below this (0: twice p0).',
+      format: 'probability-or-zero',
+      default: 0,
+      env: 'GAIA_DRIFT_RESOLVE_RATE',
+    },
+    resolveAfterMs: {
+      doc: 'How long (frame time, ms) the rate must stay low before an episode ends.',
+      format: 'nat',
+      default: 1000,
+      env: 'GAIA_DRIFT_RESOLVE_AFTER_MS',
+    },
   },
   frames: {
     maxBytes: {
@@ -68,10 +106,22 @@ export const schema = {
   },
   replay: {
     dirs: {
-      doc: 'Folders of image files replayed in order; each folder is one source. Empty: the model package samples (id, then ood).',
+      doc: 'Replay phases, in order: "folder" or "folder*N" (N times). Empty: the model package samples: id, ood, then id twice.',
       format: Array,
       default: [] as string[],
       env: 'GAIA_REPLAY_DIRS',
+    },
+    source: {
+      doc: 'Source id of the replayed stream (what the Kafka key would be).',
+      format: String,
+      default: 'camera-1',
+      env: 'GAIA_REPLAY_SOURCE',
+    },
+    fps: {
+      doc: 'Replay rate in frames per second (0: as fast as the pipeline takes them).',
+      format: 'nat',
+      default: 400,
+      env: 'GAIA_REPLAY_FPS',
     },
   },
   log: {

@@ -1,58 +1,100 @@
 /**
- * Replays image files as a frame stream: each folder is one source, its files in name
- * order. The default replays a model package's bundled samples (id, then ood), so a
- * newcomer sees in-distribution frames and then out-of-distribution ones with no broker.
+ * Replays image files as one camera's stream, paced at a frame rate, in phases: each
+ * phase is a folder replayed in file-name order a number of times. The default replays a
+ * model package's samples (ID frames, then OOD frames, then ID again), so a newcomer sees
+ * a drift episode start and end with no broker.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { Frame, FrameSource } from './frame.js';
+import type { MessageSource, SourceMessage } from './pipeline.js';
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.bmp']);
-
-export interface ReplayFolder {
-  readonly source: string;
+export interface ReplayPhase {
   readonly dir: string;
+  readonly repeat: number;
 }
 
-export class ReplaySource implements FrameSource {
-  private closed = false;
+export interface ReplayOptions {
+  readonly phases: readonly ReplayPhase[];
+  /** Source id of the replayed stream (the Kafka key it stands for). */
+  readonly source: string;
+  /** Frames per second; 0 replays as fast as the pipeline takes them. */
+  readonly fps: number;
+}
 
-  private constructor(private readonly files: ReadonlyArray<{ source: string; path: string }>) {}
+/** "dir" or "dir*N" (replay N times). */
+export function parsePhase(spec: string): ReplayPhase {
+  const m = /^(.*)\*(\d+)$/.exec(spec);
+  return m ? { dir: m[1]!, repeat: Number(m[2]) } : { dir: spec, repeat: 1 };
+}
 
-  static async create(folders: readonly ReplayFolder[]): Promise<ReplaySource> {
-    const files: Array<{ source: string; path: string }> = [];
-    for (const { source, dir } of folders) {
-      let names: string[];
+export class ReplaySource implements MessageSource {
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+  acked = 0;
+
+  private constructor(
+    private readonly files: ReadonlyArray<{ phase: ReplayPhase; names: string[] }>,
+    private readonly options: ReplayOptions,
+  ) {}
+
+  static async create(options: ReplayOptions): Promise<ReplaySource> {
+    const files = [];
+    for (const phase of options.phases) {
+      let entries: string[];
       try {
-        names = await readdir(dir);
+        entries = await readdir(phase.dir);
       } catch (cause) {
-        throw new GaiaError(ErrorCodes.BAD_CONFIG, `replay folder ${dir} cannot be read: ${(cause as Error).message}`, { cause });
+        throw new GaiaError(ErrorCodes.BAD_CONFIG, `replay folder ${phase.dir} cannot be read: ${(cause as Error).message}`, { cause });
       }
-      const images = names.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
-      if (images.length === 0) throw new GaiaError(ErrorCodes.BAD_CONFIG, `replay folder ${dir} holds no image files (${[...IMAGE_EXTENSIONS].join(' ')})`);
-      files.push(...images.map((n) => ({ source, path: join(dir, n) })));
+      // Every regular file is replayed: one that is not an image goes to the DLQ, as on Kafka.
+      const names: string[] = [];
+      for (const n of entries.sort()) if (!n.startsWith('.') && (await stat(join(phase.dir, n))).isFile()) names.push(n);
+      if (names.length === 0) throw new GaiaError(ErrorCodes.BAD_CONFIG, `replay folder ${phase.dir} holds no files`);
+      files.push({ phase, names });
     }
-    return new ReplaySource(files);
-  }
-
-  /** Folders named after their source: "samples/id" replays as source "id". */
-  static folders(dirs: readonly string[]): ReplayFolder[] {
-    return dirs.map((dir) => ({ source: basename(dir), dir }));
+    return new ReplaySource(files, options);
   }
 
   get count(): number {
-    return this.files.length;
+    return this.files.reduce((a, f) => a + f.names.length * f.phase.repeat, 0);
   }
 
-  async *frames(): AsyncIterable<Frame> {
-    for (const { source, path } of this.files) {
-      if (this.closed) return;
-      yield { source, id: basename(path), bytes: await readFile(path), ts: Date.now() };
+  async *messages(): AsyncIterable<SourceMessage> {
+    const interval = this.options.fps > 0 ? 1000 / this.options.fps : 0;
+    const start = Date.now();
+    let i = 0;
+    for (const { phase, names } of this.files) {
+      for (let r = 0; r < phase.repeat; r++) {
+        for (const name of names) {
+          if (this.gate) await this.gate;
+          const due = start + i * interval;
+          if (interval > 0 && due > Date.now()) await sleep(due - Date.now());
+          yield {
+            source: this.options.source,
+            frameId: `${basename(phase.dir)}/${name}`,
+            value: await readFile(join(phase.dir, name)),
+            headers: {},
+            ts: interval > 0 ? due : Date.now(),
+            origin: { topic: 'replay', offset: String(i) },
+          };
+          i++;
+        }
+      }
     }
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
+  async ack(messages: readonly SourceMessage[]): Promise<void> {
+    this.acked += messages.length;
+  }
+
+  pause(): void {
+    this.gate ??= new Promise((r) => (this.open = r));
+  }
+
+  resume(): void {
+    this.open?.();
+    this.gate = undefined;
   }
 }

@@ -1,0 +1,53 @@
+/**
+ * The alert and DLQ contracts (DESIGN.md §5), as plain JSON-serialisable records. Sinks
+ * (the alerts topic, stdout for a replay) only ever see these.
+ */
+import type { DriftEvent } from '../detect/drift.js';
+
+/** Where a frame came from in its stream (Kafka coordinates; the file for a replay). */
+export interface FrameOrigin {
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: string;
+}
+
+export interface FrameOodEvent extends FrameOrigin {
+  readonly type: 'frame-ood';
+  readonly source: string;
+  readonly frameId: string;
+  /** GAIA-Z raw score and the calibrated raw threshold it reached. */
+  readonly score: number;
+  readonly threshold: number;
+  readonly predictedClass: string;
+  readonly confidence: number;
+  readonly model: string;
+  readonly fingerprint: string;
+  /** Capture time (from the frame, when known) and verdict time, ms since the epoch. */
+  readonly capturedAt?: number;
+  readonly scoredAt: number;
+}
+
+export type DriftAlert = DriftEvent & { readonly model: string };
+
+export type AlertEvent = FrameOodEvent | DriftAlert;
+
+/** One verdict, for the optional scores topic. */
+export interface VerdictRecord extends FrameOrigin {
+  readonly source: string;
+  readonly frameId: string;
+  readonly score: number;
+  readonly flagged: boolean;
+  readonly predictedClass: string;
+  readonly confidence: number;
+  readonly scoredAt: number;
+}
+
+/** A frame that could not be scored, with everything needed to replay it. */
+export interface DeadLetter extends FrameOrigin {
+  readonly key: string | undefined;
+  readonly frameId: string;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly reason: string;
+  readonly message: string;
+}

@@ -1,0 +1,187 @@
+/**
+ * The agent's data flow, independent of Kafka: messages from a source are decoded
+ * (overlapping inference), micro-batched, scored in the worker thread, judged against the
+ * calibration, fed to the per-source drift windows, and their outputs handed to the sinks;
+ * only then is the batch acknowledged to the source (at-least-once). Bad frames go to the
+ * DLQ with their reason and are acknowledged too, so a partition never stalls on them.
+ */
+import type { HeadCalibration } from '../detect/calibration.js';
+import { isFlagged } from '../detect/calibration.js';
+import type { DriftMonitor } from '../detect/drift.js';
+import { decodeFrame, type Headers } from '../frames/frame-decoder.js';
+import { FrameError, type Preprocessor } from '../frames/preprocess.js';
+import { predictedClasses, type Scorer } from '../runtime/scorer.js';
+import type { AlertEvent, DeadLetter, FrameOrigin, VerdictRecord } from './events.js';
+import { MicroBatcher } from './micro-batcher.js';
+
+export interface SourceMessage {
+  readonly source: string;
+  readonly frameId: string;
+  readonly value: Uint8Array;
+  readonly headers: Headers;
+  /** Capture time, ms since the epoch (the `ts` header), when known. */
+  readonly ts?: number;
+  readonly origin: FrameOrigin;
+}
+
+/** Where messages come from; acknowledging tells it they are fully handled. */
+export interface MessageSource {
+  messages(): AsyncIterable<SourceMessage>;
+  ack(messages: readonly SourceMessage[]): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
+
+export interface PipelineSinks {
+  alerts(events: readonly AlertEvent[]): Promise<void>;
+  verdicts?(records: readonly VerdictRecord[]): Promise<void>;
+  deadLetters(letters: readonly DeadLetter[]): Promise<void>;
+}
+
+export interface PipelineOptions {
+  readonly source: MessageSource;
+  readonly pre: Preprocessor;
+  readonly scorer: Scorer;
+  readonly labels: readonly string[];
+  readonly model: string;
+  readonly fingerprint: string;
+  /** The primary head's calibration; without it frames get scores but no verdicts. */
+  readonly threshold?: HeadCalibration;
+  readonly drift?: DriftMonitor;
+  readonly sinks: PipelineSinks;
+  readonly maxBatch: number;
+  readonly maxWaitMs: number;
+  /** Frames held (decoded, queued, or being scored) before the source is paused. */
+  readonly highWaterMark: number;
+  readonly now?: () => number;
+  /** Every verdict, as it is made (for display and metrics). */
+  readonly onVerdict?: (record: VerdictRecord) => void;
+  readonly onEvent?: (event: AlertEvent) => void;
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+}
+
+interface Decoded {
+  readonly message: SourceMessage;
+  readonly tensor: Float32Array;
+}
+
+export interface PipelineStats {
+  scored: number;
+  flagged: number;
+  deadLetters: number;
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
+  const stats: PipelineStats = { scored: 0, flagged: 0, deadLetters: 0 };
+  // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
+  let failure: unknown;
+  const now = o.now ?? Date.now;
+  const per = o.pre.elementsPerFrame;
+  let resume: (() => void) | undefined;
+  let paused: Promise<void> | undefined;
+
+  const batcher = new MicroBatcher<Decoded>({
+    maxBatch: o.maxBatch,
+    maxWaitMs: o.maxWaitMs,
+    highWaterMark: o.highWaterMark,
+    lowWaterMark: Math.floor(o.highWaterMark / 2),
+    onPause: () => {
+      o.source.pause();
+      paused = new Promise((r) => (resume = r));
+    },
+    onResume: () => {
+      o.source.resume();
+      resume?.();
+      paused = undefined;
+    },
+    process: (batch) => scoreBatch(batch),
+    onError: (err) => {
+      failure ??= err;
+      resume?.();
+    },
+  });
+
+  async function scoreBatch(batch: Decoded[]): Promise<void> {
+    const input = new Float32Array(batch.length * per);
+    batch.forEach((d, i) => input.set(d.tensor, i * per));
+    const out = await o.scorer.score(input, batch.length);
+    const classes = predictedClasses(out, o.scorer.numClasses);
+    const events: AlertEvent[] = [];
+    const records: VerdictRecord[] = [];
+    const scoredAt = now();
+    batch.forEach(({ message }, i) => {
+      const score = out.scores.gaia_z![i]!;
+      const flagged = o.threshold ? isFlagged(score, o.threshold) : false;
+      const record: VerdictRecord = {
+        ...message.origin,
+        source: message.source,
+        frameId: message.frameId,
+        score,
+        flagged,
+        predictedClass: o.labels[classes[i]!] ?? String(classes[i]),
+        confidence: out.scores.msp?.[i] ?? Number.NaN,
+        scoredAt,
+      };
+      records.push(record);
+      o.onVerdict?.(record);
+      stats.scored++;
+      if (!o.threshold) return;
+      if (flagged) {
+        stats.flagged++;
+        events.push({
+          type: 'frame-ood',
+          ...message.origin,
+          source: message.source,
+          frameId: message.frameId,
+          score,
+          threshold: o.threshold.rawThreshold,
+          predictedClass: record.predictedClass,
+          confidence: record.confidence,
+          model: o.model,
+          fingerprint: o.fingerprint,
+          ...(message.ts === undefined ? {} : { capturedAt: message.ts }),
+          scoredAt,
+        });
+      }
+      const drift = o.drift?.observe(message.source, flagged, message.ts ?? scoredAt);
+      if (drift) events.push({ ...drift, model: o.model });
+    });
+    for (const e of events) o.onEvent?.(e);
+    // Outputs first, acknowledgement after: a crash in between replays the batch (at-least-once).
+    await Promise.all([events.length > 0 ? o.sinks.alerts(events) : undefined, o.sinks.verdicts?.(records)]);
+    await o.source.ack(batch.map((d) => d.message));
+  }
+
+  try {
+    for await (const message of o.source.messages()) {
+      if (paused) await paused;
+      if (failure) break;
+      const tensor = new Float32Array(per);
+      try {
+        await decodeFrame(o.pre, message.value, message.headers, tensor);
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        const letter: DeadLetter = {
+          ...message.origin,
+          key: message.source,
+          frameId: message.frameId,
+          value: message.value,
+          headers: message.headers,
+          reason: err.reason,
+          message: err.message,
+        };
+        stats.deadLetters++;
+        o.onDeadLetter?.(letter);
+        await o.sinks.deadLetters([letter]);
+        await o.source.ack([message]);
+        continue;
+      }
+      batcher.push({ message, tensor });
+    }
+  } catch (err) {
+    failure ??= err;
+  }
+  await batcher.close();
+  if (failure) throw failure;
+  return stats;
+}

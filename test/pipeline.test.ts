@@ -1,0 +1,155 @@
+/**
+ * The pipeline with a real scorer and an in-memory source: outputs before acknowledgement,
+ * bad frames to the DLQ without stalling, drift events, and backpressure on a fast source.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { DriftMonitor } from '../src/detect/drift.js';
+import { loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
+import { openOfflineSession, type OfflineSession } from '../src/offline/session.js';
+import type { AlertEvent, DeadLetter } from '../src/stream/events.js';
+import { runPipeline, type MessageSource, type SourceMessage } from '../src/stream/pipeline.js';
+import type { Scorer } from '../src/runtime/scorer.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const SAMPLES = 'models/fmnist-cnn/samples';
+let session: OfflineSession;
+let calibration: CalibrationFile;
+
+beforeAll(async () => {
+  session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'runtime.executionProviders': ['cpu'] } }));
+  calibration = await loadCalibration('calibration/fmnist-cnn.json', { model: 'fmnist-cnn', fingerprint: session.fingerprint });
+});
+afterAll(async () => {
+  await session.scorer.close();
+});
+
+/** An in-memory source that records what happens to each message. */
+class ListSource implements MessageSource {
+  readonly log: string[] = [];
+  paused = 0;
+  constructor(private readonly list: SourceMessage[]) {}
+  async *messages() {
+    for (const m of this.list) yield m;
+  }
+  async ack(ms: readonly SourceMessage[]) {
+    for (const m of ms) this.log.push(`ack ${m.frameId}`);
+  }
+  pause() {
+    this.paused++;
+  }
+  resume() {}
+}
+
+function frames(folder: string, count: number, start = 0): SourceMessage[] {
+  return readdirSync(join(SAMPLES, folder))
+    .sort()
+    .slice(0, count)
+    .map((name, i) => ({
+      source: 'cam',
+      frameId: `${folder}/${name}`,
+      value: readFileSync(join(SAMPLES, folder, name)),
+      headers: { 'content-type': 'image/png' },
+      ts: (start + i) * 10,
+      origin: { topic: 'frames', partition: 0, offset: String(start + i) },
+    }));
+}
+
+describe('runPipeline', () => {
+  it('hands every batch to the sinks before acknowledging it, and sends bad frames to the DLQ', async () => {
+    const bad: SourceMessage = { source: 'cam', frameId: 'bad', value: new Uint8Array([1, 2, 3]), headers: { 'content-type': 'image/jpeg' }, origin: { offset: '99' } };
+    const list = [...frames('id', 40), bad, ...frames('ood', 40, 41)];
+    const source = new ListSource(list);
+    const letters: DeadLetter[] = [];
+    const verdicts: string[] = [];
+    const stats = await runPipeline({
+      source,
+      pre: session.pre,
+      scorer: session.scorer,
+      labels: session.pkg.manifest.labels,
+      model: 'fmnist-cnn',
+      fingerprint: session.fingerprint,
+      threshold: calibration.heads.gaia_z!,
+      sinks: {
+        alerts: async (events) => void source.log.push(`alerts ${events.length}`),
+        verdicts: async (records) => {
+          for (const r of records) verdicts.push(r.frameId);
+          source.log.push(`verdicts ${records.length}`);
+        },
+        deadLetters: async (ls) => void letters.push(...ls),
+      },
+      maxBatch: 16,
+      maxWaitMs: 5,
+      highWaterMark: 64,
+    });
+    expect(stats.scored).toBe(80);
+    expect(stats.deadLetters).toBe(1);
+    expect(letters[0]).toMatchObject({ frameId: 'bad', reason: 'undecodable', offset: '99', key: 'cam' });
+    expect(verdicts).toEqual(list.filter((m) => m !== bad).map((m) => m.frameId));
+    // Every acknowledgement comes after the sink calls of its batch.
+    for (const m of list.filter((x) => x !== bad)) {
+      const acked = source.log.indexOf(`ack ${m.frameId}`);
+      const written = source.log.findIndex((l, i) => l.startsWith('verdicts') && i < acked);
+      expect(written, m.frameId).toBeGreaterThanOrEqual(0);
+    }
+    expect(source.log.filter((l) => l.startsWith('ack'))).toHaveLength(81);
+  });
+
+  it('raises frame-ood alerts and a drift episode when the stream turns out-of-distribution', async () => {
+    const source = new ListSource([...frames('id', 200), ...frames('ood', 100, 200)]);
+    const events: AlertEvent[] = [];
+    await runPipeline({
+      source,
+      pre: session.pre,
+      scorer: session.scorer,
+      labels: session.pkg.manifest.labels,
+      model: 'fmnist-cnn',
+      fingerprint: session.fingerprint,
+      threshold: calibration.heads.gaia_z!,
+      drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
+      sinks: { alerts: async (es) => void events.push(...es), deadLetters: async () => {} },
+      maxBatch: 32,
+      maxWaitMs: 5,
+      highWaterMark: 64,
+    });
+    const started = events.filter((e) => e.type === 'drift-started');
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ source: 'cam', model: 'fmnist-cnn', window: 100 });
+    expect(started[0]!.ts).toBeGreaterThanOrEqual(2000); // after the first OOD frame (ts 2000)
+    const ood = events.filter((e) => e.type === 'frame-ood');
+    expect(ood.length).toBeGreaterThan(90);
+    expect(ood[0]).toMatchObject({ model: 'fmnist-cnn', fingerprint: session.fingerprint, threshold: calibration.heads.gaia_z!.rawThreshold });
+  });
+
+  it('pauses a source that outruns the scorer', async () => {
+    const source = new ListSource(frames('id', 300));
+    // The real scorer behind 40 ms of extra latency per batch: decoding now outruns it.
+    const real = session.scorer;
+    const slow: Scorer = {
+      heads: real.heads,
+      numClasses: real.numClasses,
+      executionProvider: real.executionProvider,
+      score: async (input, size) => {
+        await sleep(40);
+        return real.score(input, size);
+      },
+      close: async () => {},
+    };
+    const stats = await runPipeline({
+      source,
+      pre: session.pre,
+      scorer: slow,
+      labels: session.pkg.manifest.labels,
+      model: 'fmnist-cnn',
+      fingerprint: session.fingerprint,
+      sinks: { alerts: async () => {}, deadLetters: async () => {} },
+      maxBatch: 8,
+      maxWaitMs: 5,
+      highWaterMark: 16,
+    });
+    expect(stats.scored).toBe(300);
+    expect(source.paused).toBeGreaterThan(0);
+  });
+});
