@@ -9,7 +9,8 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import type { SASLOptions } from 'kafkajs';
+import { loadConfig, type Config } from '../config/load.js';
 import { DriftMonitor } from '../detect/drift.js';
 import { auroc } from '../detect/metrics.js';
 import { loadModelPackage } from '../frames/manifest.js';
@@ -18,7 +19,9 @@ import { loadCalibration } from '../offline/calibration-file.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { AlertEvent, VerdictRecord } from '../stream/events.js';
-import { runPipeline } from '../stream/pipeline.js';
+import { KafkaSinks } from '../stream/kafka-sinks.js';
+import { KafkaSource } from '../stream/kafka-source.js';
+import { runPipeline, type MessageSource, type PipelineSinks } from '../stream/pipeline.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './io.js';
@@ -74,9 +77,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     const threshold = calibration?.heads[calibration.primaryHead];
     if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
 
-    const samples = (sub: string, repeat: number) => ({ dir: join(pkg.dir, 'samples', sub), repeat });
-    const phases = config.replay.dirs.length > 0 ? config.replay.dirs.map(parsePhase) : [samples('id', 1), samples('ood', 1), samples('id', 2)];
-    const source = await ReplaySource.create({ phases, source: config.replay.source, fps: config.replay.fps });
+    const stream = await openStream(config, pkg.dir);
     const drift = threshold
       ? new DriftMonitor({
           window: config.drift.window,
@@ -87,7 +88,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
         })
       : undefined;
     io.stdout.write(
-      `replaying ${source.count} frames as source "${config.replay.source}" at ${config.replay.fps || 'full'} fps: ${phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ')}\n` +
+      `${stream.description}\n` +
         (threshold
           ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration!.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}\n`
           : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)\n`),
@@ -99,8 +100,22 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       e.type === 'frame-ood'
         ? ''
         : `[+${((e.ts - t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.flagged}/${e.window} frames flagged (${(100 * e.rate).toFixed(1)}% vs p0 ${(100 * e.p0).toFixed(1)}%, p = ${e.pValue.toExponential(1)})\n`;
+    // SIGTERM/SIGINT: stop fetching, finish and publish what is in flight, commit, disconnect.
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight frames');
+      stream.stop();
+      setTimeout(() => {
+        log.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline passed; exiting without a clean close');
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
     const stats = await runPipeline({
-      source,
+      source: stream.source,
       pre: new Preprocessor(pkg.manifest, config.frames),
       scorer,
       labels: pkg.manifest.labels,
@@ -108,7 +123,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       fingerprint,
       ...(threshold ? { threshold } : {}),
       ...(drift ? { drift } : {}),
-      sinks: { alerts: async () => {}, deadLetters: async () => {} },
+      sinks: stream.sinks,
       maxBatch: config.runtime.maxBatch,
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,
@@ -123,10 +138,66 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       onEvent: (e) => io.stdout.write(describeEvent(e)),
       onDeadLetter: (d) => log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected'),
     });
+    await stream.close();
+    process.removeListener('SIGTERM', stop);
+    process.removeListener('SIGINT', stop);
+    log.info({ ...stats }, 'stopped');
     io.stdout.write(summary(records, stats.deadLetters, threshold !== undefined));
   } finally {
     await scorer.close();
   }
+}
+
+interface Stream {
+  readonly source: MessageSource;
+  readonly sinks: PipelineSinks;
+  readonly description: string;
+  stop(): void;
+  close(): Promise<void>;
+}
+
+/** The configured source and sinks: a replay with no outputs, or Kafka in and out. */
+async function openStream(config: Readonly<Config>, modelDir: string): Promise<Stream> {
+  if (config.source.kind === 'kafka') {
+    const k = config.kafka;
+    const connection = {
+      brokers: k.brokers,
+      clientId: k.clientId,
+      ssl: k.ssl,
+      ...(k.saslMechanism
+        ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions }
+        : {}),
+    };
+    const sinks = await KafkaSinks.create({ ...connection, alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic });
+    const source = await KafkaSource.create({
+      ...connection,
+      groupId: k.groupId,
+      topic: k.framesTopic,
+      maxBytesPerPartition: k.maxBytesPerPartition,
+      fromBeginning: k.fromBeginning,
+      sessionTimeoutMs: k.sessionTimeoutMs,
+    });
+    return {
+      source,
+      sinks,
+      description: `consuming ${k.framesTopic} from ${k.brokers.join(',')} as group ${k.groupId}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}`,
+      stop: () => source.stop(),
+      close: async () => {
+        await source.close();
+        await sinks.close();
+      },
+    };
+  }
+  const samples = (sub: string, repeat: number) => ({ dir: join(modelDir, 'samples', sub), repeat });
+  const phases = config.replay.dirs.length > 0 ? config.replay.dirs.map(parsePhase) : [samples('id', 1), samples('ood', 1), samples('id', 2)];
+  const source = await ReplaySource.create({ phases, source: config.replay.source, fps: config.replay.fps });
+  return {
+    source,
+    sinks: { alerts: async () => {}, deadLetters: async () => {} },
+    description: `replaying ${source.count} frames as source "${config.replay.source}" at ${config.replay.fps || 'full'} fps: ${phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ')}`,
+    stop: () => source.stop(),
+    close: async () => {},
+  };
 }
 
 /** The calibration to judge frames with: the configured file, else the model's default one if present. */

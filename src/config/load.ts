@@ -75,7 +75,28 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   } catch (cause) {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${describe(cause as Error, env)}`, { cause });
   }
-  return deepFreeze(conf.getProperties());
+  const config = conf.getProperties();
+  crossCheck(config);
+  return deepFreeze(config);
+}
+
+/** Rules that involve several keys. */
+function crossCheck(c: Config): void {
+  const bad = (why: string) => {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${why}`);
+  };
+  if (c.kafka.maxBytesPerPartition < c.frames.maxBytes) {
+    bad(
+      `kafka.maxBytesPerPartition (${c.kafka.maxBytesPerPartition}, env GAIA_KAFKA_MAX_BYTES_PER_PARTITION) must be at least frames.maxBytes ` +
+        `(${c.frames.maxBytes}, env GAIA_FRAME_MAX_BYTES), or an oversized frame could never be fetched and would stall its partition`,
+    );
+  }
+  if (c.runtime.maxWaitMs * 10 > c.kafka.sessionTimeoutMs) {
+    bad(`runtime.maxWaitMs (${c.runtime.maxWaitMs}) must be far below kafka.sessionTimeoutMs (${c.kafka.sessionTimeoutMs}): at most a tenth of it`);
+  }
+  if (c.kafka.saslMechanism && !c.kafka.saslUsername) {
+    bad(`kafka.saslMechanism is ${c.kafka.saslMechanism} but kafka.saslUsername (env GAIA_KAFKA_SASL_USERNAME) is empty`);
+  }
 }
 
 /**

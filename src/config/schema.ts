@@ -18,6 +18,51 @@ export const schema = {
       env: 'GAIA_MODEL_TAPS',
     },
   },
+  source: {
+    kind: {
+      doc: 'Where frames come from: replay (image folders, no broker) or kafka.',
+      format: ['replay', 'kafka'],
+      default: 'replay',
+      env: 'GAIA_SOURCE',
+    },
+  },
+  kafka: {
+    brokers: {
+      doc: 'Bootstrap brokers, comma-separated host:port.',
+      format: Array,
+      default: ['127.0.0.1:9092'],
+      env: 'GAIA_KAFKA_BROKERS',
+    },
+    clientId: { doc: 'Kafka client id.', format: String, default: 'gaia-sentinel', env: 'GAIA_KAFKA_CLIENT_ID' },
+    groupId: { doc: 'Consumer group: agents sharing it split the partitions.', format: String, default: 'gaia-sentinel', env: 'GAIA_KAFKA_GROUP_ID' },
+    ssl: { doc: 'Connect with TLS.', format: 'bool', default: false, env: 'GAIA_KAFKA_SSL' },
+    saslMechanism: {
+      doc: 'SASL mechanism: empty (none), plain, scram-sha-256 or scram-sha-512.',
+      format: ['', 'plain', 'scram-sha-256', 'scram-sha-512'],
+      default: '',
+      env: 'GAIA_KAFKA_SASL_MECHANISM',
+    },
+    saslUsername: { doc: 'SASL user name.', format: String, default: '', env: 'GAIA_KAFKA_SASL_USERNAME' },
+    saslPassword: { doc: 'SASL password (never logged).', format: String, default: '', env: 'GAIA_KAFKA_SASL_PASSWORD', sensitive: true },
+    framesTopic: { doc: 'Input topic of frames (key = source id).', format: String, default: 'gaia.frames', env: 'GAIA_KAFKA_FRAMES_TOPIC' },
+    alertsTopic: { doc: 'Output topic of frame-ood and drift events.', format: String, default: 'gaia.alerts', env: 'GAIA_KAFKA_ALERTS_TOPIC' },
+    scoresTopic: { doc: 'Output topic of every verdict (empty: off).', format: String, default: '', env: 'GAIA_KAFKA_SCORES_TOPIC' },
+    dlqTopic: { doc: 'Dead-letter topic for frames that cannot be scored.', format: String, default: 'gaia.frames.dlq', env: 'GAIA_KAFKA_DLQ_TOPIC' },
+    maxBytesPerPartition: {
+      doc: 'Most bytes fetched per partition at once; must exceed frames.maxBytes so that an oversized frame can still be fetched and dead-lettered.',
+      format: 'positive-int',
+      default: 16 * 1024 * 1024,
+      env: 'GAIA_KAFKA_MAX_BYTES_PER_PARTITION',
+    },
+    sessionTimeoutMs: { doc: 'Consumer group session timeout (ms).', format: 'positive-int', default: 30_000, env: 'GAIA_KAFKA_SESSION_TIMEOUT_MS' },
+    fromBeginning: { doc: 'A new consumer group starts at the earliest offset (else the latest).', format: 'bool', default: true, env: 'GAIA_KAFKA_FROM_BEGINNING' },
+  },
+  shutdownTimeoutMs: {
+    doc: 'On SIGTERM/SIGINT: time to finish the in-flight batch, commit and disconnect before exiting with an error (ms).',
+    format: 'positive-int',
+    default: 30_000,
+    env: 'GAIA_SHUTDOWN_TIMEOUT_MS',
+  },
   calibration: {
     path: {
       doc: 'Calibration file (gaia-sentinel calibrate). Empty: calibration/<model name>.json when it exists; without one the agent reports scores but no verdicts.',

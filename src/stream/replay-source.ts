@@ -31,6 +31,7 @@ export function parsePhase(spec: string): ReplayPhase {
 
 export class ReplaySource implements MessageSource {
   private gate: Promise<void> | undefined;
+  private stopped = false;
   private open: (() => void) | undefined;
   acked = 0;
 
@@ -69,6 +70,7 @@ export class ReplaySource implements MessageSource {
       for (let r = 0; r < phase.repeat; r++) {
         for (const name of names) {
           if (this.gate) await this.gate;
+          if (this.stopped) return;
           const due = start + i * interval;
           if (interval > 0 && due > Date.now()) await sleep(due - Date.now());
           yield {
@@ -96,5 +98,11 @@ export class ReplaySource implements MessageSource {
   resume(): void {
     this.open?.();
     this.gate = undefined;
+  }
+
+  /** Ends the replay after the current frame. */
+  stop(): void {
+    this.stopped = true;
+    this.resume();
   }
 }

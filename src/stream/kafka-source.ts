@@ -1,0 +1,194 @@
+/**
+ * Frames from Kafka (kafkajs consumer group), as a MessageSource. Offsets are committed
+ * only for messages the pipeline has acknowledged (their outputs were accepted by the
+ * brokers), and only as a contiguous prefix per partition, so a crash redelivers every
+ * frame whose outputs might be missing: at-least-once. The kafkajs pitfalls this design
+ * follows: manual resolution (eachBatchAutoResolve false, autoCommit off, explicit
+ * commitOffsets), maxBytesPerPartition above the largest frame, isRunning()/isStale()
+ * checked inside the batch loop, and pause/resume for backpressure.
+ */
+import kafkajs from 'kafkajs';
+import type { Consumer, KafkaMessage, SASLOptions } from 'kafkajs';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import type { MessageSource, SourceMessage } from './pipeline.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+export interface KafkaConnection {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly ssl: boolean;
+  readonly sasl?: SASLOptions;
+}
+
+export interface KafkaSourceOptions extends KafkaConnection {
+  readonly groupId: string;
+  readonly topic: string;
+  /** Largest frame accepted from a partition in one fetch (must exceed the largest frame). */
+  readonly maxBytesPerPartition: number;
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs: number;
+}
+
+/** Offsets of one partition: delivered in order, committed up to the first unacknowledged. */
+class PartitionOffsets {
+  private readonly pending: bigint[] = [];
+  private readonly acked = new Set<bigint>();
+
+  delivered(offset: bigint): void {
+    this.pending.push(offset);
+  }
+
+  ack(offset: bigint): void {
+    this.acked.add(offset);
+  }
+
+  /** The next offset to commit, if the acknowledged prefix grew. */
+  advance(): bigint | undefined {
+    let next: bigint | undefined;
+    while (this.pending.length > 0 && this.acked.has(this.pending[0]!)) {
+      const o = this.pending.shift()!;
+      this.acked.delete(o);
+      next = o + 1n;
+    }
+    return next;
+  }
+}
+
+export function headerText(message: KafkaMessage, name: string): string | undefined {
+  const h = message.headers?.[name];
+  const one = Array.isArray(h) ? h[0] : h;
+  return one === undefined ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+}
+
+export class KafkaSource implements MessageSource {
+  private readonly queue: SourceMessage[] = [];
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private readonly partitions = new Map<number, PartitionOffsets>();
+
+  private constructor(
+    private readonly consumer: Consumer,
+    private readonly options: KafkaSourceOptions,
+  ) {}
+
+  static async create(options: KafkaSourceOptions): Promise<KafkaSource> {
+    const kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      ssl: options.ssl,
+      ...(options.sasl ? { sasl: options.sasl } : {}),
+      logLevel: logLevel.WARN,
+      retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      maxBytes: Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
+      sessionTimeout: options.sessionTimeoutMs,
+      retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
+    } catch (cause) {
+      await consumer.disconnect().catch(() => {});
+      throw new GaiaError(ErrorCodes.RUNTIME, `cannot consume ${options.topic} from ${options.brokers.join(',')}: ${(cause as Error).message}`, {
+        cause,
+        retriable: true,
+      });
+    }
+    const source = new KafkaSource(consumer, options);
+    await source.start();
+    return source;
+  }
+
+  private async start(): Promise<void> {
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
+        const offsets = this.offsetsOf(batch.partition);
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale() || this.stopped) break;
+          offsets.delivered(BigInt(message.offset));
+          this.enqueue(this.toMessage(batch.topic, batch.partition, message));
+          // Moves the fetch position only; what is committed is decided by ack().
+          resolveOffset(message.offset);
+        }
+        await heartbeat();
+      },
+    });
+  }
+
+  private offsetsOf(partition: number): PartitionOffsets {
+    let p = this.partitions.get(partition);
+    if (!p) {
+      p = new PartitionOffsets();
+      this.partitions.set(partition, p);
+    }
+    return p;
+  }
+
+  private toMessage(topic: string, partition: number, message: KafkaMessage): SourceMessage {
+    const headers: Record<string, string | undefined> = {};
+    for (const name of Object.keys(message.headers ?? {})) headers[name] = headerText(message, name);
+    const ts = Number(headers.ts);
+    return {
+      source: message.key?.toString('utf8') ?? 'unkeyed',
+      frameId: headers['frame-id'] ?? `${topic}/${partition}/${message.offset}`,
+      value: message.value ?? new Uint8Array(0),
+      headers,
+      ...(Number.isFinite(ts) && headers.ts ? { ts } : {}),
+      origin: { topic, partition, offset: message.offset },
+    };
+  }
+
+  private enqueue(message: SourceMessage): void {
+    this.queue.push(message);
+    this.wake?.();
+  }
+
+  async *messages(): AsyncIterable<SourceMessage> {
+    for (;;) {
+      while (this.queue.length > 0) yield this.queue.shift()!;
+      if (this.stopped) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+
+  async ack(messages: readonly SourceMessage[]): Promise<void> {
+    const touched = new Set<number>();
+    for (const m of messages) {
+      const partition = m.origin.partition!;
+      this.offsetsOf(partition).ack(BigInt(m.origin.offset!));
+      touched.add(partition);
+    }
+    const commits = [...touched].flatMap((partition) => {
+      const next = this.offsetsOf(partition).advance();
+      return next === undefined ? [] : [{ topic: this.options.topic, partition, offset: next.toString() }];
+    });
+    if (commits.length > 0) await this.consumer.commitOffsets(commits);
+  }
+
+  pause(): void {
+    this.consumer.pause([{ topic: this.options.topic }]);
+  }
+
+  resume(): void {
+    this.consumer.resume([{ topic: this.options.topic }]);
+  }
+
+  /** Stops fetching: messages() ends once what was fetched is handed out. */
+  stop(): void {
+    this.stopped = true;
+    this.consumer.pause([{ topic: this.options.topic }]);
+    this.wake?.();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The agent end to end on the real broker: `gaia-sentinel run` with the Kafka source, as a
+ * child process. Two cameras stream frames (one goes in-distribution → out → back in),
+ * poison messages are mixed in; every good frame gets a verdict, drift starts and resolves
+ * for the drifting camera only, every poison message reaches the DLQ with its reason, and
+ * SIGTERM ends the agent cleanly with all offsets committed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage, Message } from 'kafkajs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaBrokers, uniqueName } from './setup/kafka-context.js';
+
+const { Kafka, logLevel, Partitioners } = kafkajs;
+const ROOT = join(import.meta.dirname, '..');
+const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples');
+const FRAME_MAX_BYTES = 200_000;
+
+const topics = {
+  frames: uniqueName('frames'),
+  alerts: uniqueName('alerts'),
+  scores: uniqueName('scores'),
+  dlq: uniqueName('dlq'),
+};
+const groupId = uniqueName('agent');
+const kafka = new Kafka({ clientId: 'gaia-test-agent', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+
+function pngs(folder: string): Buffer[] {
+  return readdirSync(join(SAMPLES, folder))
+    .sort()
+    .map((n) => readFileSync(join(SAMPLES, folder, n)));
+}
+
+function header(m: KafkaMessage, name: string): string | undefined {
+  const h = m.headers?.[name];
+  return h === undefined ? undefined : String(Array.isArray(h) ? h[0] : h);
+}
+
+/** Reads a topic from the start until `done` says enough, or the timeout. */
+async function collect(topic: string, done: (ms: KafkaMessage[]) => boolean, timeoutMs = 90_000): Promise<KafkaMessage[]> {
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('reader'), maxBytesPerPartition: 16 * 1024 * 1024 });
+  const seen: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out on ${topic} with ${seen.length} messages`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push(message);
+          if (done(seen)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+describe('gaia-sentinel run --source kafka (real broker)', () => {
+  let admin: Admin;
+  let agent: ChildProcess;
+  let stderr = '';
+  const expectedFrames = new Set<string>();
+  const poison = new Map<string, string>(); // frame id → expected DLQ reason
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: topics.frames, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] },
+        { topic: topics.alerts, numPartitions: 1 },
+        { topic: topics.scores, numPartitions: 1 },
+        { topic: topics.dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] },
+      ],
+    });
+    const id = pngs('id');
+    const ood = pngs('ood');
+    const messages: Message[] = [];
+    let ts = 1_700_000_000_000;
+    const frame = (source: string, frameId: string, value: Buffer, headers: Record<string, string> = { 'content-type': 'image/png' }) => {
+      messages.push({ key: source, value, headers: { ...headers, 'frame-id': frameId, ts: String((ts += 10)) } });
+    };
+    // cam-a: 150 ID, 150 OOD, 300 ID frames; cam-b: 300 ID frames, interleaved.
+    for (let i = 0; i < 600; i++) {
+      const a = i >= 150 && i < 300 ? ood[i % ood.length]! : id[i % id.length]!;
+      frame('cam-a', `a-${i}`, a);
+      expectedFrames.add(`a-${i}`);
+      if (i < 300) {
+        frame('cam-b', `b-${i}`, id[(i * 7) % id.length]!);
+        expectedFrames.add(`b-${i}`);
+      }
+    }
+    const jpeg = await sharp(id[0]!).jpeg().toBuffer();
+    const bomb = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: '#000' } }).png().toBuffer();
+    const bad: Array<[string, Buffer, Record<string, string>, string]> = [
+      ['p-corrupt-jpeg', jpeg.subarray(0, 60), { 'content-type': 'image/jpeg' }, 'undecodable'],
+      ['p-truncated-png', id[1]!.subarray(0, id[1]!.length / 2), { 'content-type': 'image/png' }, 'undecodable'],
+      ['p-wrong-raw-size', Buffer.alloc(100), { 'content-type': 'application/octet-stream', 'x-shape': '28x28x1', 'x-dtype': 'uint8' }, 'bad-raw-frame'],
+      ['p-too-large', Buffer.alloc(FRAME_MAX_BYTES + 1), { 'content-type': 'image/png' }, 'too-large'],
+      ['p-bomb', bomb, { 'content-type': 'image/png' }, 'too-many-pixels'],
+      ['p-unknown-type', Buffer.from('{"hello":"world"}'), { 'content-type': 'application/json' }, 'unsupported-content-type'],
+    ];
+    bad.forEach(([frameId, value, headers, reason], i) => {
+      frame(i % 2 ? 'cam-a' : 'cam-b', frameId, value, headers);
+      poison.set(frameId, reason);
+    });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    for (let i = 0; i < messages.length; i += 100) await producer.send({ topic: topics.frames, acks: -1, messages: messages.slice(i, i + 100) });
+    await producer.disconnect();
+
+    agent = spawn(process.execPath, [join(ROOT, 'bin', 'gaia-sentinel.js'), 'run'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        GAIA_SOURCE: 'kafka',
+        GAIA_KAFKA_BROKERS: kafkaBrokers().join(','),
+        GAIA_KAFKA_GROUP_ID: groupId,
+        GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
+        GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
+        GAIA_KAFKA_SCORES_TOPIC: topics.scores,
+        GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+        GAIA_FRAME_MAX_BYTES: String(FRAME_MAX_BYTES),
+        GAIA_FRAME_MAX_PIXELS: '10000000',
+        GAIA_EXECUTION_PROVIDERS: 'cpu',
+        GAIA_DRIFT_WINDOW: '100',
+        GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  });
+
+  afterAll(async () => {
+    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    await admin?.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin?.disconnect();
+  });
+
+  it('gives every good frame a verdict on the scores topic', async () => {
+    const verdicts = await collect(topics.scores, (ms) => new Set(ms.map((m) => JSON.parse(m.value!.toString()).frameId)).size >= expectedFrames.size);
+    const ids = new Set(verdicts.map((m) => JSON.parse(m.value!.toString()).frameId as string));
+    expect(ids).toEqual(expectedFrames);
+  });
+
+  it('starts a drift episode for the drifting camera only, and resolves it when the camera is back in distribution', async () => {
+    const alerts = await collect(topics.alerts, (ms) => ms.some((m) => header(m, 'event-type') === 'drift-resolved'));
+    const drift = alerts.map((m) => JSON.parse(m.value!.toString())).filter((e) => e.type !== 'frame-ood');
+    expect(drift.map((e) => `${e.type} ${e.source}`)).toEqual(['drift-started cam-a', 'drift-resolved cam-a']);
+    expect(drift[0].pValue).toBeLessThan(1e-3);
+    const ood = alerts.map((m) => JSON.parse(m.value!.toString())).filter((e) => e.type === 'frame-ood');
+    expect(ood.length).toBeGreaterThan(140);
+    expect(ood[0]).toMatchObject({ model: 'fmnist-cnn', topic: topics.frames });
+    expect(typeof ood[0].fingerprint).toBe('string');
+  });
+
+  it('sends every poison message to the DLQ with its reason, original value and origin', async () => {
+    const letters = await collect(topics.dlq, (ms) => ms.length >= poison.size);
+    const byId = new Map(letters.map((m) => [header(m, 'frame-id')!, m]));
+    for (const [frameId, reason] of poison) {
+      const m = byId.get(frameId);
+      expect(m, frameId).toBeDefined();
+      expect(header(m!, 'x-error-reason'), frameId).toBe(reason);
+      expect(header(m!, 'x-source-topic')).toBe(topics.frames);
+      expect(Number(header(m!, 'x-source-offset'))).toBeGreaterThanOrEqual(0);
+    }
+    expect(byId.get('p-unknown-type')!.value!.toString()).toBe('{"hello":"world"}');
+  });
+
+  it('exits 0 on SIGTERM with every offset committed', async () => {
+    const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+    agent.kill('SIGTERM');
+    const code = await exited;
+    expect(code, stderr.slice(-2000)).toBe(0);
+    expect(stderr).toContain('shutting down');
+    const ends = await admin.fetchTopicOffsets(topics.frames);
+    expect(ends.reduce((a, p) => a + Number(p.high), 0)).toBe(expectedFrames.size + poison.size);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.frames] });
+    for (const p of ends) {
+      expect(committed!.partitions.find((c) => c.partition === p.partition)!.offset, `partition ${p.partition}`).toBe(p.high);
+    }
+  });
+});
