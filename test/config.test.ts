@@ -41,6 +41,24 @@ describe('loadConfig defaults', () => {
   it('loads every default with an empty environment', () => {
     expect(loadConfig({ env: {} })).toEqual({
       model: { dir: 'models/fmnist-cnn', taps: 'bn' },
+      source: { kind: 'replay' },
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'gaia-sentinel',
+        groupId: 'gaia-sentinel',
+        ssl: false,
+        saslMechanism: '',
+        saslUsername: '',
+        saslPassword: '',
+        framesTopic: 'gaia.frames',
+        alertsTopic: 'gaia.alerts',
+        scoresTopic: '',
+        dlqTopic: 'gaia.frames.dlq',
+        maxBytesPerPartition: 16 * 1024 * 1024,
+        sessionTimeoutMs: 30_000,
+        fromBeginning: true,
+      },
+      shutdownTimeoutMs: 30_000,
       calibration: { path: '' },
       runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256 },
       drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000 },
@@ -75,6 +93,24 @@ describe('environment variables', () => {
     });
     expect(config).toEqual({
       model: { dir: '/srv/models/other', taps: 'stages:2' },
+      source: { kind: 'replay' },
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'gaia-sentinel',
+        groupId: 'gaia-sentinel',
+        ssl: false,
+        saslMechanism: '',
+        saslUsername: '',
+        saslPassword: '',
+        framesTopic: 'gaia.frames',
+        alertsTopic: 'gaia.alerts',
+        scoresTopic: '',
+        dlqTopic: 'gaia.frames.dlq',
+        maxBytesPerPartition: 16 * 1024 * 1024,
+        sessionTimeoutMs: 30_000,
+        fromBeginning: true,
+      },
+      shutdownTimeoutMs: 30_000,
       calibration: { path: '/srv/calibration/other.json' },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256 },
       drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000 },
@@ -199,9 +235,9 @@ describe('config files', () => {
   });
 
   it('refuses an unknown top-level section', () => {
-    const err = loadError({ file: configFile({ kafka: { brokers: ['localhost:9092'] } }), env: {} });
+    const err = loadError({ file: configFile({ mqtt: { brokers: ['localhost:1883'] } }), env: {} });
     expect(err.code).toBe(ErrorCodes.BAD_CONFIG);
-    expect(err.message).toContain('kafka');
+    expect(err.message).toContain('mqtt');
   });
 
   it('refuses an invalid value from the file, naming the key', () => {
@@ -246,5 +282,25 @@ describe('the returned config', () => {
     expect(() => {
       (config.runtime as { maxBatch: number }).maxBatch = 0;
     }).toThrow(TypeError);
+  });
+});
+
+describe('cross-field rules', () => {
+  it('refuses a fetch size below the frame limit, naming both keys and env vars', () => {
+    const err = loadError({ env: { GAIA_FRAME_MAX_BYTES: '2000000', GAIA_KAFKA_MAX_BYTES_PER_PARTITION: '1000000' } });
+    expect(err.code).toBe(ErrorCodes.BAD_CONFIG);
+    expect(err.message).toContain('kafka.maxBytesPerPartition');
+    expect(err.message).toContain('GAIA_KAFKA_MAX_BYTES_PER_PARTITION');
+    expect(err.message).toContain('frames.maxBytes');
+  });
+
+  it('refuses a batch wait that is not far below the Kafka session timeout', () => {
+    const err = loadError({ env: { GAIA_MAX_WAIT_MS: '5000', GAIA_KAFKA_SESSION_TIMEOUT_MS: '30000' } });
+    expect(err.message).toContain('runtime.maxWaitMs');
+    expect(err.message).toContain('kafka.sessionTimeoutMs');
+  });
+
+  it('refuses a SASL mechanism without a user name', () => {
+    expect(loadError({ env: { GAIA_KAFKA_SASL_MECHANISM: 'plain' } }).message).toContain('GAIA_KAFKA_SASL_USERNAME');
   });
 });
