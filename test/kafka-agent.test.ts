@@ -9,12 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, KafkaMessage, Message } from 'kafkajs';
+import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect as collectTopic, testKafka } from './helpers/kafka-agent.js';
 import { kafkaBrokers, uniqueName } from './setup/kafka-context.js';
 
-const { Kafka, logLevel, Partitioners } = kafkajs;
+const { Partitioners } = kafkajs;
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples');
 const FRAME_MAX_BYTES = 200_000;
@@ -26,7 +27,8 @@ const topics = {
   dlq: uniqueName('dlq'),
 };
 const groupId = uniqueName('agent');
-const kafka = new Kafka({ clientId: 'gaia-test-agent', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+const kafka = testKafka('gaia-test-agent');
+const collect = (topic: string, done: (ms: KafkaMessage[]) => boolean) => collectTopic(kafka, topic, done);
 
 function pngs(folder: string): Buffer[] {
   return readdirSync(join(SAMPLES, folder))
@@ -37,31 +39,6 @@ function pngs(folder: string): Buffer[] {
 function header(m: KafkaMessage, name: string): string | undefined {
   const h = m.headers?.[name];
   return h === undefined ? undefined : String(Array.isArray(h) ? h[0] : h);
-}
-
-/** Reads a topic from the start until `done` says enough, or the timeout. */
-async function collect(topic: string, done: (ms: KafkaMessage[]) => boolean, timeoutMs = 90_000): Promise<KafkaMessage[]> {
-  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('reader'), maxBytesPerPartition: 16 * 1024 * 1024 });
-  const seen: KafkaMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out on ${topic} with ${seen.length} messages`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(message);
-          if (done(seen)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
 }
 
 describe('gaia-sentinel run --source kafka (real broker)', () => {

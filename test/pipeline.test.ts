@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config/load.js';
 import { DriftMonitor } from '../src/detect/drift.js';
 import { loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
 import { openOfflineSession, type OfflineSession } from '../src/offline/session.js';
-import type { AlertEvent, DeadLetter } from '../src/stream/events.js';
+import type { AlertEvent, DeadLetter, DriftAlert } from '../src/stream/events.js';
 import { runPipeline, type MessageSource, type SourceMessage } from '../src/stream/pipeline.js';
 import type { Scorer } from '../src/runtime/scorer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,7 +114,7 @@ describe('runPipeline', () => {
       maxWaitMs: 5,
       highWaterMark: 64,
     });
-    const started = events.filter((e) => e.type === 'drift-started');
+    const started = events.filter((e): e is DriftAlert => e.type === 'drift-started');
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({ source: 'cam', model: 'fmnist-cnn', window: 100 });
     expect(started[0]!.ts).toBeGreaterThanOrEqual(2000); // after the first OOD frame (ts 2000)
