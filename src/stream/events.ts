@@ -39,6 +39,8 @@ export interface VerdictRecord extends FrameOrigin {
   readonly flagged: boolean;
   readonly predictedClass: string;
   readonly confidence: number;
+  /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */
+  readonly capturedAt?: number;
   readonly scoredAt: number;
 }
 

@@ -60,6 +60,9 @@ export interface PipelineOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void;
 }
 
+/** Batches whose outputs may be on their way to the sinks while the next one is scored. */
+const PUBLISH_DEPTH = 2;
+
 interface Decoded {
   readonly message: SourceMessage;
   readonly tensor: Float32Array;
@@ -73,6 +76,8 @@ export interface PipelineStats {
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   const stats: PipelineStats = { scored: 0, flagged: 0, deadLetters: 0 };
+  let publishing: Promise<void> = Promise.resolve();
+  const inFlight: Array<Promise<void>> = [];
   // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
   let failure: unknown;
   const now = o.now ?? Date.now;
@@ -120,6 +125,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
         flagged,
         predictedClass: o.labels[classes[i]!] ?? String(classes[i]),
         confidence: out.scores.msp?.[i] ?? Number.NaN,
+        ...(message.ts === undefined ? {} : { capturedAt: message.ts }),
         scoredAt,
       };
       records.push(record);
@@ -147,9 +153,20 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       if (drift) events.push({ ...drift, model: o.model });
     });
     for (const e of events) o.onEvent?.(e);
-    // Outputs first, acknowledgement after: a crash in between replays the batch (at-least-once).
-    await Promise.all([events.length > 0 ? o.sinks.alerts(events) : undefined, o.sinks.verdicts?.(records)]);
-    await o.source.ack(batch.map((d) => d.message));
+    // Outputs first, acknowledgement after: a crash in between replays the batch
+    // (at-least-once). Publishing runs behind scoring, in batch order, so the next batch is
+    // scored while this one's outputs travel to the brokers; at most PUBLISH_DEPTH batches
+    // wait, which keeps memory bounded when the brokers are slow.
+    const messages = batch.map((d) => d.message);
+    publishing = publishing.then(async () => {
+      await Promise.all([events.length > 0 ? o.sinks.alerts(events) : undefined, o.sinks.verdicts?.(records)]);
+      await o.source.ack(messages);
+    });
+    const settled = publishing.catch((err: unknown) => {
+      failure ??= err;
+    });
+    inFlight.push(settled);
+    while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
   }
 
   try {
@@ -172,8 +189,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
         };
         stats.deadLetters++;
         o.onDeadLetter?.(letter);
-        await o.sinks.deadLetters([letter]);
-        await o.source.ack([message]);
+        // In line with the batches' outputs, so acknowledgements keep their order.
+        publishing = publishing.then(async () => {
+          await o.sinks.deadLetters([letter]);
+          await o.source.ack([message]);
+        });
+        inFlight.push(publishing.catch((e: unknown) => void (failure ??= e)));
+        while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
         continue;
       }
       batcher.push({ message, tensor });
@@ -182,6 +204,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     failure ??= err;
   }
   await batcher.close();
+  await Promise.all(inFlight);
   if (failure) throw failure;
   return stats;
 }

@@ -1,0 +1,139 @@
+/**
+ * End-to-end throughput and latency of the agent through a real Kafka broker, next to the
+ * raw scoring throughput of the same model and batch size, in one run.
+ *
+ *   bash scripts/kafka/broker.sh start            # or KAFKA_BROKERS=host:port
+ *   npm run build && node dist/bench/e2e-kafka.js --model models/fmnist-resnet18 --batches 8,32,128 --frames 3000
+ *
+ * Throughput: a backlog of frames is produced first, then the agent drains it; frames/s is
+ * measured between the first and the last verdict on the scores topic. Latency: frames are
+ * then produced at 60% of that rate with their send time in the `ts` header; latency is
+ * verdict time minus send time. Raw: the WorkerScorer alone on pre-decoded batches.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
+import type { KafkaMessage, Message } from 'kafkajs';
+import { loadConfig } from '../src/config/load.js';
+import { openOfflineSession } from '../src/offline/session.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'models/fmnist-resnet18' },
+    batches: { type: 'string', default: '8,32,128' },
+    frames: { type: 'string', default: '3000' },
+    brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092' },
+  },
+});
+const brokers = values.brokers!.split(',');
+const N = Number(values.frames);
+const kafka = new kafkajs.Kafka({ clientId: 'gaia-bench', brokers, logLevel: kafkajs.logLevel.NOTHING });
+const name = (kind: string) => `gaia-bench-${kind}-${randomBytes(4).toString('hex')}`;
+const pngs = readdirSync(join(values.model!, 'samples', 'id'))
+  .sort()
+  .map((n) => readFileSync(join(values.model!, 'samples', 'id', n)));
+
+async function rawFramesPerSecond(batch: number): Promise<number> {
+  const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'] } }));
+  const per = session.pre.elementsPerFrame;
+  const decoded = new Float32Array(batch * per);
+  for (let i = 0; i < batch; i++) await session.pre.decodeInto(pngs[i % pngs.length]!, decoded.subarray(i * per, (i + 1) * per));
+  await session.scorer.score(decoded.slice(), batch);
+  const t0 = performance.now();
+  let done = 0;
+  while (done < N) {
+    await session.scorer.score(decoded.slice(), batch);
+    done += batch;
+  }
+  const fps = done / ((performance.now() - t0) / 1000);
+  await session.scorer.close();
+  return fps;
+}
+
+async function produce(topic: string, count: number, fps: number): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const chunk = fps > 0 ? Math.max(1, Math.round(fps / 20)) : 250; // 20 sends/s when paced
+  const t0 = Date.now();
+  for (let i = 0; i < count; i += chunk) {
+    if (fps > 0) {
+      const due = t0 + (i / fps) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
+    const messages: Message[] = [];
+    for (let j = i; j < Math.min(count, i + chunk); j++) {
+      messages.push({ key: `cam-${j % 4}`, value: pngs[j % pngs.length]!, headers: { 'content-type': 'image/png', 'frame-id': `f-${j}`, ts: String(Date.now()) } });
+    }
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+}
+
+async function verdicts(topic: string, count: number): Promise<Array<{ ts: number; scoredAt: number }>> {
+  const consumer = kafka.consumer({ groupId: name('reader') });
+  const out: Array<{ ts: number; scoredAt: number }> = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }: { message: KafkaMessage }) => {
+        const v = JSON.parse(message.value!.toString());
+        out.push({ ts: v.capturedAt ?? Number.NaN, scoredAt: v.scoredAt });
+        if (out.length >= count) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const frames = name('frames');
+  const scores = name('scores');
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: frames, numPartitions: 4 }, { topic: scores }, { topic: name('alerts') }, { topic: name('dlq') }] });
+  await produce(frames, N, 0); // backlog
+  const agent = spawn(process.execPath, ['bin/gaia-sentinel.js', 'run'], {
+    env: {
+      ...process.env,
+      GAIA_SOURCE: 'kafka',
+      GAIA_MODEL_DIR: values.model,
+      GAIA_KAFKA_BROKERS: brokers.join(','),
+      GAIA_KAFKA_GROUP_ID: name('agent'),
+      GAIA_KAFKA_FRAMES_TOPIC: frames,
+      GAIA_KAFKA_SCORES_TOPIC: scores,
+      GAIA_EXECUTION_PROVIDERS: 'cpu',
+      GAIA_MAX_BATCH: String(batch),
+      GAIA_HIGH_WATER_MARK: String(Math.max(256, 4 * batch)),
+      GAIA_LOG_LEVEL: 'warn',
+    },
+    stdio: 'ignore',
+  });
+  const backlog = await verdicts(scores, N);
+  const times = backlog.map((v) => v.scoredAt).sort((a, b) => a - b);
+  const fps = (N - 1) / ((times[N - 1]! - times[0]!) / 1000);
+  // Latency at 60 % of the measured capacity, on the warm agent.
+  const paced = Math.min(N, Math.round(fps * 0.6 * 10)); // ~10 s of traffic
+  await produce(frames, paced, fps * 0.6);
+  const all = await verdicts(scores, N + paced);
+  const latencies = all.slice(N).map((v) => v.scoredAt - v.ts).sort((a, b) => a - b);
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+  await admin.deleteTopics({ topics: [frames, scores] }).catch(() => {});
+  await admin.disconnect();
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { fps, p50: q(0.5), p99: q(0.99) };
+}
+
+console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}`);
+console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms |');
+console.log('|---:|---:|---:|---:|---:|---:|');
+for (const batch of values.batches!.split(',').map(Number)) {
+  const raw = await rawFramesPerSecond(batch);
+  const e2e = await endToEnd(batch);
+  console.log(`| ${batch} | ${raw.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} |`);
+}
