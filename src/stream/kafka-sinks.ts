@@ -9,10 +9,10 @@ import kafkajs from 'kafkajs';
 import type { Message, Producer } from 'kafkajs';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { AlertEvent, DeadLetter, VerdictRecord } from './events.js';
-import type { KafkaConnection } from './kafka-source.js';
+import { kafkaClient, type KafkaConnection } from './kafka-client.js';
 import type { PipelineSinks } from './pipeline.js';
 
-const { Kafka, logLevel, Partitioners } = kafkajs;
+const { Partitioners } = kafkajs;
 
 export interface KafkaSinkOptions extends KafkaConnection {
   readonly alertsTopic: string;
@@ -28,15 +28,7 @@ export class KafkaSinks implements PipelineSinks {
   ) {}
 
   static async create(options: KafkaSinkOptions): Promise<KafkaSinks> {
-    const kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      ssl: options.ssl,
-      ...(options.sasl ? { sasl: options.sasl } : {}),
-      logLevel: logLevel.WARN,
-      retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
-    });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     try {
       await producer.connect();
     } catch (cause) {

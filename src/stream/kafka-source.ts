@@ -7,19 +7,13 @@
  * commitOffsets), maxBytesPerPartition above the largest frame, isRunning()/isStale()
  * checked inside the batch loop, and pause/resume for backpressure.
  */
-import kafkajs from 'kafkajs';
-import type { Consumer, KafkaMessage, SASLOptions } from 'kafkajs';
+import type { Consumer, KafkaMessage } from 'kafkajs';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { MessageSource, SourceMessage } from './pipeline.js';
 
-const { Kafka, logLevel } = kafkajs;
+import { KAFKA_RETRY, kafkaClient, type KafkaConnection } from './kafka-client.js';
 
-export interface KafkaConnection {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  readonly ssl: boolean;
-  readonly sasl?: SASLOptions;
-}
+export type { KafkaConnection } from './kafka-client.js';
 
 export interface KafkaSourceOptions extends KafkaConnection {
   readonly groupId: string;
@@ -73,20 +67,12 @@ export class KafkaSource implements MessageSource {
   ) {}
 
   static async create(options: KafkaSourceOptions): Promise<KafkaSource> {
-    const kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      ssl: options.ssl,
-      ...(options.sasl ? { sasl: options.sasl } : {}),
-      logLevel: logLevel.WARN,
-      retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
-    });
-    const consumer = kafka.consumer({
+    const consumer = kafkaClient(options).consumer({
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxBytes: Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
       sessionTimeout: options.sessionTimeoutMs,
-      retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 },
+      retry: KAFKA_RETRY,
     });
     try {
       await consumer.connect();
