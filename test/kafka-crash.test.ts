@@ -1,8 +1,10 @@
 /**
  * Delivery under failure, on the real broker: the agent is killed (SIGKILL) mid-stream and
  * restarted — at-least-once loses no frame; and SIGTERM under load ends it cleanly within
- * the deadline, after which a new agent finds nothing left unscored.
+ * the deadline, after which a new agent finds nothing left unscored; and the broker itself
+ * is stopped for 20 s mid-stream and restarted — the agent rides it out.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -92,6 +94,21 @@ describe('delivery under failure (real broker)', () => {
     agent = startAgent(env);
     const after = await collect(kafka, topics.scores, (ms) => new Set(verdictIds(ms)).size >= FRAMES);
     expect(new Set(verdictIds(after))).toEqual(all);
+    agent.process.kill('SIGTERM');
+    expect(await agent.exited()).toBe(0);
+  });
+
+  // The outage drill needs the broker this test run started (scripts/kafka/broker.sh).
+  const ownBroker = spawnSync('bash', ['scripts/kafka/broker.sh', 'status'], { cwd: join(import.meta.dirname, '..') }).status === 0;
+
+  it.skipIf(!ownBroker)('recovers when the broker is stopped for 20 s mid-stream and restarted: every frame gets its verdict', async () => {
+    const { topics, env } = await setup('outage');
+    agent = startAgent({ ...env, GAIA_MAX_BATCH: '8' });
+    await collect(kafka, topics.scores, (ms) => ms.length >= 300);
+    execFileSync('bash', ['scripts/kafka/broker.sh', 'bounce', '20'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+    const after = await collect(kafka, topics.scores, (ms) => new Set(verdictIds(ms)).size >= FRAMES, 240_000);
+    expect(new Set(verdictIds(after))).toEqual(all);
+    expect(agent.process.exitCode, agent.stderr().slice(-1500)).toBeNull(); // it kept running through the outage
     agent.process.kill('SIGTERM');
     expect(await agent.exited()).toBe(0);
   });

@@ -249,6 +249,61 @@ log.segment.bytes=67108864
 EOF
 }
 
+# Starts the broker JVM on the existing $PROPS (and its data) and waits until it serves.
+launch_broker() {
+  # Only what this launch logs counts as its "started" line (a bounce reuses the log).
+  local from
+  from=$(wc -c <"$LOG" 2>/dev/null || echo 0)
+  # shellcheck disable=SC2086  # GAIA_KAFKA_JAVA_OPTS is a word list on purpose
+  detach "$PIDFILE" "$JAVA" -Xms128m "-Xmx$HEAP" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=info \
+    -Dorg.slf4j.simpleLogger.showDateTime=true \
+    "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS" \
+    -Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients=warn \
+    -Dorg.slf4j.simpleLogger.log.kafka.server.KafkaConfig=warn \
+    -Dorg.slf4j.simpleLogger.log.org.apache.kafka.common.config.AbstractConfig=warn \
+    ${GAIA_KAFKA_JAVA_OPTS:-} \
+    -cp "$LIB/*" kafka.Kafka "$PROPS" >>"$LOG" 2>&1
+  pid="$(cat "$PIDFILE")"
+  addr="$HOST:$PORT"
+  say "started Kafka $KAFKA_VERSION (pid $pid), log $LOG; waiting for $addr (up to $TIMEOUT s)"
+
+  local deadline=$((SECONDS + TIMEOUT))
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log_tail 60; say "the broker exited during startup"; return 1
+    fi
+    if tail -c "+$((from + 1))" "$LOG" 2>/dev/null | grep -q 'Kafka Server started' && port_open "$HOST" "$PORT"; then
+      break
+    fi
+    if ((SECONDS >= deadline)); then
+      log_tail 60; stop_pid "$pid"
+      say "the broker did not start within $TIMEOUT s (GAIA_KAFKA_START_TIMEOUT)"; return 1
+    fi
+    sleep 0.25
+  done
+}
+
+# Outage drill for tests: stop the running broker, keep its data, wait N seconds, start it again.
+cmd_bounce() {
+  local seconds=${1:-20} pid
+  pid="$(broker_pid)" || die "no broker is running"
+  find_java || die "$JAVA_PROBLEM"
+  say "bounce: stopping the broker (pid $pid) for $seconds s, keeping its data"
+  : >"$STATE/bouncing"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  alive "$pid" && kill -KILL "$pid" 2>/dev/null
+  sleep "$seconds"
+  launch_broker || { rm -f "$STATE/bouncing"; die "bounce: the broker did not come back"; }
+  rm -f "$STATE/bouncing"
+  if [[ -f "$WATCHFILE" ]]; then
+    detach "$WATCHFILE" env GAIA_KAFKA_STATE="$STATE" GAIA_KAFKA_HOME="$CACHE" bash "$SELF" _watch "$pid" >>"$LOG" 2>&1
+  fi
+  say "bounce: the broker is back (pid $pid)"
+}
+
 cmd_start() {
   lock
   local pid addr
@@ -305,34 +360,9 @@ cmd_start() {
     log_tail; cleanup_state; die "formatting the Kafka storage failed"
   fi
 
-  # shellcheck disable=SC2086  # GAIA_KAFKA_JAVA_OPTS is a word list on purpose
-  detach "$PIDFILE" "$JAVA" -Xms128m "-Xmx$HEAP" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel=info \
-    -Dorg.slf4j.simpleLogger.showDateTime=true \
-    "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS" \
-    -Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients=warn \
-    -Dorg.slf4j.simpleLogger.log.kafka.server.KafkaConfig=warn \
-    -Dorg.slf4j.simpleLogger.log.org.apache.kafka.common.config.AbstractConfig=warn \
-    ${GAIA_KAFKA_JAVA_OPTS:-} \
-    -cp "$LIB/*" kafka.Kafka "$PROPS" >>"$LOG" 2>&1
+  launch_broker || { cleanup_state; die "the broker did not start"; }
   pid="$(cat "$PIDFILE")"
   addr="$HOST:$PORT"
-  say "started Kafka $KAFKA_VERSION (pid $pid), log $LOG; waiting for $addr (up to $TIMEOUT s)"
-
-  local deadline=$((SECONDS + TIMEOUT))
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log_tail 60; cleanup_state; die "the broker exited during startup"
-    fi
-    if grep -q 'Kafka Server started' "$LOG" 2>/dev/null && port_open "$HOST" "$PORT"; then
-      break
-    fi
-    if ((SECONDS >= deadline)); then
-      log_tail 60; stop_pid "$pid"; cleanup_state
-      die "the broker did not start within $TIMEOUT s (GAIA_KAFKA_START_TIMEOUT)"
-    fi
-    sleep 0.25
-  done
   echo "$addr" >"$ADDRFILE"
 
   if [[ -n "$OWNER" ]]; then
@@ -454,6 +484,8 @@ cmd_watch() {
     fi
     unlock
   done
+  # A bounce (outage drill) stops the broker on purpose and starts a new watcher after.
+  [[ -f "$STATE/bouncing" ]] && return 0
   lock
   if [[ ! -f "$PIDFILE" || "$(cat "$PIDFILE" 2>/dev/null)" == "$bpid" ]]; then
     say "the broker (pid $bpid) is gone; cleaning up"
@@ -479,6 +511,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   release) cmd_release ;;
   status) cmd_status ;;
+  bounce) shift; cmd_bounce "$@" ;;
   _watch) cmd_watch "${2:?}" ;;
   *) echo "usage: $0 start|stop|release|status" >&2; exit 2 ;;
 esac
