@@ -7,6 +7,7 @@
  * come with the streaming agent.
  */
 import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SASLOptions } from 'kafkajs';
@@ -19,9 +20,9 @@ import { loadCalibration } from '../offline/calibration-file.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { AlertEvent, VerdictRecord } from '../stream/events.js';
-import { KafkaSinks } from '../stream/kafka-sinks.js';
+import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
 import { KafkaSource } from '../stream/kafka-source.js';
-import { runPipeline, type MessageSource, type PipelineSinks } from '../stream/pipeline.js';
+import { runPipeline, type AtomicPublisher, type MessageSource, type PipelineSinks } from '../stream/pipeline.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './io.js';
@@ -124,6 +125,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       ...(threshold ? { threshold } : {}),
       ...(drift ? { drift } : {}),
       sinks: stream.sinks,
+      ...(stream.atomic ? { atomic: stream.atomic } : {}),
       maxBatch: config.runtime.maxBatch,
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,
@@ -151,6 +153,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
 interface Stream {
   readonly source: MessageSource;
   readonly sinks: PipelineSinks;
+  readonly atomic?: AtomicPublisher;
   readonly description: string;
   stop(): void;
   close(): Promise<void>;
@@ -168,7 +171,8 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
         ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions }
         : {}),
     };
-    const sinks = await KafkaSinks.create({ ...connection, alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic });
+    const topics = { alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic };
+    const sinks = await KafkaSinks.create({ ...connection, ...topics });
     const source = await KafkaSource.create({
       ...connection,
       groupId: k.groupId,
@@ -177,13 +181,19 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
       fromBeginning: k.fromBeginning,
       sessionTimeoutMs: k.sessionTimeoutMs,
     });
+    const transactionalId = k.transactionalId || `${k.groupId}-${hostname()}`;
+    const atomic = k.exactlyOnce ? await KafkaTransactionalPublisher.create({ ...connection, ...topics, transactionalId }, source) : undefined;
     return {
       source,
       sinks,
-      description: `consuming ${k.framesTopic} from ${k.brokers.join(',')} as group ${k.groupId}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}`,
+      ...(atomic ? { atomic } : {}),
+      description:
+        `consuming ${k.framesTopic} from ${k.brokers.join(',')} as group ${k.groupId}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}` +
+        `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,
       stop: () => source.stop(),
       close: async () => {
         await source.close();
+        await atomic?.close();
         await sinks.close();
       },
     };

@@ -56,6 +56,18 @@ export const schema = {
     },
     sessionTimeoutMs: { doc: 'Consumer group session timeout (ms).', format: 'positive-int', default: 30_000, env: 'GAIA_KAFKA_SESSION_TIMEOUT_MS' },
     fromBeginning: { doc: 'A new consumer group starts at the earliest offset (else the latest).', format: 'bool', default: true, env: 'GAIA_KAFKA_FROM_BEGINNING' },
+    exactlyOnce: {
+      doc: 'Write each batch\'s outputs and its consumer offsets in one Kafka transaction (read_committed readers see every verdict once).',
+      format: 'bool',
+      default: false,
+      env: 'GAIA_KAFKA_EXACTLY_ONCE',
+    },
+    transactionalId: {
+      doc: 'Transactional id of this agent instance (exactly-once); must be stable across restarts of the instance and unique among instances. Empty: <groupId>-<hostname>.',
+      format: String,
+      default: '',
+      env: 'GAIA_KAFKA_TRANSACTIONAL_ID',
+    },
   },
   shutdownTimeoutMs: {
     doc: 'On SIGTERM/SIGINT: time to finish the in-flight batch, commit and disconnect before exiting with an error (ms).',

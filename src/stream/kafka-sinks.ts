@@ -10,7 +10,8 @@ import type { Message, Producer } from 'kafkajs';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { AlertEvent, DeadLetter, VerdictRecord } from './events.js';
 import { kafkaClient, type KafkaConnection } from './kafka-client.js';
-import type { PipelineSinks } from './pipeline.js';
+import type { AtomicPublisher, BatchOutputs, PipelineSinks, SourceMessage } from './pipeline.js';
+import type { KafkaSource } from './kafka-source.js';
 
 const { Partitioners } = kafkajs;
 
@@ -20,6 +21,21 @@ export interface KafkaSinkOptions extends KafkaConnection {
   readonly scoresTopic: string;
   readonly dlqTopic: string;
 }
+
+const alertMessage = (e: AlertEvent): Message => ({ key: e.source, value: JSON.stringify(e), headers: { 'event-type': e.type } });
+const verdictMessage = (r: VerdictRecord): Message => ({ key: r.source, value: JSON.stringify(r) });
+const deadLetterMessage = (d: DeadLetter): Message => ({
+  key: d.key ?? null,
+  value: Buffer.from(d.value),
+  headers: {
+    ...Object.fromEntries(Object.entries(d.headers).filter((e): e is [string, string] => e[1] !== undefined)),
+    'x-error-reason': d.reason,
+    'x-error-message': d.message,
+    'x-source-topic': d.topic ?? '',
+    'x-source-partition': String(d.partition ?? ''),
+    'x-source-offset': d.offset ?? '',
+  },
+});
 
 export class KafkaSinks implements PipelineSinks {
   private constructor(
@@ -41,34 +57,75 @@ export class KafkaSinks implements PipelineSinks {
   }
 
   async alerts(events: readonly AlertEvent[]): Promise<void> {
-    await this.send(this.options.alertsTopic, events.map((e) => ({ key: e.source, value: JSON.stringify(e), headers: { 'event-type': e.type } })));
+    await this.send(this.options.alertsTopic, events.map(alertMessage));
   }
 
   async verdicts(records: readonly VerdictRecord[]): Promise<void> {
     if (!this.options.scoresTopic) return;
-    await this.send(this.options.scoresTopic, records.map((r) => ({ key: r.source, value: JSON.stringify(r) })));
+    await this.send(this.options.scoresTopic, records.map(verdictMessage));
   }
 
   async deadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    await this.send(
-      this.options.dlqTopic,
-      letters.map((d) => ({
-        key: d.key ?? null,
-        value: Buffer.from(d.value),
-        headers: {
-          ...Object.fromEntries(Object.entries(d.headers).filter((e): e is [string, string] => e[1] !== undefined)),
-          'x-error-reason': d.reason,
-          'x-error-message': d.message,
-          'x-source-topic': d.topic ?? '',
-          'x-source-partition': String(d.partition ?? ''),
-          'x-source-offset': d.offset ?? '',
-        },
-      })),
-    );
+    await this.send(this.options.dlqTopic, letters.map(deadLetterMessage));
   }
 
   private async send(topic: string, messages: Message[]): Promise<void> {
     if (messages.length > 0) await this.producer.send({ topic, acks: -1, messages });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/**
+ * Exactly-once: each batch's alerts, verdicts and dead letters and the consumer offsets
+ * they account for are written in one Kafka transaction, so a read_committed reader sees
+ * every frame's outputs exactly once even across crashes. The transactional id is fixed per
+ * agent instance (see docs/DELIVERY.md): a restarted instance fences its previous
+ * incarnation's open transaction.
+ */
+export class KafkaTransactionalPublisher implements AtomicPublisher {
+  private constructor(
+    private readonly producer: Producer,
+    private readonly options: KafkaSinkOptions,
+    private readonly source: KafkaSource,
+  ) {}
+
+  static async create(options: KafkaSinkOptions & { transactionalId: string }, source: KafkaSource): Promise<KafkaTransactionalPublisher> {
+    const producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await producer.connect();
+    } catch (cause) {
+      throw new GaiaError(ErrorCodes.RUNTIME, `cannot connect the transactional producer to ${options.brokers.join(',')}: ${(cause as Error).message}`, {
+        cause,
+        retriable: true,
+      });
+    }
+    return new KafkaTransactionalPublisher(producer, options, source);
+  }
+
+  async publish(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
+    const tx = await this.producer.transaction();
+    try {
+      const sends: Array<[string, Message[]]> = [
+        [this.options.alertsTopic, out.events.map(alertMessage)],
+        [this.options.scoresTopic, this.options.scoresTopic ? out.records.map(verdictMessage) : []],
+        [this.options.dlqTopic, out.letters.map(deadLetterMessage)],
+      ];
+      for (const [topic, list] of sends) if (list.length > 0) await tx.send({ topic, messages: list });
+      const offsets = this.source.committable(messages);
+      if (offsets.length > 0) {
+        await tx.sendOffsets({
+          consumerGroupId: this.source.groupId,
+          topics: [{ topic: offsets[0]!.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) }],
+        });
+      }
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => {});
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

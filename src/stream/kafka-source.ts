@@ -145,17 +145,30 @@ export class KafkaSource implements MessageSource {
   }
 
   async ack(messages: readonly SourceMessage[]): Promise<void> {
+    const commits = this.committable(messages);
+    if (commits.length > 0) await this.consumer.commitOffsets(commits);
+  }
+
+  /**
+   * Marks messages as handled and returns the offsets that may now be committed (the next
+   * offset after each partition's handled prefix), without committing them: the
+   * exactly-once sink commits them inside its transaction instead.
+   */
+  committable(messages: readonly SourceMessage[]): Array<{ topic: string; partition: number; offset: string }> {
     const touched = new Set<number>();
     for (const m of messages) {
       const partition = m.origin.partition!;
       this.offsetsOf(partition).ack(BigInt(m.origin.offset!));
       touched.add(partition);
     }
-    const commits = [...touched].flatMap((partition) => {
+    return [...touched].flatMap((partition) => {
       const next = this.offsetsOf(partition).advance();
       return next === undefined ? [] : [{ topic: this.options.topic, partition, offset: next.toString() }];
     });
-    if (commits.length > 0) await this.consumer.commitOffsets(commits);
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
   }
 
   pause(): void {

@@ -38,6 +38,20 @@ export interface PipelineSinks {
   deadLetters(letters: readonly DeadLetter[]): Promise<void>;
 }
 
+export interface BatchOutputs {
+  readonly events: readonly AlertEvent[];
+  readonly records: readonly VerdictRecord[];
+  readonly letters: readonly DeadLetter[];
+}
+
+/**
+ * Exactly-once delivery: publishes a batch's outputs and acknowledges its messages as one
+ * atomic step (a Kafka transaction carrying the consumer offsets). Replaces sinks + ack.
+ */
+export interface AtomicPublisher {
+  publish(outputs: BatchOutputs, messages: readonly SourceMessage[]): Promise<void>;
+}
+
 export interface PipelineOptions {
   readonly source: MessageSource;
   readonly pre: Preprocessor;
@@ -49,6 +63,8 @@ export interface PipelineOptions {
   readonly threshold?: HeadCalibration;
   readonly drift?: DriftMonitor;
   readonly sinks: PipelineSinks;
+  /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
+  readonly atomic?: AtomicPublisher;
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
@@ -106,6 +122,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     },
   });
 
+  /** Outputs, then acknowledgement; or both in one transaction. */
+  async function deliver(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
+    if (o.atomic) return o.atomic.publish(out, messages);
+    await Promise.all([
+      out.events.length > 0 ? o.sinks.alerts(out.events) : undefined,
+      out.records.length > 0 ? o.sinks.verdicts?.(out.records) : undefined,
+      out.letters.length > 0 ? o.sinks.deadLetters(out.letters) : undefined,
+    ]);
+    await o.source.ack(messages);
+  }
+
   async function scoreBatch(batch: Decoded[]): Promise<void> {
     const input = new Float32Array(batch.length * per);
     batch.forEach((d, i) => input.set(d.tensor, i * per));
@@ -158,10 +185,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     // scored while this one's outputs travel to the brokers; at most PUBLISH_DEPTH batches
     // wait, which keeps memory bounded when the brokers are slow.
     const messages = batch.map((d) => d.message);
-    publishing = publishing.then(async () => {
-      await Promise.all([events.length > 0 ? o.sinks.alerts(events) : undefined, o.sinks.verdicts?.(records)]);
-      await o.source.ack(messages);
-    });
+    publishing = publishing.then(() => deliver({ events, records, letters: [] }, messages));
     const settled = publishing.catch((err: unknown) => {
       failure ??= err;
     });
@@ -190,10 +214,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
         stats.deadLetters++;
         o.onDeadLetter?.(letter);
         // In line with the batches' outputs, so acknowledgements keep their order.
-        publishing = publishing.then(async () => {
-          await o.sinks.deadLetters([letter]);
-          await o.source.ack([message]);
-        });
+        publishing = publishing.then(() => deliver({ events: [], records: [], letters: [letter] }, [message]));
         inFlight.push(publishing.catch((e: unknown) => void (failure ??= e)));
         while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
         continue;
