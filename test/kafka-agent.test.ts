@@ -112,6 +112,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
         GAIA_EXECUTION_PROVIDERS: 'cpu',
         GAIA_DRIFT_WINDOW: '100',
         GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
+        GAIA_TELEMETRY_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -152,6 +153,17 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
       expect(Number(header(m!, 'x-source-offset'))).toBeGreaterThanOrEqual(0);
     }
     expect(byId.get('p-unknown-type')!.value!.toString()).toBe('{"hello":"world"}');
+  });
+
+  it('serves /metrics with per-source counts and drift, and /readyz while connected', async () => {
+    const url = /"url":"(http:\/\/[^"]+)\/metrics"/.exec(stderr)![1]!;
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/gaia_frames_total\{source="cam-b",verdict="id"\} \d+/);
+    expect(text).toMatch(/gaia_frames_total\{source="cam-a",verdict="ood"\} \d+/);
+    expect(text).toContain('gaia_decode_errors_total{reason="too-many-pixels"} 1');
+    expect(text).toMatch(/gaia_drift_active\{source="cam-a"\} 0/); // resolved by now
+    expect(text).toContain('execution_provider="cpu"');
   });
 
   it('exits 0 on SIGTERM with every offset committed', async () => {

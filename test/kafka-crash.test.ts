@@ -4,7 +4,7 @@
  * the deadline, after which a new agent finds nothing left unscored; and the broker itself
  * is stopped for 20 s mid-stream and restarted — the agent rides it out.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -47,6 +47,7 @@ async function setup(kind: string) {
     GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
     GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
     GAIA_MAX_BATCH: '16',
+    GAIA_READY_STALE_MS: '8000',
     // A killed member's partitions move after the session timeout: keep it short here.
     GAIA_KAFKA_SESSION_TIMEOUT_MS: '10000',
   };
@@ -105,8 +106,21 @@ describe('delivery under failure (real broker)', () => {
     const { topics, env } = await setup('outage');
     agent = startAgent({ ...env, GAIA_MAX_BATCH: '8' });
     await collect(kafka, topics.scores, (ms) => ms.length >= 300);
-    execFileSync('bash', ['scripts/kafka/broker.sh', 'bounce', '20'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+    const url = await agent.telemetry();
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // Watch /readyz while the broker is down for 20 s and comes back.
+    const bounce = spawn('bash', ['scripts/kafka/broker.sh', 'bounce', '20'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+    const bounced = new Promise((resolve) => bounce.once('exit', resolve));
+    const statuses: number[] = [];
+    let finished = false;
+    void bounced.then(() => (finished = true));
+    while (!finished) {
+      statuses.push((await fetch(`${url}/readyz`)).status);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const after = await collect(kafka, topics.scores, (ms) => new Set(verdictIds(ms)).size >= FRAMES, 240_000);
+    expect(statuses).toContain(503); // not ready while the broker was away
+    expect((await fetch(`${url}/readyz`)).status).toBe(200); // ready again after
     expect(new Set(verdictIds(after))).toEqual(all);
     expect(agent.process.exitCode, agent.stderr().slice(-1500)).toBeNull(); // it kept running through the outage
     agent.process.kill('SIGTERM');

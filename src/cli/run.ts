@@ -24,7 +24,10 @@ import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.j
 import { KafkaSource } from '../stream/kafka-source.js';
 import { runPipeline, type AtomicPublisher, type MessageSource, type PipelineSinks } from '../stream/pipeline.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
+import { ErrorCodes, GaiaError } from '../errors.js';
+import { TelemetryServer, type Readiness } from '../telemetry/http-server.js';
 import { createLogger } from '../telemetry/logger.js';
+import { AgentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
 import type { CliIO } from './io.js';
 
 export const runUsage = `Usage: gaia-sentinel run [--model DIR] [--replay DIR[*N]]... [--verbose] [--config FILE]
@@ -78,7 +81,34 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     const threshold = calibration?.heads[calibration.primaryHead];
     if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
 
-    const stream = await openStream(config, pkg.dir);
+    const registry = new MetricsRegistry();
+    const metrics = new AgentMetrics(registry, {
+      allowSources: config.telemetry.allowSources,
+      topKSources: config.telemetry.topKSources,
+      ...(threshold ? { threshold: threshold.rawThreshold } : {}),
+    });
+    metrics.setModel(name, fingerprint, scorer.executionProvider, threshold?.flagRate);
+    let readiness: () => Readiness = () => ({ ready: false, detail: { source: 'connecting' } });
+    const telemetry = await TelemetryServer.create({ host: config.telemetry.host, port: config.telemetry.port, registry, readiness: () => readiness() }).catch(
+      (err: Error) => {
+        // The replay demo runs without its HTTP endpoints rather than fail on a busy port.
+        if (config.source.kind === 'replay') {
+          log.warn({ err: err.message }, 'telemetry server not started');
+          return undefined;
+        }
+        throw new GaiaError(ErrorCodes.BAD_CONFIG, `cannot serve /metrics on ${config.telemetry.host}:${config.telemetry.port} (telemetry.port, env GAIA_TELEMETRY_PORT): ${err.message}`);
+      },
+    );
+    if (telemetry) log.info({ url: `http://${config.telemetry.host}:${telemetry.port}/metrics` }, 'telemetry server listening');
+
+    const stream = await openStream(config, pkg.dir).catch(async (err: unknown) => {
+      await telemetry?.close();
+      throw err;
+    });
+    readiness = () => {
+      const health = stream.health(config.telemetry.readyStaleMs);
+      return { ready: health.ready, detail: { model: name, source: config.source.kind, ...health } };
+    };
     const drift = threshold
       ? new DriftMonitor({
           window: config.drift.window,
@@ -129,7 +159,10 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       maxBatch: config.runtime.maxBatch,
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,
+      onBatch: (size, seconds) => metrics.batch(size, seconds),
       onVerdict: (r) => {
+        const state = drift?.state(r.source);
+        metrics.verdict(r, threshold !== undefined, state && { rate: state.rate, active: state.active });
         records.push(r);
         if (values.verbose) {
           io.stdout.write(
@@ -138,9 +171,13 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
         }
       },
       onEvent: (e) => io.stdout.write(describeEvent(e)),
-      onDeadLetter: (d) => log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected'),
+      onDeadLetter: (d) => {
+        metrics.deadLetter(d);
+        log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected');
+      },
     });
     await stream.close();
+    await telemetry?.close();
     process.removeListener('SIGTERM', stop);
     process.removeListener('SIGINT', stop);
     log.info({ ...stats }, 'stopped');
@@ -155,6 +192,7 @@ interface Stream {
   readonly sinks: PipelineSinks;
   readonly atomic?: AtomicPublisher;
   readonly description: string;
+  health(staleMs: number): { ready: boolean } & Record<string, unknown>;
   stop(): void;
   close(): Promise<void>;
 }
@@ -190,6 +228,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
       description:
         `consuming ${k.framesTopic} from ${k.brokers.join(',')} as group ${k.groupId}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}` +
         `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,
+      health: (staleMs) => source.health(staleMs),
       stop: () => source.stop(),
       close: async () => {
         await source.close();
@@ -205,6 +244,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
     source,
     sinks: { alerts: async () => {}, deadLetters: async () => {} },
     description: `replaying ${source.count} frames as source "${config.replay.source}" at ${config.replay.fps || 'full'} fps: ${phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ')}`,
+    health: () => ({ ready: true }),
     stop: () => source.stop(),
     close: async () => {},
   };

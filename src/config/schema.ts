@@ -69,6 +69,23 @@ export const schema = {
       env: 'GAIA_KAFKA_TRANSACTIONAL_ID',
     },
   },
+  telemetry: {
+    host: { doc: 'Address the /metrics, /healthz and /readyz server binds to.', format: String, default: '127.0.0.1', env: 'GAIA_TELEMETRY_HOST' },
+    port: { doc: 'Port of that server (0: any free port).', format: 'port', default: 9464, env: 'GAIA_TELEMETRY_PORT' },
+    allowSources: {
+      doc: 'Sources that get their own metric label (comma-separated); empty: the first topKSources seen. Others count as "other".',
+      format: Array,
+      default: [] as string[],
+      env: 'GAIA_TELEMETRY_SOURCES',
+    },
+    topKSources: { doc: 'With no allow-list: how many sources get their own label.', format: 'positive-int', default: 50, env: 'GAIA_TELEMETRY_TOP_K_SOURCES' },
+    readyStaleMs: {
+      doc: '/readyz turns 503 when the Kafka consumer has not fetched for this long (broker unreachable).',
+      format: 'positive-int',
+      default: 15_000,
+      env: 'GAIA_READY_STALE_MS',
+    },
+  },
   shutdownTimeoutMs: {
     doc: 'On SIGTERM/SIGINT: time to finish the in-flight batch, commit and disconnect before exiting with an error (ms).',
     format: 'positive-int',

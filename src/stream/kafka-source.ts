@@ -60,6 +60,8 @@ export class KafkaSource implements MessageSource {
   private wake: (() => void) | undefined;
   private stopped = false;
   private readonly partitions = new Map<number, PartitionOffsets>();
+  private lastFetch = 0;
+  private crashed: string | undefined;
 
   private constructor(
     private readonly consumer: Consumer,
@@ -90,6 +92,13 @@ export class KafkaSource implements MessageSource {
   }
 
   private async start(): Promise<void> {
+    this.consumer.on(this.consumer.events.FETCH, () => {
+      this.lastFetch = Date.now();
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.crashed = e.payload.error.message;
+    });
+    this.lastFetch = Date.now();
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -165,6 +174,12 @@ export class KafkaSource implements MessageSource {
       const next = this.offsetsOf(partition).advance();
       return next === undefined ? [] : [{ topic: this.options.topic, partition, offset: next.toString() }];
     });
+  }
+
+  /** Connected and fetching: the last fetch is at most `staleMs` old. */
+  health(staleMs: number): { ready: boolean; lastFetchAgoMs: number; crashed?: string } {
+    const ago = Date.now() - this.lastFetch;
+    return { ready: !this.crashed && !this.stopped && ago <= staleMs, lastFetchAgoMs: ago, ...(this.crashed ? { crashed: this.crashed } : {}) };
   }
 
   get groupId(): string {

@@ -74,6 +74,8 @@ export interface PipelineOptions {
   readonly onVerdict?: (record: VerdictRecord) => void;
   readonly onEvent?: (event: AlertEvent) => void;
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** Each scored batch: its size and the scoring time. */
+  readonly onBatch?: (size: number, seconds: number) => void;
 }
 
 /** Batches whose outputs may be on their way to the sinks while the next one is scored. */
@@ -136,7 +138,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   async function scoreBatch(batch: Decoded[]): Promise<void> {
     const input = new Float32Array(batch.length * per);
     batch.forEach((d, i) => input.set(d.tensor, i * per));
+    const started = performance.now();
     const out = await o.scorer.score(input, batch.length);
+    o.onBatch?.(batch.length, (performance.now() - started) / 1000);
     const classes = predictedClasses(out, o.scorer.numClasses);
     const events: AlertEvent[] = [];
     const records: VerdictRecord[] = [];

@@ -15,20 +15,37 @@ export interface Agent {
   readonly process: ChildProcess;
   stderr(): string;
   exited(): Promise<number | null>;
+  /** Base URL of the agent's /metrics, /healthz, /readyz server (from its log). */
+  telemetry(): Promise<string>;
 }
 
 /** `gaia-sentinel run` with the Kafka source, as a child process. */
 export function startAgent(env: Record<string, string>): Agent {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'gaia-sentinel.js'), 'run'], {
     cwd: ROOT,
-    env: { ...process.env, GAIA_SOURCE: 'kafka', GAIA_KAFKA_BROKERS: kafkaBrokers().join(','), GAIA_EXECUTION_PROVIDERS: 'cpu', ...env },
+    env: {
+      ...process.env,
+      GAIA_SOURCE: 'kafka',
+      GAIA_KAFKA_BROKERS: kafkaBrokers().join(','),
+      GAIA_EXECUTION_PROVIDERS: 'cpu',
+      GAIA_TELEMETRY_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.resume();
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { process: child, stderr: () => err, exited: () => exit };
+  const telemetry = async () => {
+    for (let i = 0; i < 200; i++) {
+      const m = /"url":"(http:\/\/[^"]+)\/metrics"/.exec(err);
+      if (m) return m[1]!;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the agent logged no telemetry URL:\n${err.slice(-1000)}`);
+  };
+  return { process: child, stderr: () => err, exited: () => exit, telemetry };
 }
 
 /** Reads a topic from the start until `done` says enough (or the timeout). */

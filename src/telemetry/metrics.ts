@@ -1,0 +1,87 @@
+/**
+ * The agent's Prometheus metrics (prefix gaia_, base units), on an injected registry: the
+ * only module that imports prom-client. The pipeline reports through the methods below;
+ * label values for sources go through SourceLabels so series stay bounded.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DeadLetter, VerdictRecord } from '../stream/events.js';
+import { SourceLabels } from './source-labels.js';
+
+/** A fresh registry: inject it, never use prom-client's global one (tests would share state). */
+export { Registry as MetricsRegistry } from 'prom-client';
+
+export interface MetricsOptions {
+  /** Sources that get their own label (empty: the first topK seen). */
+  readonly allowSources: readonly string[];
+  readonly topKSources: number;
+  /** Calibrated raw GAIA-Z threshold, to place the score buckets around it. */
+  readonly threshold?: number;
+}
+
+export class AgentMetrics {
+  private readonly sources: SourceLabels;
+  private readonly frames: Counter<'source' | 'verdict'>;
+  private readonly score: Histogram<never>;
+  private readonly threshold: Gauge<never>;
+  private readonly p0: Gauge<never>;
+  private readonly driftRate: Gauge<'source'>;
+  private readonly driftActive: Gauge<'source'>;
+  private readonly batchSize: Histogram<never>;
+  private readonly inference: Histogram<never>;
+  private readonly latency: Histogram<never>;
+  private readonly decodeErrors: Counter<'reason'>;
+  private readonly deadLetters: Counter<never>;
+  private readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
+
+  constructor(registry: Registry, options: MetricsOptions) {
+    this.sources = new SourceLabels(options.allowSources, options.topKSources);
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry, prefix: 'gaia_' });
+    const t = options.threshold ?? 0.25;
+    this.frames = new Counter({ name: 'gaia_frames_total', help: 'Frames by source and verdict (id, ood, error).', labelNames: ['source', 'verdict'], registers });
+    this.score = new Histogram({
+      name: 'gaia_score',
+      help: 'GAIA-Z raw score per frame (higher = more out-of-distribution); buckets around the calibrated threshold.',
+      buckets: [0.5, 0.7, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.2, 1.4, 2].map((f) => Number((t * f).toPrecision(4))),
+      registers,
+    });
+    this.threshold = new Gauge({ name: 'gaia_threshold', help: 'Calibrated GAIA-Z raw threshold (95% TPR on ID data).', registers });
+    this.p0 = new Gauge({ name: 'gaia_baseline_flag_rate', help: 'Expected fraction of frames flagged with no shift (p0).', registers });
+    this.driftRate = new Gauge({ name: 'gaia_drift_rate', help: 'Flagged fraction in the sliding drift window, per source.', labelNames: ['source'], registers });
+    this.driftActive = new Gauge({ name: 'gaia_drift_active', help: '1 while a drift episode is open for the source.', labelNames: ['source'], registers });
+    this.batchSize = new Histogram({ name: 'gaia_batch_size', help: 'Frames per scored batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
+    this.inference = new Histogram({ name: 'gaia_inference_duration_seconds', help: 'Time to score one batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
+    this.latency = new Histogram({ name: 'gaia_end_to_end_latency_seconds', help: 'Frame capture time (ts header) to verdict.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.decodeErrors = new Counter({ name: 'gaia_decode_errors_total', help: 'Frames that could not be scored, by reason.', labelNames: ['reason'], registers });
+    this.deadLetters = new Counter({ name: 'gaia_dead_letters_total', help: 'Frames sent to the dead-letter topic.', registers });
+    this.modelInfo = new Gauge({ name: 'gaia_model_info', help: 'The loaded model (value 1).', labelNames: ['model', 'fingerprint', 'execution_provider'], registers });
+    if (options.threshold !== undefined) this.threshold.set(options.threshold);
+  }
+
+  setModel(model: string, fingerprint: string, executionProvider: string, p0?: number): void {
+    this.modelInfo.set({ model, fingerprint: fingerprint.slice(0, 16), execution_provider: executionProvider }, 1);
+    if (p0 !== undefined) this.p0.set(p0);
+  }
+
+  verdict(r: VerdictRecord, judged: boolean, drift?: { rate: number; active: boolean }): void {
+    const source = this.sources.label(r.source);
+    this.frames.inc({ source, verdict: !judged ? 'unjudged' : r.flagged ? 'ood' : 'id' });
+    this.score.observe(r.score);
+    if (r.capturedAt !== undefined) this.latency.observe(Math.max(0, (r.scoredAt - r.capturedAt) / 1000));
+    if (drift) {
+      this.driftRate.set({ source }, drift.rate);
+      this.driftActive.set({ source }, drift.active ? 1 : 0);
+    }
+  }
+
+  batch(size: number, seconds: number): void {
+    this.batchSize.observe(size);
+    this.inference.observe(seconds);
+  }
+
+  deadLetter(d: DeadLetter): void {
+    this.frames.inc({ source: this.sources.label(d.key ?? 'unkeyed'), verdict: 'error' });
+    this.decodeErrors.inc({ reason: d.reason });
+    this.deadLetters.inc();
+  }
+}
