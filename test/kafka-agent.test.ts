@@ -164,6 +164,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     expect(text).toContain('gaia_decode_errors_total{reason="too-many-pixels"} 1');
     expect(text).toMatch(/gaia_drift_active\{source="cam-a"\} 0/); // resolved by now
     expect(text).toContain('execution_provider="cpu"');
+    expect(text).toMatch(/gaia_consumer_lag\{partition="[01]"\} 0/); // caught up
   });
 
   it('exits 0 on SIGTERM with every offset committed', async () => {

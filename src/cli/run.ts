@@ -105,6 +105,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       await telemetry?.close();
       throw err;
     });
+    if (stream.lag) metrics.watchLag(stream.lag);
     readiness = () => {
       const health = stream.health(config.telemetry.readyStaleMs);
       return { ready: health.ready, detail: { model: name, source: config.source.kind, ...health } };
@@ -193,6 +194,8 @@ interface Stream {
   readonly atomic?: AtomicPublisher;
   readonly description: string;
   health(staleMs: number): { ready: boolean } & Record<string, unknown>;
+  /** Consumer lag per input partition, where the source has one. */
+  readonly lag?: () => ReadonlyMap<number, number>;
   stop(): void;
   close(): Promise<void>;
 }
@@ -229,6 +232,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
         `consuming ${k.framesTopic} from ${k.brokers.join(',')} as group ${k.groupId}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}` +
         `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,
       health: (staleMs) => source.health(staleMs),
+      lag: () => source.lag,
       stop: () => source.stop(),
       close: async () => {
         await source.close();

@@ -61,6 +61,8 @@ export class KafkaSource implements MessageSource {
   private stopped = false;
   private readonly partitions = new Map<number, PartitionOffsets>();
   private lastFetch = 0;
+  /** Messages behind the partition's high watermark after the last fetched batch. */
+  readonly lag = new Map<number, number>();
   private crashed: string | undefined;
 
   private constructor(
@@ -104,6 +106,7 @@ export class KafkaSource implements MessageSource {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
         const offsets = this.offsetsOf(batch.partition);
+        this.lag.set(batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
         for (const message of batch.messages) {
           if (!isRunning() || isStale() || this.stopped) break;
           offsets.delivered(BigInt(message.offset));

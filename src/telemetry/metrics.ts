@@ -32,6 +32,8 @@ export class AgentMetrics {
   private readonly decodeErrors: Counter<'reason'>;
   private readonly deadLetters: Counter<never>;
   private readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
+  private readonly lag: Gauge<'partition'>;
+  private lagSource: (() => ReadonlyMap<number, number>) | undefined;
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.sources = new SourceLabels(options.allowSources, options.topKSources);
@@ -55,7 +57,23 @@ export class AgentMetrics {
     this.decodeErrors = new Counter({ name: 'gaia_decode_errors_total', help: 'Frames that could not be scored, by reason.', labelNames: ['reason'], registers });
     this.deadLetters = new Counter({ name: 'gaia_dead_letters_total', help: 'Frames sent to the dead-letter topic.', registers });
     this.modelInfo = new Gauge({ name: 'gaia_model_info', help: 'The loaded model (value 1).', labelNames: ['model', 'fingerprint', 'execution_provider'], registers });
+    const lagOf = () => this.lagSource?.() ?? new Map<number, number>();
+    this.lag = new Gauge({
+      name: 'gaia_consumer_lag',
+      help: 'Frames behind the end of the input partition, at the last fetch.',
+      labelNames: ['partition'],
+      registers,
+      // Read on every scrape, so the gauge is as fresh as the consumer's last fetch.
+      collect() {
+        for (const [partition, lag] of lagOf()) this.set({ partition: String(partition) }, lag);
+      },
+    });
     if (options.threshold !== undefined) this.threshold.set(options.threshold);
+  }
+
+  /** Where to read the consumer lag per input partition from, on each scrape. */
+  watchLag(read: () => ReadonlyMap<number, number>): void {
+    this.lagSource = read;
   }
 
   setModel(model: string, fingerprint: string, executionProvider: string, p0?: number): void {
