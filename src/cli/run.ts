@@ -106,6 +106,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       throw err;
     });
     if (stream.lag) metrics.watchLag(stream.lag);
+    metrics.watchReady(() => readiness().ready);
     readiness = () => {
       const health = stream.health(config.telemetry.readyStaleMs);
       return { ready: health.ready, detail: { model: name, source: config.source.kind, ...health } };

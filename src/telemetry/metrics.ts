@@ -34,6 +34,7 @@ export class AgentMetrics {
   private readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
   private readonly lag: Gauge<'partition'>;
   private lagSource: (() => ReadonlyMap<number, number>) | undefined;
+  private readySource: (() => boolean) | undefined;
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.sources = new SourceLabels(options.allowSources, options.topKSources);
@@ -68,7 +69,21 @@ export class AgentMetrics {
         for (const [partition, lag] of lagOf()) this.set({ partition: String(partition) }, lag);
       },
     });
+    const readyOf = () => this.readySource?.() ?? false;
+    new Gauge({
+      name: 'gaia_ready',
+      help: '1 when the agent is ready (model loaded, source connected), as /readyz.',
+      registers,
+      collect() {
+        this.set(readyOf() ? 1 : 0);
+      },
+    });
     if (options.threshold !== undefined) this.threshold.set(options.threshold);
+  }
+
+  /** Where to read readiness from, on each scrape. */
+  watchReady(read: () => boolean): void {
+    this.readySource = read;
   }
 
   /** Where to read the consumer lag per input partition from, on each scrape. */
