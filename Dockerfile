@@ -17,7 +17,8 @@ RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --no-audit --no-fund && npm prune --o
 FROM node:20-bookworm-slim AS cpu
 WORKDIR /app
 COPY --from=build-cpu /app /app
-ENV GAIA_EXECUTION_PROVIDERS=cpu
+ENV GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0
+EXPOSE 9464
 USER node
 ENTRYPOINT ["node", "bin/gaia-sentinel.js"]
 CMD ["run"]
@@ -27,6 +28,7 @@ FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS gpu
 COPY --from=node:20-bookworm-slim /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=build-gpu /app /app
-ENV GAIA_EXECUTION_PROVIDERS=cuda,cpu
+ENV GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0
+EXPOSE 9464
 ENTRYPOINT ["node", "bin/gaia-sentinel.js"]
 CMD ["run"]
