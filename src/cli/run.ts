@@ -127,6 +127,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
           : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)\n`),
     );
 
+    // The end-of-run summary is for a finite replay; a Kafka agent keeps no per-frame history.
+    const keepRecords = config.source.kind === 'replay';
     const records: VerdictRecord[] = [];
     const t0 = Date.now();
     const describeEvent = (e: AlertEvent) =>
@@ -165,7 +167,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       onVerdict: (r) => {
         const state = drift?.state(r.source);
         metrics.verdict(r, threshold !== undefined, state && { rate: state.rate, active: state.active });
-        records.push(r);
+        if (keepRecords) records.push(r);
         if (values.verbose) {
           io.stdout.write(
             `${r.frameId.padEnd(34)} ${r.predictedClass.padEnd(12)} ${r.confidence.toFixed(2).padStart(5)} ${r.score.toFixed(4).padStart(8)}  ${threshold ? (r.flagged ? 'OOD' : 'ok') : '-'}\n`,
@@ -183,7 +185,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     process.removeListener('SIGTERM', stop);
     process.removeListener('SIGINT', stop);
     log.info({ ...stats }, 'stopped');
-    io.stdout.write(summary(records, stats.deadLetters, threshold !== undefined));
+    io.stdout.write(
+      keepRecords
+        ? summary(records, stats.deadLetters, threshold !== undefined)
+        : `\n${stats.scored} frames scored (${stats.flagged} flagged OOD), ${stats.deadLetters} dead-lettered\n`,
+    );
   } finally {
     await scorer.close();
   }
