@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderDashboardSnapshot } from '../src/telemetry/snapshot.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples');
@@ -134,5 +135,13 @@ describe('a real Prometheus scraping the agent', () => {
     }
     console.log(`${exprs.length} expressions parse; ${exprs.length - empty.length} returned data; allowed empty: ${empty.length}`);
     expect(exprs.length).toBeGreaterThan(20);
+  });
+
+  it('renders the dashboard snapshot from the same queries', async () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'gaia-sentinel.json'), 'utf8'));
+    const html = await renderDashboardSnapshot(dashboard, promUrl, 2);
+    expect(html.match(/<svg /g)).toHaveLength(dashboard.panels.length);
+    expect(html).toContain('Drift rate per source vs expected p0');
+    expect(html).toMatch(/<path d="M[\d.]+,[\d.]+L/); // at least one drawn series
   });
 });
