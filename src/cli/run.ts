@@ -256,6 +256,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
     sinks: { alerts: async () => {}, deadLetters: async () => {} },
     description: `replaying ${source.count} frames as source "${config.replay.source}" at ${config.replay.fps || 'full'} fps: ${phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ')}`,
     health: () => ({ ready: true }),
+    lag: () => source.lag(),
     stop: () => source.stop(),
     close: async () => {},
   };

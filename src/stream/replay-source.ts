@@ -33,6 +33,7 @@ export class ReplaySource implements MessageSource {
   private gate: Promise<void> | undefined;
   private stopped = false;
   private open: (() => void) | undefined;
+  private delivered = 0;
   acked = 0;
 
   private constructor(
@@ -73,6 +74,7 @@ export class ReplaySource implements MessageSource {
           if (this.stopped) return;
           const due = start + i * interval;
           if (interval > 0 && due > Date.now()) await sleep(due - Date.now());
+          this.delivered++;
           yield {
             source: this.options.source,
             frameId: `${basename(phase.dir)}/${name}`,
@@ -98,6 +100,11 @@ export class ReplaySource implements MessageSource {
   resume(): void {
     this.open?.();
     this.gate = undefined;
+  }
+
+  /** Frames still to replay, as a one-partition "consumer lag". */
+  lag(): ReadonlyMap<number, number> {
+    return new Map([[0, this.count - this.delivered]]);
   }
 
   /** Ends the replay after the current frame. */
