@@ -37,31 +37,36 @@ function namesValue(message: string, value: string): boolean {
   return new RegExp(`(^|[^\\w.-])${escaped}($|[^\\w.])`).test(message);
 }
 
+/** Defaults of the keys neither test below overrides (Kafka, telemetry, lifecycle). */
+const KAFKA_AND_SERVICE_DEFAULTS = {
+  source: { kind: 'replay' },
+  kafka: {
+    brokers: ['127.0.0.1:9092'],
+    clientId: 'gaia-sentinel',
+    groupId: 'gaia-sentinel',
+    ssl: false,
+    saslMechanism: '',
+    saslUsername: '',
+    saslPassword: '',
+    framesTopic: 'gaia.frames',
+    alertsTopic: 'gaia.alerts',
+    scoresTopic: '',
+    dlqTopic: 'gaia.frames.dlq',
+    maxBytesPerPartition: 16 * 1024 * 1024,
+    sessionTimeoutMs: 30_000,
+    fromBeginning: true,
+    exactlyOnce: false,
+    transactionalId: '',
+  },
+  telemetry: { host: '127.0.0.1', port: 9464, allowSources: [], topKSources: 50, readyStaleMs: 15_000 },
+  shutdownTimeoutMs: 30_000,
+};
+
 describe('loadConfig defaults', () => {
   it('loads every default with an empty environment', () => {
     expect(loadConfig({ env: {} })).toEqual({
       model: { dir: 'models/fmnist-cnn', taps: 'bn' },
-      source: { kind: 'replay' },
-      kafka: {
-        brokers: ['127.0.0.1:9092'],
-        clientId: 'gaia-sentinel',
-        groupId: 'gaia-sentinel',
-        ssl: false,
-        saslMechanism: '',
-        saslUsername: '',
-        saslPassword: '',
-        framesTopic: 'gaia.frames',
-        alertsTopic: 'gaia.alerts',
-        scoresTopic: '',
-        dlqTopic: 'gaia.frames.dlq',
-        maxBytesPerPartition: 16 * 1024 * 1024,
-        sessionTimeoutMs: 30_000,
-        fromBeginning: true,
-        exactlyOnce: false,
-        transactionalId: '',
-      },
-      telemetry: { host: '127.0.0.1', port: 9464, allowSources: [], topKSources: 50, readyStaleMs: 15_000 },
-      shutdownTimeoutMs: 30_000,
+      ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '' },
       runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256 },
       drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000 },
@@ -96,27 +101,7 @@ describe('environment variables', () => {
     });
     expect(config).toEqual({
       model: { dir: '/srv/models/other', taps: 'stages:2' },
-      source: { kind: 'replay' },
-      kafka: {
-        brokers: ['127.0.0.1:9092'],
-        clientId: 'gaia-sentinel',
-        groupId: 'gaia-sentinel',
-        ssl: false,
-        saslMechanism: '',
-        saslUsername: '',
-        saslPassword: '',
-        framesTopic: 'gaia.frames',
-        alertsTopic: 'gaia.alerts',
-        scoresTopic: '',
-        dlqTopic: 'gaia.frames.dlq',
-        maxBytesPerPartition: 16 * 1024 * 1024,
-        sessionTimeoutMs: 30_000,
-        fromBeginning: true,
-        exactlyOnce: false,
-        transactionalId: '',
-      },
-      telemetry: { host: '127.0.0.1', port: 9464, allowSources: [], topKSources: 50, readyStaleMs: 15_000 },
-      shutdownTimeoutMs: 30_000,
+      ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '/srv/calibration/other.json' },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256 },
       drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000 },

@@ -26,6 +26,15 @@ afterAll(async () => {
   await session.scorer.close();
 });
 
+/** The model side of the pipeline options: preprocessing, the real scorer, labels, identity. */
+const scoring = () => ({
+  pre: session.pre,
+  scorer: session.scorer as Scorer,
+  labels: session.pkg.manifest.labels,
+  model: 'fmnist-cnn',
+  fingerprint: session.fingerprint,
+});
+
 /** An in-memory source that records what happens to each message. */
 class ListSource implements MessageSource {
   readonly log: string[] = [];
@@ -66,11 +75,7 @@ describe('runPipeline', () => {
     const verdicts: string[] = [];
     const stats = await runPipeline({
       source,
-      pre: session.pre,
-      scorer: session.scorer,
-      labels: session.pkg.manifest.labels,
-      model: 'fmnist-cnn',
-      fingerprint: session.fingerprint,
+      ...scoring(),
       threshold: calibration.heads.gaia_z!,
       sinks: {
         alerts: async (events) => void source.log.push(`alerts ${events.length}`),
@@ -102,11 +107,7 @@ describe('runPipeline', () => {
     const events: AlertEvent[] = [];
     await runPipeline({
       source,
-      pre: session.pre,
-      scorer: session.scorer,
-      labels: session.pkg.manifest.labels,
-      model: 'fmnist-cnn',
-      fingerprint: session.fingerprint,
+      ...scoring(),
       threshold: calibration.heads.gaia_z!,
       drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
       sinks: { alerts: async (es) => void events.push(...es), deadLetters: async () => {} },
@@ -139,11 +140,8 @@ describe('runPipeline', () => {
     };
     const stats = await runPipeline({
       source,
-      pre: session.pre,
+      ...scoring(),
       scorer: slow,
-      labels: session.pkg.manifest.labels,
-      model: 'fmnist-cnn',
-      fingerprint: session.fingerprint,
       sinks: { alerts: async () => {}, deadLetters: async () => {} },
       maxBatch: 8,
       maxWaitMs: 5,

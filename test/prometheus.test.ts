@@ -140,8 +140,6 @@ describe('a real Prometheus scraping the agent', () => {
         checked++;
       }
     }
-    const empty: string[] = [];
-    void empty;
     console.log(`${exprs.length} expressions parse and return data (${checked} queries, alert conditions by operand)`);
     expect(exprs.length).toBeGreaterThan(20);
   });
