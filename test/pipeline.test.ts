@@ -13,6 +13,7 @@ import type { AlertEvent, DeadLetter, DriftAlert } from '../src/stream/events.js
 import { runPipeline, type MessageSource, type SourceMessage } from '../src/stream/pipeline.js';
 import type { Scorer } from '../src/runtime/scorer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
 
 const SAMPLES = 'models/fmnist-cnn/samples';
 let session: OfflineSession;
@@ -149,5 +150,62 @@ describe('runPipeline', () => {
     });
     expect(stats.scored).toBe(300);
     expect(source.paused).toBeGreaterThan(0);
+  });
+  it('decodes several frames at once but hands them on in arrival order', async () => {
+    // Large JPEGs (resampled by sharp, slow) between small PNGs (decoded directly, fast):
+    // decodes finish out of order, verdicts and dead letters must not.
+    const big = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 90, g: 40, b: 200 } } }).jpeg().toBuffer();
+    const pngs = frames('id', 24);
+    const list: SourceMessage[] = [];
+    pngs.forEach((m, i) => {
+      list.push(m);
+      if (i % 4 === 0) list.push({ ...m, frameId: `big-${i}`, value: big, headers: { 'content-type': 'image/jpeg' } });
+      if (i % 8 === 3) list.push({ ...m, frameId: `bad-${i}`, value: new Uint8Array([0xff, 0xd8, 0]), headers: { 'content-type': 'image/jpeg' } });
+    });
+    const verdicts: string[] = [];
+    const letters: string[] = [];
+    await runPipeline({
+      source: new ListSource(list),
+      ...scoring(),
+      sinks: {
+        alerts: async () => {},
+        verdicts: async (records) => void verdicts.push(...records.map((r) => r.frameId)),
+        deadLetters: async (ls) => void letters.push(...ls.map((l) => l.frameId)),
+      },
+      maxBatch: 4,
+      maxWaitMs: 5,
+      highWaterMark: 16,
+      decodeConcurrency: 8,
+    });
+    // (A dead letter may overtake verdicts still waiting for their batch: each stream keeps its order.)
+    expect(verdicts).toEqual(list.filter((m) => !m.frameId.startsWith('bad')).map((m) => m.frameId));
+    expect(letters).toEqual(['bad-3', 'bad-11', 'bad-19']);
+  });
+
+  it('scores frames that arrived even while the source has nothing more for a while', async () => {
+    const three = frames('id', 3);
+    const scoredAt: number[] = [];
+    let quietSince = 0;
+    const source: MessageSource = {
+      async *messages() {
+        yield* three;
+        quietSince = performance.now();
+        await sleep(400); // a quiet topic: no message, no end
+      },
+      ack: async () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    await runPipeline({
+      source,
+      ...scoring(),
+      sinks: { alerts: async () => {}, verdicts: async (rs) => void scoredAt.push(...rs.map(() => performance.now())), deadLetters: async () => {} },
+      maxBatch: 32,
+      maxWaitMs: 5,
+      highWaterMark: 64,
+      decodeConcurrency: 8,
+    });
+    expect(scoredAt).toHaveLength(3);
+    for (const t of scoredAt) expect(t - quietSince).toBeLessThan(300);
   });
 });

@@ -163,6 +163,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       maxBatch: config.runtime.maxBatch,
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,
+      decodeConcurrency: config.runtime.decodeConcurrency,
       onBatch: (size, seconds) => metrics.batch(size, seconds),
       onVerdict: (r) => {
         const state = drift?.state(r.source);

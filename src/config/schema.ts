@@ -137,6 +137,12 @@ export const schema = {
       default: 256,
       env: 'GAIA_HIGH_WATER_MARK',
     },
+    decodeConcurrency: {
+      doc: 'Frames decoded at once ahead of the batcher (sharp runs them on libuv\'s thread pool, UV_THREADPOOL_SIZE, default 4).',
+      format: 'positive-int',
+      default: 4,
+      env: 'GAIA_DECODE_CONCURRENCY',
+    },
   },
   drift: {
     window: {

@@ -1,12 +1,16 @@
 /**
  * Frame bytes → model input, with sharp, following the manifest: decode (JPEG, PNG, WebP,
  * ...), convert to grey or RGB, resize by the manifest's policy, then scale, subtract the
- * mean and divide by the std, channel-first. Limits on bytes and pixels guard against
- * decompression bombs; every failure is a FRAME error with a reason, never a crash.
+ * mean and divide by the std, channel-first. Frames that already have the model's size
+ * (raw pixels, 8-bit PNGs) skip libvips and its fixed per-image cost, with identical
+ * results (png-direct.ts). Limits on bytes and pixels guard against decompression bombs;
+ * every failure is a FRAME error with a reason, never a crash.
  */
 import sharp from 'sharp';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { ModelManifest } from './manifest.js';
+import { normaliseInto, toModelChannels } from './pixels.js';
+import { decodePngAtSize } from './png-direct.js';
 
 export interface PreprocessLimits {
   /** Largest encoded frame accepted, in bytes. */
@@ -39,15 +43,23 @@ const BT601_LUMA: [[number, number, number], [number, number, number], [number, 
   [0.299, 0.587, 0.114],
 ];
 
+export interface PreprocessOptions {
+  /** Decode frames at the model's size without libvips (default true; false for comparisons). */
+  readonly direct?: boolean;
+}
+
 export class Preprocessor {
   readonly elementsPerFrame: number;
+  private readonly direct: boolean;
 
   constructor(
     private readonly manifest: ModelManifest,
     private readonly limits: PreprocessLimits,
+    options: PreprocessOptions = {},
   ) {
     const [, c, h, w] = manifest.input.shape;
     this.elementsPerFrame = c * h * w;
+    this.direct = options.direct ?? true;
   }
 
   /** Decodes one encoded frame into `out` (channel-first, normalised). */
@@ -55,6 +67,9 @@ export class Preprocessor {
     if (bytes.byteLength > this.limits.maxBytes) {
       throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
     }
+    const { width, height } = this.manifest.input.resize;
+    const direct = this.direct ? decodePngAtSize(bytes, width, height) : undefined;
+    if (direct) return this.fromPixels(direct.data, direct.channels, out);
     await this.run(() => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }), out);
   }
 
@@ -69,7 +84,14 @@ export class Preprocessor {
     if (pixels.length !== raw.width * raw.height * raw.channels) {
       throw new FrameError('undecodable', `raw image has ${pixels.length} bytes, expected ${raw.width}x${raw.height}x${raw.channels}`);
     }
+    const { width, height } = this.manifest.input.resize;
+    if (this.direct && raw.width === width && raw.height === height) return this.fromPixels(pixels, raw.channels, out);
     await this.run(() => sharp(pixels, { raw }), out);
+  }
+
+  /** Pixels already at the model's size: colour conversion and normalisation only. */
+  private fromPixels(data: Uint8Array, channels: number, out: Float32Array): void {
+    normaliseInto(toModelChannels(data, channels, this.manifest.input.channels), this.manifest.input, out);
   }
 
   private async run(open: () => sharp.Sharp, out: Float32Array): Promise<void> {
@@ -111,10 +133,6 @@ export class Preprocessor {
     if (data.length !== area * channels) {
       throw new FrameError('undecodable', `decoded frame has ${data.length} values, expected ${area * channels}`);
     }
-    for (let c = 0; c < channels; c++) {
-      const mul = input.scale / input.std[c]!;
-      const add = -input.mean[c]! / input.std[c]!;
-      for (let i = 0; i < area; i++) out[c * area + i] = data[i * channels + c]! * mul + add;
-    }
+    normaliseInto(data, input, out);
   }
 }

@@ -69,6 +69,8 @@ export interface PipelineOptions {
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
   readonly highWaterMark: number;
+  /** Frames decoded at once, ahead of the batcher (default 4). */
+  readonly decodeConcurrency?: number;
   readonly now?: () => number;
   /** Every verdict, as it is made (for display and metrics). */
   readonly onVerdict?: (record: VerdictRecord) => void;
@@ -197,37 +199,52 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
   }
 
+  /** A frame that cannot be decoded: to the DLQ, in line with the batches' outputs so acknowledgements keep their order. */
+  async function deadLetter(message: SourceMessage, err: FrameError): Promise<void> {
+    const letter: DeadLetter = {
+      ...message.origin,
+      key: message.source,
+      frameId: message.frameId,
+      value: message.value,
+      headers: message.headers,
+      reason: err.reason,
+      message: err.message,
+    };
+    stats.deadLetters++;
+    o.onDeadLetter?.(letter);
+    publishing = publishing.then(() => deliver({ events: [], records: [], letters: [letter] }, [message]));
+    inFlight.push(publishing.catch((e: unknown) => void (failure ??= e)));
+    while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
+  }
+
+  // Up to `decodeConcurrency` frames decode at once (sharp runs on libuv's thread pool, so
+  // one at a time would leave decoding bound by each call's latency); their results are
+  // handed on strictly in arrival order, each as soon as it and those before it are done.
+  const decodeConcurrency = Math.max(1, o.decodeConcurrency ?? 4);
+  let handedOn: Promise<void> = Promise.resolve();
+  const decoding: Array<Promise<void>> = [];
   try {
     for await (const message of o.source.messages()) {
       if (paused) await paused;
       if (failure) break;
       const tensor = new Float32Array(per);
-      try {
-        await decodeFrame(o.pre, message.value, message.headers, tensor);
-      } catch (err) {
-        if (!(err instanceof FrameError)) throw err;
-        const letter: DeadLetter = {
-          ...message.origin,
-          key: message.source,
-          frameId: message.frameId,
-          value: message.value,
-          headers: message.headers,
-          reason: err.reason,
-          message: err.message,
-        };
-        stats.deadLetters++;
-        o.onDeadLetter?.(letter);
-        // In line with the batches' outputs, so acknowledgements keep their order.
-        publishing = publishing.then(() => deliver({ events: [], records: [], letters: [letter] }, [message]));
-        inFlight.push(publishing.catch((e: unknown) => void (failure ??= e)));
-        while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
-        continue;
-      }
-      batcher.push({ message, tensor });
+      const decoded = decodeFrame(o.pre, message.value, message.headers, tensor).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      handedOn = handedOn.then(async () => {
+        const err = await decoded;
+        if (err === undefined) batcher.push({ message, tensor });
+        else if (err instanceof FrameError) await deadLetter(message, err);
+        else throw err;
+      });
+      decoding.push(handedOn);
+      while (decoding.length >= decodeConcurrency) await decoding.shift();
     }
   } catch (err) {
     failure ??= err;
   }
+  await handedOn.catch((err: unknown) => void (failure ??= err));
   await batcher.close();
   await Promise.all(inFlight);
   if (failure) throw failure;

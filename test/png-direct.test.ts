@@ -1,0 +1,144 @@
+/**
+ * The libvips-free path for frames at the model's size must give exactly what sharp gives:
+ * every check here compares the direct path with the sharp path (Preprocessor with
+ * `direct: false`) bit for bit, on the bundled samples and on generated images of every
+ * PNG colour type, and the colour conversion on all 2^24 RGB triples.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModelPackage, type ModelManifest } from '../src/frames/manifest.js';
+import { decodePngAtSize } from '../src/frames/png-direct.js';
+import { FrameError, Preprocessor } from '../src/frames/preprocess.js';
+import { mulberry32 } from '../src/detect/calibration.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const LIMITS = { maxBytes: 1 << 26, maxPixels: 1 << 25 };
+
+let grey: ModelManifest;
+/** The same model contract, but an RGB input with per-channel statistics. */
+let rgb: ModelManifest;
+beforeAll(async () => {
+  grey = (await loadModelPackage(join(ROOT, 'models', 'fmnist-cnn'))).manifest;
+  rgb = { ...grey, input: { ...grey.input, shape: [null, 3, 28, 28], channels: 'rgb', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } };
+});
+
+async function both(manifest: ModelManifest, bytes: Uint8Array): Promise<[Float32Array, Float32Array]> {
+  const direct = new Preprocessor(manifest, LIMITS);
+  const viaSharp = new Preprocessor(manifest, LIMITS, { direct: false });
+  const a = new Float32Array(direct.elementsPerFrame);
+  const b = new Float32Array(viaSharp.elementsPerFrame);
+  await direct.decodeInto(bytes, a);
+  await viaSharp.decodeInto(bytes, b);
+  return [a, b];
+}
+
+function randomPixels(n: number, seed: number): Buffer {
+  const rand = mulberry32(seed);
+  return Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+}
+
+describe('decodePngAtSize', () => {
+  it('decodes the bundled sample frames (28x28 grey PNGs) directly', () => {
+    for (const model of ['fmnist-cnn', 'fmnist-resnet18']) {
+      const dir = join(ROOT, 'models', model, 'samples', 'id');
+      const first = readFileSync(join(dir, readdirSync(dir).sort()[0]!));
+      expect(decodePngAtSize(first, 28, 28)).toMatchObject({ channels: 1 });
+    }
+  });
+
+  it('leaves to sharp what it does not cover exactly: other sizes, 16-bit, palette, ICC profiles, corrupt files', async () => {
+    const pixels = randomPixels(28 * 28 * 3, 1);
+    const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 3 } }).png().toBuffer();
+    expect(decodePngAtSize(png, 28, 28)).toBeDefined();
+    expect(decodePngAtSize(png, 32, 28)).toBeUndefined();
+    const deep = await sharp(Uint16Array.from(pixels.subarray(0, 784), (v) => v * 257), { raw: { width: 28, height: 28, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
+    expect(decodePngAtSize(deep, 28, 28)).toBeUndefined();
+    expect(decodePngAtSize(await sharp(pixels, { raw: { width: 28, height: 28, channels: 3 } }).png({ palette: true }).toBuffer(), 28, 28)).toBeUndefined();
+    expect(decodePngAtSize(await sharp(png).withIccProfile('p3').png().toBuffer(), 28, 28)).toBeUndefined();
+    expect(decodePngAtSize(png.subarray(0, png.length - 20), 28, 28)).toBeUndefined();
+    const flipped = Buffer.from(png);
+    flipped[60] ^= 0xff; // inside IDAT: the chunk's CRC no longer matches
+    expect(decodePngAtSize(flipped, 28, 28)).toBeUndefined();
+    expect(decodePngAtSize(Buffer.from('not a png at all, but long enough to have a header'), 28, 28)).toBeUndefined();
+  });
+});
+
+describe('the direct path equals the sharp path', () => {
+  it('on every bundled sample frame (1024 PNGs), bit for bit', async () => {
+    for (const model of ['fmnist-cnn', 'fmnist-resnet18']) {
+      for (const kind of ['id', 'ood']) {
+        const dir = join(ROOT, 'models', model, 'samples', kind);
+        for (const name of readdirSync(dir).sort()) {
+          const [a, b] = await both(grey, readFileSync(join(dir, name)));
+          expect(a).toEqual(b);
+        }
+      }
+    }
+  });
+
+  it.each([
+    ['grey', 1],
+    ['grey+alpha', 2],
+    ['RGB', 3],
+    ['RGBA', 4],
+  ] as const)('on random %s PNGs, plain and interlaced, for grey and RGB models', async (_, channels) => {
+    for (const progressive of [false, true]) {
+      const pixels = randomPixels(28 * 28 * channels, channels * 10 + Number(progressive));
+      const image = sharp(pixels, { raw: { width: 28, height: 28, channels } });
+      // sharp writes raw 1- and 2-channel input as RGB(A) unless told the image is grey.
+      const bytes = await (channels <= 2 ? image.toColourspace('b-w') : image).png({ progressive }).toBuffer();
+      expect(decodePngAtSize(bytes, 28, 28)).toMatchObject({ channels });
+      for (const manifest of [grey, rgb]) {
+        const [a, b] = await both(manifest, bytes);
+        expect(a).toEqual(b);
+      }
+    }
+  });
+
+  it('on raw frames at the model size, for every channel count', async () => {
+    for (const channels of [1, 2, 3, 4] as const) {
+      const pixels = randomPixels(28 * 28 * channels, 100 + channels);
+      for (const manifest of [grey, rgb]) {
+        const direct = new Preprocessor(manifest, LIMITS);
+        const viaSharp = new Preprocessor(manifest, LIMITS, { direct: false });
+        const a = new Float32Array(direct.elementsPerFrame);
+        const b = new Float32Array(direct.elementsPerFrame);
+        await direct.rawInto(pixels, { width: 28, height: 28, channels }, a);
+        await viaSharp.rawInto(pixels, { width: 28, height: 28, channels }, b);
+        expect(a).toEqual(b);
+      }
+    }
+  });
+
+  it('converts all 2^24 RGB triples to the same BT.601 grey level as sharp', async () => {
+    // One 4096x4096 frame holding every (r, g, b) once, through a grey model of that size.
+    const side = 4096;
+    const manifest: ModelManifest = {
+      ...grey,
+      input: { ...grey.input, shape: [null, 1, side, side], resize: { ...grey.input.resize, width: side, height: side }, scale: 1, mean: [0], std: [1] },
+    };
+    const pixels = new Uint8Array(side * side * 3);
+    for (let i = 0; i < side * side; i++) pixels.set([i >> 16, (i >> 8) & 255, i & 255], i * 3);
+    const layout = { width: side, height: side, channels: 3 } as const;
+    const direct = new Float32Array(side * side);
+    const viaSharp = new Float32Array(side * side);
+    await new Preprocessor(manifest, LIMITS).rawInto(pixels, layout, direct);
+    await new Preprocessor(manifest, LIMITS, { direct: false }).rawInto(pixels, layout, viaSharp);
+    let mismatches = 0;
+    for (let i = 0; i < direct.length; i++) if (direct[i] !== viaSharp[i]) mismatches++;
+    expect(mismatches).toBe(0);
+  }, 60_000);
+
+  it('still rejects a truncated PNG at the model size, with sharp\'s reason', async () => {
+    const png = await sharp(randomPixels(784, 7), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const pre = new Preprocessor(grey, LIMITS);
+    const error = await pre.decodeInto(png.subarray(0, png.length - 30), new Float32Array(784)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FrameError);
+    expect((error as FrameError).reason).toBe('undecodable');
+  });
+});
