@@ -6,13 +6,17 @@
  *   npm run build && node dist/bench/e2e-kafka.js --model models/fmnist-resnet18 --batches 8,32,128 --frames 3000
  *
  * Throughput: a backlog of frames is produced first, then the agent drains it; frames/s is
- * measured between the first and the last verdict on the scores topic. Latency: frames are
- * then produced at 60% of that rate with their send time in the `ts` header; latency is
- * verdict time minus send time. Raw: the WorkerScorer alone on pre-decoded batches.
+ * measured between the first and the last verdict on the scores topic. The benchmark only
+ * polls the topic's end offsets while the agent works and reads the verdicts afterwards, so
+ * its own consumer does not compete for the CPU. The CPU time the agent and a local broker
+ * spend per frame in that window is reported too (from /proc). Latency: frames are then
+ * produced at 60% of that rate with their send time in the `ts` header; latency is verdict
+ * time minus send time. Raw: the WorkerScorer alone on pre-decoded batches.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
@@ -36,21 +40,23 @@ const pngs = readdirSync(join(values.model!, 'samples', 'id'))
   .sort()
   .map((n) => readFileSync(join(values.model!, 'samples', 'id', n)));
 
-async function rawFramesPerSecond(batch: number): Promise<number> {
+async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number }> {
   const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'] } }));
   const per = session.pre.elementsPerFrame;
   const decoded = new Float32Array(batch * per);
   for (let i = 0; i < batch; i++) await session.pre.decodeInto(pngs[i % pngs.length]!, decoded.subarray(i * per, (i + 1) * per));
   await session.scorer.score(decoded.slice(), batch);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage(); // the whole process, the scoring worker thread included
   let done = 0;
   while (done < N) {
     await session.scorer.score(decoded.slice(), batch);
     done += batch;
   }
   const fps = done / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
   await session.scorer.close();
-  return fps;
+  return { fps, cpuMs: (cpu.user + cpu.system) / 1000 / done };
 }
 
 async function produce(topic: string, count: number, fps: number): Promise<void> {
@@ -72,6 +78,54 @@ async function produce(topic: string, count: number, fps: number): Promise<void>
   await producer.disconnect();
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The local Kafka broker's pid, if one runs on this machine. */
+function brokerPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}
+
+async function recordsIn(admin: kafkajs.Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/**
+ * Waits, polling end offsets only, until `count` records are on the topic; returns the CPU
+ * the given processes used per record between the first record and the last.
+ */
+async function drain(admin: kafkajs.Admin, topic: string, count: number, pids: Record<string, number | undefined>): Promise<Record<string, number>> {
+  let start: { records: number; cpu: Record<string, number> } | undefined;
+  for (;;) {
+    const records = await recordsIn(admin, topic);
+    const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    if (!start && records > 0) start = { records, cpu };
+    if (records >= count) {
+      const frames = records - start!.records;
+      return Object.fromEntries(Object.keys(pids).map((k) => [k, ((cpu[k]! - start!.cpu[k]!) / frames) * 1000]));
+    }
+    await sleep(50);
+  }
+}
+
 async function verdicts(topic: string, count: number): Promise<Array<{ ts: number; scoredAt: number }>> {
   const consumer = kafka.consumer({ groupId: name('reader') });
   const out: Array<{ ts: number; scoredAt: number }> = [];
@@ -90,14 +144,14 @@ async function verdicts(topic: string, count: number): Promise<Array<{ ts: numbe
   return out;
 }
 
-async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99: number }> {
+async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99: number; cpu: Record<string, number> }> {
   const admin = kafka.admin();
   await admin.connect();
   const frames = name('frames');
   const scores = name('scores');
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: frames, numPartitions: 4 }, { topic: scores }, { topic: name('alerts') }, { topic: name('dlq') }] });
   await produce(frames, N, 0); // backlog
-  const agent = spawn(process.execPath, ['bin/gaia-sentinel.js', 'run'], {
+  const agent = spawn(process.execPath, [...(process.env.GAIA_BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bin/gaia-sentinel.js', 'run'], {
     env: {
       ...process.env,
       GAIA_SOURCE: 'kafka',
@@ -113,6 +167,7 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
     },
     stdio: 'ignore',
   });
+  const cpu = await drain(admin, scores, N, { agent: agent.pid, broker: brokerPid() });
   const backlog = await verdicts(scores, N);
   const times = backlog.map((v) => v.scoredAt).sort((a, b) => a - b);
   const fps = (N - 1) / ((times[N - 1]! - times[0]!) / 1000);
@@ -126,14 +181,17 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
   await admin.deleteTopics({ topics: [frames, scores] }).catch(() => {});
   await admin.disconnect();
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { fps, p50: q(0.5), p99: q(0.99) };
+  return { fps, p50: q(0.5), p99: q(0.99), cpu };
 }
 
 console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}`);
-console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms |');
-console.log('|---:|---:|---:|---:|---:|---:|');
+console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms | raw CPU ms/frame | agent CPU ms/frame | broker CPU ms/frame |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const batch of values.batches!.split(',').map(Number)) {
-  const raw = await rawFramesPerSecond(batch);
+  const raw = await rawScoring(batch);
   const e2e = await endToEnd(batch);
-  console.log(`| ${batch} | ${raw.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} |`);
+  const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(2));
+  console.log(
+    `| ${batch} | ${raw.fps.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw.fps).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} | ${ms(raw.cpuMs)} | ${ms(e2e.cpu.agent)} | ${ms(e2e.cpu.broker)} |`,
+  );
 }

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelPackage, type ModelManifest } from '../src/frames/manifest.js';
@@ -39,6 +40,49 @@ function randomPixels(n: number, seed: number): Buffer {
   return Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
 }
 
+/** A PNG chunk: length, type, data, CRC of type and data. */
+function chunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+/**
+ * An 8-bit PNG written here, row y filtered with filters[y % filters.length] (0 None,
+ * 1 Sub, 2 Up, 3 Average, 4 Paeth), so every filter the decoder must undo is exercised
+ * (sharp's encoder picks its own).
+ */
+function encodePng(pixels: Buffer, width: number, height: number, channels: 1 | 2 | 3 | 4, filters: readonly number[]): Buffer {
+  const stride = width * channels;
+  const rows: Buffer[] = [];
+  const at = (y: number, x: number) => (y < 0 || x < 0 ? 0 : pixels[y * stride + x]!);
+  for (let y = 0; y < height; y++) {
+    const filter = filters[y % filters.length]!;
+    const row = Buffer.alloc(stride + 1);
+    row[0] = filter;
+    for (let x = 0; x < stride; x++) {
+      const [v, a, b, c] = [at(y, x), at(y, x - channels), at(y - 1, x), at(y - 1, x - channels)];
+      const p = a + b - c;
+      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const predicted = [0, a, b, (a + b) >> 1, paeth][filter]!;
+      row[x + 1] = (v - predicted) & 0xff;
+    }
+    rows.push(row);
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, { 1: 0, 2: 4, 3: 2, 4: 6 }[channels], 0, 0, 0], 8);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  // The image data split over two IDAT chunks, as encoders may do.
+  const z = deflateSync(Buffer.concat(rows));
+  const half = z.length >> 1;
+  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', z.subarray(0, half)), chunk('IDAT', z.subarray(half)), chunk('IEND', Buffer.alloc(0))]);
+}
+
 describe('decodePngAtSize', () => {
   it('decodes the bundled sample frames (28x28 grey PNGs) directly', () => {
     for (const model of ['fmnist-cnn', 'fmnist-resnet18']) {
@@ -48,7 +92,25 @@ describe('decodePngAtSize', () => {
     }
   });
 
-  it('leaves to sharp what it does not cover exactly: other sizes, 16-bit, palette, ICC profiles, corrupt files', async () => {
+  it.each([0, 1, 2, 3, 4])('undoes PNG filter type %i on every row, for every colour type', async (filter) => {
+    for (const channels of [1, 2, 3, 4] as const) {
+      const pixels = randomPixels(28 * 28 * channels, filter * 10 + channels);
+      const png = encodePng(pixels, 28, 28, channels, [filter]);
+      expect(Buffer.from(decodePngAtSize(png, 28, 28)!.data)).toEqual(pixels);
+      // And the model input equals sharp's reading of the same file.
+      for (const manifest of [grey, rgb]) {
+        const [a, b] = await both(manifest, png);
+        expect(a).toEqual(b);
+      }
+    }
+  });
+
+  it('undoes mixed filters row by row on a smooth image (where the predictors matter)', () => {
+    const pixels = Buffer.from(Array.from({ length: 28 * 28 * 3 }, (_, i) => (i * 7 + Math.floor(i / 84) * 13) & 0xff));
+    expect(Buffer.from(decodePngAtSize(encodePng(pixels, 28, 28, 3, [4, 3, 0, 1, 2, 4, 4, 3]), 28, 28)!.data)).toEqual(pixels);
+  });
+
+  it('leaves to sharp what it does not cover exactly: other sizes, 16-bit, palette, interlaced, ICC profiles, corrupt files', async () => {
     const pixels = randomPixels(28 * 28 * 3, 1);
     const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 3 } }).png().toBuffer();
     expect(decodePngAtSize(png, 28, 28)).toBeDefined();
@@ -60,10 +122,17 @@ describe('decodePngAtSize', () => {
     expect(decodePngAtSize(deep, 28, 28)).toBeUndefined();
     expect(decodePngAtSize(await sharp(pixels, { raw: { width: 28, height: 28, channels: 3 } }).png({ palette: true }).toBuffer(), 28, 28)).toBeUndefined();
     expect(decodePngAtSize(await sharp(png).withIccProfile('p3').png().toBuffer(), 28, 28)).toBeUndefined();
+    expect(decodePngAtSize(await sharp(png).png({ progressive: true }).toBuffer(), 28, 28)).toBeUndefined();
     expect(decodePngAtSize(png.subarray(0, png.length - 20), 28, 28)).toBeUndefined();
     const flipped = Buffer.from(png);
     flipped[60] ^= 0xff; // inside IDAT: the chunk's CRC no longer matches
     expect(decodePngAtSize(flipped, 28, 28)).toBeUndefined();
+    const plain = encodePng(pixels, 28, 28, 3, [0]);
+    expect(decodePngAtSize(plain, 28, 28)).toBeDefined();
+    expect(decodePngAtSize(encodePng(pixels, 28, 28, 3, [0, 5]), 28, 28)).toBeUndefined(); // no filter type 5
+    // A bomb: a 28x28 header over image data that inflates far beyond 28 rows.
+    const bomb = Buffer.concat([plain.subarray(0, 33), chunk('IDAT', deflateSync(Buffer.alloc(50_000_000))), chunk('IEND', Buffer.alloc(0))]);
+    expect(decodePngAtSize(bomb, 28, 28)).toBeUndefined();
     expect(decodePngAtSize(Buffer.from('not a png at all, but long enough to have a header'), 28, 28)).toBeUndefined();
   });
 });
@@ -91,8 +160,9 @@ describe('the direct path equals the sharp path', () => {
       const pixels = randomPixels(28 * 28 * channels, channels * 10 + Number(progressive));
       const image = sharp(pixels, { raw: { width: 28, height: 28, channels } });
       // sharp writes raw 1- and 2-channel input as RGB(A) unless told the image is grey.
-      const bytes = await (channels <= 2 ? image.toColourspace('b-w') : image).png({ progressive }).toBuffer();
-      expect(decodePngAtSize(bytes, 28, 28)).toMatchObject({ channels });
+      const bytes = await (channels <= 2 ? image.toColourspace('b-w') : image).png({ progressive, adaptiveFiltering: true }).toBuffer();
+      // Interlaced PNGs are left to sharp; plain ones are decoded directly.
+      expect(decodePngAtSize(bytes, 28, 28)).toEqual(progressive ? undefined : expect.objectContaining({ channels }));
       for (const manifest of [grey, rgb]) {
         const [a, b] = await both(manifest, bytes);
         expect(a).toEqual(b);
