@@ -229,6 +229,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
       maxBytesPerPartition: k.maxBytesPerPartition,
       fromBeginning: k.fromBeginning,
       sessionTimeoutMs: k.sessionTimeoutMs,
+      commitIntervalMs: k.commitIntervalMs,
     });
     const transactionalId = k.transactionalId || `${k.groupId}-${hostname()}`;
     const atomic = k.exactlyOnce ? await KafkaTransactionalPublisher.create({ ...connection, ...topics, transactionalId }, source) : undefined;
@@ -243,9 +244,12 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
       lag: () => source.lag,
       stop: () => source.stop(),
       close: async () => {
-        await source.close();
-        await atomic?.close();
-        await sinks.close();
+        try {
+          await source.close(); // commits what is acknowledged
+        } finally {
+          await atomic?.close();
+          await sinks.close();
+        }
       },
     };
   }

@@ -55,6 +55,12 @@ export const schema = {
       env: 'GAIA_KAFKA_MAX_BYTES_PER_PARTITION',
     },
     sessionTimeoutMs: { doc: 'Consumer group session timeout (ms).', format: 'positive-int', default: 30_000, env: 'GAIA_KAFKA_SESSION_TIMEOUT_MS' },
+    commitIntervalMs: {
+      doc: 'At-least-once: acknowledged offsets are committed at most this often (ms; 0 = after every batch). Fewer commits cost the brokers less; a crash redelivers at most this much more. Stopping commits what is pending.',
+      format: 'nat',
+      default: 1000,
+      env: 'GAIA_KAFKA_COMMIT_INTERVAL_MS',
+    },
     fromBeginning: { doc: 'A new consumer group starts at the earliest offset (else the latest).', format: 'bool', default: true, env: 'GAIA_KAFKA_FROM_BEGINNING' },
     exactlyOnce: {
       doc: 'Write each batch\'s outputs and its consumer offsets in one Kafka transaction (read_committed readers see every verdict once).',

@@ -6,7 +6,7 @@
  * the input offsets after them.
  */
 import kafkajs from 'kafkajs';
-import type { Message, Producer } from 'kafkajs';
+import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { AlertEvent, DeadLetter, VerdictRecord } from './events.js';
 import { kafkaClient, type KafkaConnection } from './kafka-client.js';
@@ -36,6 +36,16 @@ const deadLetterMessage = (d: DeadLetter): Message => ({
     'x-source-offset': d.offset ?? '',
   },
 });
+
+/** A batch's outputs as messages per topic, leaving out empty lists (and verdicts when scoresTopic is empty). */
+function topicMessages(out: BatchOutputs, o: KafkaSinkOptions): TopicMessages[] {
+  const all: TopicMessages[] = [
+    { topic: o.alertsTopic, messages: out.events.map(alertMessage) },
+    { topic: o.scoresTopic, messages: o.scoresTopic ? out.records.map(verdictMessage) : [] },
+    { topic: o.dlqTopic, messages: out.letters.map(deadLetterMessage) },
+  ];
+  return all.filter((t) => t.messages.length > 0);
+}
 
 export class KafkaSinks implements PipelineSinks {
   private constructor(
@@ -67,6 +77,12 @@ export class KafkaSinks implements PipelineSinks {
 
   async deadLetters(letters: readonly DeadLetter[]): Promise<void> {
     await this.send(this.options.dlqTopic, letters.map(deadLetterMessage));
+  }
+
+  /** A whole batch's outputs in one produce request per broker (fewer requests: less broker CPU per frame). */
+  async publish(out: BatchOutputs): Promise<void> {
+    const batch = topicMessages(out, this.options);
+    if (batch.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: batch });
   }
 
   private async send(topic: string, messages: Message[]): Promise<void> {
@@ -108,12 +124,8 @@ export class KafkaTransactionalPublisher implements AtomicPublisher {
   async publish(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
     const tx = await this.producer.transaction();
     try {
-      const sends: Array<[string, Message[]]> = [
-        [this.options.alertsTopic, out.events.map(alertMessage)],
-        [this.options.scoresTopic, this.options.scoresTopic ? out.records.map(verdictMessage) : []],
-        [this.options.dlqTopic, out.letters.map(deadLetterMessage)],
-      ];
-      for (const [topic, list] of sends) if (list.length > 0) await tx.send({ topic, messages: list });
+      const batch = topicMessages(out, this.options);
+      if (batch.length > 0) await tx.sendBatch({ topicMessages: batch });
       const offsets = this.source.committable(messages);
       if (offsets.length > 0) {
         await tx.sendOffsets({

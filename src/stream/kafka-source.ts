@@ -22,6 +22,12 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly maxBytesPerPartition: number;
   readonly fromBeginning: boolean;
   readonly sessionTimeoutMs: number;
+  /**
+   * Acknowledged offsets are committed at most this often (ms; 0 = after every batch). Each
+   * commit is a request the broker writes to its offsets log; a crash redelivers at most
+   * this much more (at-least-once either way). Stopping commits what is pending.
+   */
+  readonly commitIntervalMs?: number;
 }
 
 /** Offsets of one partition: delivered in order, committed up to the first unacknowledged. */
@@ -64,6 +70,10 @@ export class KafkaSource implements MessageSource {
   /** Messages behind the partition's high watermark after the last fetched batch. */
   readonly lag = new Map<number, number>();
   private crashed: string | undefined;
+  /** Offsets acknowledged but not yet committed: partition → next offset. */
+  private readonly uncommitted = new Map<number, string>();
+  private lastCommit = 0;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly consumer: Consumer,
@@ -157,8 +167,30 @@ export class KafkaSource implements MessageSource {
   }
 
   async ack(messages: readonly SourceMessage[]): Promise<void> {
-    const commits = this.committable(messages);
-    if (commits.length > 0) await this.consumer.commitOffsets(commits);
+    for (const c of this.committable(messages)) this.uncommitted.set(c.partition, c.offset);
+    const due = this.lastCommit + (this.options.commitIntervalMs ?? 0) - Date.now();
+    if (due <= 0) return this.commit();
+    // Later, unless another acknowledgement or stopping commits first.
+    this.commitTimer ??= setTimeout(() => void this.commit().catch(() => {}), due);
+  }
+
+  /**
+   * Commits every acknowledged offset not yet committed. A failed commit puts its offsets
+   * back (unless newer ones arrived meanwhile) and throws, so the next attempt includes them.
+   */
+  private async commit(): Promise<void> {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    if (this.uncommitted.size === 0) return;
+    const commits = [...this.uncommitted].map(([partition, offset]) => ({ topic: this.options.topic, partition, offset }));
+    this.uncommitted.clear();
+    this.lastCommit = Date.now();
+    try {
+      await this.consumer.commitOffsets(commits);
+    } catch (err) {
+      for (const c of commits) if (!this.uncommitted.has(c.partition)) this.uncommitted.set(c.partition, c.offset);
+      throw err;
+    }
   }
 
   /**
@@ -206,6 +238,10 @@ export class KafkaSource implements MessageSource {
 
   async close(): Promise<void> {
     this.stop();
-    await this.consumer.disconnect();
+    try {
+      await this.commit();
+    } finally {
+      await this.consumer.disconnect();
+    }
   }
 }

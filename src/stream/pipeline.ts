@@ -32,16 +32,18 @@ export interface MessageSource {
   resume(): void;
 }
 
-export interface PipelineSinks {
-  alerts(events: readonly AlertEvent[]): Promise<void>;
-  verdicts?(records: readonly VerdictRecord[]): Promise<void>;
-  deadLetters(letters: readonly DeadLetter[]): Promise<void>;
-}
-
 export interface BatchOutputs {
   readonly events: readonly AlertEvent[];
   readonly records: readonly VerdictRecord[];
   readonly letters: readonly DeadLetter[];
+}
+
+export interface PipelineSinks {
+  alerts(events: readonly AlertEvent[]): Promise<void>;
+  verdicts?(records: readonly VerdictRecord[]): Promise<void>;
+  deadLetters(letters: readonly DeadLetter[]): Promise<void>;
+  /** All of a batch's outputs at once (e.g. one request to the brokers); used instead of the three above when present. */
+  publish?(outputs: BatchOutputs): Promise<void>;
 }
 
 /**
@@ -129,11 +131,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   /** Outputs, then acknowledgement; or both in one transaction. */
   async function deliver(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
     if (o.atomic) return o.atomic.publish(out, messages);
-    await Promise.all([
-      out.events.length > 0 ? o.sinks.alerts(out.events) : undefined,
-      out.records.length > 0 ? o.sinks.verdicts?.(out.records) : undefined,
-      out.letters.length > 0 ? o.sinks.deadLetters(out.letters) : undefined,
-    ]);
+    if (o.sinks.publish) await o.sinks.publish(out);
+    else
+      await Promise.all([
+        out.events.length > 0 ? o.sinks.alerts(out.events) : undefined,
+        out.records.length > 0 ? o.sinks.verdicts?.(out.records) : undefined,
+        out.letters.length > 0 ? o.sinks.deadLetters(out.letters) : undefined,
+      ]);
     await o.source.ack(messages);
   }
 
