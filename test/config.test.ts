@@ -54,6 +54,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
     dlqTopic: 'gaia.frames.dlq',
     maxBytesPerPartition: 16 * 1024 * 1024,
     sessionTimeoutMs: 30_000,
+    fetchMaxWaitMs: 100,
     commitIntervalMs: 1000,
     fromBeginning: true,
     exactlyOnce: false,

@@ -229,6 +229,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
       maxBytesPerPartition: k.maxBytesPerPartition,
       fromBeginning: k.fromBeginning,
       sessionTimeoutMs: k.sessionTimeoutMs,
+      fetchMaxWaitMs: k.fetchMaxWaitMs,
       commitIntervalMs: k.commitIntervalMs,
     });
     const transactionalId = k.transactionalId || `${k.groupId}-${hostname()}`;

@@ -55,6 +55,12 @@ export const schema = {
       env: 'GAIA_KAFKA_MAX_BYTES_PER_PARTITION',
     },
     sessionTimeoutMs: { doc: 'Consumer group session timeout (ms).', format: 'positive-int', default: 30_000, env: 'GAIA_KAFKA_SESSION_TIMEOUT_MS' },
+    fetchMaxWaitMs: {
+      doc: 'Longest a fetch waits on the broker for new frames (ms). kafkajs also sleeps this long whenever every partition is paused, so it bounds how late fetching resumes after backpressure.',
+      format: 'positive-int',
+      default: 100,
+      env: 'GAIA_KAFKA_FETCH_MAX_WAIT_MS',
+    },
     commitIntervalMs: {
       doc: 'At-least-once: acknowledged offsets are committed at most this often (ms; 0 = after every batch). Fewer commits cost the brokers less; a crash redelivers at most this much more. Stopping commits what is pending.',
       format: 'nat',

@@ -22,6 +22,8 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly maxBytesPerPartition: number;
   readonly fromBeginning: boolean;
   readonly sessionTimeoutMs: number;
+  /** Broker-side fetch wait; kafkajs also sleeps this long while every partition is paused (default 100). */
+  readonly fetchMaxWaitMs?: number;
   /**
    * Acknowledged offsets are committed at most this often (ms; 0 = after every batch). Each
    * commit is a request the broker writes to its offsets log; a crash redelivers at most
@@ -86,6 +88,9 @@ export class KafkaSource implements MessageSource {
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxBytes: Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
       sessionTimeout: options.sessionTimeoutMs,
+      // kafkajs sleeps maxWaitTime whenever all partitions are paused: with its 5 s default,
+      // every backpressure pause would stall the agent for up to 5 s after resume().
+      maxWaitTimeInMs: options.fetchMaxWaitMs ?? 100,
       retry: KAFKA_RETRY,
     });
     try {
