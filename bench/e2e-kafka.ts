@@ -3,7 +3,7 @@
  * raw scoring throughput of the same model and batch size, in one run.
  *
  *   bash scripts/kafka/broker.sh start            # or KAFKA_BROKERS=host:port
- *   npm run build && node dist/bench/e2e-kafka.js --model models/fmnist-resnet18 --batches 8,32,128 --frames 3000
+ *   npm run build && node dist/bench/e2e-kafka.js --model models/fmnist-resnet18 --batches 8,32,128 --frames 3000 --repeat 3
  *
  * Throughput: a backlog of frames is produced first, then the agent drains it; frames/s is
  * measured between the first and the last verdict on the scores topic. The benchmark only
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/fmnist-resnet18' },
     batches: { type: 'string', default: '8,32,128' },
     frames: { type: 'string', default: '3000' },
+    repeat: { type: 'string', default: '1' },
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092' },
   },
 });
@@ -187,11 +188,21 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
 console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}`);
 console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms | raw CPU ms/frame | agent CPU ms/frame | broker CPU ms/frame |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+// Each repeat measures raw then end-to-end back to back, so that each ratio compares runs
+// made under the same machine conditions; the median ratio per batch size closes the table.
+const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(2));
+const medians: string[] = [];
 for (const batch of values.batches!.split(',').map(Number)) {
-  const raw = await rawScoring(batch);
-  const e2e = await endToEnd(batch);
-  const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(2));
-  console.log(
-    `| ${batch} | ${raw.fps.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw.fps).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} | ${ms(raw.cpuMs)} | ${ms(e2e.cpu.agent)} | ${ms(e2e.cpu.broker)} |`,
-  );
+  const ratios: number[] = [];
+  for (let r = 0; r < Number(values.repeat); r++) {
+    const raw = await rawScoring(batch);
+    const e2e = await endToEnd(batch);
+    ratios.push(e2e.fps / raw.fps);
+    console.log(
+      `| ${batch} | ${raw.fps.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw.fps).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} | ${ms(raw.cpuMs)} | ${ms(e2e.cpu.agent)} | ${ms(e2e.cpu.broker)} |`,
+    );
+  }
+  ratios.sort((a, b) => a - b);
+  medians.push(`batch ${batch}: ${ratios[ratios.length >> 1]!.toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
 }
+console.log(`\nmedian e2e / raw per batch size: ${medians.join('; ')}`);
