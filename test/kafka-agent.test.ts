@@ -5,15 +5,14 @@
  * for the drifting camera only, every poison message reaches the DLQ with its reason, and
  * SIGTERM ends the agent cleanly with all offsets committed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect as collectTopic, testKafka } from './helpers/kafka-agent.js';
-import { kafkaBrokers, uniqueName } from './setup/kafka-context.js';
+import { collect as collectTopic, startAgent, testKafka, type Agent } from './helpers/kafka-agent.js';
+import { uniqueName } from './setup/kafka-context.js';
 
 const { Partitioners } = kafkajs;
 const ROOT = join(import.meta.dirname, '..');
@@ -43,8 +42,7 @@ function header(m: KafkaMessage, name: string): string | undefined {
 
 describe('gaia-sentinel run --source kafka (real broker)', () => {
   let admin: Admin;
-  let agent: ChildProcess;
-  let stderr = '';
+  let agent: Agent;
   const expectedFrames = new Set<string>();
   const poison = new Map<string, string>(); // frame id → expected DLQ reason
 
@@ -96,31 +94,21 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     for (let i = 0; i < messages.length; i += 100) await producer.send({ topic: topics.frames, acks: -1, messages: messages.slice(i, i + 100) });
     await producer.disconnect();
 
-    agent = spawn(process.execPath, [join(ROOT, 'bin', 'gaia-sentinel.js'), 'run'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        GAIA_SOURCE: 'kafka',
-        GAIA_KAFKA_BROKERS: kafkaBrokers().join(','),
-        GAIA_KAFKA_GROUP_ID: groupId,
-        GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
-        GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
-        GAIA_KAFKA_SCORES_TOPIC: topics.scores,
-        GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
-        GAIA_FRAME_MAX_BYTES: String(FRAME_MAX_BYTES),
-        GAIA_FRAME_MAX_PIXELS: '10000000',
-        GAIA_EXECUTION_PROVIDERS: 'cpu',
-        GAIA_DRIFT_WINDOW: '100',
-        GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
-        GAIA_TELEMETRY_PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    agent = startAgent({
+      GAIA_KAFKA_GROUP_ID: groupId,
+      GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
+      GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
+      GAIA_KAFKA_SCORES_TOPIC: topics.scores,
+      GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+      GAIA_FRAME_MAX_BYTES: String(FRAME_MAX_BYTES),
+      GAIA_FRAME_MAX_PIXELS: '10000000',
+      GAIA_DRIFT_WINDOW: '100',
+      GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
     });
-    agent.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   });
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    if (agent && agent.process.exitCode === null) agent.process.kill('SIGKILL');
     await admin?.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
     await admin?.disconnect();
   });
@@ -156,7 +144,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
   });
 
   it('serves /metrics with per-source counts and drift, and /readyz while connected', async () => {
-    const url = /"url":"(http:\/\/[^"]+)\/metrics"/.exec(stderr)![1]!;
+    const url = await agent.telemetry();
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/gaia_frames_total\{source="cam-b",verdict="id"\} \d+/);
@@ -168,11 +156,10 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
   });
 
   it('exits 0 on SIGTERM with every offset committed', async () => {
-    const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
-    agent.kill('SIGTERM');
-    const code = await exited;
-    expect(code, stderr.slice(-2000)).toBe(0);
-    expect(stderr).toContain('shutting down');
+    agent.process.kill('SIGTERM');
+    const code = await agent.exited();
+    expect(code, agent.stderr().slice(-2000)).toBe(0);
+    expect(agent.stderr()).toContain('shutting down');
     const ends = await admin.fetchTopicOffsets(topics.frames);
     expect(ends.reduce((a, p) => a + Number(p.high), 0)).toBe(expectedFrames.size + poison.size);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.frames] });

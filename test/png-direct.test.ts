@@ -125,7 +125,7 @@ describe('decodePngAtSize', () => {
     expect(decodePngAtSize(await sharp(png).png({ progressive: true }).toBuffer(), 28, 28)).toBeUndefined();
     expect(decodePngAtSize(png.subarray(0, png.length - 20), 28, 28)).toBeUndefined();
     const flipped = Buffer.from(png);
-    flipped[60] ^= 0xff; // inside IDAT: the chunk's CRC no longer matches
+    flipped[60] = flipped[60]! ^ 0xff; // inside IDAT: the chunk's CRC no longer matches
     expect(decodePngAtSize(flipped, 28, 28)).toBeUndefined();
     const plain = encodePng(pixels, 28, 28, 3, [0]);
     expect(decodePngAtSize(plain, 28, 28)).toBeDefined();

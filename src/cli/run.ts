@@ -21,7 +21,7 @@ import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { AlertEvent, VerdictRecord } from '../stream/events.js';
 import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
-import { KafkaSource } from '../stream/kafka-source.js';
+import { KafkaSource, type RevokedPartitions } from '../stream/kafka-source.js';
 import { runPipeline, type AtomicPublisher, type MessageSource, type PipelineSinks } from '../stream/pipeline.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -120,6 +120,15 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
           ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
         })
       : undefined;
+    // Drift windows live with the partition owner (DESIGN.md §4): when a rebalance moves a
+    // partition away, its sources' windows and drift series go; the new owner starts afresh.
+    stream.onRevoked?.(({ partitions, sources }) => {
+      for (const source of sources) {
+        drift?.forget(source);
+        metrics.forgetSource(source);
+      }
+      log.info({ partitions, sources: sources.length }, 'partitions moved to another consumer; their sources\' drift state dropped here');
+    });
     io.stdout.write(
       `${stream.description}\n` +
         (threshold
@@ -204,6 +213,8 @@ interface Stream {
   health(staleMs: number): { ready: boolean } & Record<string, unknown>;
   /** Consumer lag per input partition, where the source has one. */
   readonly lag?: () => ReadonlyMap<number, number>;
+  /** Rebalances that moved partitions, and the sources on them, to another consumer. */
+  readonly onRevoked?: (listener: (revoked: RevokedPartitions) => void) => void;
   stop(): void;
   close(): Promise<void>;
 }
@@ -243,6 +254,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
         `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,
       health: (staleMs) => source.health(staleMs),
       lag: () => source.lag,
+      onRevoked: (listener) => source.onRevoked(listener),
       stop: () => source.stop(),
       close: async () => {
         try {

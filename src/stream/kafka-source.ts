@@ -57,6 +57,12 @@ class PartitionOffsets {
   }
 }
 
+/** Partitions another consumer of the group now owns, and the sources seen on them. */
+export interface RevokedPartitions {
+  readonly partitions: readonly number[];
+  readonly sources: readonly string[];
+}
+
 export function headerText(message: KafkaMessage, name: string): string | undefined {
   const h = message.headers?.[name];
   const one = Array.isArray(h) ? h[0] : h;
@@ -72,6 +78,11 @@ export class KafkaSource implements MessageSource {
   /** Messages behind the partition's high watermark after the last fetched batch. */
   readonly lag = new Map<number, number>();
   private crashed: string | undefined;
+  /** Partitions assigned to this consumer by the last rebalance. */
+  private assigned = new Set<number>();
+  /** The sources (message keys) seen on each partition: their state moves with it. */
+  private readonly sourcesOf = new Map<number, Set<string>>();
+  private readonly revokedListeners: Array<(revoked: RevokedPartitions) => void> = [];
   /** Offsets acknowledged but not yet committed: partition → next offset. */
   private readonly uncommitted = new Map<number, string>();
   private lastCommit = 0;
@@ -115,6 +126,9 @@ export class KafkaSource implements MessageSource {
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.crashed = e.payload.error.message;
     });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.assign(new Set(e.payload.memberAssignment[this.options.topic] ?? []));
+    });
     this.lastFetch = Date.now();
     await this.consumer.run({
       autoCommit: false,
@@ -134,6 +148,34 @@ export class KafkaSource implements MessageSource {
     });
   }
 
+  /**
+   * A rebalance gave this consumer `partitions`. Whatever belonged to the ones it lost goes:
+   * frames fetched but not handed out (the new owner fetches them again from the committed
+   * offset), offset tracking (acknowledgements for them are no longer committed here, so
+   * this consumer never commits over the new owner), lag, and, through the listeners, the
+   * per-source state the pipeline keeps (drift windows live with the partition owner).
+   */
+  private assign(partitions: Set<number>): void {
+    const revoked = [...this.assigned].filter((p) => !partitions.has(p));
+    this.assigned = partitions;
+    if (revoked.length === 0) return;
+    const gone = new Set(revoked);
+    const sources = revoked.flatMap((p) => [...(this.sourcesOf.get(p) ?? [])]);
+    for (const p of revoked) {
+      this.partitions.delete(p);
+      this.lag.delete(p);
+      this.sourcesOf.delete(p);
+      this.uncommitted.delete(p);
+    }
+    for (let i = this.queue.length - 1; i >= 0; i--) if (gone.has(this.queue[i]!.origin.partition!)) this.queue.splice(i, 1);
+    for (const listener of this.revokedListeners) listener({ partitions: revoked, sources });
+  }
+
+  /** Called after each rebalance that took partitions away from this consumer. */
+  onRevoked(listener: (revoked: RevokedPartitions) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
   private offsetsOf(partition: number): PartitionOffsets {
     let p = this.partitions.get(partition);
     if (!p) {
@@ -147,8 +189,12 @@ export class KafkaSource implements MessageSource {
     const headers: Record<string, string | undefined> = {};
     for (const name of Object.keys(message.headers ?? {})) headers[name] = headerText(message, name);
     const ts = Number(headers.ts);
+    const source = message.key?.toString('utf8') ?? 'unkeyed';
+    let seen = this.sourcesOf.get(partition);
+    if (!seen) this.sourcesOf.set(partition, (seen = new Set()));
+    seen.add(source);
     return {
-      source: message.key?.toString('utf8') ?? 'unkeyed',
+      source,
       frameId: headers['frame-id'] ?? `${topic}/${partition}/${message.offset}`,
       value: message.value ?? new Uint8Array(0),
       headers,
@@ -207,6 +253,7 @@ export class KafkaSource implements MessageSource {
     const touched = new Set<number>();
     for (const m of messages) {
       const partition = m.origin.partition!;
+      if (!this.assigned.has(partition)) continue; // revoked meanwhile: its new owner commits it
       this.offsetsOf(partition).ack(BigInt(m.origin.offset!));
       touched.add(partition);
     }

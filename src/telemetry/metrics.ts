@@ -66,6 +66,7 @@ export class AgentMetrics {
       registers,
       // Read on every scrape, so the gauge is as fresh as the consumer's last fetch.
       collect() {
+        this.reset(); // partitions this consumer no longer owns leave the gauge
         for (const [partition, lag] of lagOf()) this.set({ partition: String(partition) }, lag);
       },
     });
@@ -105,6 +106,17 @@ export class AgentMetrics {
       this.driftRate.set({ source }, drift.rate);
       this.driftActive.set({ source }, drift.active ? 1 : 0);
     }
+  }
+
+  /**
+   * Drops a source's drift series (its partition moved to another consumer, which reports
+   * it from now on): a stale drift_active=1 here would keep its alert firing forever.
+   */
+  forgetSource(source: string): void {
+    const label = this.sources.label(source);
+    if (label !== source) return; // counted as "other": shared series, left alone
+    this.driftRate.remove({ source });
+    this.driftActive.remove({ source });
   }
 
   batch(size: number, seconds: number): void {
