@@ -52,6 +52,9 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
     alertsTopic: 'gaia.alerts',
     scoresTopic: '',
     dlqTopic: 'gaia.frames.dlq',
+    sslCaFile: '',
+    sslCertFile: '',
+    sslKeyFile: '',
     maxBytesPerPartition: 16 * 1024 * 1024,
     sessionTimeoutMs: 30_000,
     fetchMaxWaitMs: 100,
@@ -291,6 +294,14 @@ describe('cross-field rules', () => {
     const err = loadError({ env: { GAIA_MAX_WAIT_MS: '5000', GAIA_KAFKA_SESSION_TIMEOUT_MS: '30000' } });
     expect(err.message).toContain('runtime.maxWaitMs');
     expect(err.message).toContain('kafka.sessionTimeoutMs');
+  });
+
+  it('refuses TLS files without kafka.ssl, and a client certificate without its key', () => {
+    const noSsl = loadError({ env: { GAIA_KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem' } });
+    expect(noSsl.message).toContain('kafka.sslCaFile');
+    expect(noSsl.message).toContain('GAIA_KAFKA_SSL');
+    const halfMutual = loadError({ env: { GAIA_KAFKA_SSL: 'true', GAIA_KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem' } });
+    expect(halfMutual.message).toContain('kafka.sslKeyFile');
   });
 
   it('refuses a SASL mechanism without a user name', () => {

@@ -10,6 +10,8 @@
 #   scripts/kafka/broker.sh release  end the lease of $GAIA_KAFKA_OWNER_PID (see below); the
 #                                    broker stops when no lease is left
 #   scripts/kafka/broker.sh status   say whether it runs (exit 0 running, 1 not)
+#   scripts/kafka/broker.sh secure   print the TLS + SASL listener of the running broker as
+#                                    "host:port ca-file user password" (exit 1 if it has none)
 #
 # Needs Java 17+ (java on PATH or $JAVA_HOME) and, for the first download only, Maven (mvn).
 # Progress and errors go to stderr; stdout carries only the bootstrap address.
@@ -21,6 +23,10 @@
 #   GAIA_KAFKA_HOST             listener address (default 127.0.0.1)
 #   GAIA_KAFKA_PORT             client port      (default 19092)
 #   GAIA_KAFKA_CONTROLLER_PORT  KRaft controller port (default 19093)
+#   GAIA_KAFKA_SECURE_PORT      SASL_SSL listener (TLS + SASL/PLAIN, user gaia) for the
+#                               tests of the agent's SSL/SASL settings (default 19094). Its
+#                               CA and certificate are made with openssl at each start;
+#                               without openssl the broker starts without this listener.
 #   GAIA_KAFKA_HEAP             -Xmx of the broker JVM (default 512m)
 #   GAIA_KAFKA_JAVA_OPTS        extra JVM options
 #   GAIA_KAFKA_MVN_ARGS         extra Maven arguments (e.g. -s settings.xml, -o)
@@ -49,6 +55,7 @@ STATE="${GAIA_KAFKA_STATE:-${TMPDIR:-/tmp}/gaia-kafka}"
 HOST="${GAIA_KAFKA_HOST:-127.0.0.1}"
 PORT="${GAIA_KAFKA_PORT:-19092}"
 CPORT="${GAIA_KAFKA_CONTROLLER_PORT:-19093}"
+SPORT="${GAIA_KAFKA_SECURE_PORT:-19094}"
 HEAP="${GAIA_KAFKA_HEAP:-512m}"
 TIMEOUT="${GAIA_KAFKA_START_TIMEOUT:-90}"
 # Relative folders are taken from the current directory, once: the broker outlives this shell.
@@ -65,12 +72,16 @@ OWNER="${GAIA_KAFKA_OWNER_PID:-}"
 ADDRFILE="$STATE/bootstrap"
 DATAFILE="$STATE/datadir"
 PROPS="$STATE/server.properties"
+TLS="$STATE/tls"
+# Credentials of the test-only SASL listener (loopback, throwaway broker).
+SASL_USER=gaia
+SASL_PASSWORD=gaia-test-secret
 LOG="$STATE/broker.log"
 
 say() { echo "broker.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-for v in PORT CPORT TIMEOUT; do
+for v in PORT CPORT SPORT TIMEOUT; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { say "$v must be a number, got '${!v}'"; exit 2; }
 done
 [[ "$PORT" != "$CPORT" ]] || { say "client and controller ports must differ (both $PORT)"; exit 2; }
@@ -205,17 +216,39 @@ fetch_jars() {
   say "fetched $(find "$LIB" -name '*.jar' | wc -l | tr -d ' ') jars in $((SECONDS - started)) s"
 }
 
+# A throwaway CA and a server certificate for $HOST (PEM, unencrypted key), for the SASL_SSL
+# listener. Returns 1 (and the broker starts without that listener) when openssl is missing.
+make_tls() {
+  command -v openssl >/dev/null 2>&1 || { say "openssl not found: no SASL_SSL listener (the SSL/SASL tests will say so)"; return 1; }
+  rm -rf "$TLS" && mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=gaia-sentinel test CA" -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout server.key -out server.csr
+    printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >san.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt
+    # Kafka's PEM keystore: the PKCS#8 key, then the certificate chain, in one file.
+    openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
+    cat server.p8 server.crt ca.pem >keystore.pem
+  ) >>"$LOG" 2>&1 || { say "making the test TLS certificates failed (see $LOG): no SASL_SSL listener"; return 1; }
+}
+
 write_properties() {
-  local data="$1"
+  local data="$1" secure="$2"
+  local listeners="PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT" advertised="PLAINTEXT://$HOST:$PORT"
+  if [[ "$secure" == yes ]]; then
+    listeners+=",SASL_SSL://$HOST:$SPORT"
+    advertised+=",SASL_SSL://$HOST:$SPORT"
+  fi
   cat >"$PROPS" <<EOF
 # Written by scripts/kafka/broker.sh for the gaia-sentinel integration tests; regenerated on
 # every start. Single node, KRaft combined mode, plaintext on loopback.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$CPORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners
+advertised.listeners=$advertised
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$data
@@ -247,6 +280,17 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 log.segment.bytes=67108864
 EOF
+  if [[ "$secure" == yes ]]; then
+    cat >>"$PROPS" <<EOF
+
+# SASL_SSL listener for the agent's SSL/SASL settings: TLS with a throwaway CA ($TLS/ca.pem),
+# SASL/PLAIN with one user.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS/keystore.pem
+EOF
+  fi
 }
 
 # Starts the broker JVM on the existing $PROPS (and its data) and waits until it serves.
@@ -339,7 +383,7 @@ cmd_start() {
     exit 3
   fi
 
-  for p in "$PORT" "$CPORT"; do
+  for p in "$PORT" "$CPORT" "$SPORT"; do
     if port_open "$HOST" "$p"; then
       die "port $HOST:$p is already in use by another process (not a broker started by this script). Free it, choose other ports with GAIA_KAFKA_PORT / GAIA_KAFKA_CONTROLLER_PORT, or, if it is a Kafka broker you run, use it with KAFKA_BROKERS=$HOST:$PORT"
     fi
@@ -350,10 +394,11 @@ cmd_start() {
   local data cid started=$SECONDS
   data="$(mktemp -d "$STATE/data.XXXXXX")"
   echo "$data" >"$DATAFILE"
-  write_properties "$data"
-  cid="$(random_cluster_id)"
-
   : >"$LOG"
+  local secure=no
+  make_tls && secure=yes
+  write_properties "$data" "$secure"
+  cid="$(random_cluster_id)"
   say "formatting storage in $data (cluster id $cid)"
   if ! "$JAVA" -Xmx256m -cp "$LIB/*" kafka.tools.StorageTool format \
       --config "$PROPS" --cluster-id "$cid" --standalone >>"$LOG" 2>&1 9>&-; then
@@ -506,12 +551,22 @@ cmd_status() {
   fi
 }
 
+# The SASL_SSL listener of the running broker, from its properties: host:port ca user password.
+cmd_secure() {
+  broker_pid >/dev/null || { say "no broker started by this script is running"; return 1; }
+  local addr
+  addr="$(sed -n 's:^listeners=.*SASL_SSL\://\([^,]*\).*:\1:p' "$PROPS")"
+  [[ -n "$addr" && -f "$TLS/ca.pem" ]] || { say "the running broker has no SASL_SSL listener (was openssl missing at its start?)"; return 1; }
+  echo "$addr $TLS/ca.pem $SASL_USER $SASL_PASSWORD"
+}
+
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   release) cmd_release ;;
   status) cmd_status ;;
+  secure) cmd_secure ;;
   bounce) shift; cmd_bounce "$@" ;;
   _watch) cmd_watch "${2:?}" ;;
-  *) echo "usage: $0 start|stop|release|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|release|status|secure|bounce [seconds]" >&2; exit 2 ;;
 esac

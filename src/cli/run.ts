@@ -21,6 +21,7 @@ import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { AlertEvent, VerdictRecord } from '../stream/events.js';
 import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
+import { kafkaTls } from '../stream/kafka-client.js';
 import { KafkaSource, type RevokedPartitions } from '../stream/kafka-source.js';
 import { runPipeline, type AtomicPublisher, type MessageSource, type PipelineSinks } from '../stream/pipeline.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
@@ -226,7 +227,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
     const connection = {
       brokers: k.brokers,
       clientId: k.clientId,
-      ssl: k.ssl,
+      ssl: kafkaTls(k),
       ...(k.saslMechanism
         ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions }
         : {}),

@@ -94,6 +94,13 @@ function crossCheck(c: Config): void {
   if (c.runtime.maxWaitMs * 10 > c.kafka.sessionTimeoutMs) {
     bad(`runtime.maxWaitMs (${c.runtime.maxWaitMs}) must be far below kafka.sessionTimeoutMs (${c.kafka.sessionTimeoutMs}): at most a tenth of it`);
   }
+  const tlsFiles = (['sslCaFile', 'sslCertFile', 'sslKeyFile'] as const).filter((k) => c.kafka[k]);
+  if (tlsFiles.length > 0 && !c.kafka.ssl) {
+    bad(`kafka.${tlsFiles[0]} is set but kafka.ssl (env GAIA_KAFKA_SSL) is false: set it to true to connect with TLS`);
+  }
+  if (Boolean(c.kafka.sslCertFile) !== Boolean(c.kafka.sslKeyFile)) {
+    bad('kafka.sslCertFile and kafka.sslKeyFile (env GAIA_KAFKA_SSL_CERT_FILE, GAIA_KAFKA_SSL_KEY_FILE) go together: mutual TLS needs both');
+  }
   if (c.kafka.saslMechanism && !c.kafka.saslUsername) {
     bad(`kafka.saslMechanism is ${c.kafka.saslMechanism} but kafka.saslUsername (env GAIA_KAFKA_SASL_USERNAME) is empty`);
   }

@@ -36,6 +36,14 @@ export const schema = {
     clientId: { doc: 'Kafka client id.', format: String, default: 'gaia-sentinel', env: 'GAIA_KAFKA_CLIENT_ID' },
     groupId: { doc: 'Consumer group: agents sharing it split the partitions.', format: String, default: 'gaia-sentinel', env: 'GAIA_KAFKA_GROUP_ID' },
     ssl: { doc: 'Connect with TLS.', format: 'bool', default: false, env: 'GAIA_KAFKA_SSL' },
+    sslCaFile: {
+      doc: 'PEM file of the CA(s) that signed the brokers\' certificates (TLS); empty: the system CAs.',
+      format: String,
+      default: '',
+      env: 'GAIA_KAFKA_SSL_CA_FILE',
+    },
+    sslCertFile: { doc: 'PEM client certificate for mutual TLS (with kafka.sslKeyFile); empty: none.', format: String, default: '', env: 'GAIA_KAFKA_SSL_CERT_FILE' },
+    sslKeyFile: { doc: 'PEM private key of the client certificate (mutual TLS; never logged).', format: String, default: '', env: 'GAIA_KAFKA_SSL_KEY_FILE' },
     saslMechanism: {
       doc: 'SASL mechanism: empty (none), plain, scram-sha-256 or scram-sha-512.',
       format: ['', 'plain', 'scram-sha-256', 'scram-sha-512'],

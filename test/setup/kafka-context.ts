@@ -10,6 +10,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Bootstrap servers, comma-separated (`host:port[,host:port...]`). */
     kafkaBrokers: string;
+    /** The broker's SASL_SSL listener as "host:port ca-file user password", or '' if it has none. */
+    kafkaSecure: string;
   }
 }
 
@@ -31,4 +33,10 @@ export function kafkaBrokers(): string[] {
 /** A name no other test (or earlier run against the same broker) uses: `gaia-test-<kind>-<hex>`. */
 export function uniqueName(kind: string): string {
   return `gaia-test-${kind}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The test broker's TLS + SASL/PLAIN listener, if it has one. */
+export function kafkaSecure(): { broker: string; caFile: string; username: string; password: string } | undefined {
+  const [broker, caFile, username, password] = (inject('kafkaSecure') ?? '').split(' ');
+  return broker && caFile && username && password ? { broker, caFile, username, password } : undefined;
 }

@@ -31,7 +31,7 @@ interface Run {
 }
 
 /** Runs broker.sh; its stderr (progress, errors) is echoed live and also kept. */
-function broker(command: 'start' | 'release', timeoutMs: number): Promise<Run> {
+function broker(command: 'start' | 'release' | 'secure', timeoutMs: number): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [SCRIPT, command], {
       env: { ...process.env, GAIA_KAFKA_OWNER_PID: String(process.pid) },
@@ -101,6 +101,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     const brokers = given.split(',').map((s) => s.trim()).filter(Boolean);
     await checkBroker(brokers, true);
     project.provide('kafkaBrokers', brokers.join(','));
+    project.provide('kafkaSecure', process.env.KAFKA_SECURE?.trim() ?? '');
+    if (!process.env.KAFKA_SECURE) {
+      process.stderr.write('[kafka] KAFKA_BROKERS is set without KAFKA_SECURE ("host:port ca-file user password"): the SSL/SASL tests are skipped\n');
+    }
     return;
   }
 
@@ -138,5 +142,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 
   process.env.KAFKA_BROKERS = address;
   project.provide('kafkaBrokers', address);
+  // The broker's SASL_SSL listener (TLS with a throwaway CA, SASL/PLAIN), for the agent's SSL/SASL settings.
+  const secure = await broker('secure', 10_000);
+  const listener = secure.code === 0 ? secure.stdout.trim() : '';
+  if (!listener) process.stderr.write('[kafka] the broker has no SASL_SSL listener (openssl missing?): the SSL/SASL tests are skipped\n');
+  project.provide('kafkaSecure', listener);
   return teardown;
 }

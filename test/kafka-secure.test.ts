@@ -1,0 +1,90 @@
+/**
+ * The agent's TLS and SASL settings against the test broker's SASL_SSL listener (TLS with a
+ * throwaway CA made at broker start, SASL/PLAIN): with the CA file and the right password
+ * every frame gets its verdict; a wrong password or an unreadable CA file stops the agent
+ * with an error that says so, and the password never appears in its output.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, startAgent, testKafka, verdictIds, type Agent } from './helpers/kafka-agent.js';
+import { kafkaSecure, uniqueName } from './setup/kafka-context.js';
+
+const secure = kafkaSecure();
+const ID = join(import.meta.dirname, '..', 'models', 'fmnist-cnn', 'samples', 'id');
+const FRAMES = 40;
+const topics = { frames: uniqueName('frames'), alerts: uniqueName('alerts'), scores: uniqueName('scores'), dlq: uniqueName('dlq') };
+const kafka = testKafka('gaia-test-secure'); // the plaintext listener, to set up and read back
+let admin: Admin;
+const agents: Agent[] = [];
+
+function secureAgent(overrides: Record<string, string> = {}): Agent {
+  const agent = startAgent({
+    GAIA_KAFKA_BROKERS: secure!.broker,
+    GAIA_KAFKA_SSL: 'true',
+    GAIA_KAFKA_SSL_CA_FILE: secure!.caFile,
+    GAIA_KAFKA_SASL_MECHANISM: 'plain',
+    GAIA_KAFKA_SASL_USERNAME: secure!.username,
+    GAIA_KAFKA_SASL_PASSWORD: secure!.password,
+    GAIA_KAFKA_GROUP_ID: uniqueName('secure'),
+    GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
+    GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
+    GAIA_KAFKA_SCORES_TOPIC: topics.scores,
+    GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+    ...overrides,
+  });
+  agents.push(agent);
+  return agent;
+}
+
+describe.skipIf(!secure)('TLS + SASL/PLAIN to the brokers (real broker, SASL_SSL listener)', () => {
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic })) });
+    const pngs = readdirSync(ID)
+      .sort()
+      .slice(0, FRAMES)
+      .map((n) => readFileSync(join(ID, n)));
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: topics.frames,
+      acks: -1,
+      messages: pngs.map((value, i) => ({ key: 'cam', value, headers: { 'content-type': 'image/png', 'frame-id': `s-${i}` } })),
+    });
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    for (const a of agents) if (a.process.exitCode === null) a.process.kill('SIGKILL');
+    await admin?.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin?.disconnect();
+  });
+
+  it('consumes and publishes over TLS with the CA file and SASL credentials', async () => {
+    const agent = secureAgent();
+    const verdicts = await collect(kafka, topics.scores, (ms) => ms.length >= FRAMES, 60_000);
+    expect(new Set(verdictIds(verdicts)).size).toBe(FRAMES);
+    agent.process.kill('SIGTERM');
+    expect(await agent.exited(), agent.stderr().slice(-1500)).toBe(0);
+    expect(agent.stderr()).not.toContain(secure!.password);
+  }, 90_000);
+
+  it('stops with an authentication error on a wrong password, without printing it', async () => {
+    const wrong = 'not-the-password-7f3a';
+    const agent = secureAgent({ GAIA_KAFKA_SASL_PASSWORD: wrong });
+    const code = await agent.exited();
+    expect(code).not.toBe(0);
+    expect(agent.stderr()).toMatch(/SASL PLAIN authentication failed/i);
+    expect(agent.stderr()).not.toContain(wrong);
+  }, 90_000);
+
+  it('stops at startup on an unreadable CA file, naming the key', async () => {
+    const agent = secureAgent({ GAIA_KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' });
+    expect(await agent.exited()).not.toBe(0);
+    expect(agent.stderr()).toContain('kafka.sslCaFile');
+    expect(agent.stderr()).toContain('/nonexistent/ca.pem');
+  }, 30_000);
+});
