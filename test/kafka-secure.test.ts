@@ -1,11 +1,14 @@
 /**
- * The agent's TLS and SASL settings against the test broker's SASL_SSL listener (TLS with a
- * throwaway CA made at broker start, SASL/PLAIN): with the CA file and the right password
- * every frame gets its verdict; a wrong password or an unreadable CA file stops the agent
- * with an error that says so, and the password never appears in its output.
+ * The agent's TLS and SASL settings against the test broker's secure listeners (a throwaway
+ * CA made at broker start): SASL_SSL (TLS + SASL/PLAIN) and SSL with mutual TLS. With the
+ * CA file and the right password, or the client certificate, every frame gets its verdict;
+ * a wrong password or an unreadable CA file stops the agent with an error that says so, a
+ * missing client certificate shows in its log as the brokers' refusal, and the password
+ * never appears in its output.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startAgent, testKafka, verdictIds, type Agent } from './helpers/kafka-agent.js';
@@ -14,12 +17,19 @@ import { kafkaSecure, uniqueName } from './setup/kafka-context.js';
 const secure = kafkaSecure();
 const ID = join(import.meta.dirname, '..', 'models', 'fmnist-cnn', 'samples', 'id');
 const FRAMES = 40;
-const topics = { frames: uniqueName('frames'), alerts: uniqueName('alerts'), scores: uniqueName('scores'), dlq: uniqueName('dlq') };
+const topics = {
+  frames: uniqueName('frames'),
+  alerts: uniqueName('alerts'),
+  scores: uniqueName('scores'),
+  mtlsScores: uniqueName('scores-mtls'),
+  dlq: uniqueName('dlq'),
+};
 const kafka = testKafka('gaia-test-secure'); // the plaintext listener, to set up and read back
 let admin: Admin;
 const agents: Agent[] = [];
 
-function secureAgent(overrides: Record<string, string> = {}): Agent {
+/** An agent on the SASL_SSL listener (CA file, SASL/PLAIN) unless `overrides` say otherwise. */
+function secureAgent(overrides: Record<string, string> = {}, scoresTopic = topics.scores): Agent {
   const agent = startAgent({
     GAIA_KAFKA_BROKERS: secure!.broker,
     GAIA_KAFKA_SSL: 'true',
@@ -30,7 +40,7 @@ function secureAgent(overrides: Record<string, string> = {}): Agent {
     GAIA_KAFKA_GROUP_ID: uniqueName('secure'),
     GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
     GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
-    GAIA_KAFKA_SCORES_TOPIC: topics.scores,
+    GAIA_KAFKA_SCORES_TOPIC: scoresTopic,
     GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
     ...overrides,
   });
@@ -80,6 +90,27 @@ describe.skipIf(!secure)('TLS + SASL/PLAIN to the brokers (real broker, SASL_SSL
     expect(agent.stderr()).toMatch(/SASL PLAIN authentication failed/i);
     expect(agent.stderr()).not.toContain(wrong);
   }, 90_000);
+
+  it('connects with a client certificate where the brokers require mutual TLS', async () => {
+    const mtls = {
+      GAIA_KAFKA_BROKERS: secure!.mtlsBroker,
+      GAIA_KAFKA_SSL_CERT_FILE: secure!.certFile,
+      GAIA_KAFKA_SSL_KEY_FILE: secure!.keyFile,
+      GAIA_KAFKA_SASL_MECHANISM: '',
+    };
+    const agent = secureAgent(mtls, topics.mtlsScores);
+    const verdicts = await collect(kafka, topics.mtlsScores, (ms) => ms.length >= FRAMES, 60_000);
+    expect(new Set(verdictIds(verdicts)).size).toBe(FRAMES);
+    agent.process.kill('SIGTERM');
+    expect(await agent.exited(), agent.stderr().slice(-1500)).toBe(0);
+
+    // The same listener without the client certificate: the brokers refuse the handshake, and
+    // the agent says so in its log while it retries (it gives up after ~2.5 min of backoff).
+    const anonymous = secureAgent({ GAIA_KAFKA_BROKERS: secure!.mtlsBroker, GAIA_KAFKA_SASL_MECHANISM: '' });
+    for (let i = 0; i < 300 && !/alert bad certificate/i.test(anonymous.stderr()); i++) await sleep(100);
+    expect(anonymous.stderr()).toMatch(/alert bad certificate/i);
+    anonymous.process.kill('SIGKILL');
+  }, 120_000);
 
   it('stops at startup on an unreadable CA file, naming the key', async () => {
     const agent = secureAgent({ GAIA_KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' });

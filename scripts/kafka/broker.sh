@@ -10,8 +10,9 @@
 #   scripts/kafka/broker.sh release  end the lease of $GAIA_KAFKA_OWNER_PID (see below); the
 #                                    broker stops when no lease is left
 #   scripts/kafka/broker.sh status   say whether it runs (exit 0 running, 1 not)
-#   scripts/kafka/broker.sh secure   print the TLS + SASL listener of the running broker as
-#                                    "host:port ca-file user password" (exit 1 if it has none)
+#   scripts/kafka/broker.sh secure   print the TLS listeners of the running broker as
+#                                    "host:port ca-file user password mtls-host:port client-cert
+#                                    client-key" (exit 1 if it has none)
 #
 # Needs Java 17+ (java on PATH or $JAVA_HOME) and, for the first download only, Maven (mvn).
 # Progress and errors go to stderr; stdout carries only the bootstrap address.
@@ -27,6 +28,8 @@
 #                               tests of the agent's SSL/SASL settings (default 19094). Its
 #                               CA and certificate are made with openssl at each start;
 #                               without openssl the broker starts without this listener.
+#   GAIA_KAFKA_MTLS_PORT        SSL listener requiring a client certificate (mutual TLS;
+#                               client cert and key made with the CA) (default 19095)
 #   GAIA_KAFKA_HEAP             -Xmx of the broker JVM (default 512m)
 #   GAIA_KAFKA_JAVA_OPTS        extra JVM options
 #   GAIA_KAFKA_MVN_ARGS         extra Maven arguments (e.g. -s settings.xml, -o)
@@ -56,6 +59,7 @@ HOST="${GAIA_KAFKA_HOST:-127.0.0.1}"
 PORT="${GAIA_KAFKA_PORT:-19092}"
 CPORT="${GAIA_KAFKA_CONTROLLER_PORT:-19093}"
 SPORT="${GAIA_KAFKA_SECURE_PORT:-19094}"
+MPORT="${GAIA_KAFKA_MTLS_PORT:-19095}"
 HEAP="${GAIA_KAFKA_HEAP:-512m}"
 TIMEOUT="${GAIA_KAFKA_START_TIMEOUT:-90}"
 # Relative folders are taken from the current directory, once: the broker outlives this shell.
@@ -81,7 +85,7 @@ LOG="$STATE/broker.log"
 say() { echo "broker.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-for v in PORT CPORT SPORT TIMEOUT; do
+for v in PORT CPORT SPORT MPORT TIMEOUT; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { say "$v must be a number, got '${!v}'"; exit 2; }
 done
 [[ "$PORT" != "$CPORT" ]] || { say "client and controller ports must differ (both $PORT)"; exit 2; }
@@ -230,6 +234,9 @@ make_tls() {
     # Kafka's PEM keystore: the PKCS#8 key, then the certificate chain, in one file.
     openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
     cat server.p8 server.crt ca.pem >keystore.pem
+    # A client certificate from the same CA, for the mutual-TLS listener.
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=gaia-sentinel test client" -keyout client.key -out client.csr
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.crt
   ) >>"$LOG" 2>&1 || { say "making the test TLS certificates failed (see $LOG): no SASL_SSL listener"; return 1; }
 }
 
@@ -237,8 +244,8 @@ write_properties() {
   local data="$1" secure="$2"
   local listeners="PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT" advertised="PLAINTEXT://$HOST:$PORT"
   if [[ "$secure" == yes ]]; then
-    listeners+=",SASL_SSL://$HOST:$SPORT"
-    advertised+=",SASL_SSL://$HOST:$SPORT"
+    listeners+=",SASL_SSL://$HOST:$SPORT,SSL://$HOST:$MPORT"
+    advertised+=",SASL_SSL://$HOST:$SPORT,SSL://$HOST:$MPORT"
   fi
   cat >"$PROPS" <<EOF
 # Written by scripts/kafka/broker.sh for the gaia-sentinel integration tests; regenerated on
@@ -248,7 +255,7 @@ node.id=1
 controller.quorum.bootstrap.servers=$HOST:$CPORT
 listeners=$listeners
 advertised.listeners=$advertised
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$data
@@ -289,6 +296,10 @@ sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
 ssl.keystore.type=PEM
 ssl.keystore.location=$TLS/keystore.pem
+# SSL listener with mutual TLS: clients must present a certificate from the same CA.
+listener.name.ssl.ssl.client.auth=required
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=$TLS/ca.pem
 EOF
   fi
 }
@@ -383,7 +394,7 @@ cmd_start() {
     exit 3
   fi
 
-  for p in "$PORT" "$CPORT" "$SPORT"; do
+  for p in "$PORT" "$CPORT" "$SPORT" "$MPORT"; do
     if port_open "$HOST" "$p"; then
       die "port $HOST:$p is already in use by another process (not a broker started by this script). Free it, choose other ports with GAIA_KAFKA_PORT / GAIA_KAFKA_CONTROLLER_PORT, or, if it is a Kafka broker you run, use it with KAFKA_BROKERS=$HOST:$PORT"
     fi
@@ -554,10 +565,11 @@ cmd_status() {
 # The SASL_SSL listener of the running broker, from its properties: host:port ca user password.
 cmd_secure() {
   broker_pid >/dev/null || { say "no broker started by this script is running"; return 1; }
-  local addr
+  local addr maddr
   addr="$(sed -n 's:^listeners=.*SASL_SSL\://\([^,]*\).*:\1:p' "$PROPS")"
-  [[ -n "$addr" && -f "$TLS/ca.pem" ]] || { say "the running broker has no SASL_SSL listener (was openssl missing at its start?)"; return 1; }
-  echo "$addr $TLS/ca.pem $SASL_USER $SASL_PASSWORD"
+  maddr="$(sed -n 's:^listeners=.*,SSL\://\([^,]*\).*:\1:p' "$PROPS")"
+  [[ -n "$addr" && -n "$maddr" && -f "$TLS/ca.pem" ]] || { say "the running broker has no SASL_SSL/SSL listeners (was openssl missing at its start?)"; return 1; }
+  echo "$addr $TLS/ca.pem $SASL_USER $SASL_PASSWORD $maddr $TLS/client.crt $TLS/client.key"
 }
 
 case "${1:-}" in

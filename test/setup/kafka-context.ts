@@ -10,7 +10,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Bootstrap servers, comma-separated (`host:port[,host:port...]`). */
     kafkaBrokers: string;
-    /** The broker's SASL_SSL listener as "host:port ca-file user password", or '' if it has none. */
+    /** The broker's TLS listeners as "host:port ca-file user password mtls-host:port client-cert client-key", or ''. */
     kafkaSecure: string;
   }
 }
@@ -35,8 +35,22 @@ export function uniqueName(kind: string): string {
   return `gaia-test-${kind}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** The test broker's TLS + SASL/PLAIN listener, if it has one. */
-export function kafkaSecure(): { broker: string; caFile: string; username: string; password: string } | undefined {
-  const [broker, caFile, username, password] = (inject('kafkaSecure') ?? '').split(' ');
-  return broker && caFile && username && password ? { broker, caFile, username, password } : undefined;
+export interface SecureListeners {
+  /** TLS + SASL/PLAIN. */
+  readonly broker: string;
+  readonly caFile: string;
+  readonly username: string;
+  readonly password: string;
+  /** TLS that requires a client certificate (mutual TLS), and one the broker accepts. */
+  readonly mtlsBroker: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** The test broker's TLS listeners, if it has them. */
+export function kafkaSecure(): SecureListeners | undefined {
+  const [broker, caFile, username, password, mtlsBroker, certFile, keyFile] = (inject('kafkaSecure') ?? '').split(' ');
+  return broker && caFile && username && password && mtlsBroker && certFile && keyFile
+    ? { broker, caFile, username, password, mtlsBroker, certFile, keyFile }
+    : undefined;
 }

@@ -103,7 +103,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('kafkaBrokers', brokers.join(','));
     project.provide('kafkaSecure', process.env.KAFKA_SECURE?.trim() ?? '');
     if (!process.env.KAFKA_SECURE) {
-      process.stderr.write('[kafka] KAFKA_BROKERS is set without KAFKA_SECURE ("host:port ca-file user password"): the SSL/SASL tests are skipped\n');
+      process.stderr.write('[kafka] KAFKA_BROKERS is set without KAFKA_SECURE (see test/setup/kafka-context.ts): the SSL/SASL tests are skipped\n');
     }
     return;
   }
