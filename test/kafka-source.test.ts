@@ -91,6 +91,19 @@ describe('KafkaSource', () => {
     expect(await committed(groupId, topic)).toBe(String(COUNT));
   });
 
+  it('stays ready through a long backpressure pause: the group heartbeats still reach the broker', async () => {
+    const { source } = await sourceOver(0);
+    try {
+      source.pause();
+      await sleep(4500);
+      // kafkajs heartbeats every 3 s; what it reports as fetches while paused reach no broker.
+      expect(source.health(3500).ready).toBe(true);
+      source.resume();
+    } finally {
+      await source.close();
+    }
+  });
+
   it('fetches again promptly after a backpressure pause ends', async () => {
     const { source, topic, next } = await sourceOver(0);
     try {

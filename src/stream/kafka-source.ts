@@ -74,7 +74,9 @@ export class KafkaSource implements MessageSource {
   private wake: (() => void) | undefined;
   private stopped = false;
   private readonly partitions = new Map<number, PartitionOffsets>();
+  /** Last time the brokers answered: a fetch while not paused, or a group heartbeat. */
   private lastFetch = 0;
+  private paused = false;
   /** Messages behind the partition's high watermark after the last fetched batch. */
   readonly lag = new Map<number, number>();
   private crashed: string | undefined;
@@ -120,7 +122,12 @@ export class KafkaSource implements MessageSource {
   }
 
   private async start(): Promise<void> {
+    // While every partition is paused kafkajs reports "fetches" that never reach a broker,
+    // so only real fetches count then; heartbeats go on while paused and need the broker.
     this.consumer.on(this.consumer.events.FETCH, () => {
+      if (!this.paused) this.lastFetch = Date.now();
+    });
+    this.consumer.on(this.consumer.events.HEARTBEAT, () => {
       this.lastFetch = Date.now();
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
@@ -263,7 +270,7 @@ export class KafkaSource implements MessageSource {
     });
   }
 
-  /** Connected and fetching: the last fetch is at most `staleMs` old. */
+  /** Connected: the brokers answered a fetch or a heartbeat at most `staleMs` ago. */
   health(staleMs: number): { ready: boolean; lastFetchAgoMs: number; crashed?: string } {
     const ago = Date.now() - this.lastFetch;
     return { ready: !this.crashed && !this.stopped && ago <= staleMs, lastFetchAgoMs: ago, ...(this.crashed ? { crashed: this.crashed } : {}) };
@@ -274,10 +281,12 @@ export class KafkaSource implements MessageSource {
   }
 
   pause(): void {
+    this.paused = true;
     this.consumer.pause([{ topic: this.options.topic }]);
   }
 
   resume(): void {
+    this.paused = false;
     this.consumer.resume([{ topic: this.options.topic }]);
   }
 
