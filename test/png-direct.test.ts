@@ -204,6 +204,13 @@ describe('the direct path equals the sharp path', () => {
     expect(mismatches).toBe(0);
   }, 60_000);
 
+  it('never bypasses the pixel limit', async () => {
+    const png = await sharp(randomPixels(784, 9), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const strict = new Preprocessor(grey, { maxBytes: 1 << 20, maxPixels: 500 });
+    const error = await strict.decodeInto(png, new Float32Array(784)).catch((e: unknown) => e);
+    expect((error as FrameError).reason).toBe('too-many-pixels');
+  });
+
   it('still rejects a truncated PNG at the model size, with sharp\'s reason', async () => {
     const png = await sharp(randomPixels(784, 7), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
     const pre = new Preprocessor(grey, LIMITS);

@@ -68,7 +68,7 @@ export class Preprocessor {
       throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
     }
     const { width, height } = this.manifest.input.resize;
-    const direct = this.direct ? decodePngAtSize(bytes, width, height) : undefined;
+    const direct = this.direct && width * height <= this.limits.maxPixels ? decodePngAtSize(bytes, width, height) : undefined;
     if (direct) return this.fromPixels(direct.data, direct.channels, out);
     await this.run(() => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }), out);
   }
