@@ -82,6 +82,20 @@ describe('DriftMonitor', () => {
     expect(events.filter((e) => e.type === 'drift-started')).toHaveLength(0);
   });
 
+  it('forgets sources gone quiet, but never one with an open episode', () => {
+    const m = new DriftMonitor({ ...options, idleForgetMs: 60_000 });
+    for (let i = 0; i < 1000; i++) m.observe(`transient-${i}`, false, i); // e.g. per-session ids
+    for (let i = 0; i < 60; i++) m.observe('drifting', true, i);
+    expect(m.state('drifting')!.active).toBe(true);
+    expect(m.size).toBe(1001);
+    expect(m.forgetIdle(Date.now() + 30_000)).toEqual([]); // not idle long enough yet
+    const dropped = m.forgetIdle(Date.now() + 61_000);
+    expect(dropped).toHaveLength(1000);
+    expect(m.size).toBe(1);
+    expect(m.state('drifting')!.active).toBe(true); // its drift-resolved is still owed
+    expect(new DriftMonitor(options).forgetIdle(Date.now() + 1e9)).toEqual([]); // off by default
+  });
+
   it('refuses nonsense options', () => {
     expect(() => new DriftMonitor({ ...options, p0: 0 })).toThrow(RangeError);
     expect(() => new DriftMonitor({ ...options, alpha: 2 })).toThrow(RangeError);

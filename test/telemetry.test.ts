@@ -53,6 +53,22 @@ describe('AgentMetrics', () => {
   });
 });
 
+describe('AgentMetrics.forgetSource', () => {
+  it("drops a source's drift series (moved or gone quiet), keeps its counts and the shared \"other\" series", async () => {
+    const registry = new MetricsRegistry();
+    const m = new AgentMetrics(registry, { allowSources: [], topKSources: 1 });
+    m.verdict(verdict('cam-1', true), true, { rate: 0.3, active: true });
+    m.verdict(verdict('cam-2', true), true, { rate: 0.3, active: true }); // beyond top-K: "other"
+    m.forgetSource('cam-1');
+    m.forgetSource('cam-2');
+    const text = await registry.metrics();
+    expect(text).not.toContain('gaia_drift_active{source="cam-1"}');
+    expect(text).not.toContain('gaia_drift_rate{source="cam-1"}');
+    expect(text).toContain('gaia_frames_total{source="cam-1",verdict="ood"} 1');
+    expect(text).toContain('gaia_drift_active{source="other"} 1');
+  });
+});
+
 describe('SourceLabels', () => {
   it('labels only allow-listed sources when there is a list', () => {
     const l = new SourceLabels(['dock-1', 'dock-2'], 50);

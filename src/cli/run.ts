@@ -119,8 +119,16 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
           p0: threshold.flagRate,
           resolveAfterMs: config.drift.resolveAfterMs,
           ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
+          ...(config.drift.idleForgetMs > 0 ? { idleForgetMs: config.drift.idleForgetMs } : {}),
         })
       : undefined;
+    // Sources that went quiet give back their window and drift series (bounded memory).
+    const idleSweep =
+      drift && config.drift.idleForgetMs > 0
+        ? setInterval(() => {
+            for (const source of drift.forgetIdle()) metrics.forgetSource(source);
+          }, Math.min(60_000, config.drift.idleForgetMs)).unref()
+        : undefined;
     // Drift windows live with the partition owner (DESIGN.md §4): when a rebalance moves a
     // partition away, its sources' windows and drift series go; the new owner starts afresh.
     stream.onRevoked?.(({ partitions, sources }) => {
@@ -191,6 +199,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
         log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected');
       },
     });
+    clearInterval(idleSweep);
     await stream.close();
     await telemetry?.close();
     process.removeListener('SIGTERM', stop);

@@ -189,6 +189,12 @@ export const schema = {
       default: 1000,
       env: 'GAIA_DRIFT_RESOLVE_AFTER_MS',
     },
+    idleForgetMs: {
+      doc: 'A source with no frame for this long (ms) and no open episode loses its window and drift series, so memory stays bounded as source ids come and go (0: never).',
+      format: 'nat',
+      default: 3_600_000,
+      env: 'GAIA_DRIFT_IDLE_FORGET_MS',
+    },
   },
   frames: {
     maxBytes: {

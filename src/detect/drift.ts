@@ -20,6 +20,11 @@ export interface DriftOptions {
   readonly resolveRate?: number;
   /** ...continuously for this long, in frame-time milliseconds. */
   readonly resolveAfterMs: number;
+  /**
+   * forgetIdle() drops the window of a source with no verdict for this long (wall-clock ms)
+   * and no open episode, so memory stays bounded when source ids come and go (default: never).
+   */
+  readonly idleForgetMs?: number;
 }
 
 export interface DriftEvent {
@@ -54,6 +59,8 @@ class SourceWindow {
   startedAt = 0;
   /** Frame time since which the rate has stayed at or below resolveRate (NaN: not below). */
   belowSince = Number.NaN;
+  /** Wall-clock time of the last verdict (frame times may be old or skewed). */
+  lastSeen = Date.now();
 
   constructor(size: number) {
     this.ring = new Uint8Array(size);
@@ -91,6 +98,7 @@ export class DriftMonitor {
       this.sources.set(source, w);
     }
     w.push(flagged);
+    w.lastSeen = Date.now();
     if (w.n < this.minFrames) return undefined;
     const rate = w.k / w.n;
     if (!w.active) {
@@ -118,6 +126,28 @@ export class DriftMonitor {
   /** Forgets a source (e.g. its partition moved to another consumer). */
   forget(source: string): void {
     this.sources.delete(source);
+  }
+
+  /**
+   * Drops the windows of sources idle for `idleForgetMs` with no open episode (an open one is
+   * kept: its drift-resolved is still owed); returns the sources dropped.
+   */
+  forgetIdle(now = Date.now()): string[] {
+    const limit = this.options.idleForgetMs;
+    if (!limit) return [];
+    const dropped: string[] = [];
+    for (const [source, w] of this.sources) {
+      if (!w.active && now - w.lastSeen >= limit) {
+        this.sources.delete(source);
+        dropped.push(source);
+      }
+    }
+    return dropped;
+  }
+
+  /** Sources with a window. */
+  get size(): number {
+    return this.sources.size;
   }
 
   private criticalCount(n: number): number {
