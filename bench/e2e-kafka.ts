@@ -31,6 +31,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '8,32,128' },
     frames: { type: 'string', default: '3000' },
     repeat: { type: 'string', default: '1' },
+    'exactly-once': { type: 'boolean', default: false },
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092' },
   },
 });
@@ -166,6 +167,7 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
       GAIA_MAX_BATCH: String(batch),
       GAIA_HIGH_WATER_MARK: String(Math.max(256, 4 * batch)),
       GAIA_LOG_LEVEL: 'warn',
+      ...(values['exactly-once'] ? { GAIA_KAFKA_EXACTLY_ONCE: 'true', GAIA_KAFKA_TRANSACTIONAL_ID: name('tx') } : {}),
     },
     stdio: 'ignore',
   });
@@ -186,7 +188,7 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
   return { fps, p50: q(0.5), p99: q(0.99), cpu };
 }
 
-console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}`);
+console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}, ${values['exactly-once'] ? 'exactly-once' : 'at-least-once'}`);
 console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms | raw CPU ms/frame | agent CPU ms/frame | broker CPU ms/frame |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 // Each repeat measures raw, end-to-end, raw again back to back (raw = the mean of the two),

@@ -12,6 +12,7 @@ import { decodeFrame, type Headers } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import { predictedClasses, type Scorer } from '../runtime/scorer.js';
 import type { AlertEvent, DeadLetter, FrameOrigin, VerdictRecord } from './events.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
 
 export interface SourceMessage {
@@ -82,8 +83,6 @@ export interface PipelineOptions {
   readonly onBatch?: (size: number, seconds: number) => void;
 }
 
-/** Batches whose outputs may be on their way to the sinks while the next one is scored. */
-const PUBLISH_DEPTH = 2;
 
 interface Decoded {
   readonly message: SourceMessage;
@@ -94,12 +93,19 @@ export interface PipelineStats {
   scored: number;
   flagged: number;
   deadLetters: number;
+  /** Deliveries to the sinks (produce requests or transactions), and the batches they carried. */
+  deliveries: number;
+  deliveredBatches: number;
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
-  const stats: PipelineStats = { scored: 0, flagged: 0, deadLetters: 0 };
-  let publishing: Promise<void> = Promise.resolve();
-  const inFlight: Array<Promise<void>> = [];
+  const stats: PipelineStats = { scored: 0, flagged: 0, deadLetters: 0, deliveries: 0, deliveredBatches: 0 };
+  // Outputs waiting for (or in) delivery, oldest first, with their frame counts. Scoring
+  // waits while more than `maxAwaiting` frames are scored but not delivered, which bounds
+  // memory when the brokers are slow and leaves room to merge batches into one delivery.
+  const awaiting: Array<{ delivered: Promise<void>; frames: number }> = [];
+  let awaitingFrames = 0;
+  const maxAwaiting = Math.max(2 * o.maxBatch, Math.floor(o.highWaterMark / 2));
   // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
   let failure: unknown;
   const now = o.now ?? Date.now;
@@ -139,6 +145,22 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
         out.letters.length > 0 ? o.sinks.deadLetters(out.letters) : undefined,
       ]);
     await o.source.ack(messages);
+  }
+
+  const delivery = new DeliveryQueue(deliver);
+
+  /** Outputs to the delivery queue; returns once the frames awaiting delivery are few enough. */
+  async function handOn(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
+    const delivered = delivery.push(out, messages).catch((err: unknown) => {
+      failure ??= err;
+    });
+    awaiting.push({ delivered, frames: messages.length });
+    awaitingFrames += messages.length;
+    while (awaitingFrames > maxAwaiting) {
+      const oldest = awaiting.shift()!;
+      await oldest.delivered;
+      awaitingFrames -= oldest.frames;
+    }
   }
 
   async function scoreBatch(batch: Decoded[]): Promise<void> {
@@ -191,16 +213,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     });
     for (const e of events) o.onEvent?.(e);
     // Outputs first, acknowledgement after: a crash in between replays the batch
-    // (at-least-once). Publishing runs behind scoring, in batch order, so the next batch is
-    // scored while this one's outputs travel to the brokers; at most PUBLISH_DEPTH batches
-    // wait, which keeps memory bounded when the brokers are slow.
-    const messages = batch.map((d) => d.message);
-    publishing = publishing.then(() => deliver({ events, records, letters: [] }, messages));
-    const settled = publishing.catch((err: unknown) => {
-      failure ??= err;
-    });
-    inFlight.push(settled);
-    while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
+    // (at-least-once). Delivery runs behind scoring, in batch order, so the next batch is
+    // scored while this one's outputs travel to the brokers.
+    await handOn({ events, records, letters: [] }, batch.map((d) => d.message));
   }
 
   /** A frame that cannot be decoded: to the DLQ, in line with the batches' outputs so acknowledgements keep their order. */
@@ -216,9 +231,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     };
     stats.deadLetters++;
     o.onDeadLetter?.(letter);
-    publishing = publishing.then(() => deliver({ events: [], records: [], letters: [letter] }, [message]));
-    inFlight.push(publishing.catch((e: unknown) => void (failure ??= e)));
-    while (inFlight.length > PUBLISH_DEPTH) await inFlight.shift();
+    await handOn({ events: [], records: [], letters: [letter] }, [message]);
   }
 
   // Up to `decodeConcurrency` frames decode at once (sharp runs on libuv's thread pool, so
@@ -250,7 +263,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   }
   await handedOn.catch((err: unknown) => void (failure ??= err));
   await batcher.close();
-  await Promise.all(inFlight);
+  await Promise.all(awaiting.map((a) => a.delivered));
   if (failure) throw failure;
+  stats.deliveries = delivery.deliveries;
+  stats.deliveredBatches = delivery.batches;
   return stats;
 }

@@ -1,0 +1,74 @@
+/**
+ * Hands scored batches' outputs to the brokers one delivery at a time, in order, and merges
+ * the batches that arrive while a delivery is in flight into the next one, as a Kafka
+ * producer batches records under load. At-least-once: one produce request (and one offset
+ * commit) for several batches; exactly-once: one transaction for several batches, where a
+ * transaction per batch of 8 cost the broker ~3 ms of CPU per frame (docs/BENCHMARKS.md).
+ * When idle, a batch goes at once, so merging adds no latency; under load it trades the
+ * number of round trips for size.
+ */
+import type { BatchOutputs, SourceMessage } from './pipeline.js';
+
+export type Deliver = (outputs: BatchOutputs, messages: readonly SourceMessage[]) => Promise<void>;
+
+interface Waiting {
+  readonly outputs: BatchOutputs;
+  readonly messages: readonly SourceMessage[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class DeliveryQueue {
+  private waiting: Waiting[] = [];
+  private active = false;
+  private failed: { err: unknown } | undefined;
+  /** Deliveries made so far, and the batches they carried (for tests and logs). */
+  deliveries = 0;
+  batches = 0;
+
+  constructor(private readonly deliver: Deliver) {}
+
+  /**
+   * Queues a batch's outputs; resolves once they are delivered (with the batches merged into
+   * the same delivery). After a failed delivery every batch queued or pushed later is
+   * rejected with the same error: nothing is acknowledged past a failure.
+   */
+  push(outputs: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed.err);
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ outputs, messages, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.active || this.waiting.length === 0) return;
+    const group = this.waiting;
+    this.waiting = [];
+    this.active = true;
+    this.deliveries++;
+    this.batches += group.length;
+    const merged: BatchOutputs =
+      group.length === 1
+        ? group[0]!.outputs
+        : {
+            events: group.flatMap((g) => g.outputs.events),
+            records: group.flatMap((g) => g.outputs.records),
+            letters: group.flatMap((g) => g.outputs.letters),
+          };
+    const messages = group.length === 1 ? group[0]!.messages : group.flatMap((g) => g.messages);
+    this.deliver(merged, messages).then(
+      () => {
+        for (const g of group) g.resolve();
+        this.active = false;
+        this.next();
+      },
+      (err: unknown) => {
+        this.failed = { err };
+        for (const g of [...group, ...this.waiting]) g.reject(err);
+        this.waiting = [];
+        this.active = false;
+      },
+    );
+  }
+}
