@@ -61,6 +61,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
     commitIntervalMs: 1000,
     fromBeginning: true,
     exactlyOnce: false,
+    transactionIntervalMs: 100,
     transactionalId: '',
   },
   telemetry: { host: '127.0.0.1', port: 9464, allowSources: [], topKSources: 50, readyStaleMs: 15_000 },

@@ -40,6 +40,24 @@ describe('DeliveryQueue', () => {
     expect([q.deliveries, q.batches]).toEqual([2, 3]);
   });
 
+  it('spaces deliveries by minIntervalMs (the exactly-once transaction interval), merging what arrives meanwhile', async () => {
+    const { calls, deliver } = manual();
+    const q = new DeliveryQueue(deliver, 150);
+    const started = performance.now();
+    const first = q.push(outputs(['a']), [message('a')]);
+    expect(calls).toHaveLength(1); // the first after a quiet spell goes at once
+    calls[0]!.finish();
+    await first;
+    const rest = ['b', 'c', 'd'].map((id) => q.push(outputs([id]), [message(id)]));
+    await tick();
+    expect(calls).toHaveLength(1); // held until the interval has passed
+    while (calls.length < 2) await new Promise((r) => setTimeout(r, 10));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(145);
+    expect(calls[1]!.frames).toEqual(['b', 'c', 'd']);
+    calls[1]!.finish();
+    await Promise.all(rest);
+  });
+
   it('after a failed delivery, rejects what was queued and what comes later: nothing is acknowledged past it', async () => {
     const { calls, deliver } = manual();
     const q = new DeliveryQueue(deliver);

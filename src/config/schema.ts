@@ -82,6 +82,12 @@ export const schema = {
       default: false,
       env: 'GAIA_KAFKA_EXACTLY_ONCE',
     },
+    transactionIntervalMs: {
+      doc: 'Exactly-once: least time between two transactions (ms); batches scored meanwhile share the next one. Fewer, larger transactions cost the brokers far less; read_committed readers see outputs up to this much later.',
+      format: 'nat',
+      default: 100,
+      env: 'GAIA_KAFKA_TRANSACTION_INTERVAL_MS',
+    },
     transactionalId: {
       doc: 'Transactional id of this agent instance (exactly-once); must be stable across restarts of the instance and unique among instances. Empty: <groupId>-<hostname>.',
       format: String,

@@ -5,7 +5,9 @@
  * commit) for several batches; exactly-once: one transaction for several batches, where a
  * transaction per batch of 8 cost the broker ~3 ms of CPU per frame (docs/BENCHMARKS.md).
  * When idle, a batch goes at once, so merging adds no latency; under load it trades the
- * number of round trips for size.
+ * number of round trips for size. `minIntervalMs` also spaces deliveries out (the first
+ * batch after a quiet spell still goes at once): exactly-once uses it as its transaction
+ * interval, as Kafka Streams commits a transaction every 100 ms rather than per record batch.
  */
 import type { BatchOutputs, SourceMessage } from './pipeline.js';
 
@@ -21,12 +23,17 @@ interface Waiting {
 export class DeliveryQueue {
   private waiting: Waiting[] = [];
   private active = false;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
   private failed: { err: unknown } | undefined;
   /** Deliveries made so far, and the batches they carried (for tests and logs). */
   deliveries = 0;
   batches = 0;
 
-  constructor(private readonly deliver: Deliver) {}
+  constructor(
+    private readonly deliver: Deliver,
+    private readonly minIntervalMs = 0,
+  ) {}
 
   /**
    * Queues a batch's outputs; resolves once they are delivered (with the batches merged into
@@ -42,7 +49,16 @@ export class DeliveryQueue {
   }
 
   private next(): void {
-    if (this.active || this.waiting.length === 0) return;
+    if (this.active || this.timer || this.waiting.length === 0) return;
+    const wait = this.lastStart + this.minIntervalMs - performance.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.next();
+      }, wait);
+      return;
+    }
+    this.lastStart = performance.now();
     const group = this.waiting;
     this.waiting = [];
     this.active = true;

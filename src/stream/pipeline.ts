@@ -72,6 +72,8 @@ export interface PipelineOptions {
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
   readonly highWaterMark: number;
+  /** Least time between two deliveries (exactly-once: the transaction interval); default 0. */
+  readonly deliveryIntervalMs?: number;
   /** Frames decoded at once, ahead of the batcher (default 4). */
   readonly decodeConcurrency?: number;
   readonly now?: () => number;
@@ -147,7 +149,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     await o.source.ack(messages);
   }
 
-  const delivery = new DeliveryQueue(deliver);
+  const delivery = new DeliveryQueue(deliver, o.deliveryIntervalMs ?? 0);
 
   /** Outputs to the delivery queue; returns once the frames awaiting delivery are few enough. */
   async function handOn(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
