@@ -210,6 +210,8 @@ for (const batch of values.batches!.split(',').map(Number)) {
     );
   }
   ratios.sort((a, b) => a - b);
-  medians.push(`batch ${batch}: ${ratios[ratios.length >> 1]!.toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  medians.push(`batch ${batch}: ${median.toFixed(2)} (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
 }
 console.log(`\nmedian e2e / raw per batch size: ${medians.join('; ')}`);
