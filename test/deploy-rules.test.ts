@@ -28,6 +28,13 @@ describe('deploy/ rules and routing', () => {
     expect(r.out).toContain('SUCCESS');
   });
 
+  it('promtool check config: the example Prometheus configuration, with the rules it loads', () => {
+    const r = tool('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('SUCCESS: 1 rule files found');
+    expect(r.out).toContain('SUCCESS: 11 rules found');
+  });
+
   it('amtool check-config', () => {
     const r = tool('amtool', ['check-config', 'deploy/alertmanager/alertmanager.yml']);
     expect(r.code, r.out).toBe(0);
