@@ -85,7 +85,6 @@ export interface PipelineOptions {
   readonly onBatch?: (size: number, seconds: number) => void;
 }
 
-
 interface Decoded {
   readonly message: SourceMessage;
   readonly tensor: Float32Array;

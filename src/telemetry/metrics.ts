@@ -113,8 +113,7 @@ export class AgentMetrics {
    * it from now on): a stale drift_active=1 here would keep its alert firing forever.
    */
   forgetSource(source: string): void {
-    const label = this.sources.label(source);
-    if (label !== source) return; // counted as "other": shared series, left alone
+    if (!this.sources.owns(source)) return; // counted as "other" (shared series) or never seen
     this.driftRate.remove({ source });
     this.driftActive.remove({ source });
   }

@@ -11,6 +11,11 @@ export class SourceLabels {
     private readonly topK: number,
   ) {}
 
+  /** Whether the source has a label of its own (without claiming a top-K slot for it). */
+  owns(source: string): boolean {
+    return this.allow.length > 0 ? this.allow.includes(source) : this.known.has(source);
+  }
+
   label(source: string): string {
     if (this.allow.length > 0) return this.allow.includes(source) ? source : 'other';
     if (this.known.has(source)) return source;
