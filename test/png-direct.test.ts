@@ -105,6 +105,32 @@ describe('decodePngAtSize', () => {
     }
   });
 
+  it('decodes like sharp when ancillary chunks are present (gAMA, cHRM, sRGB, tRNS, tEXt)', async () => {
+    // libvips ignores gamma and chromaticity chunks and drops a tRNS-made alpha (alpha is ignored).
+    const gama = Buffer.alloc(4);
+    gama.writeUInt32BE(100_000); // gamma 1.0: would brighten everything if applied
+    const chrm = Buffer.alloc(32);
+    [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000].forEach((v, i) => chrm.writeUInt32BE(v, i * 4));
+    const trnsGrey = Buffer.from([0, 0]); // grey level 0 transparent
+    for (const channels of [1, 3] as const) {
+      const pixels = randomPixels(28 * 28 * channels, 40 + channels);
+      const plain = encodePng(pixels, 28, 28, channels, [4]);
+      const extra = [
+        chunk('gAMA', gama),
+        chunk('cHRM', chrm),
+        chunk('sRGB', Buffer.from([0])),
+        chunk('tEXt', Buffer.from('Comment\0a camera frame', 'latin1')),
+        ...(channels === 1 ? [chunk('tRNS', trnsGrey)] : [chunk('tRNS', Buffer.from([0, 0, 0, 0, 0, 0]))]),
+      ];
+      const png = Buffer.concat([plain.subarray(0, 33), ...extra, plain.subarray(33)]); // after IHDR
+      expect(Buffer.from(decodePngAtSize(png, 28, 28)!.data)).toEqual(pixels);
+      for (const manifest of [grey, rgb]) {
+        const [a, b] = await both(manifest, png);
+        expect(a).toEqual(b);
+      }
+    }
+  });
+
   it('undoes mixed filters row by row on a smooth image (where the predictors matter)', () => {
     const pixels = Buffer.from(Array.from({ length: 28 * 28 * 3 }, (_, i) => (i * 7 + Math.floor(i / 84) * 13) & 0xff));
     expect(Buffer.from(decodePngAtSize(encodePng(pixels, 28, 28, 3, [4, 3, 0, 1, 2, 4, 4, 3]), 28, 28)!.data)).toEqual(pixels);
