@@ -10,9 +10,11 @@
  * polls the topic's end offsets while the agent works and reads the verdicts afterwards, so
  * its own consumer does not compete for the CPU. The CPU time the agent and a local broker
  * spend per frame in that window is reported too (from /proc). Latency: frames are then
- * produced at 60% of that rate with their send time in the `ts` header; latency is verdict
- * time minus send time. Raw: the WorkerScorer alone on pre-decoded batches, measured right
- * before and right after each end-to-end run (their mean).
+ * produced at 60% of that rate with their send time in the `ts` header; latency is from
+ * there to the verdict's send to the brokers (the scores record's CreateTime; a
+ * read_committed reader sees exactly-once verdicts only at their transaction's commit).
+ * Raw: the WorkerScorer alone on pre-decoded batches, measured right before and right
+ * after each end-to-end run (their mean).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -129,16 +131,17 @@ async function drain(admin: kafkajs.Admin, topic: string, count: number, pids: R
   }
 }
 
-async function verdicts(topic: string, count: number): Promise<Array<{ ts: number; scoredAt: number }>> {
+/** Capture time (ts header), scoring time, and when the verdict was sent to the brokers (the record's CreateTime). */
+async function verdicts(topic: string, count: number): Promise<Array<{ ts: number; scoredAt: number; sentAt: number }>> {
   const consumer = kafka.consumer({ groupId: name('reader') });
-  const out: Array<{ ts: number; scoredAt: number }> = [];
+  const out: Array<{ ts: number; scoredAt: number; sentAt: number }> = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachMessage: async ({ message }: { message: KafkaMessage }) => {
         const v = JSON.parse(message.value!.toString());
-        out.push({ ts: v.capturedAt ?? Number.NaN, scoredAt: v.scoredAt });
+        out.push({ ts: v.capturedAt ?? Number.NaN, scoredAt: v.scoredAt, sentAt: Number(message.timestamp) });
         if (out.length >= count) resolve();
       },
     });
@@ -179,7 +182,8 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
   const paced = Math.min(N, Math.round(fps * 0.6 * 10)); // ~10 s of traffic
   await produce(frames, paced, fps * 0.6);
   const all = await verdicts(scores, N + paced);
-  const latencies = all.slice(N).map((v) => v.scoredAt - v.ts).sort((a, b) => a - b);
+  // Capture to the verdict leaving for the brokers (so merged deliveries and their waits count).
+  const latencies = all.slice(N).map((v) => v.sentAt - v.ts).sort((a, b) => a - b);
   agent.kill('SIGTERM');
   await new Promise((r) => agent.once('exit', r));
   await admin.deleteTopics({ topics: [frames, scores] }).catch(() => {});

@@ -61,6 +61,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
     commitIntervalMs: 1000,
     fromBeginning: true,
     exactlyOnce: false,
+    lingerMs: 0,
     transactionIntervalMs: 100,
     transactionalId: '',
   },

@@ -182,7 +182,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,
       decodeConcurrency: config.runtime.decodeConcurrency,
-      ...(stream.atomic ? { deliveryIntervalMs: config.kafka.transactionIntervalMs } : {}),
+      deliveryIntervalMs: stream.atomic ? config.kafka.transactionIntervalMs : config.source.kind === 'kafka' ? config.kafka.lingerMs : 0,
       onBatch: (size, seconds) => metrics.batch(size, seconds),
       onVerdict: (r) => {
         const state = drift?.state(r.source);

@@ -82,6 +82,12 @@ export const schema = {
       default: false,
       env: 'GAIA_KAFKA_EXACTLY_ONCE',
     },
+    lingerMs: {
+      doc: 'At-least-once: least time between two produce requests (ms; 0 = none); batches scored meanwhile share the next one, as the Kafka producer\'s linger.ms. Worth setting above the time to score one batch when batches are small: fewer requests cost the brokers less, each verdict leaves up to this much later.',
+      format: 'nat',
+      default: 0,
+      env: 'GAIA_KAFKA_LINGER_MS',
+    },
     transactionIntervalMs: {
       doc: 'Exactly-once: least time between two transactions (ms); batches scored meanwhile share the next one. Fewer, larger transactions cost the brokers far less; read_committed readers see outputs up to this much later.',
       format: 'nat',
