@@ -48,29 +48,17 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tools", "train"))
 import architectures as A  # noqa: E402
+from fmnist_common import LABELS, MEAN, SIDE, STD, read_idx  # noqa: E402
+from fmnist_common import run_onnx_numpy as run_graph_numpy  # noqa: E402
 
-MEAN, STD, SIDE = 0.2860, 0.3530, 28
 PAD = 2
-LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 # ----------------------------------------------------------------------------------------
 # data (IDX files written by scripts/data/build_sets.py)
 # ----------------------------------------------------------------------------------------
-
-
-def read_idx(path: str) -> np.ndarray:
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path}: not a uint8 IDX file")
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    off, n = 4 + 4 * ndim, int(np.prod(dims))
-    if len(raw) != off + n:
-        raise ValueError(f"{path}: size mismatch")
-    return np.frombuffer(raw, np.uint8, n, off).reshape(dims)
 
 
 def load_set(root: str, name: str):
@@ -113,75 +101,16 @@ def predict(model, x_u8: torch.Tensor, bs: int = 500) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------
-# float64 numpy evaluation of the exported graph (the ops a folded ResNet export uses)
+# float64 numpy evaluation of the exported graph
 # ----------------------------------------------------------------------------------------
-
-
-def _conv(x, w, b, a):
-    if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
-        raise NotImplementedError("Conv with group/dilation")
-    sh, sw = a.get("strides", [1, 1])
-    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
-    x = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
-    n, c, hh, ww = x.shape
-    o, _, kh, kw = w.shape
-    oh, ow = (hh - kh) // sh + 1, (ww - kw) // sw + 1
-    s = x.strides
-    cols = np.lib.stride_tricks.as_strided(
-        x, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2], s[3], s[2] * sh, s[3] * sw), writeable=False)
-    y = np.einsum("nckloq,dckl->ndoq", cols, w, optimize=True)
-    return y if b is None else y + b[None, :, None, None]
 
 
 def run_onnx_numpy(proto, x: np.ndarray) -> np.ndarray:
-    import onnx
-    from onnx import numpy_helper
-
-    env = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in proto.graph.initializer}
-    env[proto.graph.input[0].name] = x.astype(np.float64)
-    for node in proto.graph.node:
-        a = {at.name: onnx.helper.get_attribute_value(at) for at in node.attribute}
-        ins = [env[i] if i else None for i in node.input]
-        op = node.op_type
-        if op == "Conv":
-            out = _conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)
-        elif op == "Relu":
-            out = np.maximum(ins[0], 0)
-        elif op == "Add":
-            out = ins[0] + ins[1]
-        elif op == "GlobalAveragePool":
-            out = ins[0].mean(axis=(2, 3), keepdims=True)
-        elif op == "ReduceMean":
-            out = ins[0].mean(axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1)))
-        elif op == "Flatten":
-            ax = a.get("axis", 1)
-            out = ins[0].reshape(int(np.prod(ins[0].shape[:ax])), -1)
-        elif op == "Gemm":
-            A_, B_ = ins[0], ins[1]
-            A_ = A_.T if a.get("transA", 0) else A_
-            B_ = B_.T if a.get("transB", 0) else B_
-            out = a.get("alpha", 1.0) * (A_ @ B_)
-            if len(ins) > 2 and ins[2] is not None:
-                out = out + a.get("beta", 1.0) * ins[2]
-        elif op == "Identity":
-            out = ins[0]
-        else:
-            raise NotImplementedError(f"op {op}")
-        env[node.output[0]] = out
-    return env[proto.graph.output[0].name]
+    """The exported graph's single output on input x, in float64 numpy (tools/train/fmnist_common.py)."""
+    return run_graph_numpy(proto, {proto.graph.input[0].name: x})[proto.graph.output[0].name]
 
 
 # ----------------------------------------------------------------------------------------
-
-
-def dpkg_version(pkg: str) -> str:
-    import subprocess
-
-    try:
-        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def cpu_name() -> str:

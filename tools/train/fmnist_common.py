@@ -188,6 +188,8 @@ def run_onnx_numpy(proto, feeds: dict) -> dict:
             out = _conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)
         elif op == "Relu":
             out = np.maximum(ins[0], 0)
+        elif op == "Add":
+            out = ins[0] + ins[1]
         elif op == "GlobalAveragePool":
             out = ins[0].mean(axis=(2, 3), keepdims=True)
         elif op == "ReduceMean":
