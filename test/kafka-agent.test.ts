@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect as collectTopic, startAgent, testKafka, type Agent } from './helpers/kafka-agent.js';
+import { agentTopics, collect as collectTopic, startAgent, testKafka, topicEnv, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
 const { Partitioners } = kafkajs;
@@ -19,12 +19,7 @@ const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples');
 const FRAME_MAX_BYTES = 200_000;
 
-const topics = {
-  frames: uniqueName('frames'),
-  alerts: uniqueName('alerts'),
-  scores: uniqueName('scores'),
-  dlq: uniqueName('dlq'),
-};
+const topics = agentTopics();
 const groupId = uniqueName('agent');
 const kafka = testKafka('gaia-test-agent');
 const collect = (topic: string, done: (ms: KafkaMessage[]) => boolean) => collectTopic(kafka, topic, done);
@@ -96,10 +91,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
 
     agent = startAgent({
       GAIA_KAFKA_GROUP_ID: groupId,
-      GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
-      GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
-      GAIA_KAFKA_SCORES_TOPIC: topics.scores,
-      GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+      ...topicEnv(topics),
       GAIA_FRAME_MAX_BYTES: String(FRAME_MAX_BYTES),
       GAIA_FRAME_MAX_PIXELS: '10000000',
       GAIA_DRIFT_WINDOW: '100',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin, Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, startAgent, testKafka, verdictIds, type Agent } from './helpers/kafka-agent.js';
+import { agentTopics, collect, startAgent, testKafka, topicEnv, verdictIds, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
 const SAMPLES = join(import.meta.dirname, '..', 'models', 'fmnist-cnn', 'samples', 'id');
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** A fresh frames topic with FRAMES frames from three cameras, and the topics the agent writes. */
 async function setup(kind: string) {
-  const topics = { frames: uniqueName(`${kind}-frames`), scores: uniqueName(`${kind}-scores`), alerts: uniqueName(`${kind}-alerts`), dlq: uniqueName(`${kind}-dlq`) };
+  const topics = agentTopics(`${kind}-`);
   await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 2 })) });
   const pngs = readdirSync(SAMPLES).sort().map((n) => readFileSync(join(SAMPLES, n)));
   const messages: Message[] = Array.from({ length: FRAMES }, (_, i) => ({
@@ -42,10 +42,7 @@ async function setup(kind: string) {
   await producer.disconnect();
   const env = {
     GAIA_KAFKA_GROUP_ID: uniqueName(`${kind}-agent`),
-    GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
-    GAIA_KAFKA_SCORES_TOPIC: topics.scores,
-    GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
-    GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+    ...topicEnv(topics),
     GAIA_MAX_BATCH: '16',
     GAIA_READY_STALE_MS: '8000',
     // A killed member's partitions move after the session timeout: keep it short here.

@@ -11,23 +11,21 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, startAgent, testKafka, type Agent } from './helpers/kafka-agent.js';
+import { agentTopics, collect, startAgent, testKafka, topicEnv, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
 const OOD = join(import.meta.dirname, '..', 'models', 'fmnist-cnn', 'samples', 'ood');
 const ood = readdirSync(OOD)
   .sort()
   .map((n) => readFileSync(join(OOD, n)));
-const topics = { frames: uniqueName('frames'), alerts: uniqueName('alerts'), dlq: uniqueName('dlq') };
+const topics = { ...agentTopics(), scores: '' }; // no scores topic: drift events are what counts here
 const groupId = uniqueName('rebalance');
 const kafka = testKafka('gaia-test-rebalance');
 /** One camera per partition (sources are routed by key; here the partition is explicit). */
 const CAMERAS = ['cam-p0', 'cam-p1'];
 const env = {
   GAIA_KAFKA_GROUP_ID: groupId,
-  GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
-  GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
-  GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+  ...topicEnv(topics),
   GAIA_DRIFT_WINDOW: '50',
   GAIA_KAFKA_SESSION_TIMEOUT_MS: '10000',
 };
@@ -62,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const a of agents) if (a.process.exitCode === null) a.process.kill('SIGKILL');
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+  await admin.deleteTopics({ topics: [topics.frames, topics.alerts, topics.dlq] }).catch(() => {});
   await admin.disconnect();
 });
 

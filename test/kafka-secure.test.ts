@@ -11,19 +11,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, startAgent, testKafka, verdictIds, type Agent } from './helpers/kafka-agent.js';
+import { agentTopics, collect, startAgent, testKafka, topicEnv, verdictIds, type Agent } from './helpers/kafka-agent.js';
 import { kafkaSecure, uniqueName } from './setup/kafka-context.js';
 
 const secure = kafkaSecure();
 const ID = join(import.meta.dirname, '..', 'models', 'fmnist-cnn', 'samples', 'id');
 const FRAMES = 40;
-const topics = {
-  frames: uniqueName('frames'),
-  alerts: uniqueName('alerts'),
-  scores: uniqueName('scores'),
-  mtlsScores: uniqueName('scores-mtls'),
-  dlq: uniqueName('dlq'),
-};
+const topics = agentTopics();
+const mtlsScores = uniqueName('scores-mtls');
 const kafka = testKafka('gaia-test-secure'); // the plaintext listener, to set up and read back
 let admin: Admin;
 const agents: Agent[] = [];
@@ -38,10 +33,7 @@ function secureAgent(overrides: Record<string, string> = {}, scoresTopic = topic
     GAIA_KAFKA_SASL_USERNAME: secure!.username,
     GAIA_KAFKA_SASL_PASSWORD: secure!.password,
     GAIA_KAFKA_GROUP_ID: uniqueName('secure'),
-    GAIA_KAFKA_FRAMES_TOPIC: topics.frames,
-    GAIA_KAFKA_ALERTS_TOPIC: topics.alerts,
-    GAIA_KAFKA_SCORES_TOPIC: scoresTopic,
-    GAIA_KAFKA_DLQ_TOPIC: topics.dlq,
+    ...topicEnv({ ...topics, scores: scoresTopic }),
     ...overrides,
   });
   agents.push(agent);
@@ -52,7 +44,7 @@ describe.skipIf(!secure)('TLS + SASL/PLAIN to the brokers (real broker, SASL_SSL
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic })) });
+    await admin.createTopics({ waitForLeaders: true, topics: [...Object.values(topics), mtlsScores].map((topic) => ({ topic })) });
     const pngs = readdirSync(ID)
       .sort()
       .slice(0, FRAMES)
@@ -69,7 +61,7 @@ describe.skipIf(!secure)('TLS + SASL/PLAIN to the brokers (real broker, SASL_SSL
 
   afterAll(async () => {
     for (const a of agents) if (a.process.exitCode === null) a.process.kill('SIGKILL');
-    await admin?.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin?.deleteTopics({ topics: [...Object.values(topics), mtlsScores] }).catch(() => {});
     await admin?.disconnect();
   });
 
@@ -98,8 +90,8 @@ describe.skipIf(!secure)('TLS + SASL/PLAIN to the brokers (real broker, SASL_SSL
       GAIA_KAFKA_SSL_KEY_FILE: secure!.keyFile,
       GAIA_KAFKA_SASL_MECHANISM: '',
     };
-    const agent = secureAgent(mtls, topics.mtlsScores);
-    const verdicts = await collect(kafka, topics.mtlsScores, (ms) => ms.length >= FRAMES, 60_000);
+    const agent = secureAgent(mtls, mtlsScores);
+    const verdicts = await collect(kafka, mtlsScores, (ms) => ms.length >= FRAMES, 60_000);
     expect(new Set(verdictIds(verdicts)).size).toBe(FRAMES);
     agent.process.kill('SIGTERM');
     expect(await agent.exited(), agent.stderr().slice(-1500)).toBe(0);

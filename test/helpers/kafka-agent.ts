@@ -19,6 +19,25 @@ export interface Agent {
   telemetry(): Promise<string>;
 }
 
+/** The topics one agent test reads and writes. */
+export interface AgentTopics {
+  readonly frames: string;
+  readonly alerts: string;
+  /** Empty: verdicts are not published. */
+  readonly scores: string;
+  readonly dlq: string;
+}
+
+/** Fresh topic names for one test (`gaia-test-<prefix>frames-…`). */
+export function agentTopics(prefix = ''): AgentTopics {
+  return { frames: uniqueName(`${prefix}frames`), alerts: uniqueName(`${prefix}alerts`), scores: uniqueName(`${prefix}scores`), dlq: uniqueName(`${prefix}dlq`) };
+}
+
+/** The agent's topic settings for these topics. */
+export function topicEnv(t: AgentTopics): Record<string, string> {
+  return { GAIA_KAFKA_FRAMES_TOPIC: t.frames, GAIA_KAFKA_ALERTS_TOPIC: t.alerts, GAIA_KAFKA_SCORES_TOPIC: t.scores, GAIA_KAFKA_DLQ_TOPIC: t.dlq };
+}
+
 /** `gaia-sentinel run` with the Kafka source, as a child process. */
 export function startAgent(env: Record<string, string>): Agent {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'gaia-sentinel.js'), 'run'], {
