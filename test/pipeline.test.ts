@@ -79,12 +79,12 @@ describe('runPipeline', () => {
       ...scoring(),
       threshold: calibration.heads.gaia_z!,
       sinks: {
-        alerts: async (events) => void source.log.push(`alerts ${events.length}`),
-        verdicts: async (records) => {
+        publish: async ({ events, records, letters: ls }) => {
+          if (events.length > 0) source.log.push(`alerts ${events.length}`);
           for (const r of records) verdicts.push(r.frameId);
-          source.log.push(`verdicts ${records.length}`);
+          if (records.length > 0) source.log.push(`verdicts ${records.length}`);
+          letters.push(...ls);
         },
-        deadLetters: async (ls) => void letters.push(...ls),
       },
       maxBatch: 16,
       maxWaitMs: 5,
@@ -111,7 +111,7 @@ describe('runPipeline', () => {
       ...scoring(),
       threshold: calibration.heads.gaia_z!,
       drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
-      sinks: { alerts: async (es) => void events.push(...es), deadLetters: async () => {} },
+      sinks: { publish: async (out) => void events.push(...out.events) },
       maxBatch: 32,
       maxWaitMs: 5,
       highWaterMark: 64,
@@ -143,7 +143,7 @@ describe('runPipeline', () => {
       source,
       ...scoring(),
       scorer: slow,
-      sinks: { alerts: async () => {}, deadLetters: async () => {} },
+      sinks: { publish: async () => {} },
       maxBatch: 8,
       maxWaitMs: 5,
       highWaterMark: 16,
@@ -168,9 +168,10 @@ describe('runPipeline', () => {
       source: new ListSource(list),
       ...scoring(),
       sinks: {
-        alerts: async () => {},
-        verdicts: async (records) => void verdicts.push(...records.map((r) => r.frameId)),
-        deadLetters: async (ls) => void letters.push(...ls.map((l) => l.frameId)),
+        publish: async (out) => {
+          verdicts.push(...out.records.map((r) => r.frameId));
+          letters.push(...out.letters.map((l) => l.frameId));
+        },
       },
       maxBatch: 4,
       maxWaitMs: 5,
@@ -199,7 +200,7 @@ describe('runPipeline', () => {
     await runPipeline({
       source,
       ...scoring(),
-      sinks: { alerts: async () => {}, verdicts: async (rs) => void scoredAt.push(...rs.map(() => performance.now())), deadLetters: async () => {} },
+      sinks: { publish: async (out) => void scoredAt.push(...out.records.map(() => performance.now())) },
       maxBatch: 32,
       maxWaitMs: 5,
       highWaterMark: 64,

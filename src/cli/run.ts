@@ -282,7 +282,7 @@ async function openStream(config: Readonly<Config>, modelDir: string): Promise<S
   const source = await ReplaySource.create({ phases, source: config.replay.source, fps: config.replay.fps });
   return {
     source,
-    sinks: { alerts: async () => {}, deadLetters: async () => {} },
+    sinks: { publish: async () => {} },
     description: `replaying ${source.count} frames as source "${config.replay.source}" at ${config.replay.fps || 'full'} fps: ${phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ')}`,
     health: () => ({ ready: true }),
     lag: () => source.lag(),

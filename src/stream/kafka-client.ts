@@ -41,7 +41,7 @@ export function kafkaClient(c: KafkaConnection): Kafka {
   return new kafkajs.Kafka({
     clientId: c.clientId,
     brokers: [...c.brokers],
-    ssl: c.ssl === true || c.ssl === false ? c.ssl : { ...c.ssl, ...(c.ssl.ca ? { ca: [...c.ssl.ca] } : {}) },
+    ssl: c.ssl,
     ...(c.sasl ? { sasl: c.sasl } : {}),
     logLevel: kafkajs.logLevel.WARN,
     retry: KAFKA_RETRY,

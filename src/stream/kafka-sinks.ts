@@ -66,27 +66,10 @@ export class KafkaSinks implements PipelineSinks {
     return new KafkaSinks(producer, options);
   }
 
-  async alerts(events: readonly AlertEvent[]): Promise<void> {
-    await this.send(this.options.alertsTopic, events.map(alertMessage));
-  }
-
-  async verdicts(records: readonly VerdictRecord[]): Promise<void> {
-    if (!this.options.scoresTopic) return;
-    await this.send(this.options.scoresTopic, records.map(verdictMessage));
-  }
-
-  async deadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    await this.send(this.options.dlqTopic, letters.map(deadLetterMessage));
-  }
-
   /** A whole batch's outputs in one produce request per broker (fewer requests: less broker CPU per frame). */
   async publish(out: BatchOutputs): Promise<void> {
     const batch = topicMessages(out, this.options);
     if (batch.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: batch });
-  }
-
-  private async send(topic: string, messages: Message[]): Promise<void> {
-    if (messages.length > 0) await this.producer.send({ topic, acks: -1, messages });
   }
 
   async close(): Promise<void> {

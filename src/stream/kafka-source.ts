@@ -75,8 +75,7 @@ export class KafkaSource implements MessageSource {
   private stopped = false;
   private readonly partitions = new Map<number, PartitionOffsets>();
   /** Last time the brokers answered: a fetch while not paused, or a group heartbeat. */
-  private lastFetch = 0;
-  private paused = false;
+  private lastContact = 0;
   /** Messages behind the partition's high watermark after the last fetched batch. */
   readonly lag = new Map<number, number>();
   private crashed: string | undefined;
@@ -125,10 +124,10 @@ export class KafkaSource implements MessageSource {
     // While every partition is paused kafkajs reports "fetches" that never reach a broker,
     // so only real fetches count then; heartbeats go on while paused and need the broker.
     this.consumer.on(this.consumer.events.FETCH, () => {
-      if (!this.paused) this.lastFetch = Date.now();
+      if (this.consumer.paused().length === 0) this.lastContact = Date.now();
     });
     this.consumer.on(this.consumer.events.HEARTBEAT, () => {
-      this.lastFetch = Date.now();
+      this.lastContact = Date.now();
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.crashed = e.payload.error.message;
@@ -136,7 +135,7 @@ export class KafkaSource implements MessageSource {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.assign(new Set(e.payload.memberAssignment[this.options.topic] ?? []));
     });
-    this.lastFetch = Date.now();
+    this.lastContact = Date.now();
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -174,7 +173,8 @@ export class KafkaSource implements MessageSource {
       this.sourcesOf.delete(p);
       this.uncommitted.delete(p);
     }
-    for (let i = this.queue.length - 1; i >= 0; i--) if (gone.has(this.queue[i]!.origin.partition!)) this.queue.splice(i, 1);
+    const kept = this.queue.filter((m) => !gone.has(m.origin.partition!));
+    this.queue.splice(0, this.queue.length, ...kept);
     for (const listener of this.revokedListeners) listener({ partitions: revoked, sources });
   }
 
@@ -272,7 +272,7 @@ export class KafkaSource implements MessageSource {
 
   /** Connected: the brokers answered a fetch or a heartbeat at most `staleMs` ago. */
   health(staleMs: number): { ready: boolean; lastFetchAgoMs: number; crashed?: string } {
-    const ago = Date.now() - this.lastFetch;
+    const ago = Date.now() - this.lastContact;
     return { ready: !this.crashed && !this.stopped && ago <= staleMs, lastFetchAgoMs: ago, ...(this.crashed ? { crashed: this.crashed } : {}) };
   }
 
@@ -281,12 +281,10 @@ export class KafkaSource implements MessageSource {
   }
 
   pause(): void {
-    this.paused = true;
     this.consumer.pause([{ topic: this.options.topic }]);
   }
 
   resume(): void {
-    this.paused = false;
     this.consumer.resume([{ topic: this.options.topic }]);
   }
 

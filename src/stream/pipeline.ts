@@ -39,12 +39,10 @@ export interface BatchOutputs {
   readonly letters: readonly DeadLetter[];
 }
 
+/** Where outputs go (at-least-once): resolves once they are durably accepted (for Kafka: acks=all). */
 export interface PipelineSinks {
-  alerts(events: readonly AlertEvent[]): Promise<void>;
-  verdicts?(records: readonly VerdictRecord[]): Promise<void>;
-  deadLetters(letters: readonly DeadLetter[]): Promise<void>;
-  /** All of a batch's outputs at once (e.g. one request to the brokers); used instead of the three above when present. */
-  publish?(outputs: BatchOutputs): Promise<void>;
+  /** Alerts, verdicts and dead letters of one delivery, at once (for Kafka: one produce request). */
+  publish(outputs: BatchOutputs): Promise<void>;
 }
 
 /**
@@ -138,13 +136,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   /** Outputs, then acknowledgement; or both in one transaction. */
   async function deliver(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
     if (o.atomic) return o.atomic.publish(out, messages);
-    if (o.sinks.publish) await o.sinks.publish(out);
-    else
-      await Promise.all([
-        out.events.length > 0 ? o.sinks.alerts(out.events) : undefined,
-        out.records.length > 0 ? o.sinks.verdicts?.(out.records) : undefined,
-        out.letters.length > 0 ? o.sinks.deadLetters(out.letters) : undefined,
-      ]);
+    await o.sinks.publish(out);
     await o.source.ack(messages);
   }
 
