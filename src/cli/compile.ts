@@ -12,7 +12,8 @@ backward pass GAIA needs, and the score heads in one session.run.
   --model PATH   the classifier (first output: [batch, classes] logits, or a final Softmax)
   --out PATH     where to write the scoring graph
   --taps SPEC    bn (default: every BatchNorm output, or Conv with BN folded in),
-                 stages:N (the bn taps of the last N stages), name:REGEX (node names)
+                 stages:N (the bn taps of the last N stages), name:REGEX (node names),
+                 op:TYPE[,TYPE] (every node of those op types, e.g. op:LayerNormalization)
   --heads LIST   comma-separated, from: ${HEAD_NAMES.join(', ')}
                  (default: ${DEFAULT_HEADS.join(',')})
   --debug        also output every tap's value and gradient (debug/...)
@@ -43,6 +44,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
     `logits: "${result.logits}" (${result.numClasses} classes); heads: ${result.heads.join(', ')}`,
     `taps (${result.taps.length}):`,
     ...result.taps.map((t, i) => `  ${String(i).padStart(3)}  ${t.node}  [${t.shape.join(', ')}]  (${t.reason})`),
+    ...result.notes.map((n) => `note: ${n}`),
     'op counts:',
     ...Object.entries(result.opCounts)
       .sort((a, b) => b[1] - a[1])

@@ -10,7 +10,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
 import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
-import { selectTaps, type Tap } from './taps.js';
+import { exportTraces, selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
 
 /** Default-domain opsets whose operator spellings the emitter knows. */
@@ -18,7 +18,7 @@ export const MIN_OPSET = 13;
 export const MAX_OPSET = 22;
 
 export interface CompileOptions {
-  /** Tap selection: "bn" (default), "stages:N" or "name:REGEX". */
+  /** Tap selection: "bn" (default), "stages:N", "name:REGEX" or "op:TYPE[,TYPE]". */
   readonly taps?: string;
   readonly heads?: readonly HeadName[];
   /** Also output every tap's value and gradient ("debug/..." outputs). */
@@ -28,6 +28,8 @@ export interface CompileOptions {
 export interface CompileResult {
   readonly model: Model;
   readonly taps: readonly Tap[];
+  /** What the tap selection inferred rather than read from the export (said in the compile output). */
+  readonly notes: readonly string[];
   readonly heads: readonly HeadName[];
   readonly logits: string;
   readonly numClasses: number;
@@ -66,7 +68,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     graph = renameTensors(graph, new Map(clashes.map((h) => [h, `${h}/model_output`])));
     info = inferShapes(graph, opset);
   }
-  const taps = selectTaps(graph, info, options.taps ?? 'bn');
+  const { taps, notes } = selectTaps(graph, info, options.taps ?? 'bn', exportTraces(model));
   const heads = options.heads ?? DEFAULT_HEADS;
   const taken = new Set<string>([
     ...graph.nodes.flatMap((n) => [n.name, ...n.outputs]),
@@ -107,6 +109,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
       extra: { ...model.extra, metadataProps: withMetadata(model, taps, heads) },
     },
     taps,
+    notes,
     heads,
     logits: cls.logits,
     numClasses: cls.numClasses,

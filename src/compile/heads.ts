@@ -24,10 +24,12 @@ export interface HeadOutputs {
   readonly outputs: Map<string, { tensor: string; shape: Shape }>;
 }
 
-const spatialAxes = (shape: Shape) => shape.slice(2).map((_, i) => i + 2);
+/** The position axes of a tensor: every axis but the batch and the channels. */
+const spatialAxes = (shape: Shape, channelAxis = 1) => shape.map((_, i) => i).filter((i) => i > 0 && i !== channelAxis);
 
-function staticArea(shape: Shape, tap: string): number {
-  return shape.slice(2).reduce<number>((acc, d) => {
+function staticArea(shape: Shape, channelAxis: number, tap: string): number {
+  return spatialAxes(shape, channelAxis).reduce<number>((acc, i) => {
+    const d = shape[i];
     if (typeof d !== 'number') throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `tap "${tap}" has a dynamic spatial size`);
     return acc * d;
   }, 1);
@@ -38,11 +40,12 @@ function staticArea(shape: Shape, tap: string): number {
  * Equal → Cast → ReduceSum is about 3x cheaper in onnxruntime than Sign → ReduceSumSquare
  * (Sign has no vectorised CPU kernel); (area − zeros) / area is exact, as torch's count / area.
  */
-function zeroRatio(b: GraphBuilder, grad: string, shape: Shape, tap: string): string {
+function zeroRatio(b: GraphBuilder, grad: string, tap: Tap): string {
+  const { shape, channelAxis } = tap;
   const isZero = b.op1('Cast', [b.op1('Equal', [grad, b.scalar(0)])], [attr.int('to', DataType.FLOAT)], 'is_zero');
   if (shape.length === 2) return b.op1('Sub', [b.scalar(1), isZero]);
-  const area = b.scalar(staticArea(shape, tap));
-  const zeros = b.reduce('ReduceSum', isZero, spatialAxes(shape), false);
+  const area = b.scalar(staticArea(shape, channelAxis, tap.tensor));
+  const zeros = b.reduce('ReduceSum', isZero, spatialAxes(shape, channelAxis), false);
   return b.op1('Div', [b.op1('Sub', [area, zeros]), area], [], 'zero_ratio');
 }
 
@@ -87,12 +90,15 @@ export function buildHeads(
       }
       let r = ratioOf.get(g);
       if (!r) {
-        r = zeroRatio(b, g, t.shape, t.tensor);
+        r = zeroRatio(b, g, t);
         ratioOf.set(g, r);
       }
       return r;
     });
-    const channels = taps.reduce<number | string>((acc, t) => (typeof acc === 'number' && typeof t.shape[1] === 'number' ? acc + t.shape[1] : 'K'), 0);
+    const channels = taps.reduce<number | string>((acc, t) => {
+      const c = t.shape[t.channelAxis];
+      return typeof acc === 'number' && typeof c === 'number' ? acc + c : 'K';
+    }, 0);
     const all = b.op1('Concat', ratios, [attr.int('axis', 1)], 'gaia_z_ratios');
     if (want('gaia_z_ratios') || debug) outputs.set('gaia_z_ratios', { tensor: all, shape: [batch, channels] });
     if (want('gaia_z')) outputs.set('gaia_z', { tensor: meanSquare(b, all), shape: [batch] });
@@ -112,7 +118,7 @@ export function buildHeads(
     const inner = innerTaps.map((t) => {
       const g = g2.get(t.tensor);
       if (!g) throw new GaiaError(ErrorCodes.BAD_HEAD, `gaia_a: tap "${t.tensor}" does not reach the penultimate features`, { node: t.node });
-      return b.op1('Abs', [b.reduce('ReduceMean', g, spatialAxes(t.shape), false)]);
+      return b.op1('Abs', [b.reduce('ReduceMean', g, spatialAxes(t.shape, t.channelAxis), false)]);
     });
     const innerAll = inner.length === 1 ? inner[0]! : b.op1('Concat', inner, [attr.int('axis', 1)]);
     const scaled = b.op1('Div', [innerAll, b.unsqueeze(o, [1])]);
