@@ -8,6 +8,7 @@ import {
   attrFloat,
   attrInt,
   attrInts,
+  attrString,
   attrTensor,
   describeNode,
   type Dim,
@@ -25,6 +26,8 @@ export interface TensorInfo {
   shape: Shape;
   /** Element values of a small integer tensor known at compile time (possibly symbolic). */
   value?: Dim[];
+  /** Element values of a small float constant (Resize scales). */
+  floatValue?: number[];
 }
 
 export interface GraphInfo {
@@ -82,10 +85,11 @@ export function inferShapes(graph: Graph, opset: number): GraphInfo {
   return { tensors, constants };
 }
 
-function smallIntValue(t: Tensor): { value?: Dim[] } {
+function smallIntValue(t: Tensor): { value?: Dim[]; floatValue?: number[] } {
   if ((t.dataType === DataType.INT64 || t.dataType === DataType.INT32) && t.size <= 64) {
     return { value: t.toNumbers() };
   }
+  if (t.dataType === DataType.FLOAT && t.size <= 8) return { floatValue: t.toNumbers() };
   return {};
 }
 
@@ -181,6 +185,15 @@ function inferNode(
   }
   if (SAME_SHAPE.has(op)) return [float(x().shape)];
   if (op === 'Dropout') return [float(x().shape), { elemType: DataType.BOOL, shape: x().shape }];
+  if (op === 'LayerNormalization') {
+    // Mean and InvStdDev keep the leading axes and size 1 on the normalised ones.
+    const xs = x().shape;
+    const first = normAxis(attrInt(node, 'axis', -1), xs.length);
+    const stats = float(xs.map((d, i) => (i < first ? d : 1)), DataType.FLOAT);
+    return [float(xs), stats, stats];
+  }
+  if (op === 'ScatterND' || op === 'ScatterElements') return [float(x().shape)];
+  if (op === 'Resize') return [float(resizeShape(node, x().shape, get))];
   if (op === 'Cast') {
     const to = attrInt(node, 'to', DataType.FLOAT);
     const v = x().value;
@@ -362,6 +375,44 @@ function inferNode(
       }
       fail(node, `no shape rule for operator ${op}`);
   }
+}
+
+/**
+ * Resize's output shape: the `sizes` input, or floor(size · scale) per axis; `axes`
+ * (opset 18) limits both to some axes. https://onnx.ai/onnx/operators/onnx__Resize.html
+ */
+export function resizeShape(node: Node, xs: Shape, get: (node: Node, i: number) => TensorInfo): Dim[] {
+  const { scales, sizes } = resizeParams(node, xs, get);
+  return xs.map((d, i) => {
+    if (sizes) return sizes[i]!;
+    if (scales![i] === 1) return d;
+    if (typeof d !== 'number') fail(node, `resizes the dynamic axis ${i}`);
+    return Math.floor(d * scales![i]!);
+  });
+}
+
+/** Per-axis scales or sizes of a Resize, expanded to every axis of the input. */
+export function resizeParams(
+  node: Node,
+  xs: Shape,
+  get: (node: Node, i: number) => TensorInfo,
+): { scales?: number[]; sizes?: Dim[] } {
+  const rank = xs.length;
+  const axes = (attrInts(node, 'axes') ?? xs.map((_, i) => i)).map((a) => normAxis(a, rank));
+  const expand = <T>(values: T[], fill: (axis: number) => T): T[] => {
+    if (values.length !== axes.length) fail(node, `has ${values.length} scales or sizes for ${axes.length} axes`);
+    return xs.map((_, i) => (axes.includes(i) ? values[axes.indexOf(i)]! : fill(i)));
+  };
+  const sizesName = node.inputs[3];
+  if (sizesName) {
+    const v = constInts(node, 3, get) ?? fail(node, 'sizes must be computable at compile time');
+    if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') fail(node, 'keep_aspect_ratio_policy other than "stretch" is not supported');
+    return { sizes: expand(v, (i) => xs[i]!) };
+  }
+  const scalesName = node.inputs[2];
+  if (!scalesName) fail(node, 'needs scales or sizes');
+  const values = get(node, 2).floatValue ?? fail(node, `scales "${scalesName}" must be a constant`);
+  return { scales: expand(values, () => 1) };
 }
 
 export function sliceParams(

@@ -3,7 +3,7 @@
  * kernels (threshold_backward, hardtanh_backward, hardsigmoid_backward,
  * hardswish_backward), so the zero pattern of a gradient matches autograd exactly.
  */
-import { attr, attrFloat } from '../../onnx/graph.js';
+import { attr, attrFloat, attrString } from '../../onnx/graph.js';
 import { DataType } from '../../onnx/schema.js';
 import { g0, type VjpRule } from './types.js';
 
@@ -50,19 +50,39 @@ const clip: VjpRule = (ctx) => {
   return [b.op1('Where', [mask, g0(ctx), b.scalar(0)], [], 'clip_grad')];
 };
 
-/** sigmoid' = y (1 - y) */
+/**
+ * σ(x) as torch computes it, 1 / (1 + exp(−x)). onnxruntime's Sigmoid kernel is an
+ * approximation that returns exactly 0 below x = −18 (torch: 1.5e-8 there, 8.8e-27 at −60)
+ * and exactly 1 from 18 up; a derivative taken from it would be 0 where torch's is not,
+ * and GAIA-Z counts exactly those zeros. Its Exp kernel agrees with torch's bit for bit.
+ */
+function torchSigmoid(ctx: Parameters<VjpRule>[0], x: string): string {
+  const { b } = ctx;
+  return b.op1('Reciprocal', [b.op1('Add', [b.op1('Exp', [b.op1('Neg', [x])]), b.scalar(1)])], [], 'sigmoid');
+}
+
+/** sigmoid' = s (1 - s), with s recomputed as torch does (see torchSigmoid). */
 const sigmoid: VjpRule = (ctx) => {
   const { b, node } = ctx;
-  const y = node.outputs[0]!;
+  const y = torchSigmoid(ctx, node.inputs[0]!);
   const dy = b.op1('Mul', [y, b.op1('Sub', [b.scalar(1), y])]);
   return [b.op1('Mul', [g0(ctx), dy], [], 'sigmoid_grad')];
 };
 
-/** tanh' = 1 - y² */
+/**
+ * tanh' = 1 - t², with t = 1 − 2 / (exp(2x) + 1): onnxruntime's Tanh kernel saturates to
+ * ±1 from |x| = 9 on, where torch's float32 tanh is still 1 − 6e-8 (a non-zero derivative).
+ */
+function torchTanh(ctx: Parameters<VjpRule>[0], x: string): string {
+  const { b } = ctx;
+  const e = b.op1('Exp', [b.op1('Mul', [x, b.scalar(2)])]);
+  return b.op1('Sub', [b.scalar(1), b.op1('Div', [b.scalar(2), b.op1('Add', [e, b.scalar(1)])])], [], 'tanh');
+}
+
 const tanh: VjpRule = (ctx) => {
   const { b, node } = ctx;
-  const y = node.outputs[0]!;
-  const dy = b.op1('Sub', [b.scalar(1), b.op1('Mul', [y, y])]);
+  const t = torchTanh(ctx, node.inputs[0]!);
+  const dy = b.op1('Sub', [b.scalar(1), b.op1('Mul', [t, t])]);
   return [b.op1('Mul', [g0(ctx), dy])];
 };
 
@@ -88,6 +108,40 @@ const hardSwish: VjpRule = (ctx) => {
   return [b.op1('Where', [b.op1('Less', [x, b.scalar(-3)]), b.scalar(0), middle])];
 };
 
+/** erf'(x) = 2/√π · exp(−x²) */
+const erf: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const x = node.inputs[0]!;
+  const bell = b.op1('Exp', [b.op1('Neg', [b.op1('Mul', [x, x])])]);
+  return [b.op1('Mul', [g0(ctx), b.op1('Mul', [bell, b.scalar(2 / Math.sqrt(Math.PI))])], [], 'erf_grad')];
+};
+
+/**
+ * Gelu (opset 20), as torch's gelu_backward:
+ * exact: Φ(x) + x·φ(x);  tanh: with u = √(2/π)(x + 0.044715x³),
+ * ½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²).
+ * https://onnx.ai/onnx/operators/onnx__Gelu.html
+ */
+const gelu: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const x = node.inputs[0]!;
+  const g = g0(ctx);
+  const mul = (p: string, q: string) => b.op1('Mul', [p, q]);
+  const add = (p: string, q: string) => b.op1('Add', [p, q]);
+  const x2 = mul(x, x);
+  if (attrString(node, 'approximate', 'none') === 'tanh') {
+    const k = Math.sqrt(2 / Math.PI);
+    const t = torchTanh(ctx, mul(add(x, mul(mul(x2, x), b.scalar(0.044715))), b.scalar(k)));
+    const left = mul(add(t, b.scalar(1)), b.scalar(0.5));
+    const dInner = mul(add(mul(x2, b.scalar(3 * 0.044715)), b.scalar(1)), b.scalar(k));
+    const right = mul(mul(mul(x, b.scalar(0.5)), b.op1('Sub', [b.scalar(1), mul(t, t)])), dInner);
+    return [b.op1('Mul', [g, add(left, right)], [], 'gelu_grad')];
+  }
+  const cdf = mul(add(b.op1('Erf', [mul(x, b.scalar(Math.SQRT1_2))]), b.scalar(1)), b.scalar(0.5));
+  const pdf = mul(b.op1('Exp', [mul(x2, b.scalar(-0.5))]), b.scalar(1 / Math.sqrt(2 * Math.PI)));
+  return [b.op1('Mul', [g, add(cdf, mul(x, pdf))], [], 'gelu_grad')];
+};
+
 const passThrough: VjpRule = (ctx) => [g0(ctx)];
 
 export const activationRules: Record<string, VjpRule> = {
@@ -98,6 +152,8 @@ export const activationRules: Record<string, VjpRule> = {
   Tanh: tanh,
   HardSigmoid: hardSigmoid,
   HardSwish: hardSwish,
+  Erf: erf,
+  Gelu: gelu,
   Identity: passThrough,
   // Dropout is the identity at inference (its mask output carries no gradient).
   Dropout: passThrough,

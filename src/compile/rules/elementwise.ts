@@ -34,16 +34,36 @@ const sub: VjpRule = (ctx) => operandGrads(ctx, (i) => (i === 0 ? g0(ctx) : ctx.
 const mul: VjpRule = (ctx) =>
   operandGrads(ctx, (i) => ctx.b.op1('Mul', [g0(ctx), ctx.node.inputs[1 - i]!], [], 'mul_grad'));
 
-/** Division by a constant (or by anything that needs no gradient). */
+/** d(a/b) = g/b for a, −g·(a/b)/b for b (a decomposed LayerNorm divides by its std). */
 const div: VjpRule = (ctx) => {
-  if (ctx.needsGrad[1]) {
-    throw new GaiaError(
-      ErrorCodes.UNSUPPORTED_OP,
-      `${describeNode(ctx.node)} divides by a tensor that depends on the input; only division by a constant is supported`,
-      { node: ctx.node.name },
-    );
+  const { b, node } = ctx;
+  const [, divisor] = node.inputs as [string, string];
+  const overB = b.op1('Div', [g0(ctx), divisor]);
+  return operandGrads(ctx, (i) => (i === 0 ? overB : b.op1('Neg', [b.op1('Mul', [overB, node.outputs[0]!])])));
+};
+
+/** x^p with a constant exponent: p·x^(p−1)·g (x² in a decomposed variance). */
+const pow: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const exponent = b.constant(node.inputs[1]!);
+  if (ctx.needsGrad[1] || !exponent || exponent.size !== 1) {
+    throw new GaiaError(ErrorCodes.UNSUPPORTED_OP, `${describeNode(node)} raises to a power that is not a constant scalar; only x^p with a constant p is supported`, {
+      node: node.name,
+    });
   }
-  return operandGrads(ctx, () => ctx.b.op1('Div', [g0(ctx), ctx.node.inputs[1]!]));
+  const p = exponent.toNumbers()[0]!;
+  const x = node.inputs[0]!;
+  const local = p === 2 ? b.op1('Mul', [x, b.scalar(2)]) : b.op1('Mul', [b.op1('Pow', [x, b.scalar(p - 1)]), b.scalar(p)]);
+  return operandGrads(ctx, () => b.op1('Mul', [g0(ctx), local], [], 'pow_grad'));
+};
+
+/** √x' = 1 / (2√x) */
+const sqrt: VjpRule = (ctx) => [ctx.b.op1('Div', [ctx.b.op1('Mul', [g0(ctx), ctx.b.scalar(0.5)]), ctx.node.outputs[0]!], [], 'sqrt_grad')];
+
+/** (1/x)' = −1/x² */
+const reciprocal: VjpRule = (ctx) => {
+  const y = ctx.node.outputs[0]!;
+  return [ctx.b.op1('Neg', [ctx.b.op1('Mul', [g0(ctx), ctx.b.op1('Mul', [y, y])])], [], 'reciprocal_grad')];
 };
 
 export const elementwiseRules: Record<string, VjpRule> = {
@@ -52,4 +72,7 @@ export const elementwiseRules: Record<string, VjpRule> = {
   Sub: sub,
   Mul: mul,
   Div: div,
+  Pow: pow,
+  Sqrt: sqrt,
+  Reciprocal: reciprocal,
 };

@@ -5,6 +5,7 @@ import { layoutRules } from './layout.js';
 import { linearRules } from './linear.js';
 import { normalizationRules } from './normalization.js';
 import { poolingRules } from './pooling.js';
+import { resampleRules } from './resample.js';
 import { softmaxRules } from './softmax.js';
 import type { VjpRule } from './types.js';
 
@@ -18,6 +19,7 @@ export const vjpRules: ReadonlyMap<string, VjpRule> = new Map(
     ...linearRules,
     ...normalizationRules,
     ...poolingRules,
+    ...resampleRules,
     ...softmaxRules,
   }),
 );
