@@ -192,7 +192,7 @@ function inferNode(
     const stats = float(xs.map((d, i) => (i < first ? d : 1)), DataType.FLOAT);
     return [float(xs), stats, stats];
   }
-  if (op === 'ScatterND' || op === 'ScatterElements') return [float(x().shape)];
+  if (op === 'ScatterND' || op === 'ScatterElements') return [{ elemType: x().elemType, shape: x().shape }];
   if (op === 'Resize') return [float(resizeShape(node, x().shape, get))];
   if (op === 'Cast') {
     const to = attrInt(node, 'to', DataType.FLOAT);
@@ -203,7 +203,7 @@ function inferNode(
     const infos = node.inputs.map((_, i) => get(node, i));
     const shape = broadcastShapes(node, infos.map((i) => i.shape));
     const elemType = COMPARE.has(op) ? DataType.BOOL : op === 'Where' ? infos[1]!.elemType : infos[0]!.elemType;
-    const value = foldArithmetic(op, infos);
+    const value = op === 'Where' ? foldWhere(infos) : op === 'Equal' ? foldEqual(infos) : foldArithmetic(op, infos);
     return [{ elemType, shape, ...(value ? { value } : {}) }];
   }
   switch (op) {
@@ -347,6 +347,30 @@ function inferNode(
           ? idx.value.map((i) => data.value![normAxis(i as number, data.value!.length)]!)
           : undefined;
       return [{ elemType: data.elemType, shape, ...(value ? { value } : {}) }];
+    }
+    case 'Range': {
+      // Index vectors of slice-assignments (x[:, :c] += y) and as_strided decompositions.
+      const [start, limit, delta] = [0, 1, 2].map((i) => get(node, i).value?.[0]);
+      const elemType = get(node, 0).elemType;
+      if (typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number' && delta !== 0) {
+        const n = Math.max(0, Math.ceil((limit - start) / delta));
+        const value = n <= 64 ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined;
+        return [{ elemType, shape: [n], ...(value ? { value } : {}) }];
+      }
+      if (start === 0 && delta === 1 && limit !== undefined) return [{ elemType, shape: [limit] }];
+      return [{ elemType, shape: [`range(${String(limit)})`] }];
+    }
+    case 'Expand': {
+      const target = constInts(node, 1, get)!;
+      return [{ elemType: x().elemType, shape: broadcastShapes(node, [x().shape, target]) }];
+    }
+    case 'GatherND': {
+      const data = x().shape;
+      const idx = get(node, 1).shape;
+      const batchDims = attrInt(node, 'batch_dims', 0);
+      const last = idx[idx.length - 1];
+      if (typeof last !== 'number') fail(node, 'the last axis of its indices must be static');
+      return [{ elemType: x().elemType, shape: [...idx.slice(0, -1), ...data.slice(batchDims + last)] }];
     }
     case 'ConstantOfShape': {
       const shape = constInts(node, 0, get)!;
@@ -534,6 +558,30 @@ function divideDims(node: Node, total: Dim, known: Dim): Dim {
 
 function splitProduct(d: string): string[] {
   return d.replace(/^\(|\)$/g, '').split('*');
+}
+
+/** Equal on shape values: a symbolic dimension is never negative (TorchScript's -1 tests). */
+function foldEqual(infos: TensorInfo[]): Dim[] | undefined {
+  if (!infos.every((i) => i.value) || infos.length !== 2) return undefined;
+  const [a, b] = [infos[0]!.value!, infos[1]!.value!];
+  const out: Dim[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a.length === 1 ? a[0]! : a[i]!;
+    const y = b.length === 1 ? b[0]! : b[i]!;
+    if (typeof x === 'number' && typeof y === 'number') out.push(x === y ? 1 : 0);
+    else if (x === y) out.push(1);
+    else if ((typeof x === 'number' && x < 0) || (typeof y === 'number' && y < 0)) out.push(0);
+    else return undefined;
+  }
+  return out;
+}
+
+function foldWhere(infos: TensorInfo[]): Dim[] | undefined {
+  const [c, a, b] = infos.map((i) => i.value);
+  if (!c || !a || !b) return undefined;
+  const n = Math.max(c.length, a.length, b.length);
+  const at = (v: Dim[], i: number) => (v.length === 1 ? v[0]! : v[i]!);
+  return Array.from({ length: n }, (_, i) => (at(c, i) ? at(a, i) : at(b, i)));
 }
 
 function foldArithmetic(op: string, infos: TensorInfo[]): Dim[] | undefined {

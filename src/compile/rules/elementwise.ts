@@ -66,6 +66,21 @@ const reciprocal: VjpRule = (ctx) => {
   return [ctx.b.op1('Neg', [ctx.b.op1('Mul', [g0(ctx), ctx.b.op1('Mul', [y, y])])], [], 'reciprocal_grad')];
 };
 
+/** Expand broadcasts its input to a shape: the gradient sums back over the broadcast axes. */
+const expand: VjpRule = (ctx) => {
+  const x = ctx.node.inputs[0]!;
+  return [reduceToInput(ctx.b, g0(ctx), ctx.shape(ctx.node.outputs[0]!), x, ctx.shape(x))];
+};
+
+/** Where(c, a, b): the gradient goes to the operand each position was taken from. */
+const where: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const zero = b.scalar(0);
+  return operandGrads(ctx, (i) =>
+    i === 1 ? b.op1('Where', [node.inputs[0]!, g0(ctx), zero]) : b.op1('Where', [node.inputs[0]!, zero, g0(ctx)]),
+  );
+};
+
 export const elementwiseRules: Record<string, VjpRule> = {
   Add: add,
   Sum: add,
@@ -75,4 +90,6 @@ export const elementwiseRules: Record<string, VjpRule> = {
   Pow: pow,
   Sqrt: sqrt,
   Reciprocal: reciprocal,
+  Expand: expand,
+  Where: where,
 };

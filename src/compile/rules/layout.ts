@@ -82,6 +82,47 @@ const pad: VjpRule = (ctx) => {
   return [b.slice(g0(ctx), starts, ends, axes)];
 };
 
+/**
+ * ScatterND without reduction (the slice-assignment x[:, :c] = y both exporters emit):
+ * positions written by `updates` take their gradient from there, the rest from `data`.
+ * The indices are runtime tensors of the forward graph, so the rule reuses them.
+ * https://onnx.ai/onnx/operators/onnx__ScatterND.html
+ */
+const scatterND: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const reduction = attrString(node, 'reduction', 'none');
+  if (reduction !== 'none') unsupported(ctx, `scatters with reduction "${reduction}"; only plain assignment is supported`);
+  const [, indices, updates] = node.inputs as [string, string, string];
+  const g = g0(ctx);
+  return [
+    ctx.needsGrad[0] ? b.op1('ScatterND', [g, indices, b.zerosLike(updates)], [], 'scatter_grad') : undefined,
+    undefined,
+    ctx.needsGrad[2] ? b.op1('GatherND', [g, indices], [], 'scatter_updates_grad') : undefined,
+  ];
+};
+
+/** Gather along an axis: gradients of repeated indices add up (ScatterND, reduction add). */
+const gather: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const [data, indices] = node.inputs as [string, string];
+  const ds = ctx.shape(data);
+  const axis = normAxis(attrInt(node, 'axis', 0), ds.length);
+  if (b.opset < 16) unsupported(ctx, `needs ScatterND with reduction "add" (opset ≥ 16) for its gradient; re-export with opset_version=17`);
+  // Move the gathered axis first, scatter-add index rows into zeros, move it back.
+  const perm = [axis, ...ds.map((_, i) => i).filter((i) => i !== axis)];
+  const inverse = perm.map((_, i) => perm.indexOf(i));
+  const rankIdx = ctx.shape(indices).length;
+  const gPerm = [...Array.from({ length: rankIdx }, (_, i) => axis + i), ...ds.map((_, i) => i).filter((i) => i < axis).map((i) => i), ...ds.map((_, i) => i).filter((i) => i > axis).map((i) => i + rankIdx - 1)];
+  const gMoved = axis === 0 ? g0(ctx) : b.op1('Transpose', [g0(ctx)], [attr.ints('perm', gPerm)]);
+  const zeros = axis === 0 ? b.zerosLike(data) : b.zerosLike(b.op1('Transpose', [data], [attr.ints('perm', perm)]));
+  // Negative indices count from the end, as Gather allows.
+  const dim = b.op1('Gather', [b.op1('Shape', [data]), b.ints([axis])]);
+  const idx = b.op1('Cast', [indices], [attr.int('to', 7)]);
+  const wrapped = b.op1('Where', [b.op1('Less', [idx, b.ints([0])]), b.op1('Add', [idx, dim]), idx]);
+  const scattered = b.op1('ScatterND', [zeros, b.unsqueeze(wrapped, [rankIdx]), gMoved], [attr.string('reduction', 'add')], 'gather_grad');
+  return [axis === 0 ? scattered : b.op1('Transpose', [scattered], [attr.ints('perm', inverse)]), undefined];
+};
+
 export const layoutRules: Record<string, VjpRule> = {
   Flatten: reshapeBack,
   Reshape: reshapeBack,
@@ -92,4 +133,6 @@ export const layoutRules: Record<string, VjpRule> = {
   Split: split,
   Slice: slice,
   Pad: pad,
+  ScatterND: scatterND,
+  Gather: gather,
 };
