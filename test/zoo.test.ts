@@ -1,0 +1,74 @@
+/**
+ * Bring your own model: torchvision classifiers (narrow variants) and public CNN patterns,
+ * exported by torch 2.15's two exporters exactly as torch writes them (the default dynamo
+ * exporter: weights in model.onnx.data beside the model), compiled with the default taps
+ * (or the fixture's own, for LayerNorm nets) and checked against the official GAIA-Z on
+ * fixtures written by tools/reference/zoo.py --fixtures test/fixtures/zoo.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compileScoringGraph, type CompileResult } from '../src/compile/compiler.js';
+import { loadModel } from '../src/onnx/model-io.js';
+import { readNpy } from './helpers/npy.js';
+import { runModel } from './helpers/ort.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'zoo');
+const ARCHS = readdirSync(FIXTURES).filter((d) => existsSync(join(FIXTURES, d, 'expected.json')));
+
+interface Expected {
+  arch: string;
+  taps_spec: string;
+  hooks: number;
+}
+
+/** Per-sample |a − b| / |b|. */
+function worstRelError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30));
+  return worst;
+}
+
+it('has the fixtures', () => expect(ARCHS.length).toBeGreaterThanOrEqual(10));
+
+for (const arch of ARCHS) {
+  const dir = join(FIXTURES, arch);
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+  const input = readNpy(join(dir, 'input.npy'));
+  const gaiaZ = readNpy(join(dir, 'gaia_z.npy')).data;
+  const ratios = readNpy(join(dir, 'ratios.npy')).data;
+  const batch = input.shape[0]!;
+
+  for (const exporter of ['torchscript', 'dynamo']) {
+    describe(`${arch} (${exporter} export)`, () => {
+      let result: CompileResult;
+      let out: Record<string, { data: Float32Array; dims: readonly number[] }>;
+
+      beforeAll(async () => {
+        const model = await loadModel(join(dir, exporter, 'model.onnx'));
+        result = compileScoringGraph(model, { taps: expected.taps_spec, heads: ['logits', 'gaia_z', 'gaia_z_ratios'] });
+        out = await runModel(result.model, input);
+      });
+
+      it(`finds one tap per official hook (${expected.hooks}) with "${expected.taps_spec}"`, () => {
+        expect(result.taps).toHaveLength(expected.hooks);
+        expect(result.notes).toEqual([]);
+      });
+
+      it('matches the official GAIA-Z per sample (relative error ≤ 1e-5) and every zero ratio', () => {
+        expect(worstRelError(out.gaia_z!.data, gaiaZ)).toBeLessThanOrEqual(1e-5);
+        expect(out.gaia_z_ratios!.data.length).toBe(ratios.length);
+        let differing = 0;
+        out.gaia_z_ratios!.data.forEach((r, i) => (differing += Math.abs(r - ratios[i]!) > 1e-6 ? 1 : 0));
+        expect(differing).toBe(0);
+      });
+
+      it('keeps the batch dynamic: one sample alone scores as in the batch', async () => {
+        const per = input.data.length / batch;
+        const one = await runModel(result.model, { data: input.data.slice(per, 2 * per), shape: [1, ...input.shape.slice(1)] });
+        expect(Math.abs(one.gaia_z!.data[0]! - out.gaia_z!.data[1]!)).toBeLessThanOrEqual(1e-6 * Math.abs(out.gaia_z!.data[1]!));
+      });
+    });
+  }
+}

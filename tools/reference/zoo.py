@@ -1,0 +1,373 @@
+"""The bring-your-own-model zoo check: torchvision classifiers, both torch.onnx exporters,
+compiled with the default taps, against the official GAIA-Z.
+
+    python tools/reference/zoo.py [--arch NAME ...] [--work DIR] [--report PATH] [--fixtures DIR]
+
+Needs torch, torchvision, onnx, onnxscript and onnxruntime (PyPI; e.g. a venv with
+``pip install torch torchvision onnx onnxscript onnxruntime``), and the built project
+(``npm run build``): each export is compiled by ``node bin/gaia-sentinel.js compile``.
+
+For every architecture (random weights, ``num_classes=10``, BatchNorm with random running
+statistics and affine parameters, eval mode):
+
+* reference: the official GAIA-Z (``cal_zero``): forward hooks on every ``nn.BatchNorm2d``,
+  seed ``y.max(1)[0].sum()``, ``autograd.grad`` at the hooked outputs, zero ratios over
+  H*W, mean of squares. The hook hands a clone downstream, so an in-place activation after
+  the BN (torchvision's ``ReLU(inplace=True)``, DenseNet's ``F.relu(..., inplace=True)``)
+  cannot turn the hooked tensor into the activation's output: the tap is the BN output
+  before any activation, as in the official code's models.
+* exports, exactly as torch writes them: the TorchScript exporter (``dynamo=False``) and
+  the default dynamo exporter (external data beside the model), batch dimension dynamic.
+* each export compiled with the default taps (``--taps bn``), run with onnxruntime at the
+  reference batch and at batch 1 (the batch really is dynamic, and a sample's score does not
+  depend on its batch).
+
+Reported per export: taps found vs hooks, the worst per-sample relative error of GAIA-Z, the
+number of (sample, channel) zero ratios that differ, and those explained: a differing ratio
+is explained when the tap's pre-activation tensor has, in that channel, at least as many
+values within float32 rounding (1e-5 of the tensor's scale) of the activation's threshold
+as positions differ (the exported folded Conv rounds differently from Conv then BN).
+
+``--fixtures DIR`` also writes, for the architectures given, CI fixtures (the two exports,
+the input and the reference scores) in DIR/<arch>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+import onnxruntime as ort
+import torch
+import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import byom_archs  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The torchvision classification architectures that have BatchNorm, one or more per family.
+ZOO = [
+    "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2",
+    "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+    "efficientnet_b0", "efficientnet_v2_s",
+    "regnet_x_400mf", "regnet_y_400mf",
+    "densenet121", "shufflenet_v2_x1_0", "mnasnet1_0",
+    "googlenet", "inception_v3", "vgg11_bn",
+]
+# Input sizes where 64x64 does not fit the architecture: Inception needs >= 75 px, VGG's
+# adaptive pool to 7x7 exports only from a multiple of 7.
+SIZE = {"inception_v3": 96, "vgg11_bn": 224}
+
+
+# The public-pattern architectures (byom_archs.py): input size, --taps, and the modules the
+# reference hooks (with the layout of their output).
+BYOM = {
+    "mixconv": (32, "bn", "bn"),
+    "slice_residual": (32, "bn", "bn"),
+    "fpn_resize": (32, "bn", "bn"),
+    "decomposed_ln": (32, "bn", "bn"),
+    "bn_act": (32, "bn", "bn"),
+    "convnext_mini": (32, "op:LayerNormalization", "layernorm"),
+    "convnext_tiny": (64, "op:LayerNormalization", "layernorm"),
+}
+
+
+def _narrow():
+    """Narrow torchvision variants small enough to commit as CI fixtures (same code paths,
+    fewer channels)."""
+    from torchvision.models import DenseNet, EfficientNet, RegNet, ShuffleNetV2, mobilenet_v2, mobilenet_v3_small
+    from torchvision.models.efficientnet import _efficientnet_conf
+    from torchvision.models.regnet import BlockParams
+
+    def efficientnet():
+        setting, last = _efficientnet_conf("efficientnet_b0", width_mult=0.25, depth_mult=0.25)
+        return EfficientNet(setting, 0.2, last_channel=last, num_classes=10)
+
+    return {
+        "mobilenet_v2_w025": lambda: mobilenet_v2(num_classes=10, width_mult=0.25),
+        "mobilenet_v3_small_w025": lambda: mobilenet_v3_small(num_classes=10, width_mult=0.25),
+        "efficientnet_b0_w025": efficientnet,
+        "regnet_y_tiny": lambda: RegNet(BlockParams.from_init_params(depth=4, w_0=8, w_a=8.0, w_m=2.0, group_width=8, se_ratio=0.25), num_classes=10),
+        "shufflenet_v2_tiny": lambda: ShuffleNetV2([2, 2, 2], [8, 16, 32, 64, 128], num_classes=10),
+        "densenet_tiny": lambda: DenseNet(growth_rate=8, block_config=(2, 2, 2), num_init_features=16, num_classes=10),
+    }
+
+
+NARROW = _narrow()
+# What test/fixtures/zoo holds (tools/reference/zoo.py --fixtures test/fixtures/zoo).
+CI_FIXTURES = [a for a in NARROW if a != "mobilenet_v2_w025"] + ["mixconv", "slice_residual", "fpn_resize", "decomposed_ln", "bn_act", "convnext_mini"]
+
+
+def build(arch: str, seed: int = 0, **kwargs) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    if arch in byom_archs.ARCHS:
+        model = byom_archs.ARCHS[arch](**kwargs)
+    elif arch in NARROW:
+        model = NARROW[arch]()
+    else:
+        extra = {"init_weights": False} if arch in ("googlenet", "inception_v3") else {}
+        model = getattr(torchvision.models, arch)(weights=None, num_classes=10, **extra, **kwargs)
+    randomize_batchnorm(model, seed)
+    return model.eval()
+
+
+def tap_modules(model: torch.nn.Module, kind: str):
+    """(module, output is channels-last) for the reference hooks. BatchNorm: every
+    nn.BatchNorm2d (a BN fused with its activation in one module is hooked before the
+    activation, by tapping the BN computation itself). LayerNorm: every nn.LayerNorm; the
+    ones applied to channels-last tensors (ConvNeXt blocks) have their channels last."""
+    if kind == "bn":
+        return [(m, False) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    layernorm2d = tuple(c for c in (getattr(torchvision.models.convnext, "LayerNorm2d", None), byom_archs.LayerNorm2d) if c)
+    return [(m, not isinstance(m, layernorm2d)) for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
+
+
+def randomize_batchnorm(model: torch.nn.Module, seed: int) -> None:
+    """Non-trivial BN statistics: a fold into the Conv changes the weights for real."""
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+
+
+def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
+    """GAIA-Z with hooks on the tap modules (see the module doc). Returns (scores, ratios per tap, logits)."""
+    taps: List[torch.Tensor] = []
+    channels_last: List[bool] = []
+    relu_inputs: List[torch.Tensor] = []
+
+    def hook_for(last: bool):
+        def hook(module, inputs, output):
+            taps.append(output)
+            channels_last.append(last)
+            return output.clone()
+        return hook
+
+    handles = []
+    for m, last in tap_modules(model, kind):
+        if isinstance(m, byom_archs.BatchNormAct2d):
+            # BN and activation in one module: tap the BN's own output, before the activation.
+            handles.append(_PreActivationTap(m, hook_for(last)))
+        else:
+            handles.append(m.register_forward_hook(hook_for(last)))
+    # Inputs of the ReLU-family modules, to explain a zero ratio that differs (see compare).
+    handles += [m.register_forward_hook(lambda mod, i, o: relu_inputs.append(i[0].detach()))
+                for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6, torch.nn.Hardtanh))]
+    try:
+        with torch.enable_grad():
+            xg = x.detach().clone().requires_grad_(True)
+            y = model(xg)
+            grads = torch.autograd.grad(y.max(1)[0].sum(), taps)
+    finally:
+        for h in handles:
+            h.remove()
+    ratios = []
+    for g, last in zip(grads, channels_last):
+        if last:
+            g = g.permute(0, 3, 1, 2)
+        ratios.append(((g != 0).sum(dim=(2, 3)).double() / (g.shape[2] * g.shape[3])).numpy())
+    r = np.concatenate(ratios, axis=1)
+    official_gaia_z.relu_inputs = relu_inputs
+    official_gaia_z.tap_shapes = [tuple(t.permute(0, 3, 1, 2).shape if last else t.shape) for t, last in zip(taps, channels_last)]
+    return (r * r).mean(axis=1), ratios, y.detach().numpy()
+
+
+class _PreActivationTap:
+    """Wraps a BatchNormAct2d's forward so the hook sees the BN output before the activation."""
+
+    def __init__(self, module, hook):
+        self.module = module
+        bn_forward = torch.nn.BatchNorm2d.forward
+
+        def forward(x):
+            y = bn_forward(module, x)
+            return torch.nn.functional.relu(hook(module, (x,), y))
+
+        module.forward = forward
+
+    def remove(self):
+        del self.module.forward
+
+
+def export_both(model: torch.nn.Module, x: torch.Tensor, folder: str) -> Dict[str, str]:
+    os.makedirs(os.path.join(folder, "torchscript"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "dynamo"), exist_ok=True)
+    ts = os.path.join(folder, "torchscript", "model.onnx")
+    dyn = os.path.join(folder, "dynamo", "model.onnx")
+    torch.onnx.export(model, (x,), ts, dynamo=False, input_names=["input"], dynamic_axes={"input": {0: "batch"}})
+    torch.onnx.export(model, (x,), dyn, dynamic_shapes=({0: torch.export.Dim("batch")},))
+    return {"torchscript": ts, "dynamo": dyn}
+
+
+def compile_model(path: str, out: str, taps: str = "bn") -> Dict[str, object]:
+    cmd = ["node", os.path.join(ROOT, "bin", "gaia-sentinel.js"), "compile", "--model", path, "--out", out,
+           "--taps", taps, "--heads", "logits,gaia_z,gaia_z_ratios"]
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return {"ok": p.returncode == 0, "seconds": round(time.time() - t0, 1),
+            "stdout": p.stdout, "stderr": p.stderr.strip().splitlines()[-1:] if p.returncode else []}
+
+
+def count_taps(stdout: str) -> int:
+    for line in stdout.splitlines():
+        if line.startswith("taps ("):
+            return int(line[len("taps ("):].split(")")[0])
+    return 0
+
+
+def compare(compiled: str, x: np.ndarray, z_ref: np.ndarray, ratios_ref: List[np.ndarray], logits_ref: np.ndarray):
+    sess = ort.InferenceSession(compiled, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    logits, z, ratios = sess.run(["logits", "gaia_z", "gaia_z_ratios"], {name: x})
+    (z1,) = sess.run(["gaia_z"], {name: x[:1]})
+    ref_all = np.concatenate(ratios_ref, axis=1)
+    differing, explained = -1, 0
+    if ratios.shape == ref_all.shape:
+        diff = np.argwhere(np.abs(ratios.astype(np.float64) - ref_all) > 1e-7)
+        differing = len(diff)
+        explained = sum(explain(int(b), int(k), abs(float(ratios[b, k]) - ref_all[b, k])) for b, k in diff)
+    return {
+        "gaia_z_rel_err": float(np.max(np.abs(z.astype(np.float64) - z_ref) / np.abs(z_ref))),
+        "batch1_rel_err": float(abs(float(z1[0]) - float(z[0])) / abs(float(z[0]))),
+        "logits_rel_err": float(np.abs(logits - logits_ref).max() / np.abs(logits_ref).max()),
+        "ratios_differing": differing,
+        "ratios_explained": explained,
+        "ratios_total": int(ref_all.size),
+    }
+
+
+def explain(b: int, k: int, delta: float) -> bool:
+    """A differing ratio is explained as in the parity test: some ReLU input shaped like the
+    tap (the tap itself, or the residual sum it feeds) has, in that sample and channel, at
+    least as many values within float32 rounding of zero (1e-5 of its scale) as positions differ."""
+    shapes = official_gaia_z.tap_shapes
+    offset = 0
+    for shape in shapes:
+        if k < offset + shape[1]:
+            break
+        offset += shape[1]
+    c = k - offset
+    area = int(np.prod(shape[2:]))
+    positions = round(delta * area)
+    for v in official_gaia_z.relu_inputs:
+        if tuple(v.shape) != shape:
+            continue
+        scale = float(v[b].abs().max())
+        if int((v[b, c].abs() <= 1e-5 * scale).sum()) >= positions:
+            return True
+    return False
+
+
+def run_arch(arch: str, work: str, batch: int, **kwargs) -> Dict[str, object]:
+    size, taps, kind = BYOM.get(arch, (32 if arch in NARROW else SIZE.get(arch, 64), "bn", "bn"))
+    model = build(arch, **kwargs)
+    x = torch.randn((batch, 3, size, size), generator=torch.Generator().manual_seed(1234))
+    z_ref, ratios_ref, logits_ref = official_gaia_z(model, x, kind)
+    folder = os.path.join(work, arch)
+    shutil.rmtree(folder, ignore_errors=True)
+    paths = export_both(model, x, folder)
+    row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ratios_ref),
+                              "params": sum(p.numel() for p in model.parameters())}
+    for exporter, path in paths.items():
+        out = os.path.join(os.path.dirname(path), "model.gaia.onnx")
+        if os.environ.get("ZOO_INLINE_HACK") and exporter == "dynamo":  # TEMP until external data lands
+            import onnx; inl = path.replace("model.onnx", "inline.onnx"); onnx.save(onnx.load(path), inl); path = inl
+        c = compile_model(path, out, taps)
+        res: Dict[str, object] = {"compiled": c["ok"], "compile_s": c["seconds"], "taps": count_taps(str(c["stdout"]))}
+        if c["ok"]:
+            res.update(compare(out, x.numpy(), z_ref, ratios_ref, logits_ref))
+        else:
+            res["error"] = c["stderr"]
+        row[exporter] = res
+    row["_fixture"] = {"x": x.numpy(), "gaia_z": z_ref, "ratios": np.concatenate(ratios_ref, axis=1),
+                       "logits": logits_ref, "folder": folder, "taps": taps}
+    return row
+
+
+def write_fixture(row: Dict[str, object], dest: str) -> None:
+    """One CI fixture: both exports as torch wrote them, the input, the official scores."""
+    fx = row["_fixture"]
+    out = os.path.join(dest, str(row["arch"]))
+    shutil.rmtree(out, ignore_errors=True)
+    for exporter in ("torchscript", "dynamo"):
+        os.makedirs(os.path.join(out, exporter))
+        src = os.path.join(fx["folder"], exporter)
+        for name in os.listdir(src):
+            if name.startswith("model.onnx"):
+                shutil.copy(os.path.join(src, name), os.path.join(out, exporter, name))
+    np.save(os.path.join(out, "input.npy"), fx["x"].astype(np.float32))
+    np.save(os.path.join(out, "gaia_z.npy"), fx["gaia_z"].astype(np.float32))
+    np.save(os.path.join(out, "ratios.npy"), fx["ratios"].astype(np.float32))
+    np.save(os.path.join(out, "logits.npy"), fx["logits"].astype(np.float32))
+    meta = {k: v for k, v in row.items() if not k.startswith("_")}
+    meta["torch"] = torch.__version__
+    meta["torchvision"] = torchvision.__version__
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+def markdown(rows: List[Dict[str, object]]) -> str:
+    lines = [
+        "| architecture | input | BN hooks | exporter | taps | GAIA-Z max rel. err | batch-1 rel. err | ratios differing (explained) / all |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for exp in ("torchscript", "dynamo"):
+            e = r[exp]
+            if not e["compiled"]:
+                lines.append(f"| {r['arch']} | {'x'.join(map(str, r['input']))} | {r['hooks']} | {exp} | — | failed: {' '.join(e['error'])} | | |")
+                continue
+            lines.append(
+                f"| {r['arch']} | {'x'.join(map(str, r['input']))} | {r['hooks']} | {exp} | {e['taps']} | "
+                f"{e['gaia_z_rel_err']:.1e} | {e['batch1_rel_err']:.1e} | {e['ratios_differing']} ({e['ratios_explained']}) / {e['ratios_total']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", action="append", help="architecture (repeatable); default: the whole zoo and the public patterns")
+    ap.add_argument("--work", default="/tmp/gaia-zoo", help="folder for exports and compiled graphs")
+    ap.add_argument("--batch", type=int, default=3)
+    ap.add_argument("--report", help="write the JSON rows here (and a Markdown table beside it, .md)")
+    ap.add_argument("--fixtures", help="write CI fixtures of the architectures run into this folder (default set: CI_FIXTURES)")
+    args = ap.parse_args()
+    torch.set_num_threads(max(1, (os.cpu_count() or 2)))
+    rows = []
+    default = CI_FIXTURES if args.fixtures else ZOO + list(BYOM)
+    for arch in args.arch or default:
+        t0 = time.time()
+        row = run_arch(arch, args.work, args.batch)
+        if args.fixtures:
+            write_fixture(row, args.fixtures)
+        row.pop("_fixture")
+        rows.append(row)
+        print(json.dumps(row), f"({time.time() - t0:.0f} s)", flush=True)
+    table = markdown(rows)
+    print(table)
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(rows, f, indent=1)
+        with open(os.path.splitext(args.report)[0] + ".md", "w") as f:
+            f.write(table)
+    ok = all(r[e]["compiled"] and r[e]["gaia_z_rel_err"] <= 1e-5 and r[e]["taps"] == r["hooks"]
+             and r[e]["ratios_differing"] == r[e]["ratios_explained"]
+             for r in rows for e in ("torchscript", "dynamo"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
