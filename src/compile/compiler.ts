@@ -12,6 +12,7 @@ import { findLogits } from './classifier.js';
 import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
 import { exportTraces, selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
+import { assertBatchFlows, withDynamicBatch, type DynamicBatch } from './dynamic-batch.js';
 
 /** Default-domain opsets whose operator spellings the emitter knows. */
 export const MIN_OPSET = 13;
@@ -56,9 +57,10 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
         `Re-export with torch.onnx.export(..., opset_version=17) or convert with onnx.version_converter`,
     );
   }
-  let graph = model.graph;
-  verifyGraph(graph);
-  let info = inferShapes(graph, opset);
+  verifyGraph(model.graph);
+  const batch = withDynamicBatch(model.graph, inferShapes(model.graph, opset));
+  let graph = batch.graph;
+  let info = inferWithBatch(graph, opset, batch);
   const cls = findLogits(graph, info);
   // A model whose final Softmax output is called "logits" keeps that tensor under another
   // name: the output "logits" of a scoring graph always holds the pre-softmax scores.
@@ -68,7 +70,18 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     graph = renameTensors(graph, new Map(clashes.map((h) => [h, `${h}/model_output`])));
     info = inferShapes(graph, opset);
   }
-  const { taps, notes } = selectTaps(graph, info, options.taps ?? 'bn', exportTraces(model));
+  const selection = selectTaps(graph, info, options.taps ?? 'bn', exportTraces(model));
+  const taps = selection.taps;
+  assertBatchFlows(graph, info, batch, [cls.logits, ...taps.map((t) => t.tensor)]);
+  const notes = [
+    ...(batch.exportBatch === undefined
+      ? []
+      : [
+          `the model was exported with a fixed batch of ${batch.exportBatch}; the scoring graph takes any batch ` +
+            `(input axis 0 made dynamic, ${batch.reshapes.length} Reshape target(s) copy the batch)`,
+        ]),
+    ...selection.notes,
+  ];
   const heads = options.heads ?? DEFAULT_HEADS;
   const taken = new Set<string>([
     ...graph.nodes.flatMap((n) => [n.name, ...n.outputs]),
@@ -115,6 +128,22 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     numClasses: cls.numClasses,
     opCounts,
   };
+}
+
+/** Shape inference after a fixed batch was made dynamic: a failure there is the fixed batch's doing. */
+function inferWithBatch(graph: Graph, opset: number, batch: DynamicBatch) {
+  try {
+    return inferShapes(graph, opset);
+  } catch (err) {
+    if (batch.exportBatch === undefined || !(err instanceof GaiaError) || err.code !== ErrorCodes.SHAPE_INFERENCE) throw err;
+    throw new GaiaError(
+      ErrorCodes.SHAPE_INFERENCE,
+      `the model was exported with a fixed batch of ${batch.exportBatch}, and a node depends on it (${err.message}), ` +
+        'so the scoring graph cannot take other batch sizes. Re-export with a dynamic batch: ' +
+        'torch.onnx.export(..., dynamic_shapes=({0: torch.export.Dim("batch")},)) or, with dynamo=False, dynamic_axes={"input": {0: "batch"}}',
+      { cause: err, ...(err.node ? { node: err.node } : {}) },
+    );
+  }
 }
 
 function withMetadata(model: Model, taps: readonly Tap[], heads: readonly HeadName[]): unknown[] {

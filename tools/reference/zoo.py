@@ -16,11 +16,13 @@ statistics and affine parameters, eval mode):
   the BN (torchvision's ``ReLU(inplace=True)``, DenseNet's ``F.relu(..., inplace=True)``)
   cannot turn the hooked tensor into the activation's output: the tap is the BN output
   before any activation, as in the official code's models.
-* exports, exactly as torch writes them: the TorchScript exporter (``dynamo=False``) and
-  the default dynamo exporter (external data beside the model), batch dimension dynamic.
+* exports, exactly as torch writes them by default: ``torch.onnx.export(model, (x[:1],), path)``
+  with the default dynamo exporter (weights in external data beside the model) and with
+  ``dynamo=False`` (TorchScript), no dynamic axes: the batch of 1 is fixed in the graph
+  (``--fixtures`` writes exports with a declared dynamic batch too, see EXPORTERS).
 * each export compiled with the default taps (``--taps bn``), run with onnxruntime at the
-  reference batch and at batch 1 (the batch really is dynamic, and a sample's score does not
-  depend on its batch).
+  reference batch (3: the compiled graph takes any batch although the export fixed 1) and at
+  batch 1 (a sample's score does not depend on its batch).
 
 Reported per export: taps found vs hooks, the worst per-sample relative error of GAIA-Z, the
 number of (sample, channel) zero ratios that differ, and those explained: a differing ratio
@@ -102,7 +104,9 @@ def _narrow():
 
 
 NARROW = _narrow()
-# What test/fixtures/zoo holds (tools/reference/zoo.py --fixtures test/fixtures/zoo).
+# What test/fixtures/zoo holds (tools/reference/zoo.py --fixtures test/fixtures/zoo): exports
+# with a dynamic batch, and for a few also torch's defaults (fixed batch 1).
+FIXTURES_WITH_DEFAULT_EXPORTS = ["shufflenet_v2_tiny", "densenet_tiny", "regnet_y_tiny", "slice_residual"]
 CI_FIXTURES = [a for a in NARROW if a != "mobilenet_v2_w025"] + ["mixconv", "slice_residual", "fpn_resize", "decomposed_ln", "bn_act", "convnext_mini"]
 
 
@@ -202,14 +206,25 @@ class _PreActivationTap:
         del self.module.forward
 
 
-def export_both(model: torch.nn.Module, x: torch.Tensor, folder: str) -> Dict[str, str]:
-    os.makedirs(os.path.join(folder, "torchscript"), exist_ok=True)
-    os.makedirs(os.path.join(folder, "dynamo"), exist_ok=True)
-    ts = os.path.join(folder, "torchscript", "model.onnx")
-    dyn = os.path.join(folder, "dynamo", "model.onnx")
-    torch.onnx.export(model, (x,), ts, dynamo=False, input_names=["input"], dynamic_axes={"input": {0: "batch"}})
-    torch.onnx.export(model, (x,), dyn, dynamic_shapes=({0: torch.export.Dim("batch")},))
-    return {"torchscript": ts, "dynamo": dyn}
+# How each export is written. "*-default" are torch.onnx.export's defaults exactly: the batch
+# of the example input (1) fixed in the graph, which the compiler makes dynamic; the others
+# declare a dynamic batch, as the docs recommend for batch inference.
+EXPORTERS = {
+    "torchscript-default": dict(dynamo=False),
+    "dynamo-default": dict(),
+    "torchscript": dict(dynamo=False, input_names=["input"], dynamic_axes={"input": {0: "batch"}}),
+    "dynamo": dict(dynamic_shapes=({0: torch.export.Dim("batch")},)),
+}
+
+
+def export(model: torch.nn.Module, x: torch.Tensor, folder: str, variants: List[str]) -> Dict[str, str]:
+    paths = {}
+    for v in variants:
+        os.makedirs(os.path.join(folder, v), exist_ok=True)
+        paths[v] = os.path.join(folder, v, "model.onnx")
+        example = x[:1] if v.endswith("-default") else x
+        torch.onnx.export(model, (example,), paths[v], **EXPORTERS[v])
+    return paths
 
 
 def compile_model(path: str, out: str, taps: str = "bn") -> Dict[str, object]:
@@ -271,19 +286,19 @@ def explain(b: int, k: int, delta: float) -> bool:
     return False
 
 
-def run_arch(arch: str, work: str, batch: int, **kwargs) -> Dict[str, object]:
+def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) -> Dict[str, object]:
     size, taps, kind = BYOM.get(arch, (32 if arch in NARROW else SIZE.get(arch, 64), "bn", "bn"))
     model = build(arch, **kwargs)
     x = torch.randn((batch, 3, size, size), generator=torch.Generator().manual_seed(1234))
     z_ref, ratios_ref, logits_ref = official_gaia_z(model, x, kind)
     folder = os.path.join(work, arch)
     shutil.rmtree(folder, ignore_errors=True)
-    paths = export_both(model, x, folder)
-    row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ratios_ref),
+    paths = export(model, x, folder, variants)
+    row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ratios_ref), "exporters": variants,
                               "params": sum(p.numel() for p in model.parameters())}
     for exporter, path in paths.items():
         out = os.path.join(os.path.dirname(path), "model.gaia.onnx")
-        if os.environ.get("ZOO_INLINE_HACK") and exporter == "dynamo":  # TEMP until external data lands
+        if os.environ.get("ZOO_INLINE_HACK") and exporter.startswith("dynamo"):  # TEMP until external data lands
             import onnx; inl = path.replace("model.onnx", "inline.onnx"); onnx.save(onnx.load(path), inl); path = inl
         c = compile_model(path, out, taps)
         res: Dict[str, object] = {"compiled": c["ok"], "compile_s": c["seconds"], "taps": count_taps(str(c["stdout"]))}
@@ -302,7 +317,7 @@ def write_fixture(row: Dict[str, object], dest: str) -> None:
     fx = row["_fixture"]
     out = os.path.join(dest, str(row["arch"]))
     shutil.rmtree(out, ignore_errors=True)
-    for exporter in ("torchscript", "dynamo"):
+    for exporter in row["exporters"]:
         os.makedirs(os.path.join(out, exporter))
         src = os.path.join(fx["folder"], exporter)
         for name in os.listdir(src):
@@ -325,7 +340,7 @@ def markdown(rows: List[Dict[str, object]]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        for exp in ("torchscript", "dynamo"):
+        for exp in r["exporters"]:
             e = r[exp]
             if not e["compiled"]:
                 lines.append(f"| {r['arch']} | {'x'.join(map(str, r['input']))} | {r['hooks']} | {exp} | — | failed: {' '.join(e['error'])} | | |")
@@ -350,7 +365,10 @@ def main() -> int:
     default = CI_FIXTURES if args.fixtures else ZOO + list(BYOM)
     for arch in args.arch or default:
         t0 = time.time()
-        row = run_arch(arch, args.work, args.batch)
+        variants = ["torchscript-default", "dynamo-default"]
+        if args.fixtures:
+            variants = ["torchscript", "dynamo"] + (variants if arch in FIXTURES_WITH_DEFAULT_EXPORTS else [])
+        row = run_arch(arch, args.work, args.batch, variants)
         if args.fixtures:
             write_fixture(row, args.fixtures)
         row.pop("_fixture")
@@ -365,7 +383,7 @@ def main() -> int:
             f.write(table)
     ok = all(r[e]["compiled"] and r[e]["gaia_z_rel_err"] <= 1e-5 and r[e]["taps"] == r["hooks"]
              and r[e]["ratios_differing"] == r[e]["ratios_explained"]
-             for r in rows for e in ("torchscript", "dynamo"))
+             for r in rows for e in r["exporters"])
     return 0 if ok else 1
 
 
