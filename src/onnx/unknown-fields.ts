@@ -7,6 +7,7 @@
  * known ones (field order is not significant in protobuf).
  */
 import protobuf from 'protobufjs';
+import { ErrorCodes, GaiaError } from '../errors.js';
 
 /** The key, on decoded messages and plain objects alike, that holds unknown fields' bytes. */
 export const UNKNOWN_KEY = '$unknown';
@@ -37,7 +38,7 @@ function wrap(type: protobuf.Type): void {
     const reader = r instanceof protobuf.Reader ? r : protobuf.Reader.create(r as Uint8Array);
     const start = reader.pos;
     const end = typeof length === 'number' ? reader.pos + length : reader.len;
-    const msg = (decode as (...a: unknown[]) => Msg).call(type, reader, length, ...rest);
+    const msg = (decode as unknown as (...a: unknown[]) => Msg).call(type, reader, length, ...rest);
     // A group-delimited message (end undefined length) is never used by ONNX; skip it.
     if (rest[0] === undefined) {
       const unknown = scanUnknown(type, reader.buf, start, end);
@@ -46,19 +47,19 @@ function wrap(type: protobuf.Type): void {
     return msg;
   };
   t.encode = (m: unknown, w?: unknown, ...rest: unknown[]) => {
-    const writer = (encode as (...a: unknown[]) => protobuf.Writer).call(type, m, w, ...rest);
+    const writer = (encode as unknown as (...a: unknown[]) => protobuf.Writer).call(type, m, w, ...rest);
     const unknown = (m as Msg)[UNKNOWN_KEY];
     if (unknown instanceof Uint8Array) reemit(unknown, writer);
     return writer;
   };
   t.fromObject = (d: unknown, ...rest: unknown[]) => {
-    const msg = (fromObject as (...a: unknown[]) => Msg).call(type, d, ...rest);
+    const msg = (fromObject as unknown as (...a: unknown[]) => Msg).call(type, d, ...rest);
     const unknown = (d as Msg)[UNKNOWN_KEY];
     if (unknown instanceof Uint8Array) msg[UNKNOWN_KEY] = unknown;
     return msg;
   };
   t.toObject = (m: unknown, ...rest: unknown[]) => {
-    const obj = (toObject as (...a: unknown[]) => Msg).call(type, m, ...rest);
+    const obj = (toObject as unknown as (...a: unknown[]) => Msg).call(type, m, ...rest);
     const unknown = (m as Msg)[UNKNOWN_KEY];
     if (unknown instanceof Uint8Array) obj[UNKNOWN_KEY] = unknown;
     return obj;
@@ -99,7 +100,8 @@ function reemit(raw: Uint8Array, w: protobuf.Writer): void {
       case 1: w.fixed64(r.fixed64()); break;
       case 2: w.bytes(r.bytes()); break;
       case 5: w.fixed32(r.fixed32()); break;
-      default: throw new Error(`unknown field ${tag >>> 3} has wire type ${tag & 7}, which cannot be re-encoded`);
+      // scanUnknown never keeps groups (wire type 3), the only other kind.
+      default: throw new GaiaError(ErrorCodes.ONNX_PARSE, `unknown field ${tag >>> 3} has wire type ${tag & 7}, which cannot be re-encoded`);
     }
   }
 }
