@@ -5,10 +5,10 @@
  */
 import { defaultOpset, renameTensors, type Graph, type Model, type Node, type ValueInfo } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
-import { inferShapes } from '../onnx/shapes.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
+import { inferShapesForCompile } from './op-support.js';
 import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
 import { selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
@@ -56,7 +56,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
   }
   let graph = model.graph;
   verifyGraph(graph);
-  let info = inferShapes(graph, opset);
+  let info = inferShapesForCompile(graph, opset);
   const cls = findLogits(graph, info);
   // A model whose final Softmax output is called "logits" keeps that tensor under another
   // name: the output "logits" of a scoring graph always holds the pre-softmax scores.
@@ -64,7 +64,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
   const clashes = HEAD_NAMES.filter((h) => defined.has(h) && h !== cls.logits);
   if (clashes.length > 0) {
     graph = renameTensors(graph, new Map(clashes.map((h) => [h, `${h}/model_output`])));
-    info = inferShapes(graph, opset);
+    info = inferShapesForCompile(graph, opset);
   }
   const taps = selectTaps(graph, info, options.taps ?? 'bn');
   const heads = options.heads ?? DEFAULT_HEADS;
