@@ -5,6 +5,10 @@
  */
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileScoringGraph } from '../src/compile/compiler.js';
+import type { Model } from '../src/onnx/graph.js';
 import { decodeModel, encodeModel } from '../src/onnx/model-io.js';
 import { UNKNOWN_KEY } from '../src/onnx/unknown-fields.js';
 
@@ -87,5 +91,28 @@ describe('unknown protobuf fields', () => {
     const graph = fields(one(fields(encodeModel(model)), 7));
     // The value_info messages carried none.
     for (const f of [11, 12]) expect([...fields(one(graph, f)).keys()].every((k) => k < 600)).toBe(true);
+  });
+
+  it('pass through the compiler on the model, its graph, the nodes and the weights it does not edit', () => {
+    const resnet = decodeModel(readFileSync(join(import.meta.dirname, 'fixtures', 'parity', 'resnet_basic', 'model.onnx')));
+    const tag = (n: number) => Uint8Array.of((n << 3) & 0x7f | 0x80, n >> 4, 0x01); // field n (≥ 16), varint 1
+    const conv = resnet.graph.nodes.find((n) => n.opType === 'Conv')!;
+    const weight = resnet.graph.initializers.get(conv.inputs[1]!)!;
+    const withUnknown: Model = {
+      ...resnet,
+      extra: { ...resnet.extra, [UNKNOWN_KEY]: tag(600) },
+      graph: {
+        ...resnet.graph,
+        extra: { ...resnet.graph.extra, [UNKNOWN_KEY]: tag(700) },
+        nodes: resnet.graph.nodes.map((n) => (n === conv ? { ...n, extra: { ...n.extra, [UNKNOWN_KEY]: tag(800) } } : n)),
+      },
+    };
+    (weight.toProto() as Record<string, unknown>)[UNKNOWN_KEY] = tag(900);
+    const compiled = decodeModel(encodeModel(compileScoringGraph(withUnknown).model));
+    expect(fields(compiled.extra[UNKNOWN_KEY] as Uint8Array).get(600)).toEqual(['1']);
+    expect(fields(compiled.graph.extra![UNKNOWN_KEY] as Uint8Array).get(700)).toEqual(['1']);
+    const node = compiled.graph.nodes.find((n) => n.name === conv.name)!;
+    expect(fields(node.extra![UNKNOWN_KEY] as Uint8Array).get(800)).toEqual(['1']);
+    expect(fields(compiled.graph.initializers.get(weight.name)!.toProto()[UNKNOWN_KEY] as Uint8Array).get(900)).toEqual(['1']);
   });
 });
