@@ -188,6 +188,19 @@ describe('inline data must match the dims', () => {
     expect(decodeErr({ name: 'W', dims: [2, 2], dataType: 1, rawData: new Uint8Array(4) }, 'constant').message).toContain('Constant node "const_w"');
   });
 
+  it('refuses sparse tensors whose values and indices do not fit together', () => {
+    const indices = (dims: number[], n: number) => ({ name: 'W_idx', dims, dataType: 7, int64Data: Array(n).fill(0) });
+    const sparse = (values: Record<string, unknown>, idx: Record<string, unknown>) => craftModel(values, 'sparse-values', idx);
+    const values = { name: 'W', dims: [2], dataType: 1, floatData: [1, 2] };
+    expect(() => decodeModel(sparse(values, indices([2], 2)))).not.toThrow();
+    expect(() => decodeModel(sparse(values, indices([2, 2], 4)))).not.toThrow();
+    for (const idx of [indices([3], 3), indices([2, 3], 6), { ...indices([2], 0), dataType: 6, int32Data: [0, 1] }]) {
+      const err = (() => { try { decodeModel(sparse(values, idx)); } catch (e) { return e as GaiaError; } })();
+      expect(err?.code).toBe(ErrorCodes.TENSOR_SIZE);
+      expect(err?.message).toContain('sparse_initializer "W"');
+    }
+  });
+
   it('accepts matching data, empty tensors and sub-byte packing', () => {
     expect(() => decodeModel(craftModel({ name: 'W', dims: [2, 2], dataType: 1, rawData: DATA }))).not.toThrow();
     expect(() => decodeModel(craftModel({ name: 'W', dims: [0, 2], dataType: 1 }))).not.toThrow();

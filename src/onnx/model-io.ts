@@ -13,7 +13,7 @@ import { ModelProtoType } from './schema.js';
 import { Tensor, type TensorProtoLike } from './tensor.js';
 import { contentByteLength } from './tensor-content.js';
 import { mapTensorProtos } from './tensor-protos.js';
-import { checkInlineSize } from './tensor-size.js';
+import { checkInlineSize, checkSparseShape } from './tensor-size.js';
 import { toInt, type AttributeProtoLike, type Graph, type Model, type Node, type ValueInfo, type Dim } from './graph.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
@@ -64,7 +64,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model', options: Decode
     if (proto.dataLocation === DATA_LOCATION_EXTERNAL) return resolver.resolve(proto, where);
     checkInlineSize(proto, where);
     return proto;
-  });
+  }, checkSparseShape);
   const { irVersion, opsetImport, graph, ...extra } = obj;
   if (!graph || !Array.isArray((graph as Obj).node) || ((graph as Obj).node as unknown[]).length === 0) {
     throw new GaiaError(

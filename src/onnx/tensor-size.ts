@@ -94,3 +94,26 @@ export function checkInlineSize(proto: TensorProtoLike, where: string): void {
     );
   }
 }
+
+/**
+ * A sparse tensor's parts must fit its dense shape: values [NNZ]; indices int64, [NNZ]
+ * (linear) or [NNZ, rank]. Their data sizes are checked like any tensor's.
+ */
+export function checkSparseShape(sparse: Record<string, unknown>, where: string): void {
+  const values = sparse.values as TensorProtoLike | undefined;
+  const indices = sparse.indices as TensorProtoLike | undefined;
+  const dense = ((sparse.dims as unknown[] | undefined) ?? []).map((d) => Number(String(d)));
+  const fail = (what: string): never => {
+    throw new GaiaError(ErrorCodes.TENSOR_SIZE, `${where} ${what}; the model file is corrupt: re-export it`);
+  };
+  if (!values || !indices) fail('lacks its values or indices');
+  const vd = dimsOf(values!);
+  const id = dimsOf(indices!);
+  elementCount(dense, where);
+  if (vd.length !== 1) fail(`has values of dims [${vd.join(',')}]; they must be 1-D [NNZ]`);
+  const nnz = vd[0]!;
+  const linear = id.length === 1 && id[0] === nnz;
+  const coords = id.length === 2 && id[0] === nnz && id[1] === dense.length;
+  if (!linear && !coords) fail(`has ${nnz} values but indices of dims [${id.join(',')}]; expected [${nnz}] or [${nnz},${dense.length}]`);
+  if (indices!.dataType !== 7) fail(`has indices of data type ${indices!.dataType ?? 0}; they must be int64 (7)`);
+}

@@ -22,11 +22,11 @@ export function externalTensor(name: string, dims: number[], entries: Record<str
 export type Placement = 'initializer' | 'sparse-values' | 'sparse-indices' | 'constant';
 
 /** Model bytes with `tensor` as W in the given placement (the rest of the model inline). */
-export function craftModel(tensor: Obj, placement: Placement = 'initializer'): Uint8Array {
+export function craftModel(tensor: Obj, placement: Placement = 'initializer', sparseIndices?: Obj): Uint8Array {
   const io = (name: string) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 2 }, { dimValue: 2 }] } } } });
   const nodes: Obj[] = [{ name: 'add', opType: 'Add', input: ['X', 'W'], output: ['Y'] }];
   const graph: Obj = { name: 'g', node: nodes, input: [io('X')], output: [io('Y')] };
-  const indices = { name: 'W_idx', dims: [1], dataType: 7, int64Data: [0] };
+  const indices = sparseIndices ?? { name: 'W_idx', dims: [1], dataType: 7, int64Data: [0] };
   const values = { name: 'W', dims: [1], dataType: FLOAT, floatData: [1] };
   if (placement === 'initializer') graph.initializer = [tensor];
   if (placement === 'sparse-values') graph.sparseInitializer = [{ values: tensor, indices, dims: [2, 2] }];
