@@ -37,10 +37,13 @@ const unknownAt = (base: number): Build =>
 function craft(): Uint8Array {
   const tensorType = sub(1, all(varint(1, 1), sub(2, all(sub(1, varint(1, 2)), sub(1, varint(1, 2))))));
   const valueInfo = (field: number, name: string) => sub(field, all(str(1, name), sub(2, tensorType)));
+  // X's type: a dim denotation, a type denotation, and unknown fields in TypeProto.Tensor and TensorShapeProto.
+  const annotated = sub(1, all(varint(1, 1), sub(2, all(sub(1, all(varint(1, 2), str(3, 'DATA_BATCH'))), sub(1, varint(1, 2)), unknownAt(960))), unknownAt(950)));
+  const inputX = sub(11, all(str(1, 'X'), sub(2, all(annotated, str(6, 'TENSOR')))));
   const tensor = sub(5, all(varint(1, 2), varint(1, 2), varint(2, 1), str(8, 'W'),
     (w) => void w.uint32((9 << 3) | LEN).bytes(new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)), unknownAt(900)));
   const node = sub(1, all(str(1, 'X'), str(1, 'W'), str(2, 'Y'), str(3, 'add'), str(4, 'Add'), unknownAt(800)));
-  const graph = sub(7, all(node, str(2, 'g'), tensor, valueInfo(11, 'X'), valueInfo(12, 'Y'), unknownAt(700)));
+  const graph = sub(7, all(node, str(2, 'g'), tensor, inputX, valueInfo(12, 'Y'), unknownAt(700)));
   const w = protobuf.Writer.create();
   all(varint(1, 10), sub(8, all(str(1, ''), varint(2, 20))), str(2, 'craft'), graph, unknownAt(600))(w);
   return w.finish();
@@ -67,7 +70,7 @@ function expectUnknownAt(msg: Map<number, unknown[]>, base: number): void {
 }
 
 describe('unknown protobuf fields', () => {
-  it('are kept on the model, graph, node and tensor, and written back', () => {
+  it('are kept on the model, graph, node, tensor and tensor type, and written back', () => {
     const model = decodeModel(craft());
     expect(model.extra[UNKNOWN_KEY]).toBeInstanceOf(Uint8Array);
     expect(model.graph.extra?.[UNKNOWN_KEY]).toBeInstanceOf(Uint8Array);
@@ -82,6 +85,13 @@ describe('unknown protobuf fields', () => {
     expectUnknownAt(graph, 700);
     expectUnknownAt(fields(one(graph, 1)), 800);
     expectUnknownAt(fields(one(graph, 5)), 900);
+    const typeX = fields(one(fields(one(graph, 11)), 2));
+    expect(new TextDecoder().decode(one(typeX, 6))).toBe('TENSOR');
+    const tensorTypeX = fields(one(typeX, 1));
+    expectUnknownAt(tensorTypeX, 950);
+    const shapeX = fields(one(tensorTypeX, 2));
+    expectUnknownAt(shapeX, 960);
+    expect(new TextDecoder().decode(one(fields(one(shapeX, 1)), 3))).toBe('DATA_BATCH');
     // A second round trip is a fixed point.
     expect(encodeModel(decodeModel(saved))).toEqual(saved);
   });
@@ -89,8 +99,8 @@ describe('unknown protobuf fields', () => {
   it('do not leak into other messages of the same type', () => {
     const model = decodeModel(craft());
     const graph = fields(one(fields(encodeModel(model)), 7));
-    // The value_info messages carried none.
-    for (const f of [11, 12]) expect([...fields(one(graph, f)).keys()].every((k) => k < 600)).toBe(true);
+    // The output's value_info carried none.
+    for (const f of [12]) expect([...fields(one(graph, f)).keys()].every((k) => k < 600)).toBe(true);
   });
 
   it('pass through the compiler on the model, its graph, the nodes and the weights it does not edit', () => {

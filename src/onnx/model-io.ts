@@ -111,31 +111,59 @@ function nodeFromProto(n: Obj): Node {
   };
 }
 
+/**
+ * What a tensor type carries besides element type and dims (TypeProto.denotation, a dim's
+ * denotation, unknown fields at each level), kept under a symbol so that it is written
+ * back without becoming part of the IR. Dims' extras are reapplied only while the rank is
+ * unchanged.
+ */
+const TYPE_EXTRA = Symbol('gaia.typeExtra');
+
+interface TypeExtra {
+  readonly type: Obj;
+  readonly tensorType: Obj;
+  readonly shape: Obj;
+  readonly dims: Obj[];
+}
+
 function valueInfoFromProto(v: Obj): ValueInfo {
   const { name, type, ...extra } = v;
-  const tensorType = (type as Obj | undefined)?.tensorType as Obj | undefined;
+  const { tensorType: tt, ...typeRest } = (type as Obj | undefined) ?? {};
+  const tensorType = tt as Obj | undefined;
   if (!tensorType) return { name: name as string, extra: { ...extra, type } };
-  const dims = ((tensorType.shape as Obj | undefined)?.dim as Obj[] | undefined)?.map(
+  const { elemType, shape, ...tensorTypeRest } = tensorType;
+  const { dim, ...shapeRest } = (shape as Obj | undefined) ?? {};
+  const dimObjs = (dim as Obj[] | undefined) ?? [];
+  const dims = dimObjs.map(
     (d): Dim => (d.dimValue !== undefined ? toInt(d.dimValue as string) : ((d.dimParam as string | undefined) ?? '?')),
   );
+  const typeExtra: TypeExtra = {
+    type: typeRest,
+    tensorType: tensorTypeRest,
+    shape: shapeRest,
+    dims: dimObjs.map(({ dimValue: _v, dimParam: _p, value: _o, ...rest }) => rest),
+  };
   return {
     name: name as string,
-    elemType: tensorType.elemType as number,
-    ...(tensorType.shape ? { shape: dims ?? [] } : {}),
-    extra,
+    elemType: elemType as number,
+    ...(shape ? { shape: dims } : {}),
+    extra: { ...extra, [TYPE_EXTRA]: typeExtra },
   };
 }
 
 function valueInfoToProto(v: ValueInfo): Obj {
   const base: Obj = { ...(v.extra ?? {}), name: v.name };
   if (v.elemType === undefined) return base;
-  const tensorType: Obj = { elemType: v.elemType };
+  const kept = (v.extra as { [TYPE_EXTRA]?: TypeExtra } | undefined)?.[TYPE_EXTRA];
+  const tensorType: Obj = { ...kept?.tensorType, elemType: v.elemType };
   if (v.shape) {
+    const dimExtras = kept?.dims.length === v.shape.length ? kept.dims : [];
     tensorType.shape = {
-      dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+      ...kept?.shape,
+      dim: v.shape.map((d, i) => ({ ...dimExtras[i], ...(typeof d === 'number' ? { dimValue: d } : { dimParam: d }) })),
     };
   }
-  return { ...base, type: { tensorType } };
+  return { ...base, type: { ...kept?.type, tensorType } };
 }
 
 /** The model as one protobuf message (external tensors read into it), for files and in-memory sessions. */
