@@ -168,9 +168,9 @@ function valueInfoToProto(v: ValueInfo): Obj {
 
 /** The model as one protobuf message (external tensors read into it), for files and in-memory sessions. */
 export function encodeModel(model: Model): Uint8Array {
-  const obj = mapTensorProtos(modelToObject(model), inlineTensor);
-  let total = 0;
-  mapTensorProtos(obj, (p) => ((total += contentByteLength(p)), p));
+  const obj = modelToObject(model);
+  // Sized before any external data is read in.
+  const total = tensorDataBytes(obj);
   if (total > PROTOBUF_LIMIT_BYTES) {
     throw new GaiaError(
       ErrorCodes.IO,
@@ -178,7 +178,14 @@ export function encodeModel(model: Model): Uint8Array {
         'write it with saveModel (it stores the data beside the model file) and load it from that path',
     );
   }
-  return encodeObject(obj);
+  return encodeObject(mapTensorProtos(obj, inlineTensor));
+}
+
+/** Bytes of tensor data a model object holds, wherever stored (external data is not read). */
+export function tensorDataBytes(obj: Obj): number {
+  let total = 0;
+  mapTensorProtos(obj, (p) => ((total += contentByteLength(p)), p));
+  return total;
 }
 
 /** Protobuf bytes of a model object (as modelToObject gives, possibly with tensors rewritten). */

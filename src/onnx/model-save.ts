@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { DATA_LOCATION_EXTERNAL, externalSource } from './external-data.js';
 import type { Model } from './graph.js';
-import { encodeModel, encodeObject, modelToObject, PROTOBUF_LIMIT_BYTES } from './model-io.js';
+import { encodeModel, encodeObject, modelToObject, PROTOBUF_LIMIT_BYTES, tensorDataBytes } from './model-io.js';
 import type { TensorProtoLike } from './tensor.js';
 import { contentByteLength, forEachContentChunk } from './tensor-content.js';
 import { mapTensorProtos } from './tensor-protos.js';
@@ -34,8 +34,7 @@ const ALIGN_SMALL = 16;
 
 export async function saveModel(model: Model, path: string, options: SaveOptions = {}): Promise<void> {
   const limit = options.maxSingleFileBytes ?? PROTOBUF_LIMIT_BYTES - GRAPH_MARGIN_BYTES;
-  let total = 0;
-  mapTensorProtos(modelToObject(model), (p) => ((total += contentByteLength(p)), p));
+  const total = tensorDataBytes(modelToObject(model));
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     if (total <= limit) {
