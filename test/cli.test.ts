@@ -172,6 +172,17 @@ describe('gaia-sentinel compile', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('fails with exit 1 and GAIA_TENSOR_SIZE on a 4e9-element initializer with 64 bytes of data, writing nothing', async () => {
+    const model = join(tmp, 'huge.onnx');
+    writeFileSync(model, craftModel({ name: 'huge', dims: [4_000_000_000], dataType: 1, rawData: new Uint8Array(64) }));
+    const out = join(tmp, 'huge.gaia.onnx');
+    const r = await cli(['compile', '--model', model, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GAIA_TENSOR_SIZE');
+    expect(r.stderr).toContain('initializer "huge"');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('exits 2 when --out is missing, with the usage on stderr', async () => {
     const r = await cli(['compile', '--model', RESNET]);
     expect(r.code).toBe(2);
