@@ -231,7 +231,8 @@ export function modelToObject(model: Model): Obj {
   return {
     ...model.extra,
     irVersion: model.irVersion,
-    opsetImport: model.opsets.map((o) => ({ domain: o.domain, version: o.version })),
+    // An empty domain is left out, as exporters write it (ai.onnx is the default).
+    opsetImport: model.opsets.map((o) => ({ ...(o.domain ? { domain: o.domain } : {}), version: o.version })),
     graph,
   };
 }
