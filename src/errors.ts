@@ -7,6 +7,14 @@
 export const ErrorCodes = {
   /** The file is not a readable ONNX model. */
   ONNX_PARSE: 'GAIA_ONNX_PARSE',
+  /** A tensor's external data location is absolute, has a `..` component, leaves the model's folder, or is missing. */
+  EXTERNAL_DATA_PATH: 'GAIA_EXTERNAL_DATA_PATH',
+  /** A tensor's external data (offset, length) does not match its dims or the bytes its file holds. */
+  EXTERNAL_DATA_SIZE: 'GAIA_EXTERNAL_DATA_SIZE',
+  /** An external data file's SHA-1 differs from the checksum the model declares for it. */
+  EXTERNAL_DATA_CHECKSUM: 'GAIA_EXTERNAL_DATA_CHECKSUM',
+  /** A tensor stored in the model file holds more or less data than its dims declare. */
+  TENSOR_SIZE: 'GAIA_TENSOR_SIZE',
   /** The model uses an operator (or an attribute value) the backward pass does not support. */
   UNSUPPORTED_OP: 'GAIA_UNSUPPORTED_OP',
   /** The model's opset or IR version is outside the supported range. */

@@ -10,6 +10,7 @@ import { basename, join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/onnx/model-io.js';
+import { craftModel, externalTensor } from './helpers/onnx-craft.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const RESNET = 'test/fixtures/parity/resnet_basic/model.onnx';
@@ -143,6 +144,42 @@ describe('gaia-sentinel compile', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('GAIA_ONNX_PARSE');
     expect(r.stderr).toContain(text);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('compiles torch\'s default export (model.onnx + model.onnx.data) from the built package', async () => {
+    const dir = join(tmp, 'dynamo');
+    mkdirSync(dir);
+    for (const f of ['model.onnx', 'model.onnx.data']) copyFileSync(join(ROOT, 'test/fixtures/external/dynamo_tiny', f), join(dir, f));
+    const out = join(tmp, 'dynamo.gaia.onnx');
+    const r = await cli(['compile', '--model', join(dir, 'model.onnx'), '--out', out, '--taps', 'name:^node_Conv']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    expect(existsSync(`${out}.data`)).toBe(false);
+  });
+
+  it('fails with exit 1 and GAIA_EXTERNAL_DATA_PATH on external data outside the model folder, writing nothing', async () => {
+    const dir = join(tmp, 'escaping');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'model.onnx'), craftModel(externalTensor('W', [2, 2], { location: '../../etc/passwd' }), 'sparse-values'));
+    const out = join(tmp, 'escaping.gaia.onnx');
+    const r = await cli(['compile', '--model', join(dir, 'model.onnx'), '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GAIA_EXTERNAL_DATA_PATH');
+    expect(r.stderr).toContain('sparse_initializer "W" (values)');
+    expect(r.stderr).toContain('../../etc/passwd');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('fails with exit 1 and GAIA_TENSOR_SIZE on a 4e9-element initializer with 64 bytes of data, writing nothing', async () => {
+    const model = join(tmp, 'huge.onnx');
+    writeFileSync(model, craftModel({ name: 'huge', dims: [4_000_000_000], dataType: 1, rawData: new Uint8Array(64) }));
+    const out = join(tmp, 'huge.gaia.onnx');
+    const r = await cli(['compile', '--model', model, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GAIA_TENSOR_SIZE');
+    expect(r.stderr).toContain('initializer "huge"');
     expect(existsSync(out)).toBe(false);
   });
 

@@ -39,6 +39,26 @@ describe('compiler errors', () => {
     expect(err.message).toMatch(/Supported: .*ConvTranspose|Supported: .*Conv, /);
   });
 
+  it('reports an op with no shape rule (Hardmax) or of another domain (com.microsoft) as GAIA_UNSUPPORTED_OP', () => {
+    const victim = model.graph.nodes.find((n) => n.opType === 'Relu' && n.name.includes('layer2'))!;
+    const edit = (change: Partial<typeof victim>): Model => ({
+      ...model,
+      graph: { ...model.graph, nodes: model.graph.nodes.map((n) => (n === victim ? { ...n, ...change } : n)) },
+    });
+    for (const [change, op, domain] of [
+      [{ opType: 'Hardmax' }, 'Hardmax', 'ai.onnx'],
+      [{ opType: 'FusedConv', domain: 'com.microsoft' }, 'com.microsoft::FusedConv', 'com.microsoft'],
+    ] as const) {
+      const err = caught(() => compileScoringGraph(edit(change)));
+      expect(err.code).toBe(ErrorCodes.UNSUPPORTED_OP);
+      expect(err.node).toBe(victim.name);
+      expect(err.message).toContain(`operator ${op}`);
+      expect(err.message).toContain(`domain "${domain}"`);
+      expect(err.message).toContain(victim.name);
+      expect(err.message).toMatch(/Supported operators \(domain ai\.onnx\): .*BatchNormalization, .*Conv, /);
+    }
+  });
+
   it('refuses a model that is not a classifier', () => {
     const conv = model.graph.nodes.find((n) => n.opType === 'Conv')!;
     const edited: Model = { ...model, graph: { ...model.graph, outputs: [{ name: conv.outputs[0]! }] } };

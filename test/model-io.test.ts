@@ -25,6 +25,13 @@ describe('ONNX model I/O', () => {
     expect(again.graph.inputs).toEqual(model.graph.inputs);
   });
 
+  it('writes an unedited model back byte for byte (the official schema encodes as the ONNX library does)', () => {
+    for (const file of [join(DIR, 'model.onnx'), join(DIR, 'model.folded.onnx'), join(import.meta.dirname, '..', 'models', 'fmnist-resnet18', 'model.onnx')]) {
+      const bytes = readFileSync(file);
+      expect(Buffer.from(encodeModel(decodeModel(bytes))).equals(bytes)).toBe(true);
+    }
+  });
+
   it('writes compiled models onnxruntime-node loads, with the model IR version and opset kept', async () => {
     const model = decodeModel(readFileSync(join(DIR, 'model.onnx')));
     const compiled = compileScoringGraph(model).model;

@@ -5,10 +5,10 @@
  */
 import { defaultOpset, renameTensors, type Graph, type Model, type Node, type ValueInfo } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
-import { inferShapes } from '../onnx/shapes.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
+import { inferShapesForCompile } from './op-support.js';
 import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
 import { exportTraces, selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
@@ -58,7 +58,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     );
   }
   verifyGraph(model.graph);
-  const batch = withDynamicBatch(model.graph, inferShapes(model.graph, opset));
+  const batch = withDynamicBatch(model.graph, inferShapesForCompile(model.graph, opset));
   let graph = batch.graph;
   let info = inferWithBatch(graph, opset, batch);
   const cls = findLogits(graph, info);
@@ -68,7 +68,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
   const clashes = HEAD_NAMES.filter((h) => defined.has(h) && h !== cls.logits);
   if (clashes.length > 0) {
     graph = renameTensors(graph, new Map(clashes.map((h) => [h, `${h}/model_output`])));
-    info = inferShapes(graph, opset);
+    info = inferShapesForCompile(graph, opset);
   }
   const selection = selectTaps(graph, info, options.taps ?? 'bn', exportTraces(model));
   const taps = selection.taps;
@@ -133,7 +133,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
 /** Shape inference after a fixed batch was made dynamic: a failure there is the fixed batch's doing. */
 function inferWithBatch(graph: Graph, opset: number, batch: DynamicBatch) {
   try {
-    return inferShapes(graph, opset);
+    return inferShapesForCompile(graph, opset);
   } catch (err) {
     if (batch.exportBatch === undefined || !(err instanceof GaiaError) || err.code !== ErrorCodes.SHAPE_INFERENCE) throw err;
     throw new GaiaError(

@@ -1,28 +1,37 @@
 /**
  * The fingerprint that ties a calibration to the exact scores it was made on: sha256 of
- * the compiled scoring graph (canonical head set, the configured taps) followed by the
- * preprocessing settings. Any change to the model, the taps, the compiler's output or the
- * preprocessing changes it.
+ * the input model's content (every weight, wherever it is stored: raw_data, typed fields
+ * or external data files; see onnx/model-digest.ts), the taps the selection resolves to,
+ * the preprocessing settings, and the compiler's scoring-semantics version. Moving the
+ * weights to `model.onnx.data`, or a compiler release that only renames nodes, keeps
+ * calibrations valid; any change to a weight, the taps, the preprocessing or the scoring
+ * semantics changes it.
  */
 import { createHash } from 'node:crypto';
 import { compileScoringGraph } from '../compile/compiler.js';
 import type { HeadName } from '../compile/heads.js';
+import { SCORING_SEMANTICS_VERSION } from '../compile/semantics.js';
 import type { ModelManifest } from '../frames/manifest.js';
 import type { Model } from '../onnx/graph.js';
-import { encodeModel } from '../onnx/model-io.js';
+import { modelDigest } from '../onnx/model-digest.js';
 
 export const FINGERPRINT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy'];
 
 export function modelFingerprint(model: Model, taps: string, manifest: ModelManifest): string {
-  const compiled = encodeModel(compileScoringGraph(model, { taps, heads: FINGERPRINT_HEADS }).model);
+  const compiled = compileScoringGraph(model, { taps, heads: FINGERPRINT_HEADS });
   const { input } = manifest;
-  const preprocessing = JSON.stringify({
-    shape: input.shape.slice(1),
-    channels: input.channels,
-    resize: input.resize,
-    scale: input.scale,
-    mean: input.mean,
-    std: input.std,
+  const scoring = JSON.stringify({
+    format: 'gaia-sentinel/fingerprint@2',
+    semantics: SCORING_SEMANTICS_VERSION,
+    taps: compiled.taps.map((t) => t.tensor),
+    preprocessing: {
+      shape: input.shape.slice(1),
+      channels: input.channels,
+      resize: input.resize,
+      scale: input.scale,
+      mean: input.mean,
+      std: input.std,
+    },
   });
-  return createHash('sha256').update(compiled).update(preprocessing).digest('hex');
+  return createHash('sha256').update(modelDigest(model)).update(scoring).digest('hex');
 }

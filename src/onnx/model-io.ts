@@ -1,19 +1,41 @@
 /**
- * Reading and writing ONNX model files. Decoding keeps every field of the ModelProto
- * (producer, metadata, functions, value_info, unknown attributes), so a model that goes
- * through load → save without edits comes back equivalent.
+ * Reading and writing ONNX models. Decoding keeps every field of the ModelProto
+ * (producer, metadata, functions, value_info, unknown attributes, fields of a newer IR),
+ * so a model that goes through load → save without edits comes back equivalent.
+ * Every tensor is checked on load, before anything is compiled or written: inline data
+ * against its dims (tensor-size.ts), external data against its folder and file
+ * (external-data.ts). Saving lives in model-save.ts.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ExternalDataResolver, DATA_LOCATION_EXTERNAL, externalSource, readExternal } from './external-data.js';
 import { ModelProtoType } from './schema.js';
 import { Tensor, type TensorProtoLike } from './tensor.js';
+import { contentByteLength } from './tensor-content.js';
+import { mapTensorProtos } from './tensor-protos.js';
+import { checkInlineSize, checkSparseShape } from './tensor-size.js';
 import { toInt, type AttributeProtoLike, type Graph, type Model, type Node, type ValueInfo, type Dim } from './graph.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
+
+export { saveModel, type SaveOptions } from './model-save.js';
 
 /** Newest IR version onnxruntime-node 1.30 loads. */
 export const MAX_IR_VERSION = 13;
 
+/** Protobuf's limit for one message: a model file above it must keep its data beside it. */
+export const PROTOBUF_LIMIT_BYTES = 2 ** 31 - 1;
+
 type Obj = Record<string, unknown>;
 
+export interface DecodeOptions {
+  /**
+   * The folder external data locations are relative to (the model file's folder).
+   * Without it, a model whose tensors are stored externally is refused.
+   */
+  readonly baseDir?: string;
+}
+
+/** Reads a model file, and the external data files beside it that its tensors name. */
 export async function loadModel(path: string): Promise<Model> {
   let bytes: Uint8Array;
   try {
@@ -21,10 +43,10 @@ export async function loadModel(path: string): Promise<Model> {
   } catch (cause) {
     throw new GaiaError(ErrorCodes.IO, `cannot read model file ${path}: ${(cause as Error).message}`, { cause });
   }
-  return decodeModel(bytes, path);
+  return decodeModel(bytes, path, { baseDir: dirname(path) });
 }
 
-export function decodeModel(bytes: Uint8Array, source = 'model'): Model {
+export function decodeModel(bytes: Uint8Array, source = 'model', options: DecodeOptions = {}): Model {
   let obj: Obj;
   try {
     const msg = ModelProtoType.decode(bytes);
@@ -37,6 +59,12 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): Model {
       { cause },
     );
   }
+  const resolver = new ExternalDataResolver(options.baseDir, source);
+  obj = mapTensorProtos(obj, (proto, where) => {
+    if (proto.dataLocation === DATA_LOCATION_EXTERNAL) return resolver.resolve(proto, where);
+    checkInlineSize(proto, where);
+    return proto;
+  }, checkSparseShape);
   const { irVersion, opsetImport, graph, ...extra } = obj;
   if (!graph || !Array.isArray((graph as Obj).node) || ((graph as Obj).node as unknown[]).length === 0) {
     throw new GaiaError(
@@ -83,34 +111,98 @@ function nodeFromProto(n: Obj): Node {
   };
 }
 
+/**
+ * What a tensor type carries besides element type and dims (TypeProto.denotation, a dim's
+ * denotation, unknown fields at each level), kept under a symbol so that it is written
+ * back without becoming part of the IR. Dims' extras are reapplied only while the rank is
+ * unchanged.
+ */
+const TYPE_EXTRA = Symbol('gaia.typeExtra');
+
+interface TypeExtra {
+  readonly type: Obj;
+  readonly tensorType: Obj;
+  readonly shape: Obj;
+  readonly dims: Obj[];
+}
+
 function valueInfoFromProto(v: Obj): ValueInfo {
   const { name, type, ...extra } = v;
-  const tensorType = (type as Obj | undefined)?.tensorType as Obj | undefined;
+  const { tensorType: tt, ...typeRest } = (type as Obj | undefined) ?? {};
+  const tensorType = tt as Obj | undefined;
   if (!tensorType) return { name: name as string, extra: { ...extra, type } };
-  const dims = ((tensorType.shape as Obj | undefined)?.dim as Obj[] | undefined)?.map(
+  const { elemType, shape, ...tensorTypeRest } = tensorType;
+  const { dim, ...shapeRest } = (shape as Obj | undefined) ?? {};
+  const dimObjs = (dim as Obj[] | undefined) ?? [];
+  const dims = dimObjs.map(
     (d): Dim => (d.dimValue !== undefined ? toInt(d.dimValue as string) : ((d.dimParam as string | undefined) ?? '?')),
   );
+  const typeExtra: TypeExtra = {
+    type: typeRest,
+    tensorType: tensorTypeRest,
+    shape: shapeRest,
+    dims: dimObjs.map(({ dimValue: _v, dimParam: _p, value: _o, ...rest }) => rest),
+  };
   return {
     name: name as string,
-    elemType: tensorType.elemType as number,
-    ...(tensorType.shape ? { shape: dims ?? [] } : {}),
-    extra,
+    elemType: elemType as number,
+    ...(shape ? { shape: dims } : {}),
+    extra: { ...extra, [TYPE_EXTRA]: typeExtra },
   };
 }
 
 function valueInfoToProto(v: ValueInfo): Obj {
   const base: Obj = { ...(v.extra ?? {}), name: v.name };
   if (v.elemType === undefined) return base;
-  const tensorType: Obj = { elemType: v.elemType };
+  const kept = (v.extra as { [TYPE_EXTRA]?: TypeExtra } | undefined)?.[TYPE_EXTRA];
+  const tensorType: Obj = { ...kept?.tensorType, elemType: v.elemType };
   if (v.shape) {
+    const dimExtras = kept?.dims.length === v.shape.length ? kept.dims : [];
     tensorType.shape = {
-      dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+      ...kept?.shape,
+      dim: v.shape.map((d, i) => ({ ...dimExtras[i], ...(typeof d === 'number' ? { dimValue: d } : { dimParam: d }) })),
     };
   }
-  return { ...base, type: { tensorType } };
+  return { ...base, type: { ...kept?.type, tensorType } };
 }
 
+/** The model as one protobuf message (external tensors read into it), for files and in-memory sessions. */
 export function encodeModel(model: Model): Uint8Array {
+  const obj = modelToObject(model);
+  // Sized before any external data is read in.
+  const total = tensorDataBytes(obj);
+  if (total > PROTOBUF_LIMIT_BYTES) {
+    throw new GaiaError(
+      ErrorCodes.IO,
+      `the model holds ${total} bytes of tensor data, over protobuf's 2 GB limit for one message; ` +
+        'write it with saveModel (it stores the data beside the model file) and load it from that path',
+    );
+  }
+  return encodeObject(mapTensorProtos(obj, inlineTensor));
+}
+
+/** Bytes of tensor data a model object holds, wherever stored (external data is not read). */
+export function tensorDataBytes(obj: Obj): number {
+  let total = 0;
+  mapTensorProtos(obj, (p) => ((total += contentByteLength(p)), p));
+  return total;
+}
+
+/** Protobuf bytes of a model object (as modelToObject gives, possibly with tensors rewritten). */
+export function encodeObject(obj: Obj): Uint8Array {
+  return ModelProtoType.encode(ModelProtoType.fromObject(obj)).finish();
+}
+
+/** A tensor proto with its external data read in as raw_data. */
+function inlineTensor(proto: TensorProtoLike): TensorProtoLike {
+  const src = externalSource(proto);
+  if (!src) return proto;
+  const { externalData: _e, dataLocation: _d, ...rest } = proto;
+  return { ...rest, rawData: readExternal(src) };
+}
+
+/** The plain-object form of a model, as protobufjs' fromObject takes it. */
+export function modelToObject(model: Model): Obj {
   if (model.irVersion > MAX_IR_VERSION) {
     throw new GaiaError(
       ErrorCodes.UNSUPPORTED_OPSET,
@@ -136,20 +228,11 @@ export function encodeModel(model: Model): Uint8Array {
     output: g.outputs.map(valueInfoToProto),
     valueInfo: g.valueInfo.map(valueInfoToProto),
   };
-  const obj = {
+  return {
     ...model.extra,
     irVersion: model.irVersion,
-    opsetImport: model.opsets.map((o) => ({ domain: o.domain, version: o.version })),
+    // An empty domain is left out, as exporters write it (ai.onnx is the default).
+    opsetImport: model.opsets.map((o) => ({ ...(o.domain ? { domain: o.domain } : {}), version: o.version })),
     graph,
   };
-  return ModelProtoType.encode(ModelProtoType.fromObject(obj)).finish();
-}
-
-export async function saveModel(model: Model, path: string): Promise<void> {
-  try {
-    await writeFile(path, encodeModel(model));
-  } catch (cause) {
-    if (cause instanceof GaiaError) throw cause;
-    throw new GaiaError(ErrorCodes.IO, `cannot write model file ${path}: ${(cause as Error).message}`, { cause });
-  }
 }

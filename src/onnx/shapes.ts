@@ -97,6 +97,21 @@ function fail(node: Node, what: string): never {
   throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `${describeNode(node)}: ${what}`, { node: node.name });
 }
 
+/**
+ * An op this module has no rule for is an unsupported op, not a shape failure; the
+ * compiler adds the list of supported ops (compile/op-support.ts), which lives above this layer.
+ */
+export const NO_SHAPE_RULE = 'is not supported by the compiler';
+
+function unsupported(node: Node): never {
+  const domain = node.domain || 'ai.onnx';
+  throw new GaiaError(
+    ErrorCodes.UNSUPPORTED_OP,
+    `${describeNode(node)}: operator ${domain === 'ai.onnx' ? '' : `${domain}::`}${node.opType} (domain "${domain}") ${NO_SHAPE_RULE}`,
+    { node: node.name },
+  );
+}
+
 function staticDims(node: Node, shape: Shape, what: string): number[] {
   return shape.map((d) => (typeof d === 'number' ? d : fail(node, `${what} dimension "${d}" must be static`)));
 }
@@ -152,7 +167,7 @@ function inferNode(
   opset: number,
 ): Array<TensorInfo | undefined> {
   const op = node.opType;
-  if (node.domain && node.domain !== 'ai.onnx') fail(node, `operator domain "${node.domain}" is not supported`);
+  if (node.domain && node.domain !== 'ai.onnx') unsupported(node);
   const x = (): TensorInfo => get(node, 0);
   const float = (shape: Shape, elemType = x().elemType): TensorInfo => ({ elemType, shape });
 
@@ -397,7 +412,7 @@ function inferNode(
         const keep = attrInt(node, 'keepdims', 1) === 1;
         return [float(keep ? xs.map((d, i) => (axes.includes(i) ? 1 : d)) : xs.filter((_, i) => !axes.includes(i)))];
       }
-      fail(node, `no shape rule for operator ${op}`);
+      unsupported(node);
   }
 }
 

@@ -1,4 +1,5 @@
 import { DataType } from './schema.js';
+import { DATA_LOCATION_EXTERNAL, externalSource, readExternal } from './external-data.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
 /** Element arrays for the tensor types the compiler reads and writes. */
@@ -23,7 +24,8 @@ const toNumber = (v: number | string | { toNumber(): number }): number =>
 
 /**
  * A constant tensor: an initializer, or the value of a Constant node. The original proto
- * is kept so that tensors the compiler never edits are written back byte for byte.
+ * is kept so that tensors the compiler never edits are written back byte for byte; an
+ * external tensor's data is read (by range) only when `data` is first used.
  */
 export class Tensor {
   private decoded: TensorData | undefined;
@@ -39,11 +41,13 @@ export class Tensor {
   }
 
   static fromProto(proto: TensorProtoLike, name = proto.name ?? ''): Tensor {
-    if (proto.dataLocation === 1) {
+    // External data is checked and attached when the model is loaded (external-data.ts);
+    // a proto that still lacks it came from bytes with no folder to read the file from.
+    if (proto.dataLocation === DATA_LOCATION_EXTERNAL && !externalSource(proto)) {
       throw new GaiaError(
-        ErrorCodes.ONNX_PARSE,
-        `tensor "${name}" stores its data in an external file; gaia-sentinel reads single-file models: ` +
-          're-save with onnx.save_model(model, path, save_as_external_data=False)',
+        ErrorCodes.EXTERNAL_DATA_PATH,
+        `tensor "${name}" stores its data in an external file, but the model was not loaded from its folder; ` +
+          'load it with loadModel(path) so the data file beside it is found',
       );
     }
     const dims = (proto.dims ?? []).map(toNumber);
@@ -107,7 +111,8 @@ function checkSize(name: string, dims: readonly number[], length: number): void 
 }
 
 function decode(name: string, dataType: number, size: number, proto: TensorProtoLike): TensorData {
-  const raw = proto.rawData;
+  const src = externalSource(proto);
+  const raw = src ? readExternal(src) : proto.rawData;
   const fromRaw = <T>(ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T => {
     // Copy into a fresh buffer: the view is then aligned, and a Node Buffer's slice()
     // would share (and start at the beginning of) the whole pooled ArrayBuffer.
