@@ -43,16 +43,19 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
   const initializers = new Map(graph.initializers);
   const reshapes: string[] = [];
   const nodes = graph.nodes.map((node): Node => {
-    if (node.opType !== 'Reshape' || attrInt(node, 'allowzero', 0) === 1) return node;
+    if (node.opType !== 'Reshape') return node;
     const [data, shapeName] = node.inputs as [string, string];
     const target = initializers.get(shapeName) ?? constantTargets.get(shapeName);
     if (!target) return node;
     const values = target.toNumbers();
     if (values[0] !== n || staticInfo.tensors.get(data)?.shape[0] !== n) return node;
+    // allowzero=1 (the dynamo exporter's views) reads 0 literally; without other zeros in
+    // the target, allowzero=0 means the same, and lets 0 copy the batch.
+    if (attrInt(node, 'allowzero', 0) === 1 && values.slice(1).includes(0)) return node;
     const name = `${shapeName}/dynamic_batch/${node.name || node.outputs[0]}`;
     initializers.set(name, Tensor.int64(name, target.dims, [0, ...values.slice(1)]));
     reshapes.push(node.name);
-    return { ...node, inputs: [data, name] };
+    return { ...node, inputs: [data, name], attributes: node.attributes.filter((a) => a.name !== 'allowzero') };
   });
   return {
     graph: {

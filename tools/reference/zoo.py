@@ -298,8 +298,6 @@ def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) ->
                               "params": sum(p.numel() for p in model.parameters())}
     for exporter, path in paths.items():
         out = os.path.join(os.path.dirname(path), "model.gaia.onnx")
-        if os.environ.get("ZOO_INLINE_HACK") and exporter.startswith("dynamo"):  # TEMP until external data lands
-            import onnx; inl = path.replace("model.onnx", "inline.onnx"); onnx.save(onnx.load(path), inl); path = inl
         c = compile_model(path, out, taps)
         res: Dict[str, object] = {"compiled": c["ok"], "compile_s": c["seconds"], "taps": count_taps(str(c["stdout"]))}
         if c["ok"]:
