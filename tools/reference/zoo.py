@@ -10,12 +10,12 @@ Needs torch, torchvision, onnx, onnxscript and onnxruntime (PyPI; e.g. a venv wi
 For every architecture (random weights, ``num_classes=10``, BatchNorm with random running
 statistics and affine parameters, eval mode):
 
-* reference: the official GAIA-Z (``cal_zero``): forward hooks on every ``nn.BatchNorm2d``,
-  seed ``y.max(1)[0].sum()``, ``autograd.grad`` at the hooked outputs, zero ratios over
-  H*W, mean of squares. The hook hands a clone downstream, so an in-place activation after
-  the BN (torchvision's ``ReLU(inplace=True)``, DenseNet's ``F.relu(..., inplace=True)``)
-  cannot turn the hooked tensor into the activation's output: the tap is the BN output
-  before any activation, as in the official code's models.
+* reference: the official GAIA-Z (``cal_zero``): the output of every BatchNorm (recorded
+  at F.batch_norm, see official_gaia_z), seed ``y.max(1)[0].sum()``, ``autograd.grad`` at
+  those outputs, zero ratios over H*W, mean of squares. A clone goes downstream, so an
+  in-place activation after the BN (torchvision's ``ReLU(inplace=True)``, DenseNet's
+  ``F.relu(..., inplace=True)``) cannot turn the recorded tensor into the activation's
+  output: the tap is the BN output before any activation.
 * exports, exactly as torch writes them by default: ``torch.onnx.export(model, (x[:1],), path)``
   with the default dynamo exporter (weights in external data beside the model) and with
   ``dynamo=False`` (TorchScript), no dynamic axes: the batch of 1 is fixed in the graph
@@ -116,22 +116,15 @@ def build(arch: str, seed: int = 0, **kwargs) -> torch.nn.Module:
         model = byom_archs.ARCHS[arch](**kwargs)
     elif arch in NARROW:
         model = NARROW[arch]()
+    elif arch.startswith("timm:"):
+        import timm  # optional: only for --arch timm:NAME
+
+        model = timm.create_model(arch[len("timm:"):], pretrained=False, num_classes=10)
     else:
         extra = {"init_weights": False} if arch in ("googlenet", "inception_v3") else {}
         model = getattr(torchvision.models, arch)(weights=None, num_classes=10, **extra, **kwargs)
     randomize_batchnorm(model, seed)
     return model.eval()
-
-
-def tap_modules(model: torch.nn.Module, kind: str):
-    """(module, output is channels-last) for the reference hooks. BatchNorm: every
-    nn.BatchNorm2d (a BN fused with its activation in one module is hooked before the
-    activation, by tapping the BN computation itself). LayerNorm: every nn.LayerNorm; the
-    ones applied to channels-last tensors (ConvNeXt blocks) have their channels last."""
-    if kind == "bn":
-        return [(m, False) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    layernorm2d = tuple(c for c in (getattr(torchvision.models.convnext, "LayerNorm2d", None), byom_archs.LayerNorm2d) if c)
-    return [(m, not isinstance(m, layernorm2d)) for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
 
 
 def randomize_batchnorm(model: torch.nn.Module, seed: int) -> None:
@@ -148,34 +141,41 @@ def randomize_batchnorm(model: torch.nn.Module, seed: int) -> None:
 
 
 def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
-    """GAIA-Z with hooks on the tap modules (see the module doc). Returns (scores, ratios per tap, logits)."""
+    """GAIA-Z at the official taps (see the module doc). Returns (scores, ratios per tap, logits).
+
+    The taps are recorded where the normalisation is computed: every call of
+    F.batch_norm on a feature map ("bn"; nn.BatchNorm2d and modules that fuse a BN with its
+    activation, like timm's BatchNormAct2d, all call it), or of F.layer_norm ("layernorm";
+    nn.LayerNorm and ConvNeXt's LayerNorm2d, which normalises a channels-last permutation).
+    That is the BN's output before any activation, as the official hooks see it on models
+    without fused modules. The recorded tensor's clone goes downstream, so an in-place op
+    after it (ReLU(inplace=True), x[:, :c] += y) cannot change what was recorded."""
     taps: List[torch.Tensor] = []
     channels_last: List[bool] = []
     relu_inputs: List[torch.Tensor] = []
+    functional = torch.nn.functional
+    original = {"bn": functional.batch_norm, "layernorm": functional.layer_norm}[kind]
 
-    def hook_for(last: bool):
-        def hook(module, inputs, output):
-            taps.append(output)
-            channels_last.append(last)
-            return output.clone()
-        return hook
+    def recording(*args, **kwargs):
+        y = original(*args, **kwargs)
+        if y.dim() != 4:
+            return y
+        taps.append(y)
+        # layer_norm normalises the trailing axes: on a 4-D tensor, the channels are last.
+        channels_last.append(kind == "layernorm")
+        return y.clone()
 
-    handles = []
-    for m, last in tap_modules(model, kind):
-        if isinstance(m, byom_archs.BatchNormAct2d):
-            # BN and activation in one module: tap the BN's own output, before the activation.
-            handles.append(_PreActivationTap(m, hook_for(last)))
-        else:
-            handles.append(m.register_forward_hook(hook_for(last)))
     # Inputs of the ReLU-family modules, to explain a zero ratio that differs (see compare).
-    handles += [m.register_forward_hook(lambda mod, i, o: relu_inputs.append(i[0].detach()))
-                for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6, torch.nn.Hardtanh))]
+    handles = [m.register_forward_hook(lambda mod, i, o: relu_inputs.append(i[0].detach()))
+               for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6, torch.nn.Hardtanh))]
+    setattr(functional, original.__name__, recording)
     try:
         with torch.enable_grad():
             xg = x.detach().clone().requires_grad_(True)
             y = model(xg)
             grads = torch.autograd.grad(y.max(1)[0].sum(), taps)
     finally:
+        setattr(functional, original.__name__, original)
         for h in handles:
             h.remove()
     ratios = []
@@ -187,23 +187,6 @@ def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
     official_gaia_z.relu_inputs = relu_inputs
     official_gaia_z.tap_shapes = [tuple(t.permute(0, 3, 1, 2).shape if last else t.shape) for t, last in zip(taps, channels_last)]
     return (r * r).mean(axis=1), ratios, y.detach().numpy()
-
-
-class _PreActivationTap:
-    """Wraps a BatchNormAct2d's forward so the hook sees the BN output before the activation."""
-
-    def __init__(self, module, hook):
-        self.module = module
-        bn_forward = torch.nn.BatchNorm2d.forward
-
-        def forward(x):
-            y = bn_forward(module, x)
-            return torch.nn.functional.relu(hook(module, (x,), y))
-
-        module.forward = forward
-
-    def remove(self):
-        del self.module.forward
 
 
 # How each export is written. "*-default" are torch.onnx.export's defaults exactly: the batch
@@ -288,10 +271,12 @@ def explain(b: int, k: int, delta: float) -> bool:
 
 def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) -> Dict[str, object]:
     size, taps, kind = BYOM.get(arch, (32 if arch in NARROW else SIZE.get(arch, 64), "bn", "bn"))
+    if arch.startswith("timm:"):
+        size = 64
     model = build(arch, **kwargs)
     x = torch.randn((batch, 3, size, size), generator=torch.Generator().manual_seed(1234))
     z_ref, ratios_ref, logits_ref = official_gaia_z(model, x, kind)
-    folder = os.path.join(work, arch)
+    folder = os.path.join(work, arch.replace(":", "_"))
     shutil.rmtree(folder, ignore_errors=True)
     paths = export(model, x, folder, variants)
     row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ratios_ref), "exporters": variants,
@@ -313,7 +298,7 @@ def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) ->
 def write_fixture(row: Dict[str, object], dest: str) -> None:
     """One CI fixture: both exports as torch wrote them, the input, the official scores."""
     fx = row["_fixture"]
-    out = os.path.join(dest, str(row["arch"]))
+    out = os.path.join(dest, str(row["arch"]).replace(":", "_"))
     shutil.rmtree(out, ignore_errors=True)
     for exporter in row["exporters"]:
         os.makedirs(os.path.join(out, exporter))
