@@ -56,6 +56,18 @@ describe('default taps', () => {
     expect(notes[0]).toContain('--taps');
   });
 
+  it('reads a converter’s naming of a fused Conv after its BatchNorm (tf2onnx: …/FusedBatchNormV3)', () => {
+    const bare = withoutTraces(folded, 'tf2onnx');
+    const named: Model = {
+      ...bare,
+      graph: { ...bare.graph, nodes: bare.graph.nodes.map((n, i) => (n.opType === 'Conv' ? { ...n, name: `model/block${i}/bn/FusedBatchNormV3` } : n)) },
+    };
+    const { taps, notes } = compileScoringGraph(named);
+    expect(taps).toHaveLength(3);
+    expect(taps.every((t) => t.reason === 'folded-bn conv (named after its BatchNorm)')).toBe(true);
+    expect(notes).toEqual([]);
+  });
+
   it('says a PyTorch export without BatchNorm has none, naming the --taps choices', () => {
     const err = caught(() => compileScoringGraph(withoutTraces(folded, 'pytorch')));
     expect(err.code).toBe(ErrorCodes.BAD_TAPS);

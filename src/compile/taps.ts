@@ -8,7 +8,7 @@
  * the fold, and the default selection reads each of them (see `foldEvidence`); where an
  * export carries no trace at all, a structural rule infers the folded Convs and says so.
  */
-import { attrInt, describeNode, producers, type Graph, type Model, type Node, type Shape } from '../onnx/graph.js';
+import { attrInt, consumers, describeNode, producers, type Graph, type Model, type Node, type Shape } from '../onnx/graph.js';
 import type { GraphInfo } from '../onnx/shapes.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
@@ -63,18 +63,27 @@ function innermostModule(node: Node): string | undefined {
   return classes.at(-1);
 }
 
+/** tf2onnx and other converters name a fused Conv after the BN it absorbed ("…/FusedBatchNormV3"). */
+const BN_NAME = /batch_?norm/i;
+
 /**
  * Why a Conv is known to carry a folded BatchNorm, or undefined:
  * - TorchScript exporter: its weight is a fresh "onnx::Conv_<n>" initializer;
  * - dynamo exporter: the rewriter rule FuseBatchNormIntoConv is recorded on the node, or
- *   the node came out of a BatchNorm module (the fold keeps the BN's provenance).
+ *   the node came out of a BatchNorm module (the fold keeps the BN's provenance);
+ * - other converters: the node or its output is named after a BatchNorm, and no
+ *   BatchNormalization node reads it (then that node is the tap).
  */
-export function foldEvidence(node: Node, graph: Graph): string | undefined {
+export function foldEvidence(node: Node, graph: Graph, readers?: ReadonlyMap<string, readonly Node[]>): string | undefined {
   if (!CONV_OPS.has(node.opType)) return undefined;
   const weight = node.inputs[1] ?? '';
   if (TORCHSCRIPT_FOLDED_WEIGHT.test(weight) && graph.initializers.has(weight)) return 'folded-bn conv (TorchScript export)';
   if (metadata(node, RULE_NAME_KEY)?.includes('FuseBatchNorm')) return 'folded-bn conv (dynamo export: FuseBatchNormIntoConv)';
   if (/BatchNorm/.test(innermostModule(node) ?? '')) return 'folded-bn conv (dynamo export: BatchNorm module)';
+  if (readers && (BN_NAME.test(node.name) || BN_NAME.test(node.outputs[0] ?? ''))) {
+    const feedsBn = (readers.get(node.outputs[0]!) ?? []).some((r) => r.opType === 'BatchNormalization');
+    if (!feedsBn) return 'folded-bn conv (named after its BatchNorm)';
+  }
   return undefined;
 }
 
@@ -119,9 +128,10 @@ function structuralTaps(graph: Graph, info: GraphInfo): Tap[] {
 
 /** Default taps: BatchNormalization outputs and BN-folded Conv outputs, in graph order. */
 export function batchNormTaps(graph: Graph, info: GraphInfo, traces: ExportTraces = {}): TapSelection {
+  const readers = consumers(graph);
   const taps = graph.nodes.flatMap((node) => {
     if (node.opType === 'BatchNormalization') return [tapOf(node, info, 'batchnorm')];
-    const why = foldEvidence(node, graph);
+    const why = foldEvidence(node, graph, readers);
     return why ? [tapOf(node, info, why)] : [];
   });
   if (taps.length > 0 || tracesAreReadable(graph, traces)) return { taps, notes: [] };
