@@ -5,10 +5,10 @@
  * agent scores batches of any size, so the scoring graph needs a symbolic batch: the
  * input's first axis becomes "batch" and a Reshape that keeps the batch in front (its
  * constant target starts with the export batch, and so does its input) copies it instead
- * (target[0] = 0). Whether the batch then really flows through the graph to the logits
+ * (target[0] = 0); a Resize to explicit sizes reads its batch from its input. Whether the batch then really flows through the graph to the logits
  * and every tap is checked by the compiler afterwards (`assertBatchFlows`).
  */
-import { attrInt, describeNode, producers, type Graph, type Node } from '../onnx/graph.js';
+import { attr, attrInt, describeNode, producers, type Graph, type Node } from '../onnx/graph.js';
 import type { GraphInfo } from '../onnx/shapes.js';
 import { Tensor } from '../onnx/tensor.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -19,7 +19,7 @@ export interface DynamicBatch {
   readonly graph: Graph;
   /** The batch the export fixed, when it fixed one. */
   readonly exportBatch?: number;
-  /** The Reshape nodes whose target now copies the batch. */
+  /** The Reshape (and Resize) nodes whose target now copies the batch. */
   readonly reshapes: readonly string[];
 }
 
@@ -42,7 +42,11 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
   }
   const initializers = new Map(graph.initializers);
   const reshapes: string[] = [];
-  const nodes = graph.nodes.map((node): Node => {
+  const nodes = graph.nodes.flatMap((node): Node[] => {
+    if (node.opType === 'Resize') return resizeWithBatch(node, n, staticInfo, initializers, constantTargets, reshapes);
+    return [reshapeWithBatch(node)];
+  });
+  function reshapeWithBatch(node: Node): Node {
     if (node.opType !== 'Reshape') return node;
     const [data, shapeName] = node.inputs as [string, string];
     const target = initializers.get(shapeName) ?? constantTargets.get(shapeName);
@@ -56,7 +60,7 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
     initializers.set(name, Tensor.int64(name, target.dims, [0, ...values.slice(1)]));
     reshapes.push(node.name);
     return { ...node, inputs: [data, name], attributes: node.attributes.filter((a) => a.name !== 'allowzero') };
-  });
+  }
   return {
     graph: {
       ...graph,
@@ -70,6 +74,46 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
     reshapes,
   };
 }
+
+/**
+ * A Resize to explicit sizes names the batch among them (F.interpolate(size=...) exports
+ * [1, C, H, W]): the sizes become the input's own batch, read at run time, followed by the
+ * constant rest. Shape inference evaluates the result symbolically.
+ */
+function resizeWithBatch(
+  node: Node,
+  n: number,
+  staticInfo: GraphInfo,
+  initializers: Map<string, Tensor>,
+  constants: ReadonlyMap<string, Tensor>,
+  changed: string[],
+): Node[] {
+  const [data, , , sizesName] = node.inputs;
+  if (!data || !sizesName || getAxes(node)) return [node];
+  const sizes = initializers.get(sizesName) ?? constants.get(sizesName);
+  const values = sizes?.toNumbers();
+  if (!values || values[0] !== n || staticInfo.tensors.get(data)?.shape[0] !== n) return [node];
+  const base = `gaia/dynamic_batch/${node.name || node.outputs[0]}`;
+  const ints = (suffix: string, v: number[]) => {
+    initializers.set(`${base}/${suffix}`, Tensor.int64(`${base}/${suffix}`, [v.length], v));
+    return `${base}/${suffix}`;
+  };
+  const shape: Node = { name: `${base}/shape`, opType: 'Shape', domain: '', inputs: [data], outputs: [`${base}/shape`], attributes: [] };
+  const first: Node = {
+    name: `${base}/batch`, opType: 'Slice', domain: '',
+    inputs: [`${base}/shape`, ints('start', [0]), ints('end', [1])], outputs: [`${base}/batch`], attributes: [],
+  };
+  const concat: Node = {
+    name: `${base}/sizes`, opType: 'Concat', domain: '',
+    inputs: [`${base}/batch`, ints('rest', values.slice(1))], outputs: [`${base}/sizes`], attributes: [attr.int('axis', 0)],
+  };
+  changed.push(node.name);
+  const inputs = [...node.inputs];
+  inputs[3] = `${base}/sizes`;
+  return [shape, first, concat, { ...node, inputs }];
+}
+
+const getAxes = (node: Node) => node.attributes.find((a) => a.name === 'axes');
 
 /**
  * After a fixed batch was made dynamic, the batch must flow from the input through every
