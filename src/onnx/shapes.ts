@@ -24,10 +24,11 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 export interface TensorInfo {
   elemType: number;
   shape: Shape;
-  /** Element values of a small integer tensor known at compile time (possibly symbolic). */
+  /**
+   * Element values of a small tensor known at compile time: shape vectors (possibly
+   * symbolic) and the scalar arithmetic exporters build pads and scales with.
+   */
   value?: Dim[];
-  /** Element values of a small float constant (Resize scales). */
-  floatValue?: number[];
 }
 
 export interface GraphInfo {
@@ -85,13 +86,26 @@ export function inferShapes(graph: Graph, opset: number): GraphInfo {
   return { tensors, constants };
 }
 
-function smallIntValue(t: Tensor): { value?: Dim[]; floatValue?: number[] } {
-  if ((t.dataType === DataType.INT64 || t.dataType === DataType.INT32) && t.size <= 64) {
-    return { value: t.toNumbers() };
-  }
-  if (t.dataType === DataType.FLOAT && t.size <= 8) return { floatValue: t.toNumbers() };
+const INT_TYPES = new Set<number>([DataType.INT64, DataType.INT32]);
+const FLOAT_VALUE_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE]);
+
+function smallIntValue(t: Tensor): { value?: Dim[] } {
+  if ((INT_TYPES.has(t.dataType) || FLOAT_VALUE_TYPES.has(t.dataType)) && t.size <= 64) return { value: t.toNumbers() };
   return {};
 }
+
+/** Unary ops folded on compile-time values (TF-style "same" padding computes its pads with them). */
+const UNARY_FOLD: Record<string, (v: number) => number> = {
+  Ceil: Math.ceil,
+  Floor: Math.floor,
+  Round: (v) => (Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v)),
+  Neg: (v) => -v,
+  Abs: Math.abs,
+  Sqrt: Math.sqrt,
+  Relu: (v) => Math.max(v, 0),
+  Identity: (v) => v,
+  Sign: Math.sign,
+};
 
 function fail(node: Node, what: string): never {
   throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `${describeNode(node)}: ${what}`, { node: node.name });
@@ -182,7 +196,7 @@ function inferNode(
     if (f) {
       const t2 = Tensor.float32(node.outputs[0]!, [], [attrFloat(node, 'value_float', 0)]);
       constants.set(t2.name, t2);
-      return [{ elemType: DataType.FLOAT, shape: [] }];
+      return [{ elemType: DataType.FLOAT, shape: [], value: [attrFloat(node, 'value_float', 0)] }];
     }
     const ints = attrInts(node, 'value_ints');
     if (ints) {
@@ -198,7 +212,20 @@ function inferNode(
     }
     fail(node, 'only value, value_float, value_int and value_ints Constants are supported');
   }
-  if (SAME_SHAPE.has(op)) return [float(x().shape)];
+  if (SAME_SHAPE.has(op)) {
+    const v = x().value;
+    const fold = UNARY_FOLD[op];
+    if (v && fold && v.every((d) => typeof d === 'number')) return [{ ...float(x().shape), value: (v as number[]).map(fold) }];
+    if (v && op === 'Clip') {
+      const bound = (i: number) => (node.inputs[i] ? get(node, i).value?.[0] : undefined);
+      const [lo, hi] = [bound(1), bound(2)];
+      if (v.every((d) => typeof d === 'number') && [lo, hi].every((b) => b === undefined || typeof b === 'number')) {
+        const clip = (d: number) => Math.min(Math.max(d, (lo as number | undefined) ?? -Infinity), (hi as number | undefined) ?? Infinity);
+        return [{ ...float(x().shape), value: (v as number[]).map(clip) }];
+      }
+    }
+    return [float(x().shape)];
+  }
   if (op === 'Dropout') return [float(x().shape), { elemType: DataType.BOOL, shape: x().shape }];
   if (op === 'LayerNormalization') {
     // Mean and InvStdDev keep the leading axes and size 1 on the normalised ones.
@@ -211,14 +238,15 @@ function inferNode(
   if (op === 'Resize') return [float(resizeShape(node, x().shape, get))];
   if (op === 'Cast') {
     const to = attrInt(node, 'to', DataType.FLOAT);
-    const v = x().value;
+    // float → integer truncates toward zero (onnxruntime's static_cast).
+    const v = INT_TYPES.has(to) ? x().value?.map((d) => (typeof d === 'number' ? Math.trunc(d) : d)) : x().value;
     return [{ elemType: to, shape: x().shape, ...(v ? { value: v } : {}) }];
   }
   if (BROADCAST.has(op) || COMPARE.has(op)) {
     const infos = node.inputs.map((_, i) => get(node, i));
     const shape = broadcastShapes(node, infos.map((i) => i.shape));
     const elemType = COMPARE.has(op) ? DataType.BOOL : op === 'Where' ? infos[1]!.elemType : infos[0]!.elemType;
-    const value = op === 'Where' ? foldWhere(infos) : op === 'Equal' ? foldEqual(infos) : foldArithmetic(op, infos);
+    const value = op === 'Where' ? foldWhere(infos) : op === 'Equal' ? foldEqual(infos) : foldArithmetic(op, infos, elemType);
     return [{ elemType, shape, ...(value ? { value } : {}) }];
   }
   switch (op) {
@@ -450,8 +478,9 @@ export function resizeParams(
   }
   const scalesName = node.inputs[2];
   if (!scalesName) fail(node, 'needs scales or sizes');
-  const values = get(node, 2).floatValue ?? fail(node, `scales "${scalesName}" must be a constant`);
-  return { scales: expand(values, () => 1) };
+  const values = get(node, 2).value ?? fail(node, `scales "${scalesName}" must be a constant`);
+  if (values.some((v) => typeof v !== 'number')) fail(node, `scales "${scalesName}" must be a constant`);
+  return { scales: expand(values as number[], () => 1) };
 }
 
 export function sliceParams(
@@ -542,33 +571,34 @@ function addDims(dims: Dim[]): Dim {
   return sym.length === 1 ? sym[0]! : `(${sym.join('+')})`;
 }
 
+/**
+ * total / known for the -1 of a Reshape, where either may be a symbolic product such as
+ * "(batch*128*1*1)": symbolic factors cancel, numeric ones divide.
+ */
 function divideDims(node: Node, total: Dim, known: Dim): Dim {
   if (typeof total === 'number' && typeof known === 'number') return total / known;
   if (total === known) return 1;
-  // "(batch*C*H*W)" / "batch" style: strip a symbolic factor present in both.
-  if (typeof total === 'string' && typeof known === 'string') {
-    const t = splitProduct(total);
-    const k = splitProduct(known);
-    for (const f of k) {
-      const i = t.indexOf(f);
-      if (i < 0) fail(node, `cannot infer -1 in Reshape from ${total} / ${known}`);
-      t.splice(i, 1);
-    }
-    const nums = t.map(Number);
-    if (nums.every((v) => !Number.isNaN(v))) return nums.reduce((a, b) => a * b, 1);
-    return t.join('*');
+  const t = factors(total);
+  const k = factors(known);
+  for (const sym of k.symbols) {
+    const i = t.symbols.indexOf(sym);
+    if (i < 0) fail(node, `cannot infer -1 in Reshape from ${total} / ${known}`);
+    t.symbols.splice(i, 1);
   }
-  if (typeof total === 'string' && typeof known === 'number') {
-    const t = splitProduct(total);
-    const nums = t.filter((f) => !Number.isNaN(Number(f))).map(Number);
-    const syms = t.filter((f) => Number.isNaN(Number(f)));
-    const numProd = nums.reduce((a, b) => a * b, 1);
-    if (numProd % known === 0 && syms.length === 1) return numProd / known === 1 ? syms[0]! : `(${syms[0]}*${numProd / known})`;
-  }
-  if (typeof total === 'number' && typeof known === 'string') {
-    fail(node, `cannot infer -1 in Reshape: ${total} elements over a dynamic ${known}`);
-  }
-  return `(${total}/${known})`;
+  if (k.number === 0 || t.number % k.number !== 0) fail(node, `cannot infer -1 in Reshape from ${total} / ${known}`);
+  const n = t.number / k.number;
+  if (t.symbols.length === 0) return n;
+  const sym = t.symbols.join('*');
+  return n === 1 && t.symbols.length === 1 ? sym : `(${n === 1 ? sym : `${sym}*${n}`})`;
+}
+
+/** A dimension as symbolic factors times a number. */
+function factors(d: Dim): { symbols: string[]; number: number } {
+  if (typeof d === 'number') return { symbols: [], number: d };
+  const parts = splitProduct(d);
+  const symbols = parts.filter((f) => Number.isNaN(Number(f)));
+  const number = parts.filter((f) => !Number.isNaN(Number(f))).reduce((a, f) => a * Number(f), 1);
+  return { symbols, number };
 }
 
 function splitProduct(d: string): string[] {
@@ -599,7 +629,7 @@ function foldWhere(infos: TensorInfo[]): Dim[] | undefined {
   return Array.from({ length: n }, (_, i) => (at(c, i) ? at(a, i) : at(b, i)));
 }
 
-function foldArithmetic(op: string, infos: TensorInfo[]): Dim[] | undefined {
+function foldArithmetic(op: string, infos: TensorInfo[], elemType: number): Dim[] | undefined {
   if (!infos.every((i) => i.value) || infos.length !== 2) return undefined;
   const [a, b] = [infos[0]!.value!, infos[1]!.value!];
   const n = Math.max(a.length, b.length);
@@ -618,7 +648,10 @@ function foldArithmetic(op: string, infos: TensorInfo[]): Dim[] | undefined {
       case 'Add': out.push(x + y); break;
       case 'Sub': out.push(x - y); break;
       case 'Mul': out.push(x * y); break;
-      case 'Div': out.push(Math.trunc(x / y)); break;
+      case 'Div': out.push(INT_TYPES.has(elemType) ? Math.trunc(x / y) : x / y); break;
+      case 'Max': out.push(Math.max(x, y)); break;
+      case 'Min': out.push(Math.min(x, y)); break;
+      case 'Pow': out.push(x ** y); break;
       default: return undefined;
     }
   }
