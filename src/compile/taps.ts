@@ -92,6 +92,15 @@ export function isFoldedBnConv(node: Node, graph: Graph): boolean {
   return foldEvidence(node, graph) !== undefined;
 }
 
+/** Tensors computed from the graph's (non-initializer) inputs. */
+function computedFromInput(graph: Graph): Set<string> {
+  const reached = new Set(graph.inputs.filter((i) => !graph.initializers.has(i.name)).map((i) => i.name));
+  for (const node of graph.nodes) {
+    if (node.inputs.some((i) => reached.has(i))) for (const o of node.outputs) if (o) reached.add(o);
+  }
+  return reached;
+}
+
 /** Whether the export is of a kind whose fold traces we read: then "no trace" means "no BN". */
 function tracesAreReadable(graph: Graph, traces: ExportTraces): boolean {
   if (graph.nodes.some((n) => metadata(n, CLASS_HIERARCHY_KEY) !== undefined)) return true; // dynamo
@@ -129,7 +138,11 @@ function structuralTaps(graph: Graph, info: GraphInfo): Tap[] {
 /** Default taps: BatchNormalization outputs and BN-folded Conv outputs, in graph order. */
 export function batchNormTaps(graph: Graph, info: GraphInfo, traces: ExportTraces = {}): TapSelection {
   const readers = consumers(graph);
+  const fromInput = computedFromInput(graph);
   const taps = graph.nodes.flatMap((node) => {
+    // A BN of the weights (weight standardisation, NFNet's ScaledStdConv) is no tap: only
+    // BNs of feature maps computed from the image are.
+    if (!fromInput.has(node.outputs[0]!)) return [];
     if (node.opType === 'BatchNormalization') return [tapOf(node, info, 'batchnorm')];
     const why = foldEvidence(node, graph, readers);
     return why ? [tapOf(node, info, why)] : [];
@@ -229,7 +242,8 @@ function noTaps(graph: Graph, spec: string): GaiaError {
       `tap selection "${spec}" matched no tensor; name existing layers with --taps name:REGEX (node names) or op:TYPE (op types)`,
     );
   }
-  const norms = [...new Set(graph.nodes.map((n) => n.opType).filter((op) => /Normalization$/.test(op)))];
+  const fromInput = computedFromInput(graph);
+  const norms = [...new Set(graph.nodes.filter((n) => fromInput.has(n.outputs[0]!)).map((n) => n.opType).filter((op) => /Normalization$/.test(op)))];
   return new GaiaError(
     ErrorCodes.BAD_TAPS,
     `the model has no BatchNorm: no BatchNormalization node and no Conv with BatchNorm folded in (tap selection "${spec}"). ` +

@@ -601,8 +601,11 @@ function factors(d: Dim): { symbols: string[]; number: number } {
   return { symbols, number };
 }
 
+/** The factors of a symbolic product, nested or not: "((batch*4)*16)" → [batch, 4, 16]. */
 function splitProduct(d: string): string[] {
-  return d.replace(/^\(|\)$/g, '').split('*');
+  // Only a pure product may lose its parentheses; a sum or quotient stays one factor.
+  if (/[+/]/.test(d) || d.includes('slice(') || d.includes('range(')) return [d];
+  return d.replace(/[()]/g, '').split('*');
 }
 
 /** Equal on shape values: a symbolic dimension is never negative (TorchScript's -1 tests). */

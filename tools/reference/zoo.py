@@ -1,7 +1,10 @@
 """The bring-your-own-model zoo check: torchvision classifiers, both torch.onnx exporters,
 compiled with the default taps, against the official GAIA-Z.
 
-    python tools/reference/zoo.py [--arch NAME ...] [--work DIR] [--report PATH] [--fixtures DIR]
+    python tools/reference/zoo.py [--arch NAME ...] [--exporters LIST] [--work DIR] [--report PATH] [--fixtures DIR]
+
+NAME: a torchvision classifier (resnet18, ...), a pattern net of byom_archs.py, or
+timm:NAME[@SIZE] for a timm model (pip install timm; random weights, input SIZE px).
 
 Needs torch, torchvision, onnx, onnxscript and onnxruntime (PyPI; e.g. a venv with
 ``pip install torch torchvision onnx onnxscript onnxruntime``), and the built project
@@ -119,7 +122,7 @@ def build(arch: str, seed: int = 0, **kwargs) -> torch.nn.Module:
     elif arch.startswith("timm:"):
         import timm  # optional: only for --arch timm:NAME
 
-        model = timm.create_model(arch[len("timm:"):], pretrained=False, num_classes=10)
+        model = timm.create_model(arch[len("timm:"):].split("@")[0], pretrained=False, num_classes=10)
     else:
         extra = {"init_weights": False} if arch in ("googlenet", "inception_v3") else {}
         model = getattr(torchvision.models, arch)(weights=None, num_classes=10, **extra, **kwargs)
@@ -274,11 +277,11 @@ def explain(b: int, k: int, delta: float) -> bool:
 def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) -> Dict[str, object]:
     size, taps, kind = BYOM.get(arch, (32 if arch in NARROW else SIZE.get(arch, 64), "bn", "bn"))
     if arch.startswith("timm:"):
-        size = 64
+        size = int(arch.split("@")[1]) if "@" in arch else 64
     model = build(arch, **kwargs)
     x = torch.randn((batch, 3, size, size), generator=torch.Generator().manual_seed(1234))
     z_ref, ratios_ref, logits_ref = official_gaia_z(model, x, kind)
-    folder = os.path.join(work, arch.replace(":", "_"))
+    folder = os.path.join(work, arch.replace(":", "_").replace("@", "_"))
     shutil.rmtree(folder, ignore_errors=True)
     paths = export(model, x, folder, variants)
     row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ratios_ref), "exporters": variants,
@@ -296,7 +299,7 @@ def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) ->
         else:
             res["error"] = c["stderr"]
         row[exporter] = res
-    row["_fixture"] = {"x": x.numpy(), "gaia_z": z_ref, "ratios": np.concatenate(ratios_ref, axis=1),
+    row["_fixture"] = {"x": x.numpy(), "gaia_z": z_ref, "ratios": np.concatenate(ratios_ref, axis=1) if ratios_ref else None,
                        "logits": logits_ref, "folder": folder, "taps": taps}
     return row
 
@@ -353,6 +356,7 @@ def main() -> int:
     ap.add_argument("--work", default="/tmp/gaia-zoo", help="folder for exports and compiled graphs")
     ap.add_argument("--batch", type=int, default=3)
     ap.add_argument("--report", help="write the JSON rows here (and a Markdown table beside it, .md)")
+    ap.add_argument("--exporters", help="comma-separated export variants (default: torchscript-default,dynamo-default); see EXPORTERS")
     ap.add_argument("--fixtures", help="write CI fixtures of the architectures run into this folder (default set: CI_FIXTURES)")
     args = ap.parse_args()
     torch.set_num_threads(max(1, (os.cpu_count() or 2)))
@@ -360,7 +364,7 @@ def main() -> int:
     default = CI_FIXTURES if args.fixtures else ZOO + list(BYOM)
     for arch in args.arch or default:
         t0 = time.time()
-        variants = ["torchscript-default", "dynamo-default"]
+        variants = args.exporters.split(",") if args.exporters else ["torchscript-default", "dynamo-default"]
         if args.fixtures:
             variants = ["torchscript", "dynamo"] + (variants if arch in FIXTURES_WITH_DEFAULT_EXPORTS else [])
         try:

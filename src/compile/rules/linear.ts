@@ -29,28 +29,30 @@ const gemm: VjpRule = (ctx) => {
   return [da, db, dc];
 };
 
-/** Only the 2-D cases classifier heads use; batched MatMul with two activations is refused. */
+/**
+ * MatMul with numpy semantics (rank ≥ 2; batch axes broadcast): dA = g·Bᵀ, dB = Aᵀ·g, each
+ * summed back over the batch axes its operand was broadcast along. Covers Linear layers on
+ * feature maps and attention (both operands activations).
+ * https://onnx.ai/onnx/operators/onnx__MatMul.html
+ */
 const matMul: VjpRule = (ctx) => {
   const { b, node } = ctx;
   const [a, bm] = node.inputs as [string, string];
-  const ra = ctx.shape(a).length;
-  const rb = ctx.shape(bm).length;
+  const as = ctx.shape(a);
+  const bs = ctx.shape(bm);
+  if (as.length < 2 || bs.length < 2) {
+    throw new GaiaError(ErrorCodes.UNSUPPORTED_OP, `${describeNode(node)}: MatMul with a 1-D operand is not supported`, { node: node.name });
+  }
   const g = g0(ctx);
   const swapLast = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-  let da: string | undefined;
-  let db: string | undefined;
-  if (ctx.needsGrad[0]) {
-    if (rb !== 2 && ra !== rb) {
-      throw new GaiaError(ErrorCodes.UNSUPPORTED_OP, `${describeNode(node)}: batched MatMul with a rank-${rb} right operand is not supported`, { node: node.name });
-    }
-    da = b.op1('MatMul', [g, b.op1('Transpose', [bm], [attr.ints('perm', swapLast(rb))])], [], 'matmul_grad');
-  }
-  if (ctx.needsGrad[1]) {
-    if (ra !== 2 || rb !== 2) {
-      throw new GaiaError(ErrorCodes.UNSUPPORTED_OP, `${describeNode(node)}: the gradient of a batched MatMul's right operand is not supported`, { node: node.name });
-    }
-    db = b.op1('MatMul', [b.op1('Transpose', [a], [attr.ints('perm', [1, 0])]), g], [], 'matmul_grad');
-  }
+  const transposed = (x: string, rank: number) => b.op1('Transpose', [x], [attr.ints('perm', swapLast(rank))]);
+  const out = ctx.shape(node.outputs[0]!);
+  const da = ctx.needsGrad[0]
+    ? reduceToInput(b, b.op1('MatMul', [g, transposed(bm, bs.length)], [], 'matmul_grad'), out, a, as)
+    : undefined;
+  const db = ctx.needsGrad[1]
+    ? reduceToInput(b, b.op1('MatMul', [transposed(a, as.length), g], [], 'matmul_grad'), [...out.slice(0, -2), as[as.length - 1]!, out[out.length - 1]!], bm, bs)
+    : undefined;
   return [da, db];
 };
 
