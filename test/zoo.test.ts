@@ -21,6 +21,8 @@ interface Expected {
   arch: string;
   taps_spec: string;
   hooks: number;
+  /** How many grad_<i>.npy files hold the official gradient at each tap (pattern nets). */
+  grads?: number;
   /** torchscript / dynamo (dynamic batch declared), *-default (torch's defaults: batch 1 fixed). */
   exporters: string[];
   /** Per exporter: whether it compiled, and the error it was refused with. */
@@ -74,7 +76,11 @@ for (const arch of ARCHS) {
       beforeAll(async () => {
         const model = await loadModel(join(dir, exporter, 'model.onnx'));
         if (exporter.endsWith('-default')) expect(model.graph.inputs[0]!.shape![0]).toBe(1);
-        result = compileScoringGraph(model, { taps: expected.taps_spec, heads: ['logits', 'gaia_z', 'gaia_z_ratios'] });
+        result = compileScoringGraph(model, {
+          taps: expected.taps_spec,
+          heads: ['logits', 'gaia_z', 'gaia_z_ratios'],
+          debug: expected.grads !== undefined,
+        });
         out = await runModel(result.model, input);
       });
 
@@ -90,6 +96,21 @@ for (const arch of ARCHS) {
         let differing = 0;
         out.gaia_z_ratios!.data.forEach((r, i) => (differing += Math.abs(r - ratios[i]!) > 1e-6 ? 1 : 0));
         expect(differing).toBe(0);
+      });
+
+      it.runIf(expected.grads !== undefined)('matches the official gradient at every tap (≤ 1e-4 of its scale)', () => {
+        for (let i = 0; i < expected.grads!; i++) {
+          const ours = out[`debug/grad/${i}`]!.data;
+          const ref = readNpy(join(dir, `grad_${i}.npy`)).data;
+          expect(ours.length, `tap ${i}`).toBe(ref.length);
+          let diff = 0;
+          let scale = 0;
+          ref.forEach((v, j) => {
+            diff = Math.max(diff, Math.abs(ours[j]! - v));
+            scale = Math.max(scale, Math.abs(v));
+          });
+          expect(diff / scale, `tap ${i}`).toBeLessThanOrEqual(1e-4);
+        }
       });
 
       it('keeps the batch dynamic: one sample alone scores as in the batch', async () => {

@@ -10,6 +10,8 @@ first tap and the logits. Random weights; BatchNorm statistics are randomised by
     decomposed_ln    a hand-written channel LayerNorm (mean, var, sqrt, divide), erf GELU and tanh GELU
     bn_act           BatchNorm and activation fused in one module (timm's BatchNormAct2d pattern):
                      the official hook point is still the BN output before the activation
+    attention_mini   a MobileViT-style block: feature map → tokens → multi-head self-attention
+                     (batched MatMul of two activations, Softmax) → feature map, between BN taps
 """
 
 from __future__ import annotations
@@ -153,6 +155,27 @@ class BnAct(nn.Module):
         return self.head(self.n2(self.c2(self.n1(self.c1(x)))))
 
 
+class AttentionMini(nn.Module):
+    def __init__(self, dim: int = 16, heads: int = 2):
+        super().__init__()
+        self.heads = heads
+        self.stem = conv_bn(3, dim, stride=2)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.fuse = conv_bn(dim, dim)
+        self.head = Head(dim)
+
+    def forward(self, x):
+        x = F.silu(self.stem(x))
+        b, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)  # (B, HW, C)
+        q, k, v = self.qkv(tokens).reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q @ k.transpose(-2, -1) * (c // self.heads) ** -0.5, dim=-1)
+        y = self.proj((att @ v).transpose(1, 2).reshape(b, h * w, c))
+        x = x + y.transpose(1, 2).reshape(b, c, h, w)
+        return self.head(F.relu(self.fuse(x)))
+
+
 ARCHS = {
     "mixconv": MixConv,
     "slice_residual": SliceResidual,
@@ -160,4 +183,5 @@ ARCHS = {
     "convnext_mini": ConvNeXtMini,
     "decomposed_ln": DecomposedLN,
     "bn_act": BnAct,
+    "attention_mini": AttentionMini,
 }

@@ -80,6 +80,7 @@ BYOM = {
     "fpn_resize": (32, "bn", "bn"),
     "decomposed_ln": (32, "bn", "bn"),
     "bn_act": (32, "bn", "bn"),
+    "attention_mini": (32, "bn", "bn"),
     "convnext_mini": (32, "op:LayerNormalization", "layernorm"),
     "convnext_tiny": (64, "op:LayerNormalization", "layernorm"),
 }
@@ -110,7 +111,7 @@ NARROW = _narrow()
 # What test/fixtures/zoo holds (tools/reference/zoo.py --fixtures test/fixtures/zoo): exports
 # with a dynamic batch, and for a few also torch's defaults (fixed batch 1).
 FIXTURES_WITH_DEFAULT_EXPORTS = ["shufflenet_v2_tiny", "densenet_tiny", "regnet_y_tiny", "slice_residual"]
-CI_FIXTURES = [a for a in NARROW if a != "mobilenet_v2_w025"] + ["mixconv", "slice_residual", "fpn_resize", "decomposed_ln", "bn_act", "convnext_mini"]
+CI_FIXTURES = [a for a in NARROW if a != "mobilenet_v2_w025"] + ["mixconv", "slice_residual", "fpn_resize", "decomposed_ln", "bn_act", "convnext_mini", "attention_mini"]
 
 
 def build(arch: str, seed: int = 0, **kwargs) -> torch.nn.Module:
@@ -190,6 +191,7 @@ def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
         ratios.append(((g != 0).sum(dim=(2, 3)).double() / (g.shape[2] * g.shape[3])).numpy())
     r = np.concatenate(ratios, axis=1)
     official_gaia_z.relu_inputs = relu_inputs
+    official_gaia_z.grads = [g.detach().numpy() for g in grads]
     official_gaia_z.tap_shapes = [tuple(t.permute(0, 3, 1, 2).shape if last else t.shape) for t, last in zip(taps, channels_last)]
     return (r * r).mean(axis=1), ratios, y.detach().numpy()
 
@@ -299,7 +301,7 @@ def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) ->
         else:
             res["error"] = c["stderr"]
         row[exporter] = res
-    row["_fixture"] = {"x": x.numpy(), "gaia_z": z_ref, "ratios": np.concatenate(ratios_ref, axis=1) if ratios_ref else None,
+    row["_fixture"] = {"x": x.numpy(), "gaia_z": z_ref, "grads": official_gaia_z.grads if z_ref is not None else [], "ratios": np.concatenate(ratios_ref, axis=1) if ratios_ref else None,
                        "logits": logits_ref, "folder": folder, "taps": taps}
     return row
 
@@ -320,6 +322,12 @@ def write_fixture(row: Dict[str, object], dest: str) -> None:
     np.save(os.path.join(out, "ratios.npy"), fx["ratios"].astype(np.float32))
     np.save(os.path.join(out, "logits.npy"), fx["logits"].astype(np.float32))
     meta = {k: v for k, v in row.items() if not k.startswith("_")}
+    # The pattern nets are small enough to keep every tap's gradient (in the tap's own
+    # layout): where ratios are all 1 (SiLU, GELU, attention), values are what tells.
+    if row["arch"] in byom_archs.ARCHS:
+        for i, g in enumerate(fx["grads"]):
+            np.save(os.path.join(out, f"grad_{i}.npy"), g.astype(np.float32))
+        meta["grads"] = len(fx["grads"])
     meta["torch"] = torch.__version__
     meta["torchvision"] = torchvision.__version__
     with open(os.path.join(out, "expected.json"), "w") as f:
