@@ -219,7 +219,7 @@ def export(model: torch.nn.Module, x: torch.Tensor, folder: str, variants: List[
 
 def compile_model(path: str, out: str, taps: str = "bn") -> Dict[str, object]:
     cmd = ["node", os.path.join(ROOT, "bin", "gaia-sentinel.js"), "compile", "--model", path, "--out", out,
-           "--taps", taps, "--heads", "logits,gaia_z,gaia_z_ratios"]
+           "--taps", taps, "--heads", "logits,gaia_z,gaia_z_ratios", "--debug"]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     return {"ok": p.returncode == 0, "seconds": round(time.time() - t0, 1),
@@ -237,6 +237,11 @@ def compare(compiled: str, x: np.ndarray, z_ref: np.ndarray, ratios_ref: List[np
     sess = ort.InferenceSession(compiled, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     logits, z, ratios = sess.run(["logits", "gaia_z", "gaia_z_ratios"], {name: x})
+    # Gradient values at every tap (--debug outputs), relative to each tap's own scale: where
+    # the ratios are all 1 (SiLU, GELU, LayerNorm nets) the values are what tells.
+    grad_names = sorted((o.name for o in sess.get_outputs() if o.name.startswith("debug/grad/")), key=lambda n: int(n.split("/")[-1]))
+    grads = sess.run(grad_names, {name: x}) if len(grad_names) == len(official_gaia_z.grads) else []
+    grad_err = max((float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)) for a, b in zip(grads, official_gaia_z.grads)), default=float("nan"))
     (z1,) = sess.run(["gaia_z"], {name: x[:1]})
     ref_all = np.concatenate(ratios_ref, axis=1)
     differing, explained = -1, 0
@@ -248,6 +253,7 @@ def compare(compiled: str, x: np.ndarray, z_ref: np.ndarray, ratios_ref: List[np
         "gaia_z_rel_err": float(np.max(np.abs(z.astype(np.float64) - z_ref) / np.abs(z_ref))),
         "batch1_rel_err": float(abs(float(z1[0]) - float(z[0])) / abs(float(z[0]))),
         "logits_rel_err": float(np.abs(logits - logits_ref).max() / np.abs(logits_ref).max()),
+        "grad_rel_err": grad_err,
         "ratios_differing": differing,
         "ratios_explained": explained,
         "ratios_total": int(ref_all.size),
@@ -336,24 +342,24 @@ def write_fixture(row: Dict[str, object], dest: str) -> None:
 
 def markdown(rows: List[Dict[str, object]]) -> str:
     lines = [
-        "| architecture | input | BN hooks | exporter | taps | GAIA-Z max rel. err | batch-1 rel. err | ratios differing (explained) / all |",
-        "|---|---|---|---|---|---|---|---|",
+        "| architecture | input | BN hooks | exporter | taps | GAIA-Z max rel. err | tap gradients max err | batch-1 rel. err | ratios differing (explained) / all |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "failed" in r:
-            lines.append(f"| {r['arch']} | | | | | not exported: {r['failed']} | | |")
+            lines.append(f"| {r['arch']} | | | | | not exported: {r['failed']} | | | |")
         for exp in r["exporters"]:
             e = r[exp]
             if "refused_as_expected" in e:
                 verdict = "refused as it must (no BatchNorm)" if e["refused_as_expected"] else "NOT refused"
-                lines.append(f"| {r['arch']} | {'x'.join(map(str, r['input']))} | 0 | {exp} | — | {verdict}: {' '.join(e['error'])[:160]} | | |")
+                lines.append(f"| {r['arch']} | {'x'.join(map(str, r['input']))} | 0 | {exp} | — | {verdict}: {' '.join(e['error'])[:160]} | | | |")
                 continue
             if not e["compiled"]:
-                lines.append(f"| {r['arch']} | {'x'.join(map(str, r['input']))} | {r['hooks']} | {exp} | — | failed: {' '.join(e['error'])} | | |")
+                lines.append(f"| {r['arch']} | {'x'.join(map(str, r['input']))} | {r['hooks']} | {exp} | — | failed: {' '.join(e['error'])} | | | |")
                 continue
             lines.append(
                 f"| {r['arch']} | {'x'.join(map(str, r['input']))} | {r['hooks']} | {exp} | {e['taps']} | "
-                f"{e['gaia_z_rel_err']:.1e} | {e['batch1_rel_err']:.1e} | {e['ratios_differing']} ({e['ratios_explained']}) / {e['ratios_total']} |"
+                f"{e['gaia_z_rel_err']:.1e} | {e['grad_rel_err']:.1e} | {e['batch1_rel_err']:.1e} | {e['ratios_differing']} ({e['ratios_explained']}) / {e['ratios_total']} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -394,7 +400,7 @@ def main() -> int:
         with open(os.path.splitext(args.report)[0] + ".md", "w") as f:
             f.write(table)
     ok = all("failed" not in r for r in rows) and all(r[e].get("refused_as_expected") or r[e]["compiled"] and r[e]["gaia_z_rel_err"] <= 1e-5 and r[e]["taps"] == r["hooks"]
-             and r[e]["ratios_differing"] == r[e]["ratios_explained"]
+             and r[e]["ratios_differing"] == r[e]["ratios_explained"] and r[e]["grad_rel_err"] <= 1e-4
              for r in rows for e in r["exporters"])
     return 0 if ok else 1
 
