@@ -112,17 +112,8 @@ function tapOf(node: Node, info: GraphInfo, reason: string, channelAxis = 1): Ta
   return { tensor, node: node.name, opType: node.opType, shape: info.tensors.get(tensor)?.shape ?? [], channelAxis, reason };
 }
 
-/** Spatial positions of a tensor shape, or undefined where some are dynamic. */
-function area(shape: Shape, channelAxis = 1): number | undefined {
-  let n = 1;
-  for (let i = 1; i < shape.length; i++) {
-    if (i === channelAxis) continue;
-    const d = shape[i];
-    if (typeof d !== 'number') return undefined;
-    n *= d;
-  }
-  return n;
-}
+/** Spatial positions of an NCHW shape (0 where some are dynamic). */
+const area = (shape: Shape): number => shape.slice(2).reduce<number>((n, d) => (typeof d === 'number' ? n * d : 0), 1);
 
 /**
  * The structural reading of an export that left no trace: a Conv that carries a bias and
@@ -131,7 +122,7 @@ function area(shape: Shape, channelAxis = 1): number | undefined {
  */
 function structuralTaps(graph: Graph, info: GraphInfo): Tap[] {
   return graph.nodes
-    .filter((n) => n.opType === 'Conv' && (n.inputs[2] ?? '') !== '' && (area(info.tensors.get(n.outputs[0]!)?.shape ?? []) ?? 0) > 1)
+    .filter((n) => n.opType === 'Conv' && (n.inputs[2] ?? '') !== '' && area(info.tensors.get(n.outputs[0]!)?.shape ?? []) > 1)
     .map((n) => tapOf(n, info, 'inferred: biased Conv with a feature-map output (no fold trace in the export)'));
 }
 
