@@ -98,7 +98,7 @@ for (const arch of ARCHS) {
         expect(differing).toBe(0);
       });
 
-      it.runIf(expected.grads !== undefined)('matches the official gradient at every tap (≤ 1e-4 of its scale)', () => {
+      if (expected.grads !== undefined) it('matches the official gradient at every tap (≤ 1e-4 of its scale)', () => {
         for (let i = 0; i < expected.grads!; i++) {
           const ours = out[`debug/grad/${i}`]!.data;
           const ref = readNpy(join(dir, `grad_${i}.npy`)).data;
