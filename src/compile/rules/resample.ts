@@ -31,7 +31,8 @@ function sourceCoordinate(node: Node, mode: string, o: number, inLen: number, ou
     case 'half_pixel_symmetric': {
       const adjustment = f(outLen / f(scale * inLen));
       const offset = f(f(inLen / 2) * f(1 - adjustment));
-      return f(offset + f(f(f(o + 0.5) / scale) - 0.5));
+      // onnxruntime's order: (offset + (o + 0.5) / scale) − 0.5.
+      return f(f(offset + f(f(o + 0.5) / scale)) - 0.5);
     }
     default:
       return unsupported(node, `uses coordinate_transformation_mode "${mode}"; supported: half_pixel, pytorch_half_pixel, align_corners, asymmetric, half_pixel_symmetric`);
