@@ -104,10 +104,12 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     }
     graphOutputs.push({ name, elemType: DataType.FLOAT, shape });
   }
+  const read = new Set([...b.nodes, ...renames].flatMap((n) => n.inputs));
   const compiled: Graph = {
     ...graph,
     nodes: [...graph.nodes, ...b.nodes, ...renames],
-    initializers: new Map([...graph.initializers, ...b.initializers]),
+    // Constants a rule made but did not end up reading (onnxruntime warns about each).
+    initializers: new Map([...graph.initializers, ...[...b.initializers].filter(([name]) => read.has(name))]),
     outputs: graphOutputs,
     // Intermediate value_info from the exporter stays valid: forward tensors are unchanged.
     valueInfo: graph.valueInfo,
