@@ -13,7 +13,7 @@
  *   are positive exactly where a term is non-zero.
  */
 import { attrInt, describeNode } from '../../onnx/graph.js';
-import { windowGeometry } from '../../onnx/window-geometry.js';
+import { windowGeometry, type WindowGeometry } from '../../onnx/window-geometry.js';
 import { convInputGrad, staticSpatial } from '../rules/conv.js';
 import { fromCount, nonZeroConstant } from './binary.js';
 import type { PatternContext, PatternRule } from './types.js';
@@ -24,9 +24,18 @@ function denseWeights(data: Float32Array): boolean {
   return true;
 }
 
-function ones(ctx: PatternContext, channels: number, kernel: number[]): string {
+/**
+ * The transposed footprint of the kernel as an all-ones convolution with one channel per
+ * group (rules/conv.ts picks Conv for stride 1, ConvTranspose otherwise), counts → 0/1.
+ */
+function spread(ctx: PatternContext, p: string, channels: number, kernel: number[], geo: WindowGeometry): string {
+  const { b } = ctx;
   const size = channels * kernel.reduce((a, c) => a * c, 1);
-  return ctx.b.floatTensor('pattern_footprint', [channels, 1, ...kernel], new Float32Array(size).fill(1));
+  const ones = b.floatTensor('pattern_footprint', [channels, 1, ...kernel], new Float32Array(size).fill(1));
+  const counts = convInputGrad(b, p, ones, channels, geo);
+  // The stride-1 form bakes its own (flipped) copy of the weights.
+  if (!b.nodes.some((n) => n.inputs.includes(ones))) b.initializers.delete(ones);
+  return fromCount(b, counts);
 }
 
 const emit = (ctx: PatternContext): Array<string | undefined> => {
@@ -57,9 +66,9 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
 
   if (group === 1) {
     const any = ps[1] === 1 ? p : b.reduce('ReduceMax', p, [1], true);
-    const spread = fromCount(b, convInputGrad(b, any, ones(ctx, 1, kernel), 1, geo));
-    ctx.setPatternShape(spread, [xShape[0]!, 1, ...xShape.slice(2)]);
-    return [spread];
+    const shared = spread(ctx, any, 1, kernel, geo);
+    ctx.setPatternShape(shared, [xShape[0]!, 1, ...xShape.slice(2)]);
+    return [shared];
   }
   // Grouped and depthwise: OR within each group, one footprint channel per group.
   if (ps[1] === 1) p = b.op1('Expand', [p, b.op1('Shape', [node.outputs[0]!])]);
@@ -70,9 +79,9 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
     const grouped = b.op1('Reshape', [p, b.ints([0, group, coutPerGroup, ...spatialOut])]);
     perGroup = b.reduce('ReduceMax', grouped, [2], false);
   }
-  const spread = fromCount(b, convInputGrad(b, perGroup, ones(ctx, group, kernel), group, geo));
-  if (cinPerGroup === 1) return [spread];
-  const expanded = b.op1('Expand', [b.unsqueeze(spread, [2]), b.ints([1, 1, cinPerGroup, ...spatialIn.map(() => 1)])]);
+  const perGroupIn = spread(ctx, perGroup, group, kernel, geo);
+  if (cinPerGroup === 1) return [perGroupIn];
+  const expanded = b.op1('Expand', [b.unsqueeze(perGroupIn, [2]), b.ints([1, 1, cinPerGroup, ...spatialIn.map(() => 1)])]);
   return [b.op1('Reshape', [expanded, b.ints([0, group * cinPerGroup, ...spatialIn])])];
 };
 
