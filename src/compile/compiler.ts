@@ -9,7 +9,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
 import { inferShapesForCompile } from './op-support.js';
-import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type GaiaZMode, type HeadName } from './heads.js';
+import { buildHeads, DEFAULT_HEADS, GAIA_Z_MODES, HEAD_NAMES, type GaiaZMode, type HeadName } from './heads.js';
 import { exportTraces, selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
 import { assertBatchFlows, withDynamicBatch, type DynamicBatch } from './dynamic-batch.js';
@@ -54,6 +54,13 @@ export function parseHeads(list: string): HeadName[] {
     }
   }
   return heads as HeadName[];
+}
+
+export function parseGaiaZMode(mode: string): GaiaZMode {
+  if (!(GAIA_Z_MODES as readonly string[]).includes(mode)) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `unknown GAIA-Z mode "${mode}"; choose from ${GAIA_Z_MODES.join(', ')}`);
+  }
+  return mode as GaiaZMode;
 }
 
 export function compileScoringGraph(model: Model, options: CompileOptions = {}): CompileResult {
