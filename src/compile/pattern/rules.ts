@@ -14,6 +14,7 @@
  * output gradient reaches all inputs (dense).
  */
 import { attr, attrFloat, attrInt, attrString, describeNode, type Node, type Shape } from '../../onnx/graph.js';
+import { DataType } from '../../onnx/schema.js';
 import { activationRules } from '../rules/activations.js';
 import { elementwiseRules, reduceToInput } from '../rules/elementwise.js';
 import { layoutRules } from '../rules/layout.js';
@@ -62,15 +63,23 @@ const sumLike: PatternRule = {
   },
 };
 
-/** Mul: d a = g · b, so a's pattern is g AND (b ≠ 0), OR-reduced over a's broadcast axes. */
+/**
+ * Mul: d a = g · b, so a's pattern is g AND (b ≠ 0), OR-reduced over a's broadcast axes.
+ * Reduced (an SE block's gate reading its feature map), the sum Σ g·|b| over those axes is
+ * positive exactly where a term is non-zero: one Abs instead of a full-size indicator.
+ */
 const mul: PatternRule = {
   emit: (ctx) => {
     const { b, node } = ctx;
     const out = ctx.shape(node.outputs[0]!);
+    const g = ctx.gradOutputs[0]!;
     return node.inputs.map((input, i) => {
       if (!ctx.needsGrad[i]) return undefined;
-      const local = b.op1('Mul', [ctx.gradOutputs[0]!, nonZeroOf(b, node.inputs[1 - i]!, 'pattern_mul')]);
-      return fromCount(b, reduceToInput(b, local, out, input, ctx.shape(input)));
+      const other = node.inputs[1 - i]!;
+      const shape = ctx.shape(input);
+      if (sameShape(shape, out)) return b.op1('Mul', [g, nonZeroOf(b, other, 'pattern_mul')]);
+      if (b.constant(other)) return fromCount(b, reduceToInput(b, b.op1('Mul', [g, nonZeroOf(b, other, 'pattern_mul')]), out, input, shape));
+      return nonZero(b, reduceToInput(b, b.op1('Mul', [g, b.op1('Abs', [other])]), out, input, shape));
     });
   },
 };
@@ -83,7 +92,8 @@ const div: PatternRule = {
     return node.inputs.map((input, i) => {
       if (!ctx.needsGrad[i]) return undefined;
       const local = i === 0 ? ctx.gradOutputs[0]! : b.op1('Mul', [ctx.gradOutputs[0]!, nonZero(b, node.outputs[0]!)]);
-      return fromCount(b, reduceToInput(b, local, out, input, ctx.shape(input)));
+      const shape = ctx.shape(input);
+      return sameShape(shape, out) ? local : fromCount(b, reduceToInput(b, local, out, input, shape));
     });
   },
 };
@@ -180,6 +190,42 @@ const resize: PatternRule = {
     attrString(node, 'mode', 'nearest') === 'cubic' ? `${describeNode(node)} resizes with cubic weights (negative lobes can cancel)` : undefined,
 };
 
+/**
+ * The float32 inputs in [−3, 3] where rules/activations.ts's HardSwish slope x·(1/3) + 1/2
+ * rounds to exactly 0 (the slope is within 2^-20 of 0 only within ±1e5 ulps of −1.5).
+ */
+let slopeZeros: number[] | undefined;
+function hardSwishSlopeZeros(): number[] {
+  if (slopeZeros) return slopeZeros;
+  const third = Math.fround(1 / 3);
+  const f32 = new Float32Array([-1.5]);
+  const bits = new Int32Array(f32.buffer);
+  const base = bits[0]!;
+  slopeZeros = [];
+  for (let d = -100000; d <= 100000; d++) {
+    bits[0] = base + d;
+    if (Math.fround(Math.fround(f32[0]! * third) + 0.5) === 0) slopeZeros.push(f32[0]!);
+  }
+  return slopeZeros;
+}
+
+/**
+ * HardSwish, as torch's hardswish_backward: 0 below −3, g·(x/3 + 1/2) up to 3, g above.
+ * The gradient is zero where x < −3 or the slope rounds to 0: one boolean mask and one
+ * multiply instead of the float rule's two Wheres, and a one-channel pattern broadcasts.
+ */
+const hardSwish: PatternRule = {
+  broadcastOk: true,
+  emit: (ctx) => {
+    const { b, node } = ctx;
+    const x = node.inputs[0]!;
+    const zero = [b.op1('Less', [x, b.scalar(-3)]), ...hardSwishSlopeZeros().map((v) => b.op1('Equal', [x, b.scalar(v)]))]
+      .reduce((acc, z) => b.op1('Or', [acc, z]));
+    const mask = b.op1('Cast', [b.op1('Not', [zero])], [attr.int('to', DataType.FLOAT)], 'hardswish_pattern');
+    return [b.op1('Mul', [ctx.gradOutputs[0]!, mask])];
+  },
+};
+
 const a = activationRules;
 const e = elementwiseRules;
 const l = layoutRules;
@@ -193,7 +239,7 @@ export const patternRules: Record<string, PatternRule> = {
   Sigmoid: perElement(a.Sigmoid!),
   Tanh: perElement(a.Tanh!),
   HardSigmoid: perElement(a.HardSigmoid!),
-  HardSwish: perElement(a.HardSwish!),
+  HardSwish: hardSwish,
   Erf: perElement(a.Erf!),
   Gelu: perElement(a.Gelu!),
   Identity: passThrough,
