@@ -14,6 +14,7 @@ import { backward } from './backward.js';
 import { findFeatures, type ClassifierParts } from './classifier.js';
 import { lastStages, type Tap } from './taps.js';
 import { patternBackward, patternUnsupported } from './pattern/index.js';
+import { tapsWithZeroRegions } from './zero-regions.js';
 
 export const HEAD_NAMES = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy', 'gaia_z_ratios'] as const;
 export type HeadName = (typeof HEAD_NAMES)[number];
@@ -99,6 +100,14 @@ export function buildHeads(
     const onehot = b.op1('OneHot', [argmax, b.ints([cls.numClasses]), onOff], [attr.int('axis', -1)], 'gaia_z_seed');
     const seeds = [{ tensor: logits, grad: onehot }];
     const targets = taps.map((t) => t.tensor);
+    if (tapsWithZeroRegions(graph, b.info, logits, targets).size === 0) {
+      notes.push(
+        'gaia_z: no tap reaches the logits through an op whose derivative is exactly zero on a region (ReLU, Clip, ' +
+          'HardSigmoid, HardSwish, MaxPool, Slice, ...): with only smooth activations (SiLU, GELU, Sigmoid) almost every ' +
+          'gradient entry is non-zero, so expect zero ratios of ≈ 1 and a near-constant GAIA-Z; the heads that do not ' +
+          'count zeros (msp, energy, gaia_a) are unaffected',
+      );
+    }
     if (mode === 'pattern') {
       const why = patternUnsupported(graph, b, [logits], targets);
       if (why) {
