@@ -94,7 +94,7 @@ for (const c of [...parityCases(), ...zooCases()]) {
     });
 
     it('builds the pattern pass (no fallback)', () => {
-      expect(pattern.notes.filter((n) => n.startsWith('gaia_z:'))).toEqual([]);
+      expect(pattern.notes.filter((n) => n.startsWith('gaia_z: pattern mode'))).toEqual([]);
       expect(pattern.gaiaZMode).toBe('pattern');
     });
 
