@@ -8,6 +8,8 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { compileScoringGraph } from '../src/compile/compiler.js';
+import { patternRules } from '../src/compile/pattern/index.js';
+import { vjpRules } from '../src/compile/rules/index.js';
 import { attr, type Model } from '../src/onnx/graph.js';
 import { loadModel } from '../src/onnx/model-io.js';
 import { Tensor } from '../src/onnx/tensor.js';
@@ -66,4 +68,8 @@ it('falls back to the float backward, with a note, where a node has no exact pat
   const p = await runModel(pattern.model, input);
   const f = await runModel(float.model, input);
   expect([...p.gaia_z!.data]).toEqual([...f.gaia_z!.data]);
+});
+
+it('has a pattern rule for every op the float backward differentiates', () => {
+  expect([...patternRules.keys()].sort()).toEqual([...vjpRules.keys()].sort());
 });
