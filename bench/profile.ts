@@ -19,11 +19,16 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     heads: { type: 'string', default: 'logits,gaia_z,msp,energy' },
     runs: { type: 'string', default: '3' },
+    /** float or pattern (src/compile/pattern). */
+    'gaia-z-mode': { type: 'string', default: 'float' },
   },
 });
 
 const model = await loadModel(values.model!);
-const compiled = compileScoringGraph(model, { heads: parseHeads(values.heads!) });
+const compiled = compileScoringGraph(model, {
+  heads: parseHeads(values.heads!),
+  gaiaZMode: values['gaia-z-mode'] === 'pattern' ? 'pattern' : 'float',
+});
 const session = await ort.InferenceSession.create(encodeModel(compiled.model), {
   executionProviders: ['cpu'],
   intraOpNumThreads: Number(values.threads),

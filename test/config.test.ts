@@ -72,7 +72,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
 describe('loadConfig defaults', () => {
   it('loads every default with an empty environment', () => {
     expect(loadConfig({ env: {} })).toEqual({
-      model: { dir: 'models/fmnist-cnn', taps: 'bn' },
+      model: { dir: 'models/fmnist-cnn', taps: 'bn', gaiaZMode: 'pattern' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '' },
       runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256, decodeConcurrency: 4 },
@@ -95,6 +95,7 @@ describe('environment variables', () => {
       env: {
         GAIA_MODEL_DIR: '/srv/models/other',
         GAIA_MODEL_TAPS: 'stages:2',
+        GAIA_MODEL_GAIA_Z_MODE: 'float',
         GAIA_EXECUTION_PROVIDERS: ' cpu , cuda ',
         GAIA_REQUIRE_GPU: 'true',
         GAIA_INTRA_OP_THREADS: '3',
@@ -107,7 +108,7 @@ describe('environment variables', () => {
       },
     });
     expect(config).toEqual({
-      model: { dir: '/srv/models/other', taps: 'stages:2' },
+      model: { dir: '/srv/models/other', taps: 'stages:2', gaiaZMode: 'float' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '/srv/calibration/other.json' },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256, decodeConcurrency: 4 },

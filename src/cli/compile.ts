@@ -1,10 +1,10 @@
 /** `gaia-sentinel compile`: model.onnx → scoring graph, printing the taps and op counts. */
 import { parseArgs } from 'node:util';
-import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseHeads } from '../compile/index.js';
+import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseGaiaZMode, parseHeads } from '../compile/index.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { CliIO } from './io.js';
 
-export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--debug]
+export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern] [--debug]
 
 Rewrites an ONNX CNN classifier into a scoring graph that computes the logits, the
 backward pass GAIA needs, and the score heads in one session.run.
@@ -16,7 +16,13 @@ backward pass GAIA needs, and the score heads in one session.run.
                  op:TYPE[,TYPE] (every node of those op types, e.g. op:LayerNormalization)
   --heads LIST   comma-separated, from: ${HEAD_NAMES.join(', ')}
                  (default: ${DEFAULT_HEADS.join(',')})
-  --debug        also output every tap's value and gradient (debug/...)
+  --gaia-z-mode MODE
+                 float (default): GAIA-Z counts the zeros of the float gradient;
+                 pattern: it propagates only where the gradient is non-zero (same
+                 scores, a fraction of the cost; falls back to float, with a note,
+                 where that cannot be proven exact)
+  --debug        also output every tap's value and gradient (debug/...; in pattern
+                 mode debug/grad/<i> holds the 0/1 pattern)
 `;
 
 export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
@@ -27,6 +33,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
       out: { type: 'string' },
       taps: { type: 'string' },
       heads: { type: 'string' },
+      'gaia-z-mode': { type: 'string' },
       debug: { type: 'boolean', default: false },
     },
     strict: true,
@@ -37,11 +44,12 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
   const result = await compileModelFile(values.model, values.out, {
     ...(values.taps ? { taps: values.taps } : {}),
     ...(values.heads ? { heads: parseHeads(values.heads) } : {}),
+    ...(values['gaia-z-mode'] ? { gaiaZMode: parseGaiaZMode(values['gaia-z-mode']) } : {}),
     debug: values.debug ?? false,
   });
   const lines = [
     `compiled ${values.model} → ${values.out}`,
-    `logits: "${result.logits}" (${result.numClasses} classes); heads: ${result.heads.join(', ')}`,
+    `logits: "${result.logits}" (${result.numClasses} classes); heads: ${result.heads.join(', ')}; gaia_z mode: ${result.gaiaZMode}`,
     `taps (${result.taps.length}):`,
     ...result.taps.map((t, i) => `  ${String(i).padStart(3)}  ${t.node}  [${t.shape.join(', ')}]  (${t.reason})`),
     ...result.notes.map((n) => `note: ${n}`),

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SASLOptions } from 'kafkajs';
+import type { GaiaZMode } from '../compile/heads.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { DriftMonitor } from '../detect/drift.js';
 import { auroc } from '../detect/metrics.js';
@@ -67,6 +68,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     requireGpu: config.runtime.requireGpu,
     intraOpThreads: config.runtime.intraOpThreads,
     taps: config.model.taps,
+    // convict has checked it against the schema's list.
+    gaiaZMode: config.model.gaiaZMode as GaiaZMode,
   });
   // From here on the scorer's worker thread is running: close it on every path.
   try {
@@ -74,7 +77,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       log.warn({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
     }
     log.info(
-      { model: name, taps: compiled.taps.length, heads: scorer.heads, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
+      { model: name, taps: compiled.taps.length, heads: scorer.heads, gaiaZMode: compiled.gaiaZMode, notes: compiled.notes, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
       'scoring graph compiled and loaded',
     );
     const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);

@@ -9,7 +9,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
 import { inferShapesForCompile } from './op-support.js';
-import { buildHeads, DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
+import { buildHeads, DEFAULT_HEADS, GAIA_Z_MODES, HEAD_NAMES, type GaiaZMode, type HeadName } from './heads.js';
 import { exportTraces, selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
 import { assertBatchFlows, withDynamicBatch, type DynamicBatch } from './dynamic-batch.js';
@@ -24,6 +24,12 @@ export interface CompileOptions {
   readonly heads?: readonly HeadName[];
   /** Also output every tap's value and gradient ("debug/..." outputs). */
   readonly debug?: boolean;
+  /**
+   * "float" (default): GAIA-Z counts the zeros of the float gradient. "pattern": it
+   * propagates only where the gradient is non-zero (docs/COMPILER.md, Pattern mode), falling
+   * back to "float" with a note where that cannot be proven exact.
+   */
+  readonly gaiaZMode?: GaiaZMode;
 }
 
 export interface CompileResult {
@@ -32,6 +38,8 @@ export interface CompileResult {
   /** What the tap selection inferred rather than read from the export (said in the compile output). */
   readonly notes: readonly string[];
   readonly heads: readonly HeadName[];
+  /** How the GAIA-Z head was built (a requested "pattern" may have fallen back to "float"). */
+  readonly gaiaZMode: GaiaZMode;
   readonly logits: string;
   readonly numClasses: number;
   /** Node count per op type in the compiled graph. */
@@ -46,6 +54,13 @@ export function parseHeads(list: string): HeadName[] {
     }
   }
   return heads as HeadName[];
+}
+
+export function parseGaiaZMode(mode: string): GaiaZMode {
+  if (!(GAIA_Z_MODES as readonly string[]).includes(mode)) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `unknown GAIA-Z mode "${mode}"; choose from ${GAIA_Z_MODES.join(', ')}`);
+  }
+  return mode as GaiaZMode;
 }
 
 export function compileScoringGraph(model: Model, options: CompileOptions = {}): CompileResult {
@@ -89,7 +104,9 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     ...graph.inputs.map((i) => i.name),
   ]);
   const b = new GraphBuilder(opset, info, 'gaia', taken);
-  const { outputs } = buildHeads(graph, b, cls, taps, heads, options.debug ?? false);
+  const built = buildHeads(graph, b, cls, taps, heads, options.debug ?? false, options.gaiaZMode ?? 'float');
+  const { outputs } = built;
+  notes.push(...built.notes);
 
   // Name each head's tensor as the output it is; a tensor of the model already named like
   // an output keeps its name.
@@ -126,6 +143,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     taps,
     notes,
     heads,
+    gaiaZMode: built.gaiaZMode,
     logits: cls.logits,
     numClasses: cls.numClasses,
     opCounts,

@@ -13,15 +13,29 @@ import type { GraphBuilder } from './builder.js';
 import { backward } from './backward.js';
 import { findFeatures, type ClassifierParts } from './classifier.js';
 import { lastStages, type Tap } from './taps.js';
+import { patternBackward, patternUnsupported } from './pattern/index.js';
+import { tapsWithZeroRegions } from './zero-regions.js';
 
 export const HEAD_NAMES = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy', 'gaia_z_ratios'] as const;
 export type HeadName = (typeof HEAD_NAMES)[number];
 /** gaia_a costs a second backward pass through the last two stages, so it is opt-in. */
 export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'energy'];
 
+/**
+ * How the GAIA-Z head finds where its gradient is zero: "float" runs the float backward
+ * pass and tests its values; "pattern" propagates only the 0/1 pattern (src/compile/pattern),
+ * falling back to "float" (with a note) where a node's pattern cannot be proven exact.
+ */
+export type GaiaZMode = 'float' | 'pattern';
+export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern'];
+
 export interface HeadOutputs {
   /** Graph output name → the tensor holding it. */
   readonly outputs: Map<string, { tensor: string; shape: Shape }>;
+  /** What the head builder decided that the compile output should say. */
+  readonly notes: string[];
+  /** The mode the GAIA-Z head was built with (after any fallback). */
+  readonly gaiaZMode: GaiaZMode;
 }
 
 /** The position axes of a tensor: every axis but the batch and the channels. */
@@ -49,6 +63,14 @@ function zeroRatio(b: GraphBuilder, grad: string, tap: Tap): string {
   return b.op1('Div', [b.op1('Sub', [area, zeros]), area], [], 'zero_ratio');
 }
 
+/** r[b,c] from a 0/1 pattern: the count of ones over the area, the same division as zeroRatio. */
+function patternRatio(b: GraphBuilder, pattern: string, tap: Tap): string {
+  const { shape, channelAxis } = tap;
+  if (shape.length === 2) return pattern;
+  const area = b.scalar(staticArea(shape, channelAxis, tap.tensor));
+  return b.op1('Div', [b.reduce('ReduceSum', pattern, spatialAxes(shape, channelAxis), false), area], [], 'zero_ratio');
+}
+
 function meanSquare(b: GraphBuilder, x: string): string {
   return b.reduce('ReduceMean', b.op1('Mul', [x, x]), [1], false);
 }
@@ -60,8 +82,11 @@ export function buildHeads(
   taps: readonly Tap[],
   heads: readonly HeadName[],
   debug: boolean,
+  gaiaZMode: GaiaZMode = 'float',
 ): HeadOutputs {
   const outputs = new Map<string, { tensor: string; shape: Shape }>();
+  const notes: string[] = [];
+  let mode = gaiaZMode;
   const batch = cls.batchDim;
   const want = (h: HeadName) => heads.includes(h);
   const logits = cls.logits;
@@ -73,7 +98,24 @@ export function buildHeads(
     const argmax = b.op1('ArgMax', [logits], [attr.int('axis', 1), attr.int('keepdims', 0), attr.int('select_last_index', 0)]);
     const onOff = b.addInitializer('onehot_values', (n) => Tensor.float32(n, [2], [0, 1]));
     const onehot = b.op1('OneHot', [argmax, b.ints([cls.numClasses]), onOff], [attr.int('axis', -1)], 'gaia_z_seed');
-    const grads = backward(graph, b, [{ tensor: logits, grad: onehot }], taps.map((t) => t.tensor));
+    const seeds = [{ tensor: logits, grad: onehot }];
+    const targets = taps.map((t) => t.tensor);
+    if (tapsWithZeroRegions(graph, b.info, logits, targets).size === 0) {
+      notes.push(
+        'gaia_z: no tap reaches the logits through an op whose derivative is exactly zero on a region (ReLU, Clip, ' +
+          'HardSigmoid, HardSwish, MaxPool, Slice, ...): with only smooth activations (SiLU, GELU, Sigmoid) almost every ' +
+          'gradient entry is non-zero, so expect zero ratios of ≈ 1 and a near-constant GAIA-Z; the heads that do not ' +
+          'count zeros (msp, energy, gaia_a) are unaffected',
+      );
+    }
+    if (mode === 'pattern') {
+      const why = patternUnsupported(graph, b, [logits], targets);
+      if (why) {
+        notes.push(`gaia_z: pattern mode cannot be proven exact here (${why}); the float backward computes it`);
+        mode = 'float';
+      }
+    }
+    const grads = mode === 'pattern' ? patternBackward(graph, b, seeds, targets) : backward(graph, b, seeds, targets);
     // Taps that meet at an Add (a residual branch and its downsample shortcut) share one
     // gradient tensor: count its zeros once.
     const ratioOf = new Map<string, string>();
@@ -90,7 +132,7 @@ export function buildHeads(
       }
       let r = ratioOf.get(g);
       if (!r) {
-        r = zeroRatio(b, g, t);
+        r = mode === 'pattern' ? patternRatio(b, g, t) : zeroRatio(b, g, t);
         ratioOf.set(g, r);
       }
       return r;
@@ -133,5 +175,5 @@ export function buildHeads(
   if (want('energy')) {
     outputs.set('energy', { tensor: b.reduce('ReduceLogSumExp', logits, [1], false), shape: [batch] });
   }
-  return { outputs };
+  return { outputs, notes, gaiaZMode: mode };
 }

@@ -5,8 +5,8 @@
 import { loadModel, saveModel, type SaveOptions } from '../onnx/model-io.js';
 import { compileScoringGraph, type CompileOptions, type CompileResult } from './compiler.js';
 
-export { compileScoringGraph, parseHeads, type CompileOptions, type CompileResult } from './compiler.js';
-export { DEFAULT_HEADS, HEAD_NAMES, type HeadName } from './heads.js';
+export { compileScoringGraph, parseGaiaZMode, parseHeads, type CompileOptions, type CompileResult } from './compiler.js';
+export { DEFAULT_HEADS, GAIA_Z_MODES, HEAD_NAMES, type GaiaZMode, type HeadName } from './heads.js';
 
 /**
  * Reads `input` (and the external data beside it), writes the scoring graph to `output`:

@@ -17,6 +17,12 @@ export const schema = {
       default: 'bn',
       env: 'GAIA_MODEL_TAPS',
     },
+    gaiaZMode: {
+      doc: 'How the GAIA-Z head finds the zeros of its gradient: pattern (propagates only where it is non-zero; the float backward where that cannot be proven exact) or float. Same scores, same calibrations.',
+      format: ['pattern', 'float'],
+      default: 'pattern',
+      env: 'GAIA_MODEL_GAIA_Z_MODE',
+    },
   },
   source: {
     kind: {

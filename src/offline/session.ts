@@ -1,5 +1,5 @@
 /** Opens what calibrate and eval share: the model package, its scorer, the preprocessing and the fingerprint. */
-import type { HeadName } from '../compile/heads.js';
+import type { GaiaZMode, HeadName } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
@@ -24,6 +24,8 @@ export async function openOfflineSession(config: Readonly<Config>): Promise<Offl
     intraOpThreads: config.runtime.intraOpThreads,
     taps: config.model.taps,
     heads: OFFLINE_HEADS,
+    // convict has checked it against the schema's list.
+    gaiaZMode: config.model.gaiaZMode as GaiaZMode,
   });
   return {
     pkg,

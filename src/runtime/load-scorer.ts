@@ -4,7 +4,7 @@
  * worker thread so that inference never blocks the event loop.
  */
 import { compileScoringGraph, type CompileResult } from '../compile/compiler.js';
-import type { HeadName } from '../compile/heads.js';
+import type { GaiaZMode, HeadName } from '../compile/heads.js';
 import type { Model } from '../onnx/graph.js';
 import type { ModelPackage } from '../frames/manifest.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
@@ -21,12 +21,15 @@ export interface LoadedScorer {
 
 export async function loadScorer(
   pkg: ModelPackage,
-  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string; heads?: readonly HeadName[] },
+  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string; heads?: readonly HeadName[]; gaiaZMode?: GaiaZMode },
 ): Promise<LoadedScorer> {
   const model = await loadModel(pkg.modelPath);
   const compiled = compileScoringGraph(model, {
     taps: options.taps,
     heads: options.heads ?? ['logits', 'gaia_z', 'msp', 'energy'],
+    // Pattern mode gives the float mode's scores (test/pattern-parity.test.ts) at a fraction
+    // of the backward cost; it falls back to float by itself where it cannot be exact.
+    gaiaZMode: options.gaiaZMode ?? 'pattern',
   });
   const labels = pkg.manifest.labels.length;
   if (labels !== compiled.numClasses) {

@@ -1,0 +1,35 @@
+/**
+ * Peak resident memory of one scoring session per GAIA-Z mode (or the plain classifier),
+ * each in its own process so onnxruntime's arena starts empty: VmHWM after one run at the
+ * given batch, minus VmHWM after creating the session, divided by the batch.
+ *
+ *   npm run build && for m in plain float pattern; do
+ *     node dist/bench/pattern-memory.js --model models/fmnist-resnet18/model.onnx --batch 128 --mode $m; done
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { compileScoringGraph } from '../src/compile/compiler.js';
+import { encodeModel, loadModel } from '../src/onnx/model-io.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'models/fmnist-resnet18/model.onnx' },
+    batch: { type: 'string', default: '128' },
+    mode: { type: 'string', default: 'pattern' },
+  },
+});
+const peakKiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+const model = await loadModel(values.model!);
+const graph = values.mode === 'plain'
+  ? model
+  : compileScoringGraph(model, { gaiaZMode: values.mode === 'pattern' ? 'pattern' : 'float' }).model;
+const session = await ort.InferenceSession.create(encodeModel(graph), { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+const batch = Number(values.batch);
+const shape = [batch, ...model.graph.inputs[0]!.shape!.slice(1).map(Number)];
+const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
+const before = peakKiB();
+await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, shape) });
+const after = peakKiB();
+console.log(`${values.model} ${values.mode} batch ${batch}: peak +${((after - before) / 1024).toFixed(1)} MiB, ${((after - before) / batch).toFixed(0)} KiB/frame`);
+await session.release();

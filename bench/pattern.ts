@@ -1,0 +1,111 @@
+/**
+ * GAIA-Z pattern mode vs float mode vs the plain classifier, in onnxruntime-node on this
+ * CPU, paired in one process: each round runs the three sessions back to back on the same
+ * batch, and the ratios are per round (so drifts of a shared machine cancel), reported as
+ * medians with their interquartile range. Also checks that both modes give the same GAIA-Z.
+ *
+ *   npm run build && node dist/bench/pattern.js --model models/fmnist-resnet18/model.onnx --batches 1,16,128
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { compileScoringGraph, parseHeads } from '../src/compile/compiler.js';
+import { encodeModel, loadModel } from '../src/onnx/model-io.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'models/fmnist-resnet18/model.onnx' },
+    threads: { type: 'string', default: '2' },
+    batches: { type: 'string', default: '1,16,128' },
+    heads: { type: 'string', default: 'logits,gaia_z,msp,energy' },
+    /** Seconds of timed rounds per batch; at least `min-runs` rounds. */
+    seconds: { type: 'string', default: '10' },
+    'min-runs': { type: 'string', default: '5' },
+    json: { type: 'string' },
+  },
+});
+
+const threads = Number(values.threads);
+
+async function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+}
+
+function inputs(batch: number, shape: number[]): Float32Array {
+  const size = batch * shape.reduce((x, y) => x * y, 1);
+  const data = new Float32Array(size);
+  let seed = 42;
+  for (let i = 0; i < size; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = seed / 0x7fffffff - 0.5;
+  }
+  return data;
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.floor(q * (xs.length - 1) + 0.5)]!;
+const summary = (xs: number[]) => ({ median: quantile(xs, 0.5), low: quantile(xs, 0.25), high: quantile(xs, 0.75) });
+
+const model = await loadModel(values.model!);
+const heads = parseHeads(values.heads!);
+const t0 = performance.now();
+const float = compileScoringGraph(model, { heads });
+const t1 = performance.now();
+const pattern = compileScoringGraph(model, { heads, gaiaZMode: 'pattern' });
+const t2 = performance.now();
+if (pattern.gaiaZMode !== 'pattern') console.log(`pattern mode fell back: ${pattern.notes.join('; ')}`);
+const shape = model.graph.inputs[0]!.shape!.slice(1).map(Number);
+const plainS = await session(encodeModel(model));
+const floatS = await session(encodeModel(float.model));
+const patternS = await session(encodeModel(pattern.model));
+console.log(
+  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads; ` +
+    `compile ${(t1 - t0).toFixed(0)} ms (float), ${(t2 - t1).toFixed(0)} ms (pattern); ` +
+    `nodes ${model.graph.nodes.length} / ${float.model.graph.nodes.length} / ${pattern.model.graph.nodes.length} (plain / float / pattern)`,
+);
+console.log('| batch | plain ms/img | float ms/img | pattern ms/img | float / plain | pattern / plain | float / pattern | max GAIA-Z diff | rounds |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const rows = [];
+for (const batch of values.batches!.split(',').map(Number)) {
+  const data = inputs(batch, shape);
+  const feed = (s: ort.InferenceSession) => ({ [s.inputNames[0]!]: new ort.Tensor('float32', data, [batch, ...shape]) });
+  const run = async (s: ort.InferenceSession) => {
+    const start = performance.now();
+    const out = await s.run(feed(s));
+    return { ms: (performance.now() - start) / batch, out };
+  };
+  const f0 = (await run(floatS)).out.gaia_z!.data as Float32Array;
+  const p0 = (await run(patternS)).out.gaia_z!.data as Float32Array;
+  const diff = f0.reduce((m, v, i) => Math.max(m, Math.abs(v - p0[i]!)), 0);
+  await run(plainS);
+  const times = { plain: [] as number[], float: [] as number[], pattern: [] as number[] };
+  const deadline = performance.now() + Number(values.seconds) * 1000;
+  while (times.plain.length < Number(values['min-runs']) || performance.now() < deadline) {
+    times.plain.push((await run(plainS)).ms);
+    times.float.push((await run(floatS)).ms);
+    times.pattern.push((await run(patternS)).ms);
+  }
+  const per = (a: number[], b: number[]) => summary(a.map((t, i) => t / b[i]!));
+  const row = {
+    batch,
+    plain: quantile(times.plain, 0.5),
+    float: quantile(times.float, 0.5),
+    pattern: quantile(times.pattern, 0.5),
+    floatOverPlain: per(times.float, times.plain),
+    patternOverPlain: per(times.pattern, times.plain),
+    floatOverPattern: per(times.float, times.pattern),
+    maxGaiaZDiff: diff,
+    rounds: times.plain.length,
+  };
+  rows.push(row);
+  const r = (s: { median: number; low: number; high: number }) => `${s.median.toFixed(2)}x (${s.low.toFixed(2)}–${s.high.toFixed(2)})`;
+  console.log(
+    `| ${batch} | ${row.plain.toFixed(3)} | ${row.float.toFixed(3)} | ${row.pattern.toFixed(3)} | ${r(row.floatOverPlain)} | ${r(row.patternOverPlain)} | ${r(row.floatOverPattern)} | ${diff.toExponential(1)} | ${row.rounds} |`,
+  );
+}
+if (values.json) await writeFile(values.json, JSON.stringify({ model: values.model, threads, heads, rows }, null, 2));
+await Promise.all([plainS.release(), floatS.release(), patternS.release()]);

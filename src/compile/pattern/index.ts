@@ -1,0 +1,1 @@
+export { patternBackward, patternRules, patternUnsupported } from './backward.js';
