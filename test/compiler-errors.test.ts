@@ -6,18 +6,10 @@ import { verifyGraph } from '../src/compile/verify.js';
 import { ErrorCodes, GaiaError } from '../src/errors.js';
 import type { Model } from '../src/onnx/graph.js';
 import { decodeModel, loadModel } from '../src/onnx/model-io.js';
+import { caught } from './helpers/caught.js';
 
 const RESNET = join(import.meta.dirname, 'fixtures', 'parity', 'resnet_basic', 'model.onnx');
 
-function caught(fn: () => unknown): GaiaError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GaiaError);
-    return err as GaiaError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('compiler errors', () => {
   let model: Model;

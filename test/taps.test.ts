@@ -6,9 +6,10 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileScoringGraph } from '../src/compile/compiler.js';
-import { ErrorCodes, GaiaError } from '../src/errors.js';
+import { ErrorCodes } from '../src/errors.js';
 import { renameTensors, type Model } from '../src/onnx/graph.js';
 import { loadModel } from '../src/onnx/model-io.js';
+import { caught } from './helpers/caught.js';
 
 const FOLDED = join(import.meta.dirname, 'fixtures', 'parity', 'plain_cnn', 'model.folded.onnx');
 const DYNAMO = join(import.meta.dirname, 'fixtures', 'zoo', 'densenet_tiny', 'dynamo', 'model.onnx');
@@ -19,15 +20,6 @@ function withoutTraces(model: Model, producerName: string): Model {
   return { ...model, graph: renameTensors(model.graph, renames), extra: { ...model.extra, producerName } };
 }
 
-function caught(fn: () => unknown): GaiaError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GaiaError);
-    return err as GaiaError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('default taps', () => {
   let folded: Model;
