@@ -61,6 +61,8 @@ class SourceWindow {
   belowSince = Number.NaN;
   /** Wall-clock time of the last verdict (frame times may be old or skewed). */
   lastSeen = Date.now();
+  /** The input partition the source's frames arrive on, where there is one: the window moves with it. */
+  partition: number | undefined;
 
   constructor(size: number) {
     this.ring = new Uint8Array(size);
@@ -91,12 +93,13 @@ export class DriftMonitor {
   }
 
   /** Records one verdict; returns the episode event it causes, if any. */
-  observe(source: string, flagged: boolean, ts: number): DriftEvent | undefined {
+  observe(source: string, flagged: boolean, ts: number, partition?: number): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
       w = new SourceWindow(this.options.window);
       this.sources.set(source, w);
     }
+    if (partition !== undefined) w.partition = partition;
     w.push(flagged);
     w.lastSeen = Date.now();
     if (w.n < this.minFrames) return undefined;
@@ -126,6 +129,19 @@ export class DriftMonitor {
   /** Forgets a source (e.g. its partition moved to another consumer). */
   forget(source: string): void {
     this.sources.delete(source);
+  }
+
+  /** Forgets the sources whose frames arrive on these partitions (moved to another consumer); returns them. */
+  forgetPartitions(partitions: readonly number[]): string[] {
+    const gone = new Set(partitions);
+    const dropped: string[] = [];
+    for (const [source, w] of this.sources) {
+      if (w.partition !== undefined && gone.has(w.partition)) {
+        this.sources.delete(source);
+        dropped.push(source);
+      }
+    }
+    return dropped;
   }
 
   /**

@@ -31,12 +31,22 @@ interface Pending {
   resolve(batch: ScoreBatch): void;
   reject(err: Error): void;
   size: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface WorkerSupervision {
+  /** A batch not scored within this long means a stuck worker: it is rejected and the worker stopped (ms; default none). */
+  readonly batchTimeoutMs?: number;
 }
 
 export class WorkerScorer implements Scorer {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private closing: Promise<void> | undefined;
+  /** Why the worker is gone (it exited, crashed, or missed a deadline); every score() rejects with it. */
+  private death: GaiaError | undefined;
+  private readonly deathListeners: Array<(err: GaiaError) => void> = [];
+  private exited = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -44,15 +54,18 @@ export class WorkerScorer implements Scorer {
     readonly executionProvider: string,
     readonly fallbacks: readonly string[],
     readonly numClasses: number,
+    private readonly supervision: WorkerSupervision,
   ) {
     worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('error', (err) => this.failAll(err));
+    // An 'error' (an uncaught exception, ERR_WORKER_OUT_OF_MEMORY) is followed by 'exit'.
+    worker.on('error', (err) => this.die(new GaiaError(ErrorCodes.RUNTIME, `the scorer worker crashed: ${err.message}`, { cause: err, retriable: true })));
     worker.on('exit', (code) => {
-      if (!this.closing) this.failAll(new GaiaError(ErrorCodes.RUNTIME, `scorer worker exited with code ${code}`, { retriable: true }));
+      this.exited = true;
+      if (!this.closing || this.pending.size > 0) this.die(new GaiaError(ErrorCodes.RUNTIME, `the scorer worker exited with code ${code}`, { retriable: true }));
     });
   }
 
-  static async create(model: Uint8Array, numClasses: number, options: OrtScorerOptions): Promise<WorkerScorer> {
+  static async create(model: Uint8Array, numClasses: number, options: OrtScorerOptions, supervision: WorkerSupervision = {}): Promise<WorkerScorer> {
     // A real copy (a Node Buffer's slice() would share, and the transfer detach, its memory).
     const copy = new Uint8Array(model);
     const worker = new Worker(workerEntry(), {
@@ -69,17 +82,38 @@ export class WorkerScorer implements Scorer {
       const code = ready.type === 'error' && ready.code ? (ready.code as ErrorCode) : ErrorCodes.RUNTIME;
       throw new GaiaError(code, message);
     }
-    return new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses);
+    return new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses, supervision);
+  }
+
+  /** False once the worker is gone; score() then rejects at once. */
+  get alive(): boolean {
+    return this.death === undefined;
+  }
+
+  /** Called once if the worker dies (not when it is closed). */
+  onDeath(listener: (err: GaiaError) => void): void {
+    if (this.death) listener(this.death);
+    else this.deathListeners.push(listener);
   }
 
   /** Scores the first `size` frames of `input`; `input`'s buffer is transferred away. */
   score(input: Float32Array, size: number): Promise<ScoreBatch> {
+    if (this.death) return Promise.reject(this.death);
     if (this.closing) return Promise.reject(new GaiaError(ErrorCodes.RUNTIME, 'the scorer is closed'));
     const id = this.nextId++;
     // Transfer the whole buffer: a view into a larger one would move its neighbours too.
     const buffer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input.buffer : input.slice().buffer;
     return new Promise<ScoreBatch>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, size });
+      const limit = this.supervision.batchTimeoutMs;
+      const timer =
+        limit === undefined
+          ? undefined
+          : setTimeout(() => {
+              // A session.run that never returns cannot be interrupted: the worker goes.
+              this.die(new GaiaError(ErrorCodes.RUNTIME, `a batch of ${size} frames was not scored within ${limit} ms (runtime.batchTimeoutMs): the scorer is stuck`, { retriable: true }));
+              void this.worker.terminate();
+            }, limit);
+      this.pending.set(id, { resolve, reject, size, timer });
       const message: ToWorker = { type: 'score', id, input: buffer as ArrayBuffer, size };
       this.worker.postMessage(message, [buffer as ArrayBuffer]);
     });
@@ -90,6 +124,7 @@ export class WorkerScorer implements Scorer {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    clearTimeout(p.timer);
     if (m.type === 'failed') {
       p.reject(new GaiaError((m.code as ErrorCode | undefined) ?? ErrorCodes.RUNTIME, m.message, { retriable: true }));
       return;
@@ -98,9 +133,23 @@ export class WorkerScorer implements Scorer {
     p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores });
   }
 
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
+  /** The worker is gone: in-flight and later batches reject with `err`, listeners hear of it once. */
+  private die(err: GaiaError): void {
+    if (this.death) return;
+    this.death = err;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
     this.pending.clear();
+    for (const listener of this.deathListeners.splice(0)) listener(err);
+  }
+
+  /** Stops the worker now, failing what is in flight (the agent's abort path); idempotent. */
+  async terminate(): Promise<void> {
+    this.closing ??= this.worker.terminate().then(() => undefined);
+    this.die(new GaiaError(ErrorCodes.RUNTIME, 'the scorer was terminated'));
+    await this.closing;
   }
 
   /** Lets in-flight batches finish, then stops the worker; idempotent. */
@@ -111,6 +160,11 @@ export class WorkerScorer implements Scorer {
         p.resolve = (b) => (resolve(b), r());
         p.reject = (e) => (reject(e), r());
       })));
+      if (this.exited) return;
+      if (this.death) {
+        await this.worker.terminate();
+        return;
+      }
       const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
       this.worker.postMessage({ type: 'close' } satisfies ToWorker);
       await exited;

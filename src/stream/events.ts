@@ -44,9 +44,17 @@ export interface VerdictRecord extends FrameOrigin {
   readonly scoredAt: number;
 }
 
+/** A message's key and headers exactly as they arrived (Kafka: bytes; a null key stays null). */
+export interface OriginalMessage {
+  readonly key: Uint8Array | null;
+  readonly headers: Readonly<Record<string, Uint8Array | string | ReadonlyArray<Uint8Array | string> | undefined>>;
+}
+
 /** A frame that could not be scored, with everything needed to replay it. */
 export interface DeadLetter extends FrameOrigin {
   readonly key: string | undefined;
+  /** The original key and headers, where the source has them (Kafka), for the DLQ record. */
+  readonly original?: OriginalMessage;
   readonly frameId: string;
   readonly value: Uint8Array;
   readonly headers: Readonly<Record<string, string | undefined>>;
