@@ -83,8 +83,8 @@ export const schema = {
       env: 'GAIA_KAFKA_MAX_MESSAGE_BYTES',
     },
     retries: {
-      doc: 'Retries of a failed Kafka request, with backoff from 300 ms to 5 s, before the error surfaces (30: about 2.5 min, rides out a broker restart). A consumer that runs out of them is restarted by kafkajs; /readyz is 503 meanwhile.',
-      format: 'nat',
+      doc: 'Retries of a failed Kafka request, with backoff from 300 ms to 5 s, before the error surfaces (30: about 2.5 min, rides out a broker restart; at least 1, which the idempotent producer needs). A consumer that runs out of them is restarted by kafkajs; /readyz is 503 meanwhile.',
+      format: 'positive-int',
       default: 30,
       env: 'GAIA_KAFKA_RETRIES',
     },

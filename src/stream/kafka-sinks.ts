@@ -25,8 +25,9 @@ export class KafkaSinks implements OutputSink {
   ) {}
 
   static async create(options: KafkaSinkOptions): Promise<KafkaSinks> {
-    const producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    let producer: Producer;
     try {
+      producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
     } catch (cause) {
       throw kafkaError(`connecting the producer to ${options.brokers.join(',')}`, cause);
@@ -65,8 +66,9 @@ export class KafkaTransactionalPublisher implements AtomicPublisher {
   ) {}
 
   static async create(options: KafkaSinkOptions & { transactionalId: string }, ledger: OffsetLedger): Promise<KafkaTransactionalPublisher> {
-    const producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    let producer: Producer;
     try {
+      producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
     } catch (cause) {
       throw kafkaError(`connecting the transactional producer to ${options.brokers.join(',')}`, cause);

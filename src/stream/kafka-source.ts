@@ -301,7 +301,11 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   /** Stops fetching: messages() ends once what was fetched is handed out. */
   stop(): void {
     this.stopped = true;
-    this.consumer.pause([{ topic: this.options.topic }]);
+    try {
+      this.consumer.pause([{ topic: this.options.topic }]);
+    } catch {
+      // Not running (any more): nothing to pause.
+    }
     this.wake?.();
   }
 
