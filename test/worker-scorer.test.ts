@@ -91,26 +91,25 @@ describe('WorkerScorer supervision (issue #10, defect 3)', () => {
   const settle = (p: Promise<unknown>, ms: number) =>
     Promise.race([p.then(() => 'resolved', (e: Error) => e), new Promise((r) => setTimeout(() => r('never settled'), ms))]);
 
-  it('rejects the batch in flight and every later batch once its worker thread is gone, and says so', async () => {
+  it('rejects every later batch once its worker thread is gone, and says so', async () => {
     const scorer = await WorkerScorer.create(bytes, numClasses, options);
-    const deaths: string[] = [];
-    scorer.onDeath((err) => deaths.push(err.message));
     await scorer.score(batchInput(1), BATCH);
-    const inFlight = scorer.score(batchInput(2), BATCH);
+    // Ended between batches: ending it inside onnxruntime's run() would abort this whole
+    // process (see WorkerScorer), which is why a stuck batch is given up, not terminated.
     await threadOf(scorer).terminate();
-    const first = await settle(inFlight, 5_000);
-    expect(first).toBeInstanceOf(Error);
-    expect(scorer.alive).toBe(false);
     // Before: a batch sent to a dead worker waited forever.
     const later = await settle(scorer.score(batchInput(3), BATCH), 5_000);
     expect(later).toBeInstanceOf(Error);
     expect((later as { code?: string }).code).toBe(ErrorCodes.RUNTIME);
     expect((later as { retriable?: boolean }).retriable).toBe(true);
-    expect(deaths).toHaveLength(1);
+    expect(scorer.alive).toBe(false);
+    const deaths: string[] = [];
+    scorer.onDeath((err) => deaths.push(err.message)); // told at once when it is already dead
+    expect(deaths).toEqual(['the scorer worker exited with code 1']);
     expect(await settle(scorer.close(), 5_000)).toBe('resolved');
   });
 
-  it('gives up on a batch past its deadline: rejects it, stops the worker, refuses later batches', async () => {
+  it('gives up on a batch past its deadline: rejects it at the deadline, refuses later batches, still closes', async () => {
     // A deadline no batch of 128 can meet stands in for a session.run that never returns.
     const scorer = await WorkerScorer.create(bytes, numClasses, options, { batchTimeoutMs: 1 });
     const err = await settle(scorer.score(batchInput(1), BATCH), 5_000);

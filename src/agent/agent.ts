@@ -267,7 +267,7 @@ export class Agent {
     this.aborting ??= (async () => {
       this.p.board.phase = 'stopping';
       const { stream, scorer, telemetry } = this.p;
-      await Promise.allSettled([stream.source.abort(), scorer.terminate()]);
+      await Promise.allSettled([stream.source.abort(), scorer.abandon()]);
       await Promise.allSettled([stream.atomic?.close(), stream.sink.close(), telemetry?.close()]);
     })();
     return this.aborting;

@@ -109,9 +109,10 @@ export class WorkerScorer implements Scorer {
         limit === undefined
           ? undefined
           : setTimeout(() => {
-              // A session.run that never returns cannot be interrupted: the worker goes.
+              // The batch is given up, but the worker is not terminated: ending a thread
+              // while onnxruntime-node is inside run() aborts the whole process (SIGABRT,
+              // "terminate called after throwing an instance of 'Napi::Error'").
               this.die(new GaiaError(ErrorCodes.RUNTIME, `a batch of ${size} frames was not scored within ${limit} ms (runtime.batchTimeoutMs): the scorer is stuck`, { retriable: true }));
-              void this.worker.terminate();
             }, limit);
       this.pending.set(id, { resolve, reject, size, timer });
       const message: ToWorker = { type: 'score', id, input: buffer as ArrayBuffer, size };
@@ -145,10 +146,15 @@ export class WorkerScorer implements Scorer {
     for (const listener of this.deathListeners.splice(0)) listener(err);
   }
 
-  /** Stops the worker now, failing what is in flight (the agent's abort path); idempotent. */
-  async terminate(): Promise<void> {
-    this.closing ??= this.worker.terminate().then(() => undefined);
-    this.die(new GaiaError(ErrorCodes.RUNTIME, 'the scorer was terminated'));
+  /**
+   * Gives up on the worker now, failing what is in flight (the agent's abort path);
+   * idempotent. The thread is let go (unref), not terminated, for the reason above: it ends
+   * with the process.
+   */
+  async abandon(): Promise<void> {
+    this.closing ??= Promise.resolve();
+    this.die(new GaiaError(ErrorCodes.RUNTIME, 'the scorer was abandoned (abort)'));
+    this.worker.unref();
     await this.closing;
   }
 
@@ -161,13 +167,16 @@ export class WorkerScorer implements Scorer {
         p.reject = (e) => (reject(e), r());
       })));
       if (this.exited) return;
-      if (this.death) {
-        await this.worker.terminate();
-        return;
-      }
       const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
       this.worker.postMessage({ type: 'close' } satisfies ToWorker);
-      await exited;
+      if (!this.death) {
+        await exited;
+        return;
+      }
+      // A worker given up on may be stuck in a batch and never read the close message:
+      // wait a little, then let it go with the process.
+      const waited = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 2_000).unref())]);
+      if (!waited) this.worker.unref();
     })();
     return this.closing;
   }
