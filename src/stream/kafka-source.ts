@@ -7,6 +7,7 @@
  * commitOffsets), maxBytesPerPartition above the largest frame, isRunning()/isStale()
  * checked inside the batch loop, and pause/resume for backpressure.
  */
+import kafkajs from 'kafkajs';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { FrameSource, OffsetLedger, RevokedPartitions, SourceHealth, SourceMessage } from './contracts.js';
@@ -14,6 +15,7 @@ import { kafkaClient, kafkaRetry, type KafkaConnection } from './kafka-client.js
 import { kafkaError } from './kafka-errors.js';
 import { PartitionOffsets } from './partition-offsets.js';
 import { boundedId, plausibleTs } from './source-id.js';
+import { stickyAssigner } from './sticky-assigner.js';
 
 export type { KafkaConnection } from './kafka-client.js';
 
@@ -57,7 +59,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   private restarting: string | undefined;
   /** Set when the consumer crashed and kafkajs gave up on it: only a process restart helps. */
   private dead: GaiaError | undefined;
-  /** Partitions assigned to this consumer by the last rebalance. */
+  /** Partitions assigned to this consumer by the last rebalance, in the order it came to own them (the sticky assigner reads it). */
   private assigned = new Set<number>();
   private readonly revokedListeners: Array<(revoked: RevokedPartitions) => void> = [];
   /** Offsets acknowledged but not yet committed: partition → next offset. */
@@ -72,7 +74,10 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   ) {}
 
   static async create(options: KafkaSourceOptions): Promise<KafkaSource> {
+    let self: KafkaSource | undefined;
     const consumer = kafkaClient(options).consumer({
+      // Sticky first; round-robin while members of an older version are in the group.
+      partitionAssigners: [stickyAssigner(() => ({ [options.topic]: self ? [...self.assigned] : [] })), kafkajs.PartitionAssigners.roundRobin],
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxBytes: Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
@@ -90,6 +95,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
       throw kafkaError(`consuming ${options.topic} from ${options.brokers.join(',')}`, cause);
     }
     const source = new KafkaSource(consumer, options);
+    self = source;
     await source.start();
     return source;
   }
@@ -162,7 +168,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
    */
   private assign(partitions: Set<number>): void {
     const revoked = [...this.assigned].filter((p) => !partitions.has(p));
-    this.assigned = partitions;
+    this.assigned = new Set([...[...this.assigned].filter((p) => partitions.has(p)), ...[...partitions].filter((p) => !this.assigned.has(p))]);
     if (revoked.length === 0) return;
     const gone = new Set(revoked);
     for (const p of revoked) {
@@ -284,6 +290,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
       live: !this.dead,
       detail: {
         lastFetchAgoMs: ago,
+        partitions: [...this.assigned].sort((a, b) => a - b),
         ...(this.restarting ? { restarting: this.restarting } : {}),
         ...(this.dead ? { crashed: this.dead.message } : {}),
       },
