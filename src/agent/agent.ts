@@ -181,10 +181,39 @@ export class Agent {
     // Drift windows live with the partition owner (DESIGN.md §4): when a rebalance moves a
     // partition away, its sources' windows and drift series go; the new owner starts afresh.
     source.onRevoked(({ partitions }) => {
+      // Without a changelog the state cannot follow: open episodes end here, said so.
+      const orphaned = stream.restore ? [] : (drift?.activeOn(partitions) ?? []);
+      const resets = orphaned.map((s) => ({
+        type: 'drift-state-reset' as const,
+        source: s,
+        model: this.p.pkg.manifest.name,
+        ...(drift?.startedAt(s) === undefined ? {} : { startedAt: drift.startedAt(s)! }),
+        reason: 'its partition moved to another consumer and no drift changelog is configured (drift.changelogTopic)',
+        ts: Date.now(),
+      }));
       const sources = drift?.forgetPartitions(partitions) ?? [];
       for (const s of sources) metrics.forgetSource(s);
+      if (resets.length > 0) {
+        for (const e of resets) view.event(e);
+        stream.sink.publish({ events: resets, records: [], letters: [] }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'drift-state-reset events not published'));
+      }
       log.info({ partitions, sources: sources.length }, "partitions moved to another consumer; their sources' drift state dropped here");
     });
+    // With a changelog: a partition's sources get their windows back before its frames are scored.
+    const restore = stream.restore;
+    if (drift && restore) {
+      source.onAssigned(async (partitions) => {
+        const started = performance.now();
+        try {
+          const snapshots = await restore(partitions);
+          let restored = 0;
+          for (const snap of snapshots.values()) if (snap.partition !== undefined && partitions.includes(snap.partition) && drift.restore(snap)) restored++;
+          log.info({ partitions, sources: restored, ms: Math.round(performance.now() - started) }, 'drift state restored from the changelog');
+        } catch (err) {
+          log.warn({ partitions, err: (err as Error).message }, 'drift state not restored: these sources start afresh');
+        }
+      });
+    }
     // A dead scorer stops the source at once: an idle stream would otherwise wait on it forever.
     scorer.onDeath((err) => {
       log.error({ err: err.message }, 'the scorer worker is gone; stopping');
@@ -227,6 +256,7 @@ export class Agent {
         highWaterMark: config.runtime.highWaterMark,
         decodeConcurrency: config.runtime.decodeConcurrency,
         deliveryIntervalMs: stream.deliveryIntervalMs,
+        driftChangelog: stream.restore !== undefined,
         observer,
       });
       if (!scorer.alive) throw new GaiaError(ErrorCodes.RUNTIME, 'the scorer worker died', { retriable: true });

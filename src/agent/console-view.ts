@@ -33,6 +33,10 @@ export class ConsoleView implements PipelineObserver {
 
   event(e: AlertEvent): void {
     if (e.type === 'frame-ood') return;
+    if (e.type === 'drift-state-reset') {
+      this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.reason}\n`);
+      return;
+    }
     this.o.out.write(
       `[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.flagged}/${e.window} frames flagged (${(100 * e.rate).toFixed(1)}% vs p0 ${(100 * e.p0).toFixed(1)}%, p = ${e.pValue.toExponential(1)})\n`,
     );

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
+import type { DriftSnapshot } from '../detect/drift.js';
 import type { AtomicPublisher, FrameSource, OutputSink } from '../stream/contracts.js';
+import { ensureChangelog, readChangelog } from '../stream/kafka-changelog.js';
 import { kafkaTls, type KafkaConnection } from '../stream/kafka-client.js';
 import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
 import { KafkaSource } from '../stream/kafka-source.js';
@@ -23,6 +25,8 @@ export interface Stream {
   readonly description: string;
   /** A finite replay (keeps a per-frame summary) rather than an endless stream. */
   readonly finite: boolean;
+  /** With a drift changelog: the latest drift windows of the sources on these input partitions. */
+  readonly restore?: (partitions: readonly number[]) => Promise<Map<string, DriftSnapshot>>;
 }
 
 const NO_SINK: OutputSink = { publish: async () => {}, close: async () => {} };
@@ -43,7 +47,9 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
     logger: log,
     ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
   };
-  const topics = { alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic, maxMessageBytes: k.maxMessageBytes };
+  const changelogTopic = config.drift.changelogTopic;
+  const topics = { alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic, changelogTopic, maxMessageBytes: k.maxMessageBytes };
+  if (changelogTopic) await ensureChangelog(connection, changelogTopic, k.framesTopic);
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const sink = await KafkaSinks.create({ ...connection, ...topics });
@@ -67,6 +73,7 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
       ...(atomic ? { atomic } : {}),
       deliveryIntervalMs: atomic ? k.transactionIntervalMs : k.lingerMs,
       finite: false,
+      ...(changelogTopic ? { restore: (partitions: readonly number[]) => readChangelog(connection, changelogTopic, partitions, 60_000) } : {}),
       description:
         `${source.description}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}` +
         `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,

@@ -232,6 +232,12 @@ export const schema = {
       default: 1000,
       env: 'GAIA_DRIFT_RESOLVE_AFTER_MS',
     },
+    changelogTopic: {
+      doc: 'Kafka source: compacted topic of drift windows keyed by source (created if missing, with as many partitions as the frames topic). Each delivery writes the windows of the sources it touched; a partition\'s new owner restores them before scoring, so windows and open episodes survive restarts and partition moves. Empty: off (a moved source starts afresh, and its open episode ends with a drift-state-reset event).',
+      format: String,
+      default: '',
+      env: 'GAIA_DRIFT_CHANGELOG_TOPIC',
+    },
     idleForgetMs: {
       doc: 'A source with no frame for this long (ms) and no open episode loses its window and drift series, so memory stays bounded as source ids come and go (0: never).',
       format: 'nat',

@@ -186,6 +186,12 @@ export class DriftMonitor {
     return true;
   }
 
+  /** When the source's open episode started (frame time), if one is open. */
+  startedAt(source: string): number | undefined {
+    const w = this.sources.get(source);
+    return w?.active ? w.startedAt : undefined;
+  }
+
   /** Sources with an open episode among these (for drift-state-reset when their state cannot follow them). */
   activeOn(partitions: readonly number[]): string[] {
     const on = new Set(partitions);

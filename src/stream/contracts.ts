@@ -5,7 +5,7 @@
  * and import only this one, never the pipeline.
  */
 import type { Headers } from '../frames/frame-decoder.js';
-import type { AlertEvent, DeadLetter, FrameOrigin, OriginalMessage, VerdictRecord } from './events.js';
+import type { AlertEvent, DeadLetter, DriftStateRecord, FrameOrigin, OriginalMessage, VerdictRecord } from './events.js';
 
 /** One frame message as a source hands it out. */
 export interface SourceMessage {
@@ -59,6 +59,12 @@ export interface FrameSource extends MessageSource {
   lag(): ReadonlyMap<number, number>;
   /** Rebalances that moved partitions to another consumer. */
   onRevoked(listener: (revoked: RevokedPartitions) => void): void;
+  /**
+   * Rebalances that gave this consumer partitions it did not have. Their frames are held
+   * back until every listener's promise settles (the agent restores their sources' drift
+   * state from the changelog first).
+   */
+  onAssigned(listener: (partitions: readonly number[]) => Promise<void>): void;
   /** Stops, commits what is acknowledged, disconnects; idempotent. */
   close(): Promise<void>;
   /** Stops and disconnects without committing anything more; idempotent. */
@@ -70,6 +76,8 @@ export interface BatchOutputs {
   readonly events: readonly AlertEvent[];
   readonly records: readonly VerdictRecord[];
   readonly letters: readonly DeadLetter[];
+  /** Drift windows of the sources this delivery touched, for the changelog topic (when configured). */
+  readonly states?: readonly DriftStateRecord[];
 }
 
 /** Where outputs go (at-least-once): resolves once they are durably accepted (for Kafka: acks=all). */

@@ -71,6 +71,7 @@ export class DeliveryQueue {
             events: group.flatMap((g) => g.outputs.events),
             records: group.flatMap((g) => g.outputs.records),
             letters: group.flatMap((g) => g.outputs.letters),
+            states: group.flatMap((g) => g.outputs.states ?? []),
           };
     const messages = group.length === 1 ? group[0]!.messages : group.flatMap((g) => g.messages);
     this.deliver(merged, messages).then(

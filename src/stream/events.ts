@@ -2,7 +2,7 @@
  * The alert and DLQ contracts (DESIGN.md §5), as plain JSON-serialisable records. Sinks
  * (the alerts topic, stdout for a replay) only ever see these.
  */
-import type { DriftEvent } from '../detect/drift.js';
+import type { DriftEvent, DriftSnapshot } from '../detect/drift.js';
 
 /** Where a frame came from in its stream (Kafka coordinates; the file for a replay). */
 export interface FrameOrigin {
@@ -29,7 +29,30 @@ export interface FrameOodEvent extends FrameOrigin {
 
 export type DriftAlert = DriftEvent & { readonly model: string };
 
-export type AlertEvent = FrameOodEvent | DriftAlert;
+/**
+ * A source's drift state could not follow it to its new owner (its partition moved and no
+ * changelog is configured, or the changelog could not be read): an open episode of it ends
+ * here without a drift-resolved; the new owner starts a fresh window.
+ */
+export interface DriftResetEvent {
+  readonly type: 'drift-state-reset';
+  readonly source: string;
+  readonly model: string;
+  /** When the open episode started (frame time), if one was open. */
+  readonly startedAt?: number;
+  readonly reason: string;
+  readonly ts: number;
+}
+
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent;
+
+/** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
+export interface DriftStateRecord {
+  readonly source: string;
+  /** The input partition its frames arrive on: the changelog record goes to the same partition. */
+  readonly partition?: number;
+  readonly snapshot: DriftSnapshot | null;
+}
 
 /** One verdict, for the optional scores topic. */
 export interface VerdictRecord extends FrameOrigin {

@@ -22,6 +22,8 @@ export interface OutputTopics {
   /** Empty: verdicts are not published. */
   readonly scoresTopic: string;
   readonly dlqTopic: string;
+  /** Compacted topic of drift windows keyed by source (empty: none). */
+  readonly changelogTopic?: string;
   /** The output topics' max.message.bytes (the smallest of them). */
   readonly maxMessageBytes: number;
 }
@@ -103,6 +105,13 @@ export function topicMessages(out: BatchOutputs, o: OutputTopics): TopicMessages
     { topic: o.alertsTopic, messages: out.events.map(alertMessage) },
     { topic: o.scoresTopic, messages: o.scoresTopic ? out.records.map(verdictMessage) : [] },
     { topic: o.dlqTopic, messages: out.letters.map((d) => deadLetterMessage(d, o.maxMessageBytes)) },
+    {
+      topic: o.changelogTopic ?? '',
+      // Same partition as the source's frames: the new owner of a partition restores from it alone.
+      messages: o.changelogTopic
+        ? (out.states ?? []).map((s) => ({ key: s.source, value: s.snapshot ? JSON.stringify(s.snapshot) : null, ...(s.partition === undefined ? {} : { partition: s.partition }) }))
+        : [],
+    },
   ];
   return all.filter((t) => t.messages.length > 0);
 }

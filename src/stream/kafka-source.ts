@@ -62,6 +62,11 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   /** Partitions assigned to this consumer by the last rebalance, in the order it came to own them (the sticky assigner reads it). */
   private assigned = new Set<number>();
   private readonly revokedListeners: Array<(revoked: RevokedPartitions) => void> = [];
+  private readonly assignedListeners: Array<(partitions: readonly number[]) => Promise<void>> = [];
+  /** Newly assigned partitions held back while their state is restored. */
+  private readonly restoring = new Set<number>();
+  /** Paused by the pipeline (backpressure). */
+  private backpressured = false;
   /** Offsets acknowledged but not yet committed: partition → next offset. */
   private readonly uncommitted = new Map<number, string>();
   private lastCommit = 0;
@@ -96,7 +101,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
     }
     const source = new KafkaSource(consumer, options);
     self = source;
-    await source.start();
+    source.watch();
     return source;
   }
 
@@ -112,7 +117,8 @@ export class KafkaSource implements FrameSource, OffsetLedger {
     return this.options.topic;
   }
 
-  private async start(): Promise<void> {
+  /** Consumer events: contact with the brokers, crashes, rebalances. */
+  private watch(): void {
     // While every partition is paused kafkajs reports "fetches" that never reach a broker,
     // so only real fetches count then; heartbeats go on while paused and need the broker.
     this.consumer.on(this.consumer.events.FETCH, () => {
@@ -139,6 +145,20 @@ export class KafkaSource implements FrameSource, OffsetLedger {
       this.assign(new Set(e.payload.memberAssignment[this.options.topic] ?? []));
     });
     this.lastContact = Date.now();
+  }
+
+  private started: Promise<void> | undefined;
+
+  /**
+   * Joins the group and starts fetching, on the first messages() call: listeners registered
+   * before (onAssigned, onRevoked) see the very first assignment.
+   */
+  private start(): Promise<void> {
+    this.started ??= this.runConsumer();
+    return this.started;
+  }
+
+  private async runConsumer(): Promise<void> {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -168,7 +188,10 @@ export class KafkaSource implements FrameSource, OffsetLedger {
    */
   private assign(partitions: Set<number>): void {
     const revoked = [...this.assigned].filter((p) => !partitions.has(p));
-    this.assigned = new Set([...[...this.assigned].filter((p) => partitions.has(p)), ...[...partitions].filter((p) => !this.assigned.has(p))]);
+    const added = [...partitions].filter((p) => !this.assigned.has(p));
+    this.assigned = new Set([...[...this.assigned].filter((p) => partitions.has(p)), ...added]);
+    for (const p of revoked) this.restoring.delete(p);
+    if (added.length > 0 && this.assignedListeners.length > 0) this.hold(added);
     if (revoked.length === 0) return;
     const gone = new Set(revoked);
     for (const p of revoked) {
@@ -184,6 +207,20 @@ export class KafkaSource implements FrameSource, OffsetLedger {
 
   onRevoked(listener: (revoked: RevokedPartitions) => void): void {
     this.revokedListeners.push(listener);
+  }
+
+  onAssigned(listener: (partitions: readonly number[]) => Promise<void>): void {
+    this.assignedListeners.push(listener);
+  }
+
+  /** Pauses new partitions until the assigned-listeners are done with them (state restored). */
+  private hold(partitions: number[]): void {
+    for (const p of partitions) this.restoring.add(p);
+    this.consumer.pause([{ topic: this.options.topic, partitions }]);
+    void Promise.allSettled(this.assignedListeners.map((l) => l(partitions))).then(() => {
+      const still = partitions.filter((p) => this.restoring.delete(p) && this.assigned.has(p));
+      if (still.length > 0 && !this.backpressured && !this.stopped) this.consumer.resume([{ topic: this.options.topic, partitions: still }]);
+    });
   }
 
   private offsetsOf(partition: number): PartitionOffsets {
@@ -217,6 +254,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   }
 
   async *messages(): AsyncIterable<SourceMessage> {
+    if (!this.stopped) await this.start();
     for (;;) {
       if (this.dead) throw this.dead;
       while (this.queue.length > 0) yield this.queue.shift()!;
@@ -298,11 +336,16 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   }
 
   pause(): void {
+    this.backpressured = true;
     this.consumer.pause([{ topic: this.options.topic }]);
   }
 
   resume(): void {
-    if (!this.stopped) this.consumer.resume([{ topic: this.options.topic }]);
+    this.backpressured = false;
+    if (this.stopped) return;
+    this.consumer.resume([{ topic: this.options.topic }]);
+    // Partitions whose state is still being restored stay held back.
+    if (this.restoring.size > 0) this.consumer.pause([{ topic: this.options.topic, partitions: [...this.restoring] }]);
   }
 
   /** Stops fetching: messages() ends once what was fetched is handed out. */

@@ -38,6 +38,8 @@ export interface PipelineOptions {
   /** Frames decoded at once, ahead of the batcher (default 4). */
   readonly decodeConcurrency?: number;
   readonly now?: () => number;
+  /** Deliver each touched source's drift window with the batch's outputs (for a changelog topic). */
+  readonly driftChangelog?: boolean;
   /** Told of every batch, verdict, event, dead letter and failed delivery (metrics, console). */
   readonly observer?: PipelineObserver;
 }
@@ -158,7 +160,16 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     // Outputs first, acknowledgement after: a crash in between replays the batch
     // (at-least-once). Delivery runs behind scoring, in batch order, so the next batch is
     // scored while this one's outputs travel to the brokers.
-    await handOn({ events, records, letters: [] }, messages);
+    const drift = o.drift;
+    const states =
+      drift && o.driftChangelog
+        ? [...new Map(records.map((r) => [r.source, r.partition] as const))].map(([source, partition]) => ({
+            source,
+            ...(partition === undefined ? {} : { partition }),
+            snapshot: drift.snapshot(source) ?? null,
+          }))
+        : undefined;
+    await handOn({ events, records, letters: [], ...(states ? { states } : {}) }, messages);
   }
 
   /** A frame that cannot be decoded: to the DLQ, in line with the batches' outputs so acknowledgements keep their order. */

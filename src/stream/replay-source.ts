@@ -132,6 +132,9 @@ export class ReplaySource implements FrameSource {
   /** A replay has no partitions to lose. */
   onRevoked(_listener: (revoked: RevokedPartitions) => void): void {}
 
+  /** Nor any to gain. */
+  onAssigned(_listener: (partitions: readonly number[]) => Promise<void>): void {}
+
   async close(): Promise<void> {
     this.stop();
   }
