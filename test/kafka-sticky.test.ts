@@ -54,12 +54,12 @@ describe('rolling restart of two agents (real broker)', () => {
   it('moves only the restarted agent\'s partitions, and ends with the layout it started from', async () => {
     let a = startAgent(env);
     agents.push(a);
-    const [[idA]] = [...(await settled(1))];
+    const idA = [...(await settled(1)).keys()][0]!;
     let b = startAgent(env);
     agents.push(b);
     const first = await settled(2);
     const idB = [...first.keys()].find((id) => id !== idA)!;
-    const ids = { a: idA!, b: idB };
+    const ids = { a: idA, b: idB };
     const start = { a: first.get(ids.a)!, b: first.get(ids.b)! };
     expect(start.a).toHaveLength(2);
     let moved = 0;
