@@ -39,6 +39,8 @@ export const ErrorCodes = {
   CALIBRATION_MISMATCH: 'GAIA_CALIBRATION_MISMATCH',
   /** A file could not be read or written. */
   IO: 'GAIA_IO',
+  /** A Kafka operation failed (the message names the operation, topic and Kafka error; `retriable` says whether a restart can succeed). */
+  KAFKA: 'GAIA_KAFKA',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeliveryQueue } from '../src/stream/delivery-queue.js';
-import type { BatchOutputs, SourceMessage } from '../src/stream/pipeline.js';
+import type { BatchOutputs, SourceMessage } from '../src/stream/contracts.js';
 import type { VerdictRecord } from '../src/stream/events.js';
 
 const message = (id: string): SourceMessage => ({ source: 'cam', frameId: id, value: new Uint8Array(), headers: {}, origin: { offset: id } });

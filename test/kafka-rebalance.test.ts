@@ -88,6 +88,11 @@ describe('a rebalance between two agents (real broker)', () => {
     expect(text).not.toContain(`gaia_drift_active{source="${moved}"}`);
     expect(text).not.toContain(`gaia_drift_rate{source="${moved}"}`);
     expect(text).not.toMatch(new RegExp(`gaia_consumer_lag\\{partition="${revoked[0]}"\\}`));
+    // No drift changelog here: the episode A had open for the moved camera is not left
+    // orphaned, A closes it with a drift-state-reset (issue #10, defect 9).
+    const resets = await collect(kafka, topics.alerts, (ms) => ms.some((m) => JSON.parse(m.value!.toString()).type === 'drift-state-reset'));
+    const reset = resets.map((m) => JSON.parse(m.value!.toString())).filter((e) => e.type === 'drift-state-reset');
+    expect(reset).toEqual([expect.objectContaining({ type: 'drift-state-reset', source: moved, model: 'fmnist-cnn', startedAt: expect.any(Number) })]);
 
     // More drifting frames: B, the new owner of the moved camera, opens its own episode.
     await b.telemetry();

@@ -8,7 +8,7 @@ import type { Admin } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaSource } from '../src/stream/kafka-source.js';
-import type { SourceMessage } from '../src/stream/pipeline.js';
+import type { SourceMessage } from '../src/stream/contracts.js';
 import { kafkaBrokers, uniqueName } from './setup/kafka-context.js';
 
 const COUNT = 40;

@@ -10,7 +10,8 @@ import { DriftMonitor } from '../src/detect/drift.js';
 import { loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
 import { openOfflineSession, type OfflineSession } from '../src/offline/session.js';
 import type { AlertEvent, DeadLetter, DriftAlert } from '../src/stream/events.js';
-import { runPipeline, type MessageSource, type SourceMessage } from '../src/stream/pipeline.js';
+import type { MessageSource, SourceMessage } from '../src/stream/contracts.js';
+import { runPipeline } from '../src/stream/pipeline.js';
 import type { Scorer } from '../src/runtime/scorer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
@@ -51,6 +52,7 @@ class ListSource implements MessageSource {
     this.paused++;
   }
   resume() {}
+  stop() {}
 }
 
 function frames(folder: string, count: number, start = 0): SourceMessage[] {
@@ -196,6 +198,7 @@ describe('runPipeline', () => {
       ack: async () => {},
       pause: () => {},
       resume: () => {},
+      stop: () => {},
     };
     await runPipeline({
       source,

@@ -245,3 +245,21 @@ describe('the direct path equals the sharp path', () => {
     expect((error as FrameError).reason).toBe('undecodable');
   });
 });
+
+describe('decodePngAtSize on non-consecutive IDAT chunks (issue #10, defect 8)', () => {
+  it('does not accept what sharp rejects: a tEXt chunk between two IDAT chunks', async () => {
+    const png = encodePng(randomPixels(28 * 28, 7), 28, 28, 1, [0]);
+    // Split the file at its second IDAT and put a text chunk before it.
+    const second = png.indexOf('IDAT', png.indexOf('IDAT') + 4) - 4;
+    const split = Buffer.concat([png.subarray(0, second), chunk('tEXt', Buffer.from('Comment\0between IDATs', 'latin1')), png.subarray(second)]);
+    expect(decodePngAtSize(split, 28, 28)).toBeUndefined();
+    // The agent's answer is then sharp's: the frame is undecodable, as without the direct path.
+    const pkg = await loadModelPackage(join(ROOT, 'models', 'fmnist-cnn'));
+    const outcome = async (direct: boolean) =>
+      new Preprocessor(pkg.manifest, { maxBytes: 1 << 20, maxPixels: 1 << 20 }, { direct })
+        .decodeInto(split, new Float32Array(28 * 28))
+        .then(() => 'decoded', (e: FrameError) => e.reason);
+    expect(await outcome(false)).toBe('undecodable');
+    expect(await outcome(true)).toBe('undecodable');
+  });
+});

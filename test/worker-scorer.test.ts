@@ -84,3 +84,39 @@ describe('WorkerScorer', () => {
     await expect(worker.score(batchInput(3), BATCH)).rejects.toMatchObject({ code: ErrorCodes.RUNTIME });
   });
 });
+
+describe('WorkerScorer supervision (issue #10, defect 3)', () => {
+  /** The worker thread as the parent sees it (for ending it from outside, as the OOM killer or a native crash would). */
+  const threadOf = (s: WorkerScorer) => Reflect.get(s, 'worker') as import('node:worker_threads').Worker;
+  const settle = (p: Promise<unknown>, ms: number) =>
+    Promise.race([p.then(() => 'resolved', (e: Error) => e), new Promise((r) => setTimeout(() => r('never settled'), ms))]);
+
+  it('rejects every later batch once its worker thread is gone, and says so', async () => {
+    const scorer = await WorkerScorer.create(bytes, numClasses, options);
+    await scorer.score(batchInput(1), BATCH);
+    // Ended between batches: ending it inside onnxruntime's run() would abort this whole
+    // process (see WorkerScorer), which is why a stuck batch is given up, not terminated.
+    await threadOf(scorer).terminate();
+    // Before: a batch sent to a dead worker waited forever.
+    const later = await settle(scorer.score(batchInput(3), BATCH), 5_000);
+    expect(later).toBeInstanceOf(Error);
+    expect((later as { code?: string }).code).toBe(ErrorCodes.RUNTIME);
+    expect((later as { retriable?: boolean }).retriable).toBe(true);
+    expect(scorer.alive).toBe(false);
+    const deaths: string[] = [];
+    scorer.onDeath((err) => deaths.push(err.message)); // told at once when it is already dead
+    expect(deaths).toEqual(['the scorer worker exited with code 1']);
+    expect(await settle(scorer.close(), 5_000)).toBe('resolved');
+  });
+
+  it('gives up on a batch past its deadline: rejects it at the deadline, refuses later batches, still closes', async () => {
+    // A deadline no batch of 128 can meet stands in for a session.run that never returns.
+    const scorer = await WorkerScorer.create(bytes, numClasses, options, { batchTimeoutMs: 1 });
+    const err = await settle(scorer.score(batchInput(1), BATCH), 5_000);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/not scored within 1 ms \(runtime.batchTimeoutMs\)/);
+    expect(scorer.alive).toBe(false);
+    expect(await settle(scorer.score(batchInput(2), BATCH), 5_000)).toBeInstanceOf(Error);
+    expect(await settle(scorer.close(), 5_000)).toBe('resolved');
+  });
+});

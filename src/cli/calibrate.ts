@@ -45,7 +45,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const session = await openOfflineSession(config);
   try {
-    const set = await openFrameSet(values.data);
+    const set = await openFrameSet(values.data, { maxBytes: config.frames.maxBytes });
     const scores = await scoreSet(set, session.pre, session.scorer, {
       batch: config.runtime.maxBatch,
       onBadFrame,

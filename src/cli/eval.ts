@@ -1,8 +1,9 @@
 /** `gaia-sentinel eval`: FPR95 and AUROC of GAIA-Z, GAIA-A, MSP and Energy on ID vs OOD sets. */
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import { writeOutput } from '../files.js';
 import { isFlagged } from '../detect/calibration.js';
 import { evaluate, rocCurves } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -53,7 +54,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const session = await openOfflineSession(config);
   const name = session.pkg.manifest.name;
   const score = async (path: string): Promise<SetScores> => {
-    const set = await openFrameSet(path);
+    const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const result = await scoreSet(set, session.pre, session.scorer, {
       batch: config.runtime.maxBatch,
       onBadFrame,
@@ -105,12 +106,11 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
       : []),
   ];
   const outDir = values['out-dir'] ?? 'reports';
-  await mkdir(outDir, { recursive: true });
   const base = join(outDir, `eval-${name}`);
   const curves = Object.fromEntries(ood.map((o) => [o.name, rocCurves(id.heads, o.heads, ev.heads)]));
-  await writeFile(`${base}.md`, `${lines.join('\n')}\n![ROC curves](eval-${name}-roc.svg)\n`);
-  await writeFile(`${base}-roc.svg`, rocSvg(`ROC, ${name}: ID ${id.name} vs OOD sets`, curves, ev));
-  await writeFile(
+  await writeOutput(`${base}.md`, `${lines.join('\n')}\n![ROC curves](eval-${name}-roc.svg)\n`);
+  await writeOutput(`${base}-roc.svg`, rocSvg(`ROC, ${name}: ID ${id.name} vs OOD sets`, curves, ev));
+  await writeOutput(
     `${base}.json`,
     `${JSON.stringify(
       {

@@ -11,4 +11,10 @@ export const ExitCode = {
   FAILURE: 1,
   /** The command line or configuration is invalid. */
   USAGE: 2,
+  /**
+   * A failure that a restart can get past (a broker away past the retry budget, a dead
+   * scorer worker): a supervisor restarts with backoff, where on FAILURE or USAGE a human
+   * has to change something first. 75 is sysexits' EX_TEMPFAIL.
+   */
+  TRANSIENT: 75,
 } as const;

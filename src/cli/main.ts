@@ -44,15 +44,27 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await command.run(rest, io);
     return ExitCode.OK;
   } catch (err) {
-    if (isGaiaError(err)) {
-      io.stderr.write(`gaia-sentinel ${name}: ${err.message} [${err.code}]\n`);
-      return err.code === ErrorCodes.BAD_CONFIG ? ExitCode.USAGE : ExitCode.FAILURE;
-    }
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`gaia-sentinel ${name}: ${(err as Error).message}\n\n${command.usage}`);
-      return ExitCode.USAGE;
-    }
-    io.stderr.write(`gaia-sentinel ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
-    return ExitCode.FAILURE;
+    return report(name, command.usage, err, io);
   }
+}
+
+/**
+ * The exit code and the one stderr line for a failed command. Anything may arrive here:
+ * kafkajs errors carry numeric codes, a thrown string has no properties at all, so nothing
+ * is assumed about `err` beyond what is checked.
+ */
+export function report(name: string, commandUsage: string, err: unknown, io: CliIO): number {
+  if (isGaiaError(err)) {
+    io.stderr.write(`gaia-sentinel ${name}: ${err.message} [${err.code}]${err.retriable ? ' (transient: a restart may succeed)' : ''}\n`);
+    if (err.code === ErrorCodes.BAD_CONFIG) return ExitCode.USAGE;
+    return err.retriable ? ExitCode.TRANSIENT : ExitCode.FAILURE;
+  }
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    io.stderr.write(`gaia-sentinel ${name}: ${(err as Error).message}\n\n${commandUsage}`);
+    return ExitCode.USAGE;
+  }
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  io.stderr.write(`gaia-sentinel ${name}: unexpected error${code === undefined ? '' : ` (code ${String(code)})`}: ${text}\n`);
+  return ExitCode.FAILURE;
 }

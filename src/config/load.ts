@@ -39,6 +39,16 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
+export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
+convict.addFormat({
+  name: 'format-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error(`must be a list of ${IMAGE_FORMATS.join(', ')}`);
+    for (const f of value) if (!(IMAGE_FORMATS as readonly string[]).includes(f)) throw new Error(`"${f}" is not one of ${IMAGE_FORMATS.join(', ')}`);
+  },
+  coerce: (v: string) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+});
+
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off'];
 convict.addFormat({
@@ -93,6 +103,12 @@ function crossCheck(c: Config): void {
   }
   if (c.runtime.maxWaitMs * 10 > c.kafka.sessionTimeoutMs) {
     bad(`runtime.maxWaitMs (${c.runtime.maxWaitMs}) must be far below kafka.sessionTimeoutMs (${c.kafka.sessionTimeoutMs}): at most a tenth of it`);
+  }
+  if (c.runtime.highWaterMark < c.runtime.maxBatch) {
+    bad(
+      `runtime.highWaterMark (${c.runtime.highWaterMark}, env GAIA_HIGH_WATER_MARK) must be at least runtime.maxBatch ` +
+        `(${c.runtime.maxBatch}, env GAIA_MAX_BATCH): the source would pause before a batch could fill`,
+    );
   }
   const tlsFiles = (['sslCaFile', 'sslCertFile', 'sslKeyFile'] as const).filter((k) => c.kafka[k]);
   if (tlsFiles.length > 0 && !c.kafka.ssl) {

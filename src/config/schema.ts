@@ -3,6 +3,7 @@
  * Keys grow with the agent; today they cover the model package, the runtime and the
  * replay source.
  */
+import type { ImageFormat } from '../frames/sniff.js';
 export const schema = {
   model: {
     dir: {
@@ -81,6 +82,18 @@ export const schema = {
       default: 1000,
       env: 'GAIA_KAFKA_COMMIT_INTERVAL_MS',
     },
+    maxMessageBytes: {
+      doc: 'The output topics\' max.message.bytes (Kafka\'s default is 1048588): no record or produce batch the agent sends exceeds it. Dead letters over it carry the frame\'s coordinates and SHA-256 instead of its bytes (docs/DELIVERY.md). Set it to the smallest limit of the alerts, scores and DLQ topics.',
+      format: 'positive-int',
+      default: 1_048_588,
+      env: 'GAIA_KAFKA_MAX_MESSAGE_BYTES',
+    },
+    retries: {
+      doc: 'Retries of a failed Kafka request, with backoff from 300 ms to 5 s, before the error surfaces (30: about 2.5 min, rides out a broker restart; at least 1, which the idempotent producer needs). A consumer that runs out of them is restarted by kafkajs; /readyz is 503 meanwhile.',
+      format: 'positive-int',
+      default: 30,
+      env: 'GAIA_KAFKA_RETRIES',
+    },
     fromBeginning: { doc: 'A new consumer group starts at the earliest offset (else the latest).', format: 'bool', default: true, env: 'GAIA_KAFKA_FROM_BEGINNING' },
     exactlyOnce: {
       doc: 'Write each batch\'s outputs and its consumer offsets in one Kafka transaction (read_committed readers see every verdict once).',
@@ -117,6 +130,18 @@ export const schema = {
       env: 'GAIA_TELEMETRY_SOURCES',
     },
     topKSources: { doc: 'With no allow-list: how many sources get their own label.', format: 'positive-int', default: 50, env: 'GAIA_TELEMETRY_TOP_K_SOURCES' },
+    maxConnections: {
+      doc: 'Most HTTP connections the /metrics, /healthz and /readyz server holds at once; more are refused (a scraper and a probe need a handful).',
+      format: 'positive-int',
+      default: 64,
+      env: 'GAIA_TELEMETRY_MAX_CONNECTIONS',
+    },
+    requestTimeoutMs: {
+      doc: 'An HTTP client must send its whole request within this long (ms), and an idle keep-alive connection is closed after it, so slow or idle clients cannot hold the server\'s connections.',
+      format: 'positive-int',
+      default: 10_000,
+      env: 'GAIA_TELEMETRY_REQUEST_TIMEOUT_MS',
+    },
     readyStaleMs: {
       doc: '/readyz turns 503 when the Kafka consumer has not fetched for this long (broker unreachable).',
       format: 'positive-int',
@@ -175,6 +200,12 @@ export const schema = {
       default: 256,
       env: 'GAIA_HIGH_WATER_MARK',
     },
+    batchTimeoutMs: {
+      doc: 'Deadline of one scored batch (ms). A batch that takes longer means a stuck scorer: the agent stops and exits with code 75 so that its supervisor restarts it.',
+      format: 'positive-int',
+      default: 60_000,
+      env: 'GAIA_BATCH_TIMEOUT_MS',
+    },
     decodeConcurrency: {
       doc: 'Frames decoded at once ahead of the batcher (sharp runs them on libuv\'s thread pool, UV_THREADPOOL_SIZE, default 4).',
       format: 'positive-int',
@@ -207,6 +238,12 @@ export const schema = {
       default: 1000,
       env: 'GAIA_DRIFT_RESOLVE_AFTER_MS',
     },
+    changelogTopic: {
+      doc: 'Kafka source: compacted topic of drift windows keyed by source (created if missing, with as many partitions as the frames topic). Each delivery writes the windows of the sources it touched; a partition\'s new owner restores them before scoring, so windows and open episodes survive restarts and partition moves. Empty: off (a moved source starts afresh, and its open episode ends with a drift-state-reset event).',
+      format: String,
+      default: '',
+      env: 'GAIA_DRIFT_CHANGELOG_TOPIC',
+    },
     idleForgetMs: {
       doc: 'A source with no frame for this long (ms) and no open episode loses its window and drift series, so memory stays bounded as source ids come and go (0: never).',
       format: 'nat',
@@ -226,6 +263,18 @@ export const schema = {
       format: 'positive-int',
       default: 40_000_000,
       env: 'GAIA_FRAME_MAX_PIXELS',
+    },
+    formats: {
+      doc: 'Image formats decoded, as detected from the bytes (not the content-type header): any of jpeg, png, webp, gif, tiff, avif, heif, svg. SVG is off by default: rendering it can cost seconds of CPU per frame.',
+      format: 'format-list',
+      default: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'] as ImageFormat[],
+      env: 'GAIA_FRAME_FORMATS',
+    },
+    decodeTimeoutMs: {
+      doc: 'Longest one frame may take to decode (ms, rounded up to whole seconds, the granularity of libvips); a frame over it is dead-lettered as decode-timeout.',
+      format: 'positive-int',
+      default: 2_000,
+      env: 'GAIA_FRAME_DECODE_TIMEOUT_MS',
     },
   },
   replay: {

@@ -50,9 +50,27 @@ export interface SourceState {
   readonly rate: number;
 }
 
+/**
+ * A source's window as plain JSON, for the changelog topic (its state survives restarts and
+ * partition moves). The ring is base64 of one byte per verdict, oldest at `next`.
+ */
+export interface DriftSnapshot {
+  readonly v: 1;
+  readonly source: string;
+  readonly partition?: number;
+  readonly ring: string;
+  readonly next: number;
+  readonly n: number;
+  readonly k: number;
+  readonly active: boolean;
+  readonly startedAt: number;
+  /** null: the rate is not below resolveRate (NaN does not survive JSON). */
+  readonly belowSince: number | null;
+}
+
 class SourceWindow {
-  private readonly ring: Uint8Array;
-  private next = 0;
+  ring: Uint8Array;
+  next = 0;
   n = 0;
   k = 0;
   active = false;
@@ -61,6 +79,8 @@ class SourceWindow {
   belowSince = Number.NaN;
   /** Wall-clock time of the last verdict (frame times may be old or skewed). */
   lastSeen = Date.now();
+  /** The input partition the source's frames arrive on, where there is one: the window moves with it. */
+  partition: number | undefined;
 
   constructor(size: number) {
     this.ring = new Uint8Array(size);
@@ -91,12 +111,13 @@ export class DriftMonitor {
   }
 
   /** Records one verdict; returns the episode event it causes, if any. */
-  observe(source: string, flagged: boolean, ts: number): DriftEvent | undefined {
+  observe(source: string, flagged: boolean, ts: number, partition?: number): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
       w = new SourceWindow(this.options.window);
       this.sources.set(source, w);
     }
+    if (partition !== undefined) w.partition = partition;
     w.push(flagged);
     w.lastSeen = Date.now();
     if (w.n < this.minFrames) return undefined;
@@ -123,9 +144,76 @@ export class DriftMonitor {
     return w && { active: w.active, window: w.n, flagged: w.k, rate: w.n ? w.k / w.n : 0 };
   }
 
+  /** The source's window for the changelog, if it has one. */
+  snapshot(source: string): DriftSnapshot | undefined {
+    const w = this.sources.get(source);
+    if (!w) return undefined;
+    return {
+      v: 1,
+      source,
+      ...(w.partition === undefined ? {} : { partition: w.partition }),
+      ring: Buffer.from(w.ring).toString('base64'),
+      next: w.next,
+      n: w.n,
+      k: w.k,
+      active: w.active,
+      startedAt: w.startedAt,
+      belowSince: Number.isNaN(w.belowSince) ? null : w.belowSince,
+    };
+  }
+
+  /**
+   * Takes over a window from the changelog (a restart, or a partition that moved here). A
+   * snapshot of another window size, or an inconsistent one, is refused (returns false): the
+   * source then starts afresh.
+   */
+  restore(snap: DriftSnapshot): boolean {
+    const ring = Buffer.from(snap.ring, 'base64');
+    let k = 0;
+    for (const b of ring) k += b;
+    const consistent = snap.v === 1 && ring.length === this.options.window && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
+    if (!consistent) return false;
+    const w = new SourceWindow(this.options.window);
+    w.ring = new Uint8Array(ring);
+    w.next = snap.next;
+    w.n = snap.n;
+    w.k = snap.k;
+    w.active = snap.active;
+    w.startedAt = snap.startedAt;
+    w.belowSince = snap.belowSince ?? Number.NaN;
+    w.partition = snap.partition;
+    this.sources.set(snap.source, w);
+    return true;
+  }
+
+  /** When the source's open episode started (frame time), if one is open. */
+  startedAt(source: string): number | undefined {
+    const w = this.sources.get(source);
+    return w?.active ? w.startedAt : undefined;
+  }
+
+  /** Sources with an open episode among these (for drift-state-reset when their state cannot follow them). */
+  activeOn(partitions: readonly number[]): string[] {
+    const on = new Set(partitions);
+    return [...this.sources].filter(([, w]) => w.active && w.partition !== undefined && on.has(w.partition)).map(([s]) => s);
+  }
+
   /** Forgets a source (e.g. its partition moved to another consumer). */
   forget(source: string): void {
     this.sources.delete(source);
+  }
+
+  /** Forgets the sources whose frames arrive on these partitions (moved to another consumer); returns them. */
+  forgetPartitions(partitions: readonly number[]): string[] {
+    const gone = new Set(partitions);
+    const dropped: string[] = [];
+    for (const [source, w] of this.sources) {
+      if (w.partition !== undefined && gone.has(w.partition)) {
+        this.sources.delete(source);
+        dropped.push(source);
+      }
+    }
+    return dropped;
   }
 
   /**

@@ -3,9 +3,10 @@
  * sharp reads), or a data set built by scripts/data (IDX images of the model's size).
  * Both go through the agent's own preprocessing.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import { readBounded } from '../files.js';
 import { readIdx } from './idx.js';
 import type { RawImage } from './preprocess.js';
 
@@ -26,8 +27,12 @@ export interface FrameSet {
 const IDX_IMAGES = ['images-idx3-ubyte', 'images-idx3-ubyte.gz'];
 const IDX_LABELS = ['labels-idx1-ubyte', 'labels-idx1-ubyte.gz'];
 
-/** Opens a built data set (a folder holding images-idx3-ubyte) or a folder of image files. */
-export async function openFrameSet(path: string): Promise<FrameSet> {
+/**
+ * Opens a built data set (a folder holding images-idx3-ubyte) or a folder of image files.
+ * Files are read up to `maxBytes + 1` bytes (default 8 MiB, frames.maxBytes): a larger one is
+ * rejected as too-large by the preprocessing, not read whole.
+ */
+export async function openFrameSet(path: string, options: { maxBytes?: number } = {}): Promise<FrameSet> {
   let entries: string[];
   try {
     entries = await readdir(path);
@@ -36,7 +41,7 @@ export async function openFrameSet(path: string): Promise<FrameSet> {
   }
   const idx = IDX_IMAGES.find((f) => entries.includes(f));
   const labels = IDX_LABELS.find((f) => entries.includes(f));
-  return idx ? idxSet(path, join(path, idx), labels && join(path, labels)) : folderSet(path, entries);
+  return idx ? idxSet(path, join(path, idx), labels && join(path, labels)) : folderSet(path, entries, options.maxBytes ?? 8 * 1024 * 1024);
 }
 
 async function idxSet(dir: string, file: string, labelFile: string | undefined): Promise<FrameSet> {
@@ -59,7 +64,7 @@ async function idxSet(dir: string, file: string, labelFile: string | undefined):
   };
 }
 
-async function folderSet(dir: string, entries: string[]): Promise<FrameSet> {
+async function folderSet(dir: string, entries: string[], maxBytes: number): Promise<FrameSet> {
   // Every regular file counts, so that a stray non-image file is reported, not skipped.
   const files: string[] = [];
   for (const name of entries.sort()) {
@@ -72,7 +77,7 @@ async function folderSet(dir: string, entries: string[]): Promise<FrameSet> {
     source: dir,
     count: files.length,
     async *items() {
-      for (const name of files) yield { id: join(dir, name), kind: 'encoded', bytes: await readFile(join(dir, name)) };
+      for (const name of files) yield { id: join(dir, name), kind: 'encoded', bytes: await readBounded(join(dir, name), maxBytes) };
     },
   };
 }

@@ -38,15 +38,19 @@ export function decodePngAtSize(bytes: Uint8Array, width: number, height: number
 
   const idat: Buffer[] = [];
   let ended = false;
+  let previous = '';
   for (let at = 8; !ended; ) {
     if (at + 12 > png.length) return undefined; // truncated
     const length = png.readUInt32BE(at);
     const type = png.toString('latin1', at + 4, at + 8);
     const end = at + 12 + length;
     if (end > png.length || crc32(png.subarray(at + 4, end - 4)) !== png.readUInt32BE(end - 4)) return undefined;
+    // IDAT chunks must be consecutive (PNG spec 5.6); libpng, under sharp, rejects a split run.
+    if (type === 'IDAT' && idat.length > 0 && previous !== 'IDAT') return undefined;
     if (type === 'IDAT') idat.push(png.subarray(at + 8, end - 4));
     else if (type === 'iCCP') return undefined; // sharp may convert colours by the profile
     else if (type === 'IEND') ended = true;
+    previous = type;
     at = end;
   }
 

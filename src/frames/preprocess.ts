@@ -11,13 +11,20 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import type { ModelManifest } from './manifest.js';
 import { normaliseInto, toModelChannels } from './pixels.js';
 import { decodePngAtSize } from './png-direct.js';
+import { sniffFormat, type ImageFormat } from './sniff.js';
 
 export interface PreprocessLimits {
   /** Largest encoded frame accepted, in bytes. */
   readonly maxBytes: number;
   /** Largest decoded frame accepted, in pixels (width × height). */
   readonly maxPixels: number;
+  /** Formats decoded, as detected from the bytes (default: all but SVG). */
+  readonly formats?: readonly ImageFormat[];
+  /** Longest one decode may take (ms, rounded up to seconds for libvips; default 2000). */
+  readonly decodeTimeoutMs?: number;
 }
+
+const DEFAULT_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'];
 
 /** Layout of raw 8-bit pixels handed to rawInto. */
 export interface RawImage {
@@ -26,7 +33,7 @@ export interface RawImage {
   readonly channels: 1 | 2 | 3 | 4;
 }
 
-export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels' | 'unsupported-content-type' | 'bad-raw-frame';
+export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels' | 'unsupported-content-type' | 'unsupported-format' | 'decode-timeout' | 'bad-raw-frame';
 
 export class FrameError extends GaiaError {
   constructor(readonly reason: FrameErrorReason, message: string, cause?: unknown) {
@@ -67,8 +74,12 @@ export class Preprocessor {
     if (bytes.byteLength > this.limits.maxBytes) {
       throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
     }
+    const format = sniffFormat(bytes);
+    const allowed = this.limits.formats ?? DEFAULT_FORMATS;
+    if (!format) throw new FrameError('undecodable', `frame is not in an image format gaia-sentinel decodes (${allowed.join(', ')}; detected from its bytes, whatever its content-type)`);
+    if (!allowed.includes(format)) throw new FrameError('unsupported-format', `frame is ${format}, which is not enabled (frames.formats: ${allowed.join(', ')})`);
     const { width, height } = this.manifest.input.resize;
-    const direct = this.direct && width * height <= this.limits.maxPixels ? decodePngAtSize(bytes, width, height) : undefined;
+    const direct = format === 'png' && this.direct && width * height <= this.limits.maxPixels ? decodePngAtSize(bytes, width, height) : undefined;
     if (direct) return this.fromPixels(direct.data, direct.channels, out);
     await this.run(() => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }), out);
   }
@@ -101,7 +112,9 @@ export class Preprocessor {
     let data: Buffer;
     try {
       // Alpha is ignored (the manifest contract), never composited over the background.
-      let img = open().removeAlpha();
+      // libvips checks the deadline as it goes and fails the pipeline with "timeout".
+      const seconds = Math.max(1, Math.ceil((this.limits.decodeTimeoutMs ?? 2000) / 1000));
+      let img = open().timeout({ seconds }).removeAlpha();
       if (input.channels === 'gray') {
         const { channels: inChannels = 1 } = await img.metadata();
         // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's
@@ -124,6 +137,9 @@ export class Preprocessor {
         .toBuffer();
     } catch (cause) {
       const message = (cause as Error).message;
+      if (/timeout/i.test(message)) {
+        throw new FrameError('decode-timeout', `frame took over ${this.limits.decodeTimeoutMs ?? 2000} ms to decode (frames.decodeTimeoutMs)`, cause);
+      }
       if (/pixel limit/i.test(message)) {
         throw new FrameError('too-many-pixels', `frame exceeds the limit of ${this.limits.maxPixels} pixels (decompression bomb guard)`, cause);
       }

@@ -10,7 +10,7 @@ import type { ModelPackage } from '../frames/manifest.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { OrtScorerOptions } from './ort-scorer.js';
-import { WorkerScorer } from './worker-scorer.js';
+import { WorkerScorer, type WorkerSupervision } from './worker-scorer.js';
 
 export interface LoadedScorer {
   readonly scorer: WorkerScorer;
@@ -22,6 +22,7 @@ export interface LoadedScorer {
 export async function loadScorer(
   pkg: ModelPackage,
   options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string; heads?: readonly HeadName[]; gaiaZMode?: GaiaZMode },
+  supervision: WorkerSupervision = {},
 ): Promise<LoadedScorer> {
   const model = await loadModel(pkg.modelPath);
   const compiled = compileScoringGraph(model, {
@@ -41,6 +42,6 @@ export async function loadScorer(
   const scorer = await WorkerScorer.create(encodeModel(compiled.model), compiled.numClasses, {
     ...options,
     inputShape: pkg.manifest.input.shape.slice(1) as number[],
-  });
+  }, supervision);
   return { scorer, compiled, model };
 }

@@ -31,12 +31,22 @@ interface Pending {
   resolve(batch: ScoreBatch): void;
   reject(err: Error): void;
   size: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface WorkerSupervision {
+  /** A batch not scored within this long means a stuck worker: it is rejected and the worker stopped (ms; default none). */
+  readonly batchTimeoutMs?: number;
 }
 
 export class WorkerScorer implements Scorer {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private closing: Promise<void> | undefined;
+  /** Why the worker is gone (it exited, crashed, or missed a deadline); every score() rejects with it. */
+  private death: GaiaError | undefined;
+  private readonly deathListeners: Array<(err: GaiaError) => void> = [];
+  private exited = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -44,15 +54,18 @@ export class WorkerScorer implements Scorer {
     readonly executionProvider: string,
     readonly fallbacks: readonly string[],
     readonly numClasses: number,
+    private readonly supervision: WorkerSupervision,
   ) {
     worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('error', (err) => this.failAll(err));
+    // An 'error' (an uncaught exception, ERR_WORKER_OUT_OF_MEMORY) is followed by 'exit'.
+    worker.on('error', (err) => this.die(new GaiaError(ErrorCodes.RUNTIME, `the scorer worker crashed: ${err.message}`, { cause: err, retriable: true })));
     worker.on('exit', (code) => {
-      if (!this.closing) this.failAll(new GaiaError(ErrorCodes.RUNTIME, `scorer worker exited with code ${code}`, { retriable: true }));
+      this.exited = true;
+      if (!this.closing || this.pending.size > 0) this.die(new GaiaError(ErrorCodes.RUNTIME, `the scorer worker exited with code ${code}`, { retriable: true }));
     });
   }
 
-  static async create(model: Uint8Array, numClasses: number, options: OrtScorerOptions): Promise<WorkerScorer> {
+  static async create(model: Uint8Array, numClasses: number, options: OrtScorerOptions, supervision: WorkerSupervision = {}): Promise<WorkerScorer> {
     // A real copy (a Node Buffer's slice() would share, and the transfer detach, its memory).
     const copy = new Uint8Array(model);
     const worker = new Worker(workerEntry(), {
@@ -69,17 +82,39 @@ export class WorkerScorer implements Scorer {
       const code = ready.type === 'error' && ready.code ? (ready.code as ErrorCode) : ErrorCodes.RUNTIME;
       throw new GaiaError(code, message);
     }
-    return new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses);
+    return new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses, supervision);
+  }
+
+  /** False once the worker is gone; score() then rejects at once. */
+  get alive(): boolean {
+    return this.death === undefined;
+  }
+
+  /** Called once if the worker dies (not when it is closed). */
+  onDeath(listener: (err: GaiaError) => void): void {
+    if (this.death) listener(this.death);
+    else this.deathListeners.push(listener);
   }
 
   /** Scores the first `size` frames of `input`; `input`'s buffer is transferred away. */
   score(input: Float32Array, size: number): Promise<ScoreBatch> {
+    if (this.death) return Promise.reject(this.death);
     if (this.closing) return Promise.reject(new GaiaError(ErrorCodes.RUNTIME, 'the scorer is closed'));
     const id = this.nextId++;
     // Transfer the whole buffer: a view into a larger one would move its neighbours too.
     const buffer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input.buffer : input.slice().buffer;
     return new Promise<ScoreBatch>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, size });
+      const limit = this.supervision.batchTimeoutMs;
+      const timer =
+        limit === undefined
+          ? undefined
+          : setTimeout(() => {
+              // The batch is given up, but the worker is not terminated: ending a thread
+              // while onnxruntime-node is inside run() aborts the whole process (SIGABRT,
+              // "terminate called after throwing an instance of 'Napi::Error'").
+              this.die(new GaiaError(ErrorCodes.RUNTIME, `a batch of ${size} frames was not scored within ${limit} ms (runtime.batchTimeoutMs): the scorer is stuck`, { retriable: true }));
+            }, limit);
+      this.pending.set(id, { resolve, reject, size, timer });
       const message: ToWorker = { type: 'score', id, input: buffer as ArrayBuffer, size };
       this.worker.postMessage(message, [buffer as ArrayBuffer]);
     });
@@ -90,6 +125,7 @@ export class WorkerScorer implements Scorer {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    clearTimeout(p.timer);
     if (m.type === 'failed') {
       p.reject(new GaiaError((m.code as ErrorCode | undefined) ?? ErrorCodes.RUNTIME, m.message, { retriable: true }));
       return;
@@ -98,9 +134,28 @@ export class WorkerScorer implements Scorer {
     p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores });
   }
 
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
+  /** The worker is gone: in-flight and later batches reject with `err`, listeners hear of it once. */
+  private die(err: GaiaError): void {
+    if (this.death) return;
+    this.death = err;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
     this.pending.clear();
+    for (const listener of this.deathListeners.splice(0)) listener(err);
+  }
+
+  /**
+   * Gives up on the worker now, failing what is in flight (the agent's abort path);
+   * idempotent. The thread is let go (unref), not terminated, for the reason above: it ends
+   * with the process.
+   */
+  async abandon(): Promise<void> {
+    this.closing ??= Promise.resolve();
+    this.die(new GaiaError(ErrorCodes.RUNTIME, 'the scorer was abandoned (abort)'));
+    this.worker.unref();
+    await this.closing;
   }
 
   /** Lets in-flight batches finish, then stops the worker; idempotent. */
@@ -111,9 +166,17 @@ export class WorkerScorer implements Scorer {
         p.resolve = (b) => (resolve(b), r());
         p.reject = (e) => (reject(e), r());
       })));
+      if (this.exited) return;
       const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
       this.worker.postMessage({ type: 'close' } satisfies ToWorker);
-      await exited;
+      if (!this.death) {
+        await exited;
+        return;
+      }
+      // A worker given up on may be stuck in a batch and never read the close message:
+      // wait a little, then let it go with the process.
+      const waited = await Promise.race([exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 2_000).unref())]);
+      if (!waited) this.worker.unref();
     })();
     return this.closing;
   }

@@ -9,7 +9,7 @@
  * batch after a quiet spell still goes at once): exactly-once uses it as its transaction
  * interval, as Kafka Streams commits a transaction every 100 ms rather than per record batch.
  */
-import type { BatchOutputs, SourceMessage } from './pipeline.js';
+import type { BatchOutputs, SourceMessage } from './contracts.js';
 
 export type Deliver = (outputs: BatchOutputs, messages: readonly SourceMessage[]) => Promise<void>;
 
@@ -71,6 +71,7 @@ export class DeliveryQueue {
             events: group.flatMap((g) => g.outputs.events),
             records: group.flatMap((g) => g.outputs.records),
             letters: group.flatMap((g) => g.outputs.letters),
+            states: group.flatMap((g) => g.outputs.states ?? []),
           };
     const messages = group.length === 1 ? group[0]!.messages : group.flatMap((g) => g.messages);
     this.deliver(merged, messages).then(

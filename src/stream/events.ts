@@ -2,7 +2,7 @@
  * The alert and DLQ contracts (DESIGN.md §5), as plain JSON-serialisable records. Sinks
  * (the alerts topic, stdout for a replay) only ever see these.
  */
-import type { DriftEvent } from '../detect/drift.js';
+import type { DriftEvent, DriftSnapshot } from '../detect/drift.js';
 
 /** Where a frame came from in its stream (Kafka coordinates; the file for a replay). */
 export interface FrameOrigin {
@@ -29,7 +29,30 @@ export interface FrameOodEvent extends FrameOrigin {
 
 export type DriftAlert = DriftEvent & { readonly model: string };
 
-export type AlertEvent = FrameOodEvent | DriftAlert;
+/**
+ * A source's drift state could not follow it to its new owner (its partition moved and no
+ * changelog is configured, or the changelog could not be read): an open episode of it ends
+ * here without a drift-resolved; the new owner starts a fresh window.
+ */
+export interface DriftResetEvent {
+  readonly type: 'drift-state-reset';
+  readonly source: string;
+  readonly model: string;
+  /** When the open episode started (frame time), if one was open. */
+  readonly startedAt?: number;
+  readonly reason: string;
+  readonly ts: number;
+}
+
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent;
+
+/** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
+export interface DriftStateRecord {
+  readonly source: string;
+  /** The input partition its frames arrive on: the changelog record goes to the same partition. */
+  readonly partition?: number;
+  readonly snapshot: DriftSnapshot | null;
+}
 
 /** One verdict, for the optional scores topic. */
 export interface VerdictRecord extends FrameOrigin {
@@ -44,9 +67,17 @@ export interface VerdictRecord extends FrameOrigin {
   readonly scoredAt: number;
 }
 
+/** A message's key and headers exactly as they arrived (Kafka: bytes; a null key stays null). */
+export interface OriginalMessage {
+  readonly key: Uint8Array | null;
+  readonly headers: Readonly<Record<string, Uint8Array | string | ReadonlyArray<Uint8Array | string> | undefined>>;
+}
+
 /** A frame that could not be scored, with everything needed to replay it. */
 export interface DeadLetter extends FrameOrigin {
   readonly key: string | undefined;
+  /** The original key and headers, where the source has them (Kafka), for the DLQ record. */
+  readonly original?: OriginalMessage;
   readonly frameId: string;
   readonly value: Uint8Array;
   readonly headers: Readonly<Record<string, string | undefined>>;

@@ -1,11 +1,13 @@
 /**
  * The one place a kafkajs client is built, so the source and the sinks connect the same
- * way. kafkajs is in maintenance mode: only kafka-*.ts files import it, behind the
- * MessageSource and PipelineSinks interfaces, so it can be swapped.
+ * way. kafkajs is in maintenance mode: only kafka-*.ts files import it, behind the stream
+ * contracts (contracts.ts), so it can be swapped.
  */
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import kafkajs from 'kafkajs';
-import type { Kafka, SASLOptions } from 'kafkajs';
+import type { Kafka, logCreator, RetryOptions, SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
 /** TLS with the system CAs (true), or with the given PEM CA and client certificate. */
@@ -16,9 +18,17 @@ export interface KafkaConnection {
   readonly clientId: string;
   readonly ssl: KafkaTls;
   readonly sasl?: SASLOptions;
+  /** Retries of a failed request before the error surfaces (default 30: about 2.5 min of backoff). */
+  readonly retries?: number;
+  /** Where kafkajs logs (default: its own console logger at WARN). */
+  readonly logger?: Logger;
 }
 
-/** The TLS settings from config, with the PEM files read now, so a bad path stops startup naming its key. */
+/**
+ * The TLS settings from config, with the PEM files read and parsed now: a bad path or a
+ * file that is not a PEM key or certificate stops startup naming its key, where kafkajs
+ * would retry the handshake for minutes and report only "connection error".
+ */
 export function kafkaTls(k: { ssl: boolean; sslCaFile: string; sslCertFile: string; sslKeyFile: string }): KafkaTls {
   if (!k.ssl || (!k.sslCaFile && !k.sslCertFile)) return k.ssl;
   const read = (key: string, env: string, path: string) => {
@@ -28,14 +38,44 @@ export function kafkaTls(k: { ssl: boolean; sslCaFile: string; sslCertFile: stri
       throw new GaiaError(ErrorCodes.BAD_CONFIG, `kafka.${key} (env ${env}) = "${path}" cannot be read: ${(cause as Error).message}`, { cause });
     }
   };
-  return {
+  const tls = {
     ...(k.sslCaFile ? { ca: [read('sslCaFile', 'GAIA_KAFKA_SSL_CA_FILE', k.sslCaFile)] } : {}),
     ...(k.sslCertFile ? { cert: read('sslCertFile', 'GAIA_KAFKA_SSL_CERT_FILE', k.sslCertFile), key: read('sslKeyFile', 'GAIA_KAFKA_SSL_KEY_FILE', k.sslKeyFile) } : {}),
   };
+  const check = (key: string, env: string, path: string, options: Parameters<typeof createSecureContext>[0]) => {
+    try {
+      createSecureContext(options);
+    } catch (cause) {
+      throw new GaiaError(ErrorCodes.BAD_CONFIG, `kafka.${key} (env ${env}) = "${path}" is not usable for TLS: ${(cause as Error).message}`, { cause });
+    }
+  };
+  if (tls.ca) check('sslCaFile', 'GAIA_KAFKA_SSL_CA_FILE', k.sslCaFile, { ca: tls.ca });
+  if (tls.cert) {
+    check('sslCertFile', 'GAIA_KAFKA_SSL_CERT_FILE', k.sslCertFile, { cert: tls.cert });
+    // The key alone, then the pair: a key that does not match the certificate is named as such.
+    check('sslKeyFile', 'GAIA_KAFKA_SSL_KEY_FILE', k.sslKeyFile, { key: tls.key });
+    check('sslKeyFile', 'GAIA_KAFKA_SSL_KEY_FILE', k.sslKeyFile, { cert: tls.cert, key: tls.key });
+  }
+  return tls;
 }
 
-/** Retries with backoff (up to ~2.5 min) ride out broker restarts before an error surfaces. */
-export const KAFKA_RETRY = { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 } as const;
+/** Retries with backoff (30: up to ~2.5 min) ride out broker restarts before an error surfaces. */
+export function kafkaRetry(c: Pick<KafkaConnection, 'retries'>): RetryOptions {
+  return { retries: c.retries ?? 30, initialRetryTime: 300, maxRetryTime: 5000 };
+}
+
+/** kafkajs log entries as pino lines (one log stream for the whole process). */
+function pinoLogCreator(logger: Logger): logCreator {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      if (level <= kafkajs.logLevel.ERROR) child.error(extra, message);
+      else if (level === kafkajs.logLevel.WARN) child.warn(extra, message);
+      else if (level === kafkajs.logLevel.INFO) child.info(extra, message);
+      else child.debug(extra, message);
+    };
+}
 
 export function kafkaClient(c: KafkaConnection): Kafka {
   return new kafkajs.Kafka({
@@ -44,6 +84,7 @@ export function kafkaClient(c: KafkaConnection): Kafka {
     ssl: c.ssl,
     ...(c.sasl ? { sasl: c.sasl } : {}),
     logLevel: kafkajs.logLevel.WARN,
-    retry: KAFKA_RETRY,
+    ...(c.logger ? { logCreator: pinoLogCreator(c.logger) } : {}),
+    retry: kafkaRetry(c),
   });
 }

@@ -1,75 +1,49 @@
 /**
  * Outputs to Kafka: alert events (JSON, keyed by source) on the alerts topic, every verdict
- * on the optional scores topic, and undecodable frames on the DLQ with their original key,
- * value and headers plus the error and where the frame came from. Sends use acks=all, and
+ * on the optional scores topic, and undecodable frames on the DLQ (kafka-records.ts says
+ * what a record carries and how it stays under the topic limit). Sends use acks=all, and
  * resolve only once the brokers have the records, which is what lets the pipeline commit
  * the input offsets after them.
  */
 import kafkajs from 'kafkajs';
-import type { Message, Producer, TopicMessages } from 'kafkajs';
-import { ErrorCodes, GaiaError } from '../errors.js';
-import type { AlertEvent, DeadLetter, VerdictRecord } from './events.js';
+import type { Producer, TopicMessages } from 'kafkajs';
+import type { AtomicPublisher, BatchOutputs, OffsetLedger, OutputSink, SourceMessage } from './contracts.js';
 import { kafkaClient, type KafkaConnection } from './kafka-client.js';
-import type { AtomicPublisher, BatchOutputs, PipelineSinks, SourceMessage } from './pipeline.js';
-import type { KafkaSource } from './kafka-source.js';
+import { kafkaError } from './kafka-errors.js';
+import { chunks, topicMessages, type OutputTopics } from './kafka-records.js';
 
 const { Partitioners } = kafkajs;
 
-export interface KafkaSinkOptions extends KafkaConnection {
-  readonly alertsTopic: string;
-  /** Empty: verdicts are not published. */
-  readonly scoresTopic: string;
-  readonly dlqTopic: string;
-}
+export type KafkaSinkOptions = KafkaConnection & OutputTopics;
 
-const alertMessage = (e: AlertEvent): Message => ({ key: e.source, value: JSON.stringify(e), headers: { 'event-type': e.type } });
-const verdictMessage = (r: VerdictRecord): Message => ({ key: r.source, value: JSON.stringify(r) });
-const deadLetterMessage = (d: DeadLetter): Message => ({
-  key: d.key ?? null,
-  value: Buffer.from(d.value),
-  headers: {
-    ...Object.fromEntries(Object.entries(d.headers).filter((e): e is [string, string] => e[1] !== undefined)),
-    'x-error-reason': d.reason,
-    'x-error-message': d.message,
-    'x-source-topic': d.topic ?? '',
-    'x-source-partition': String(d.partition ?? ''),
-    'x-source-offset': d.offset ?? '',
-  },
-});
+const topicsOf = (batch: readonly TopicMessages[]) => [...new Set(batch.map((t) => t.topic))].join(', ');
 
-/** A batch's outputs as messages per topic, leaving out empty lists (and verdicts when scoresTopic is empty). */
-function topicMessages(out: BatchOutputs, o: KafkaSinkOptions): TopicMessages[] {
-  const all: TopicMessages[] = [
-    { topic: o.alertsTopic, messages: out.events.map(alertMessage) },
-    { topic: o.scoresTopic, messages: o.scoresTopic ? out.records.map(verdictMessage) : [] },
-    { topic: o.dlqTopic, messages: out.letters.map(deadLetterMessage) },
-  ];
-  return all.filter((t) => t.messages.length > 0);
-}
-
-export class KafkaSinks implements PipelineSinks {
+export class KafkaSinks implements OutputSink {
   private constructor(
     private readonly producer: Producer,
     private readonly options: KafkaSinkOptions,
   ) {}
 
   static async create(options: KafkaSinkOptions): Promise<KafkaSinks> {
-    const producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    let producer: Producer;
     try {
+      producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
     } catch (cause) {
-      throw new GaiaError(ErrorCodes.RUNTIME, `cannot connect the producer to ${options.brokers.join(',')}: ${(cause as Error).message}`, {
-        cause,
-        retriable: true,
-      });
+      throw kafkaError(`connecting the producer to ${options.brokers.join(',')}`, cause);
     }
     return new KafkaSinks(producer, options);
   }
 
-  /** A whole batch's outputs in one produce request per broker (fewer requests: less broker CPU per frame). */
+  /** A delivery's outputs in as few produce requests as the topic limit allows (usually one). */
   async publish(out: BatchOutputs): Promise<void> {
-    const batch = topicMessages(out, this.options);
-    if (batch.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: batch });
+    for (const part of chunks(topicMessages(out, this.options), this.options.maxMessageBytes)) {
+      try {
+        await this.producer.sendBatch({ acks: -1, topicMessages: part });
+      } catch (err) {
+        throw kafkaError(`publishing to ${topicsOf(part)}`, err);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -78,7 +52,7 @@ export class KafkaSinks implements PipelineSinks {
 }
 
 /**
- * Exactly-once: each batch's alerts, verdicts and dead letters and the consumer offsets
+ * Exactly-once: each delivery's alerts, verdicts and dead letters and the consumer offsets
  * they account for are written in one Kafka transaction, so a read_committed reader sees
  * every frame's outputs exactly once even across crashes. The transactional id is fixed per
  * agent instance (see docs/DELIVERY.md): a restarted instance fences its previous
@@ -88,38 +62,41 @@ export class KafkaTransactionalPublisher implements AtomicPublisher {
   private constructor(
     private readonly producer: Producer,
     private readonly options: KafkaSinkOptions,
-    private readonly source: KafkaSource,
+    private readonly ledger: OffsetLedger,
   ) {}
 
-  static async create(options: KafkaSinkOptions & { transactionalId: string }, source: KafkaSource): Promise<KafkaTransactionalPublisher> {
-    const producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  static async create(options: KafkaSinkOptions & { transactionalId: string }, ledger: OffsetLedger): Promise<KafkaTransactionalPublisher> {
+    let producer: Producer;
     try {
+      producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
     } catch (cause) {
-      throw new GaiaError(ErrorCodes.RUNTIME, `cannot connect the transactional producer to ${options.brokers.join(',')}: ${(cause as Error).message}`, {
-        cause,
-        retriable: true,
-      });
+      throw kafkaError(`connecting the transactional producer to ${options.brokers.join(',')}`, cause);
     }
-    return new KafkaTransactionalPublisher(producer, options, source);
+    return new KafkaTransactionalPublisher(producer, options, ledger);
   }
 
   async publish(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
-    const tx = await this.producer.transaction();
+    const tx = await this.producer.transaction().catch((err: unknown) => {
+      throw kafkaError('starting a transaction', err);
+    });
+    let step = 'publishing';
     try {
-      const batch = topicMessages(out, this.options);
-      if (batch.length > 0) await tx.sendBatch({ topicMessages: batch });
-      const offsets = this.source.committable(messages);
-      if (offsets.length > 0) {
-        await tx.sendOffsets({
-          consumerGroupId: this.source.groupId,
-          topics: [{ topic: offsets[0]!.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) }],
-        });
+      for (const part of chunks(topicMessages(out, this.options), this.options.maxMessageBytes)) {
+        step = `publishing to ${topicsOf(part)}`;
+        await tx.sendBatch({ topicMessages: part });
       }
+      const offsets = this.ledger.committable(messages);
+      if (offsets.length > 0) {
+        step = `committing offsets of ${this.ledger.topic}`;
+        await tx.sendOffsets({ consumerGroupId: this.ledger.groupId, topics: [{ topic: this.ledger.topic, partitions: offsets }] });
+      }
+      step = 'committing the transaction';
       await tx.commit();
+      this.ledger.committed(offsets);
     } catch (err) {
       await tx.abort().catch(() => {});
-      throw err;
+      throw kafkaError(`${step} (exactly-once)`, err);
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * Frames from Kafka (kafkajs consumer group), as a MessageSource. Offsets are committed
+ * Frames from Kafka (kafkajs consumer group), as a FrameSource. Offsets are committed
  * only for messages the pipeline has acknowledged (their outputs were accepted by the
  * brokers), and only as a contiguous prefix per partition, so a crash redelivers every
  * frame whose outputs might be missing: at-least-once. The kafkajs pitfalls this design
@@ -7,11 +7,15 @@
  * commitOffsets), maxBytesPerPartition above the largest frame, isRunning()/isStale()
  * checked inside the batch loop, and pause/resume for backpressure.
  */
+import kafkajs from 'kafkajs';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { MessageSource, SourceMessage } from './pipeline.js';
-
-import { KAFKA_RETRY, kafkaClient, type KafkaConnection } from './kafka-client.js';
+import type { FrameSource, OffsetLedger, RevokedPartitions, SourceHealth, SourceMessage } from './contracts.js';
+import { kafkaClient, kafkaRetry, type KafkaConnection } from './kafka-client.js';
+import { kafkaError } from './kafka-errors.js';
+import { PartitionOffsets } from './partition-offsets.js';
+import { boundedId, plausibleTs } from './source-id.js';
+import { stickyAssigner } from './sticky-assigner.js';
 
 export type { KafkaConnection } from './kafka-client.js';
 
@@ -32,62 +36,42 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly commitIntervalMs?: number;
 }
 
-/** Offsets of one partition: delivered in order, committed up to the first unacknowledged. */
-class PartitionOffsets {
-  private readonly pending: bigint[] = [];
-  private readonly acked = new Set<bigint>();
-
-  delivered(offset: bigint): void {
-    this.pending.push(offset);
-  }
-
-  ack(offset: bigint): void {
-    this.acked.add(offset);
-  }
-
-  /** The next offset to commit, if the acknowledged prefix grew. */
-  advance(): bigint | undefined {
-    let next: bigint | undefined;
-    while (this.pending.length > 0 && this.acked.has(this.pending[0]!)) {
-      const o = this.pending.shift()!;
-      this.acked.delete(o);
-      next = o + 1n;
-    }
-    return next;
-  }
-}
-
-/** Partitions another consumer of the group now owns, and the sources seen on them. */
-export interface RevokedPartitions {
-  readonly partitions: readonly number[];
-  readonly sources: readonly string[];
-}
-
 export function headerText(message: KafkaMessage, name: string): string | undefined {
   const h = message.headers?.[name];
   const one = Array.isArray(h) ? h[0] : h;
   return one === undefined ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
 }
 
-export class KafkaSource implements MessageSource {
+/** Stand-in source id of messages without a key (the dead letter keeps the null key). */
+export const UNKEYED = 'unkeyed';
+
+export class KafkaSource implements FrameSource, OffsetLedger {
   private readonly queue: SourceMessage[] = [];
   private wake: (() => void) | undefined;
   private stopped = false;
   private readonly partitions = new Map<number, PartitionOffsets>();
   /** Last time the brokers answered: a fetch while not paused, or a group heartbeat. */
   private lastContact = 0;
-  /** Messages behind the partition's high watermark after the last fetched batch. */
-  readonly lag = new Map<number, number>();
-  private crashed: string | undefined;
-  /** Partitions assigned to this consumer by the last rebalance. */
+  /** Each partition's end (high watermark) at the last fetch, and its committed offset. */
+  private readonly ends = new Map<number, bigint>();
+  private readonly commits = new Map<number, bigint>();
+  /** Set while kafkajs restarts a crashed consumer (cleared when it rejoins the group). */
+  private restarting: string | undefined;
+  /** Set when the consumer crashed and kafkajs gave up on it: only a process restart helps. */
+  private dead: GaiaError | undefined;
+  /** Partitions assigned to this consumer by the last rebalance, in the order it came to own them (the sticky assigner reads it). */
   private assigned = new Set<number>();
-  /** The sources (message keys) seen on each partition: their state moves with it. */
-  private readonly sourcesOf = new Map<number, Set<string>>();
   private readonly revokedListeners: Array<(revoked: RevokedPartitions) => void> = [];
+  private readonly assignedListeners: Array<(partitions: readonly number[]) => Promise<void>> = [];
+  /** Newly assigned partitions held back while their state is restored. */
+  private readonly restoring = new Set<number>();
+  /** Paused by the pipeline (backpressure). */
+  private backpressured = false;
   /** Offsets acknowledged but not yet committed: partition → next offset. */
   private readonly uncommitted = new Map<number, string>();
   private lastCommit = 0;
   private commitTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly consumer: Consumer,
@@ -95,7 +79,10 @@ export class KafkaSource implements MessageSource {
   ) {}
 
   static async create(options: KafkaSourceOptions): Promise<KafkaSource> {
+    let self: KafkaSource | undefined;
     const consumer = kafkaClient(options).consumer({
+      // Sticky first; round-robin while members of an older version are in the group.
+      partitionAssigners: [stickyAssigner(() => ({ [options.topic]: self ? [...self.assigned] : [] })), kafkajs.PartitionAssigners.roundRobin],
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxBytes: Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
@@ -103,24 +90,35 @@ export class KafkaSource implements MessageSource {
       // kafkajs sleeps maxWaitTime whenever all partitions are paused: with its 5 s default,
       // every backpressure pause would stall the agent for up to 5 s after resume().
       maxWaitTimeInMs: options.fetchMaxWaitMs ?? 100,
-      retry: KAFKA_RETRY,
+      retry: kafkaRetry(options),
     });
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
     } catch (cause) {
       await consumer.disconnect().catch(() => {});
-      throw new GaiaError(ErrorCodes.RUNTIME, `cannot consume ${options.topic} from ${options.brokers.join(',')}: ${(cause as Error).message}`, {
-        cause,
-        retriable: true,
-      });
+      throw kafkaError(`consuming ${options.topic} from ${options.brokers.join(',')}`, cause);
     }
     const source = new KafkaSource(consumer, options);
-    await source.start();
+    self = source;
+    source.watch();
     return source;
   }
 
-  private async start(): Promise<void> {
+  get description(): string {
+    return `consuming ${this.options.topic} from ${this.options.brokers.join(',')} as group ${this.options.groupId}`;
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  get topic(): string {
+    return this.options.topic;
+  }
+
+  /** Consumer events: contact with the brokers, crashes, rebalances. */
+  private watch(): void {
     // While every partition is paused kafkajs reports "fetches" that never reach a broker,
     // so only real fetches count then; heartbeats go on while paused and need the broker.
     this.consumer.on(this.consumer.events.FETCH, () => {
@@ -130,18 +128,45 @@ export class KafkaSource implements MessageSource {
       this.lastContact = Date.now();
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
-      this.crashed = e.payload.error.message;
+      const message = e.payload.error.message;
+      if (e.payload.restart) {
+        // kafkajs reconnects and rejoins by itself: not ready meanwhile, ready again once it has.
+        this.restarting = message;
+        return;
+      }
+      // Nothing restarts this consumer: end the stream with the error (the agent exits
+      // non-zero, its supervisor restarts it) rather than live on scoring nothing.
+      this.dead = kafkaError(`consuming ${this.options.topic} (the consumer crashed and kafkajs does not restart it)`, e.payload.error);
+      this.wake?.();
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.restarting = undefined;
+      this.lastContact = Date.now();
       this.assign(new Set(e.payload.memberAssignment[this.options.topic] ?? []));
     });
     this.lastContact = Date.now();
+  }
+
+  private started: Promise<void> | undefined;
+
+  /**
+   * Joins the group and starts fetching, on the first messages() call: listeners registered
+   * before (onAssigned, onRevoked) see the very first assignment.
+   */
+  private start(): Promise<void> {
+    this.started ??= this.runConsumer();
+    return this.started;
+  }
+
+  private async runConsumer(): Promise<void> {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
         const offsets = this.offsetsOf(batch.partition);
-        this.lag.set(batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)));
+        this.ends.set(batch.partition, BigInt(batch.highWatermark));
+        // Until this consumer commits, the partition's committed offset is where fetching began.
+        if (!this.commits.has(batch.partition) && batch.messages.length > 0) this.commits.set(batch.partition, BigInt(batch.firstOffset()!));
         for (const message of batch.messages) {
           if (!isRunning() || isStale() || this.stopped) break;
           offsets.delivered(BigInt(message.offset));
@@ -159,28 +184,43 @@ export class KafkaSource implements MessageSource {
    * frames fetched but not handed out (the new owner fetches them again from the committed
    * offset), offset tracking (acknowledgements for them are no longer committed here, so
    * this consumer never commits over the new owner), lag, and, through the listeners, the
-   * per-source state the pipeline keeps (drift windows live with the partition owner).
+   * per-source state the agent keeps.
    */
   private assign(partitions: Set<number>): void {
     const revoked = [...this.assigned].filter((p) => !partitions.has(p));
-    this.assigned = partitions;
+    const added = [...partitions].filter((p) => !this.assigned.has(p));
+    this.assigned = new Set([...[...this.assigned].filter((p) => partitions.has(p)), ...added]);
+    for (const p of revoked) this.restoring.delete(p);
+    if (added.length > 0 && this.assignedListeners.length > 0) this.hold(added);
     if (revoked.length === 0) return;
     const gone = new Set(revoked);
-    const sources = revoked.flatMap((p) => [...(this.sourcesOf.get(p) ?? [])]);
     for (const p of revoked) {
       this.partitions.delete(p);
-      this.lag.delete(p);
-      this.sourcesOf.delete(p);
+      this.ends.delete(p);
+      this.commits.delete(p);
       this.uncommitted.delete(p);
     }
     const kept = this.queue.filter((m) => !gone.has(m.origin.partition!));
     this.queue.splice(0, this.queue.length, ...kept);
-    for (const listener of this.revokedListeners) listener({ partitions: revoked, sources });
+    for (const listener of this.revokedListeners) listener({ partitions: revoked });
   }
 
-  /** Called after each rebalance that took partitions away from this consumer. */
   onRevoked(listener: (revoked: RevokedPartitions) => void): void {
     this.revokedListeners.push(listener);
+  }
+
+  onAssigned(listener: (partitions: readonly number[]) => Promise<void>): void {
+    this.assignedListeners.push(listener);
+  }
+
+  /** Pauses new partitions until the assigned-listeners are done with them (state restored). */
+  private hold(partitions: number[]): void {
+    for (const p of partitions) this.restoring.add(p);
+    this.consumer.pause([{ topic: this.options.topic, partitions }]);
+    void Promise.allSettled(this.assignedListeners.map((l) => l(partitions))).then(() => {
+      const still = partitions.filter((p) => this.restoring.delete(p) && this.assigned.has(p));
+      if (still.length > 0 && !this.backpressured && !this.stopped) this.consumer.resume([{ topic: this.options.topic, partitions: still }]);
+    });
   }
 
   private offsetsOf(partition: number): PartitionOffsets {
@@ -196,17 +236,15 @@ export class KafkaSource implements MessageSource {
     const headers: Record<string, string | undefined> = {};
     for (const name of Object.keys(message.headers ?? {})) headers[name] = headerText(message, name);
     const ts = Number(headers.ts);
-    const source = message.key?.toString('utf8') ?? 'unkeyed';
-    let seen = this.sourcesOf.get(partition);
-    if (!seen) this.sourcesOf.set(partition, (seen = new Set()));
-    seen.add(source);
+    const frameId = headers['frame-id'];
     return {
-      source,
-      frameId: headers['frame-id'] ?? `${topic}/${partition}/${message.offset}`,
+      source: message.key ? boundedId(message.key.toString('utf8')) : UNKEYED,
+      frameId: frameId === undefined ? `${topic}/${partition}/${message.offset}` : boundedId(frameId),
       value: message.value ?? new Uint8Array(0),
       headers,
-      ...(Number.isFinite(ts) && headers.ts ? { ts } : {}),
+      ...(headers.ts && plausibleTs(ts) ? { ts } : {}),
       origin: { topic, partition, offset: message.offset },
+      original: { key: message.key ?? null, headers: message.headers ?? {} },
     };
   }
 
@@ -216,9 +254,12 @@ export class KafkaSource implements MessageSource {
   }
 
   async *messages(): AsyncIterable<SourceMessage> {
+    if (!this.stopped) await this.start();
     for (;;) {
+      if (this.dead) throw this.dead;
       while (this.queue.length > 0) yield this.queue.shift()!;
       if (this.stopped) return;
+      if (this.dead) throw this.dead;
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
@@ -240,23 +281,19 @@ export class KafkaSource implements MessageSource {
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     if (this.uncommitted.size === 0) return;
-    const commits = [...this.uncommitted].map(([partition, offset]) => ({ topic: this.options.topic, partition, offset }));
+    const commits = [...this.uncommitted].map(([partition, offset]) => ({ partition, offset }));
     this.uncommitted.clear();
     this.lastCommit = Date.now();
     try {
-      await this.consumer.commitOffsets(commits);
+      await this.consumer.commitOffsets(commits.map((c) => ({ topic: this.options.topic, ...c })));
     } catch (err) {
       for (const c of commits) if (!this.uncommitted.has(c.partition)) this.uncommitted.set(c.partition, c.offset);
-      throw err;
+      throw kafkaError(`committing offsets of ${this.options.topic}`, err);
     }
+    this.committed(commits);
   }
 
-  /**
-   * Marks messages as handled and returns the offsets that may now be committed (the next
-   * offset after each partition's handled prefix), without committing them: the
-   * exactly-once sink commits them inside its transaction instead.
-   */
-  committable(messages: readonly SourceMessage[]): Array<{ topic: string; partition: number; offset: string }> {
+  committable(messages: readonly SourceMessage[]): Array<{ partition: number; offset: string }> {
     const touched = new Set<number>();
     for (const m of messages) {
       const partition = m.origin.partition!;
@@ -266,41 +303,81 @@ export class KafkaSource implements MessageSource {
     }
     return [...touched].flatMap((partition) => {
       const next = this.offsetsOf(partition).advance();
-      return next === undefined ? [] : [{ topic: this.options.topic, partition, offset: next.toString() }];
+      return next === undefined ? [] : [{ partition, offset: next.toString() }];
     });
   }
 
-  /** Connected: the brokers answered a fetch or a heartbeat at most `staleMs` ago. */
-  health(staleMs: number): { ready: boolean; lastFetchAgoMs: number; crashed?: string } {
-    const ago = Date.now() - this.lastContact;
-    return { ready: !this.crashed && !this.stopped && ago <= staleMs, lastFetchAgoMs: ago, ...(this.crashed ? { crashed: this.crashed } : {}) };
+  committed(offsets: ReadonlyArray<{ partition: number; offset: string }>): void {
+    for (const c of offsets) if (this.assigned.has(c.partition)) this.commits.set(c.partition, BigInt(c.offset));
   }
 
-  get groupId(): string {
-    return this.options.groupId;
+  lag(): ReadonlyMap<number, number> {
+    const lag = new Map<number, number>();
+    for (const [partition, end] of this.ends) {
+      const committed = this.commits.get(partition);
+      if (committed !== undefined) lag.set(partition, Math.max(0, Number(end - committed)));
+    }
+    return lag;
+  }
+
+  /** Ready: the brokers answered a fetch or a heartbeat at most `staleMs` ago, and the consumer is not restarting. */
+  health(staleMs: number): SourceHealth {
+    const ago = Date.now() - this.lastContact;
+    return {
+      ready: !this.restarting && !this.dead && !this.stopped && ago <= staleMs,
+      live: !this.dead,
+      detail: {
+        lastFetchAgoMs: ago,
+        partitions: [...this.assigned].sort((a, b) => a - b),
+        ...(this.restarting ? { restarting: this.restarting } : {}),
+        ...(this.dead ? { crashed: this.dead.message } : {}),
+      },
+    };
   }
 
   pause(): void {
+    this.backpressured = true;
     this.consumer.pause([{ topic: this.options.topic }]);
   }
 
   resume(): void {
+    this.backpressured = false;
+    if (this.stopped) return;
     this.consumer.resume([{ topic: this.options.topic }]);
+    // Partitions whose state is still being restored stay held back.
+    if (this.restoring.size > 0) this.consumer.pause([{ topic: this.options.topic, partitions: [...this.restoring] }]);
   }
 
   /** Stops fetching: messages() ends once what was fetched is handed out. */
   stop(): void {
     this.stopped = true;
-    this.consumer.pause([{ topic: this.options.topic }]);
+    try {
+      this.consumer.pause([{ topic: this.options.topic }]);
+    } catch {
+      // Not running (any more): nothing to pause.
+    }
     this.wake?.();
   }
 
-  async close(): Promise<void> {
-    this.stop();
-    try {
-      await this.commit();
-    } finally {
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stop();
+      try {
+        await this.commit();
+      } finally {
+        await this.consumer.disconnect();
+      }
+    })();
+    return this.closing;
+  }
+
+  abort(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stop();
+      clearTimeout(this.commitTimer);
+      this.uncommitted.clear();
       await this.consumer.disconnect();
-    }
+    })();
+    return this.closing;
   }
 }

@@ -6,52 +6,15 @@
  * DLQ with their reason and are acknowledged too, so a partition never stalls on them.
  */
 import type { HeadCalibration } from '../detect/calibration.js';
-import { isFlagged } from '../detect/calibration.js';
 import type { DriftMonitor } from '../detect/drift.js';
-import { decodeFrame, type Headers } from '../frames/frame-decoder.js';
+import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
-import { predictedClasses, type Scorer } from '../runtime/scorer.js';
-import type { AlertEvent, DeadLetter, FrameOrigin, VerdictRecord } from './events.js';
+import type { Scorer } from '../runtime/scorer.js';
+import type { AtomicPublisher, BatchOutputs, MessageSource, OutputSink, PipelineObserver, SourceMessage } from './contracts.js';
+import type { AlertEvent, DeadLetter } from './events.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
-
-export interface SourceMessage {
-  readonly source: string;
-  readonly frameId: string;
-  readonly value: Uint8Array;
-  readonly headers: Headers;
-  /** Capture time, ms since the epoch (the `ts` header), when known. */
-  readonly ts?: number;
-  readonly origin: FrameOrigin;
-}
-
-/** Where messages come from; acknowledging tells it they are fully handled. */
-export interface MessageSource {
-  messages(): AsyncIterable<SourceMessage>;
-  ack(messages: readonly SourceMessage[]): Promise<void>;
-  pause(): void;
-  resume(): void;
-}
-
-export interface BatchOutputs {
-  readonly events: readonly AlertEvent[];
-  readonly records: readonly VerdictRecord[];
-  readonly letters: readonly DeadLetter[];
-}
-
-/** Where outputs go (at-least-once): resolves once they are durably accepted (for Kafka: acks=all). */
-export interface PipelineSinks {
-  /** Alerts, verdicts and dead letters of one delivery, at once (for Kafka: one produce request). */
-  publish(outputs: BatchOutputs): Promise<void>;
-}
-
-/**
- * Exactly-once delivery: publishes a batch's outputs and acknowledges its messages as one
- * atomic step (a Kafka transaction carrying the consumer offsets). Replaces sinks + ack.
- */
-export interface AtomicPublisher {
-  publish(outputs: BatchOutputs, messages: readonly SourceMessage[]): Promise<void>;
-}
+import { judgeBatch } from './verdicts.js';
 
 export interface PipelineOptions {
   readonly source: MessageSource;
@@ -63,7 +26,7 @@ export interface PipelineOptions {
   /** The primary head's calibration; without it frames get scores but no verdicts. */
   readonly threshold?: HeadCalibration;
   readonly drift?: DriftMonitor;
-  readonly sinks: PipelineSinks;
+  readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
   /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
   readonly atomic?: AtomicPublisher;
   readonly maxBatch: number;
@@ -75,12 +38,10 @@ export interface PipelineOptions {
   /** Frames decoded at once, ahead of the batcher (default 4). */
   readonly decodeConcurrency?: number;
   readonly now?: () => number;
-  /** Every verdict, as it is made (for display and metrics). */
-  readonly onVerdict?: (record: VerdictRecord) => void;
-  readonly onEvent?: (event: AlertEvent) => void;
-  readonly onDeadLetter?: (letter: DeadLetter) => void;
-  /** Each scored batch: its size and the scoring time. */
-  readonly onBatch?: (size: number, seconds: number) => void;
+  /** Deliver each touched source's drift window with the batch's outputs (for a changelog topic). */
+  readonly driftChangelog?: boolean;
+  /** Told of every batch, verdict, event, dead letter and failed delivery (metrics, console). */
+  readonly observer?: PipelineObserver;
 }
 
 interface Decoded {
@@ -109,7 +70,19 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   let failure: unknown;
   const now = o.now ?? Date.now;
   const per = o.pre.elementsPerFrame;
+  const observer = o.observer ?? {};
   let resume: (() => void) | undefined;
+  /**
+   * The first failure stops everything at once: the source stops handing out messages (a
+   * quiet partition would otherwise keep the loop waiting, the failure unreported), and
+   * nothing after it is acknowledged, so its frames are redelivered.
+   */
+  const fail = (err: unknown) => {
+    if (failure !== undefined) return;
+    failure = err;
+    o.source.stop();
+    resume?.();
+  };
   let paused: Promise<void> | undefined;
 
   const batcher = new MicroBatcher<Decoded>({
@@ -127,10 +100,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       paused = undefined;
     },
     process: (batch) => scoreBatch(batch),
-    onError: (err) => {
-      failure ??= err;
-      resume?.();
-    },
+    onError: fail,
   });
 
   /** Outputs, then acknowledgement; or both in one transaction. */
@@ -145,7 +115,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   /** Outputs to the delivery queue; returns once the frames awaiting delivery are few enough. */
   async function handOn(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
     const delivered = delivery.push(out, messages).catch((err: unknown) => {
-      failure ??= err;
+      if (failure === undefined) observer.deliveryFailed?.(err);
+      fail(err);
     });
     awaiting.push({ delivered, frames: messages.length });
     awaitingFrames += messages.length;
@@ -161,54 +132,44 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     batch.forEach((d, i) => input.set(d.tensor, i * per));
     const started = performance.now();
     const out = await o.scorer.score(input, batch.length);
-    o.onBatch?.(batch.length, (performance.now() - started) / 1000);
-    const classes = predictedClasses(out, o.scorer.numClasses);
-    const events: AlertEvent[] = [];
-    const records: VerdictRecord[] = [];
+    observer.batch?.(batch.length, (performance.now() - started) / 1000);
+    const messages = batch.map((d) => d.message);
     const scoredAt = now();
-    batch.forEach(({ message }, i) => {
-      const score = out.scores.gaia_z![i]!;
-      const flagged = o.threshold ? isFlagged(score, o.threshold) : false;
-      const record: VerdictRecord = {
-        ...message.origin,
-        source: message.source,
-        frameId: message.frameId,
-        score,
-        flagged,
-        predictedClass: o.labels[classes[i]!] ?? String(classes[i]),
-        confidence: out.scores.msp?.[i] ?? Number.NaN,
-        ...(message.ts === undefined ? {} : { capturedAt: message.ts }),
-        scoredAt,
-      };
-      records.push(record);
-      o.onVerdict?.(record);
+    const { records, alerts } = judgeBatch(messages, out, {
+      labels: o.labels,
+      numClasses: o.scorer.numClasses,
+      model: o.model,
+      fingerprint: o.fingerprint,
+      scoredAt,
+      ...(o.threshold ? { threshold: o.threshold } : {}),
+    });
+    const events: AlertEvent[] = [];
+    records.forEach((record, i) => {
+      observer.verdict?.(record);
       stats.scored++;
       if (!o.threshold) return;
-      if (flagged) {
+      const alert = alerts[i];
+      if (alert) {
         stats.flagged++;
-        events.push({
-          type: 'frame-ood',
-          ...message.origin,
-          source: message.source,
-          frameId: message.frameId,
-          score,
-          threshold: o.threshold.rawThreshold,
-          predictedClass: record.predictedClass,
-          confidence: record.confidence,
-          model: o.model,
-          fingerprint: o.fingerprint,
-          ...(message.ts === undefined ? {} : { capturedAt: message.ts }),
-          scoredAt,
-        });
+        events.push(alert);
       }
-      const drift = o.drift?.observe(message.source, flagged, message.ts ?? scoredAt);
+      const drift = o.drift?.observe(record.source, record.flagged, record.capturedAt ?? scoredAt, record.partition);
       if (drift) events.push({ ...drift, model: o.model });
     });
-    for (const e of events) o.onEvent?.(e);
+    for (const e of events) observer.event?.(e);
     // Outputs first, acknowledgement after: a crash in between replays the batch
     // (at-least-once). Delivery runs behind scoring, in batch order, so the next batch is
     // scored while this one's outputs travel to the brokers.
-    await handOn({ events, records, letters: [] }, batch.map((d) => d.message));
+    const drift = o.drift;
+    const states =
+      drift && o.driftChangelog
+        ? [...new Map(records.map((r) => [r.source, r.partition] as const))].map(([source, partition]) => ({
+            source,
+            ...(partition === undefined ? {} : { partition }),
+            snapshot: drift.snapshot(source) ?? null,
+          }))
+        : undefined;
+    await handOn({ events, records, letters: [], ...(states ? { states } : {}) }, messages);
   }
 
   /** A frame that cannot be decoded: to the DLQ, in line with the batches' outputs so acknowledgements keep their order. */
@@ -219,11 +180,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       frameId: message.frameId,
       value: message.value,
       headers: message.headers,
+      ...(message.original ? { original: message.original } : {}),
       reason: err.reason,
       message: err.message,
     };
     stats.deadLetters++;
-    o.onDeadLetter?.(letter);
+    observer.deadLetter?.(letter);
     await handOn({ events: [], records: [], letters: [letter] }, [message]);
   }
 
@@ -236,7 +198,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   try {
     for await (const message of o.source.messages()) {
       if (paused) await paused;
-      if (failure) break;
+      if (failure !== undefined) break;
       const tensor = new Float32Array(per);
       const decoded = decodeFrame(o.pre, message.value, message.headers, tensor).then(
         () => undefined,
@@ -252,12 +214,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       while (decoding.length >= decodeConcurrency) await decoding.shift();
     }
   } catch (err) {
-    failure ??= err;
+    fail(err);
   }
-  await handedOn.catch((err: unknown) => void (failure ??= err));
+  await handedOn.catch(fail);
   await batcher.close();
   await Promise.all(awaiting.map((a) => a.delivered));
-  if (failure) throw failure;
+  if (failure !== undefined) throw failure;
   stats.deliveries = delivery.deliveries;
   stats.deliveredBatches = delivery.batches;
   return stats;

@@ -4,11 +4,12 @@
  * model package's samples (ID frames, then OOD frames, then ID again), so a newcomer sees
  * a drift episode start and end with no broker.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { MessageSource, SourceMessage } from './pipeline.js';
+import { readBounded } from '../files.js';
+import type { FrameSource, RevokedPartitions, SourceHealth, SourceMessage } from './contracts.js';
 
 export interface ReplayPhase {
   readonly dir: string;
@@ -21,6 +22,11 @@ export interface ReplayOptions {
   readonly source: string;
   /** Frames per second; 0 replays as fast as the pipeline takes them. */
   readonly fps: number;
+  /**
+   * The frame byte limit (frames.maxBytes): files are read up to one byte past it, so a
+   * larger file is dead-lettered as too-large without being read whole (default 8 MiB).
+   */
+  readonly maxBytes?: number;
 }
 
 /** "dir" or "dir*N" (replay N times). */
@@ -29,7 +35,7 @@ export function parsePhase(spec: string): ReplayPhase {
   return m ? { dir: m[1]!, repeat: Number(m[2]) } : { dir: spec, repeat: 1 };
 }
 
-export class ReplaySource implements MessageSource {
+export class ReplaySource implements FrameSource {
   private gate: Promise<void> | undefined;
   private stopped = false;
   private open: (() => void) | undefined;
@@ -59,6 +65,11 @@ export class ReplaySource implements MessageSource {
     return new ReplaySource(files, options);
   }
 
+  get description(): string {
+    const phases = this.options.phases.map((p) => `${p.dir}${p.repeat > 1 ? `*${p.repeat}` : ''}`).join(', ');
+    return `replaying ${this.count} frames as source "${this.options.source}" at ${this.options.fps || 'full'} fps: ${phases}`;
+  }
+
   get count(): number {
     return this.files.reduce((a, f) => a + f.names.length * f.phase.repeat, 0);
   }
@@ -78,7 +89,7 @@ export class ReplaySource implements MessageSource {
           yield {
             source: this.options.source,
             frameId: `${basename(phase.dir)}/${name}`,
-            value: await readFile(join(phase.dir, name)),
+            value: await readBounded(join(phase.dir, name), this.options.maxBytes ?? 8 * 1024 * 1024),
             headers: {},
             ts: interval > 0 ? due : Date.now(),
             origin: { topic: 'replay', offset: String(i) },
@@ -111,5 +122,24 @@ export class ReplaySource implements MessageSource {
   stop(): void {
     this.stopped = true;
     this.resume();
+  }
+
+  /** Files need no connection: always ready while replaying. */
+  health(): SourceHealth {
+    return { ready: !this.stopped, live: true, detail: {} };
+  }
+
+  /** A replay has no partitions to lose. */
+  onRevoked(_listener: (revoked: RevokedPartitions) => void): void {}
+
+  /** Nor any to gain. */
+  onAssigned(_listener: (partitions: readonly number[]) => Promise<void>): void {}
+
+  async close(): Promise<void> {
+    this.stop();
+  }
+
+  async abort(): Promise<void> {
+    this.stop();
   }
 }

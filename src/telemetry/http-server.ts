@@ -1,7 +1,10 @@
 /**
- * The agent's HTTP endpoints: /metrics (Prometheus text format), /healthz (the process is
- * alive and its event loop answers), /readyz (model loaded and source connected: 200, else
- * 503 with the reason). Port 0 picks a free port (tests).
+ * The agent's HTTP endpoints: /metrics (Prometheus text format), /healthz (liveness: the
+ * event loop answers and the agent is not broken beyond repair — a dead scorer, a consumer
+ * nobody restarts — else 503, so the orchestrator restarts it), /readyz (model loaded and
+ * source connected: 200, else 503 with the reason). The server starts before the model
+ * loads, so a slow start has a liveness endpoint. Connections are limited in number and
+ * time: idle and slow clients cannot hold the server. Port 0 picks a free port (tests).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,13 +15,35 @@ export interface Readiness {
   readonly detail: Record<string, unknown>;
 }
 
+export interface Liveness {
+  readonly live: boolean;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface TelemetryServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly readiness: () => Readiness;
+  /** Default: always alive. */
+  readonly liveness?: () => Liveness;
+  /** Most connections held at once (default 64). */
+  readonly maxConnections?: number;
+  /** Time to send a whole request, and idle time of a keep-alive connection (ms; default 10 000). */
+  readonly requestTimeoutMs?: number;
+}
+
 export class TelemetryServer {
   private closing: Promise<void> | undefined;
 
   private constructor(private readonly server: Server) {}
 
-  static async create(options: { host: string; port: number; registry: Registry; readiness: () => Readiness }): Promise<TelemetryServer> {
-    const server = createServer((req, res) => {
+  static async create(options: TelemetryServerOptions): Promise<TelemetryServer> {
+    const timeout = options.requestTimeoutMs ?? 10_000;
+    const server = createServer(
+      // The request timeout is checked every connectionsCheckingInterval (Node's default, 30 s, would let slow clients stay that long).
+      { requestTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: Math.min(5_000, timeout), connectionsCheckingInterval: Math.min(1_000, timeout) },
+      (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET') {
         res.writeHead(405, { allow: 'GET' }).end();
@@ -30,14 +55,19 @@ export class TelemetryServer {
           (err: Error) => res.writeHead(500).end(err.message),
         );
       } else if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"alive"}');
+        const l = options.liveness?.() ?? { live: true, detail: {} };
+        res.writeHead(l.live ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: l.live ? 'alive' : 'broken', ...l.detail }));
       } else if (path === '/readyz') {
         const r = options.readiness();
         res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: r.ready, ...r.detail }));
       } else {
         res.writeHead(404).end();
       }
-    });
+      },
+    );
+    server.maxConnections = options.maxConnections ?? 64;
+    // A socket that sends nothing at all (not even the first header byte) is closed too.
+    server.setTimeout(timeout, (socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => resolve());

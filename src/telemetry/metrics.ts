@@ -4,6 +4,7 @@
  * label values for sources go through SourceLabels so series stay bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { PipelineObserver } from '../stream/contracts.js';
 import type { DeadLetter, VerdictRecord } from '../stream/events.js';
 import { SourceLabels } from './source-labels.js';
 
@@ -18,7 +19,10 @@ export interface MetricsOptions {
   readonly threshold?: number;
 }
 
-export class AgentMetrics {
+/** Latencies outside this range come from a wrong or hostile `ts` header, not from the pipeline. */
+const MAX_LATENCY_SECONDS = 86_400;
+
+export class AgentMetrics implements PipelineObserver {
   private readonly sources: SourceLabels;
   private readonly frames: Counter<'source' | 'verdict'>;
   private readonly score: Histogram<never>;
@@ -32,9 +36,13 @@ export class AgentMetrics {
   private readonly decodeErrors: Counter<'reason'>;
   private readonly deadLetters: Counter<never>;
   private readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
+  private readonly deliveryFailures: Counter<never>;
   private readonly lag: Gauge<'partition'>;
   private lagSource: (() => ReadonlyMap<number, number>) | undefined;
   private readySource: (() => boolean) | undefined;
+  /** Whether drift state is fed (a calibration is loaded): verdict() then reports drift per source. */
+  private driftOf: ((source: string) => { rate: number; active: boolean } | undefined) | undefined;
+  private judged = false;
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.sources = new SourceLabels(options.allowSources, options.topKSources);
@@ -58,10 +66,15 @@ export class AgentMetrics {
     this.decodeErrors = new Counter({ name: 'gaia_decode_errors_total', help: 'Frames that could not be scored, by reason.', labelNames: ['reason'], registers });
     this.deadLetters = new Counter({ name: 'gaia_dead_letters_total', help: 'Frames sent to the dead-letter topic.', registers });
     this.modelInfo = new Gauge({ name: 'gaia_model_info', help: 'The loaded model (value 1).', labelNames: ['model', 'fingerprint', 'execution_provider'], registers });
+    this.deliveryFailures = new Counter({
+      name: 'gaia_delivery_failures_total',
+      help: 'Deliveries of outputs (or of a transaction) the brokers refused; each stops the agent.',
+      registers,
+    });
     const lagOf = () => this.lagSource?.() ?? new Map<number, number>();
     this.lag = new Gauge({
       name: 'gaia_consumer_lag',
-      help: 'Frames behind the end of the input partition, at the last fetch.',
+      help: 'Frames of the input partition not yet committed: its end at the last fetch minus the committed offset.',
       labelNames: ['partition'],
       registers,
       // Read on every scrape, so the gauge is as fresh as the consumer's last fetch.
@@ -82,6 +95,12 @@ export class AgentMetrics {
     if (options.threshold !== undefined) this.threshold.set(options.threshold);
   }
 
+  /** With a calibration: verdicts are judged, and each verdict also reports its source's drift state. */
+  judge(driftOf: (source: string) => { rate: number; active: boolean } | undefined): void {
+    this.judged = true;
+    this.driftOf = driftOf;
+  }
+
   /** Where to read readiness from, on each scrape. */
   watchReady(read: () => boolean): void {
     this.readySource = read;
@@ -97,11 +116,15 @@ export class AgentMetrics {
     if (p0 !== undefined) this.p0.set(p0);
   }
 
-  verdict(r: VerdictRecord, judged: boolean, drift?: { rate: number; active: boolean }): void {
+  /** A verdict; `judged` and `drift` default to what judge() set up (the pipeline passes only the record). */
+  verdict(r: VerdictRecord, judged = this.judged, drift = this.driftOf?.(r.source)): void {
     const source = this.sources.label(r.source);
     this.frames.inc({ source, verdict: !judged ? 'unjudged' : r.flagged ? 'ood' : 'id' });
     this.score.observe(r.score);
-    if (r.capturedAt !== undefined) this.latency.observe(Math.max(0, (r.scoredAt - r.capturedAt) / 1000));
+    if (r.capturedAt !== undefined) {
+      const seconds = (r.scoredAt - r.capturedAt) / 1000;
+      if (seconds >= 0 && seconds <= MAX_LATENCY_SECONDS) this.latency.observe(seconds);
+    }
     if (drift) {
       this.driftRate.set({ source }, drift.rate);
       this.driftActive.set({ source }, drift.active ? 1 : 0);
@@ -109,13 +132,17 @@ export class AgentMetrics {
   }
 
   /**
-   * Drops a source's drift series (its partition moved to another consumer, which reports
-   * it from now on): a stale drift_active=1 here would keep its alert firing forever.
+   * Drops a source's series and gives its label slot back (it went quiet, or its partition
+   * moved to another consumer, which reports it from now on): a stale drift_active=1 here
+   * would keep its alert firing forever.
    */
   forgetSource(source: string): void {
     if (!this.sources.owns(source)) return; // counted as "other" (shared series) or never seen
-    this.driftRate.remove({ source });
-    this.driftActive.remove({ source });
+    const label = this.sources.label(source);
+    this.driftRate.remove({ source: label });
+    this.driftActive.remove({ source: label });
+    for (const verdict of ['id', 'ood', 'unjudged', 'error']) this.frames.remove({ source: label, verdict });
+    this.sources.release(source);
   }
 
   batch(size: number, seconds: number): void {
@@ -127,5 +154,9 @@ export class AgentMetrics {
     this.frames.inc({ source: this.sources.label(d.key ?? 'unkeyed'), verdict: 'error' });
     this.decodeErrors.inc({ reason: d.reason });
     this.deadLetters.inc();
+  }
+
+  deliveryFailed(): void {
+    this.deliveryFailures.inc();
   }
 }

@@ -1,8 +1,16 @@
 /**
  * Bounded source labels: Prometheus series per source must stay bounded whatever the
- * number of cameras. An allow-list names the sources that get their own label; without
- * one, the first `topK` sources seen get theirs. Every other source is counted as "other".
+ * number of cameras and whatever their ids. An allow-list names the sources that get their
+ * own label; without one, up to `topK` sources hold a label slot at a time, and a slot is
+ * given back when its source is forgotten (idle, or its partition moved away), so a camera
+ * that arrives after a burst of junk keys gets a slot once those go quiet. Every other
+ * source is counted as "other". Label values are capped in length (prefix and digest).
  */
+import { boundedId } from '../stream/source-id.js';
+
+/** Longest label value, in bytes (Prometheus has no limit; scrapes and TSDB memory do). */
+export const MAX_LABEL_BYTES = 64;
+
 export class SourceLabels {
   private readonly known = new Set<string>();
 
@@ -17,12 +25,17 @@ export class SourceLabels {
   }
 
   label(source: string): string {
-    if (this.allow.length > 0) return this.allow.includes(source) ? source : 'other';
-    if (this.known.has(source)) return source;
+    if (this.allow.length > 0) return this.allow.includes(source) ? boundedId(source, MAX_LABEL_BYTES) : 'other';
+    if (this.known.has(source)) return boundedId(source, MAX_LABEL_BYTES);
     if (this.known.size < this.topK) {
       this.known.add(source);
-      return source;
+      return boundedId(source, MAX_LABEL_BYTES);
     }
     return 'other';
+  }
+
+  /** Gives the source's slot back (its series should be removed with it). */
+  release(source: string): void {
+    this.known.delete(source);
   }
 }

@@ -1,0 +1,337 @@
+/**
+ * The agent as one component: `Agent.create(config, deps)` assembles it — telemetry first
+ * (so a slow start has a liveness endpoint), then the scorer, the calibration, metrics,
+ * drift and the stream — and `run()` streams frames until the source ends, `close()` stops
+ * and drains (memoised), `abort()` stops without committing, `health()` says whether it is
+ * alive and ready. Everything it opens is released on every path, in reverse order.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { GaiaZMode } from '../compile/heads.js';
+import type { Config } from '../config/load.js';
+import type { HeadCalibration } from '../detect/calibration.js';
+import { DriftMonitor } from '../detect/drift.js';
+import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
+import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
+import { Preprocessor } from '../frames/preprocess.js';
+import { loadCalibration } from '../offline/calibration-file.js';
+import { modelFingerprint } from '../offline/fingerprint.js';
+import { loadScorer } from '../runtime/load-scorer.js';
+import type { WorkerScorer } from '../runtime/worker-scorer.js';
+import type { PipelineObserver } from '../stream/contracts.js';
+import { runPipeline, type PipelineStats } from '../stream/pipeline.js';
+import { TelemetryServer } from '../telemetry/http-server.js';
+import { createLogger } from '../telemetry/logger.js';
+import { AgentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
+import { ConsoleView } from './console-view.js';
+import { HealthBoard, type AgentHealth } from './health.js';
+import { openStream, type Stream } from './open-stream.js';
+
+export type { AgentHealth } from './health.js';
+
+export interface AgentDeps {
+  /** Where events, verdicts (verbose) and the summary go. */
+  readonly stdout: { write(chunk: string): unknown };
+  readonly log?: Logger;
+  /** Print every verdict, not only events. */
+  readonly verbose?: boolean;
+}
+
+interface Parts {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly board: HealthBoard;
+  readonly telemetry: TelemetryServer | undefined;
+  readonly pkg: ModelPackage;
+  readonly scorer: WorkerScorer;
+  readonly fingerprint: string;
+  readonly threshold: HeadCalibration | undefined;
+  readonly metrics: AgentMetrics;
+  readonly drift: DriftMonitor | undefined;
+  readonly stream: Stream;
+  readonly console: ConsoleView;
+  readonly header: string;
+}
+
+/** Releases what was opened so far, newest first, on a failed start. */
+async function release(closers: Array<() => Promise<unknown>>): Promise<void> {
+  for (const close of closers.reverse()) await close().catch(() => {});
+}
+
+export class Agent {
+  private running: Promise<PipelineStats> | undefined;
+  private closing: Promise<void> | undefined;
+  private aborting: Promise<void> | undefined;
+  private tearingDown: Promise<void> | undefined;
+
+  private constructor(private readonly p: Parts) {}
+
+  static async create(config: Readonly<Config>, deps: AgentDeps): Promise<Agent> {
+    const log = deps.log ?? createLogger(config.log.level);
+    const board = new HealthBoard(config.telemetry.readyStaleMs);
+    const registry = new MetricsRegistry();
+    const closers: Array<() => Promise<unknown>> = [];
+    try {
+      const telemetry = await TelemetryServer.create({
+        host: config.telemetry.host,
+        port: config.telemetry.port,
+        registry,
+        maxConnections: config.telemetry.maxConnections,
+        requestTimeoutMs: config.telemetry.requestTimeoutMs,
+        readiness: () => {
+          const h = board.snapshot();
+          return { ready: h.ready, detail: { ...h.detail } };
+        },
+        liveness: () => {
+          const h = board.snapshot();
+          return { live: h.live, detail: { ...h.detail } };
+        },
+      }).catch((err: Error) => {
+        // The replay demo runs without its HTTP endpoints rather than fail on a busy port.
+        if (config.source.kind === 'replay') {
+          log.warn({ err: err.message }, 'telemetry server not started');
+          return undefined;
+        }
+        throw new GaiaError(ErrorCodes.BAD_CONFIG, `cannot serve /metrics on ${config.telemetry.host}:${config.telemetry.port} (telemetry.port, env GAIA_TELEMETRY_PORT): ${err.message}`);
+      });
+      if (telemetry) {
+        closers.push(() => telemetry.close());
+        log.info({ url: `http://${config.telemetry.host}:${telemetry.port}/metrics` }, 'telemetry server listening (loading the model)');
+      }
+
+      const pkg = await loadModelPackage(config.model.dir);
+      const name = pkg.manifest.name;
+      board.model = name;
+      const started = performance.now();
+      const { scorer, compiled, model } = await loadScorer(
+        pkg,
+        {
+          executionProviders: config.runtime.executionProviders,
+          requireGpu: config.runtime.requireGpu,
+          intraOpThreads: config.runtime.intraOpThreads,
+          taps: config.model.taps,
+          // convict has checked it against the schema's list.
+          gaiaZMode: config.model.gaiaZMode as GaiaZMode,
+        },
+        { batchTimeoutMs: config.runtime.batchTimeoutMs },
+      );
+      closers.push(() => scorer.close());
+      board.scorer = scorer;
+      if (scorer.fallbacks.length > 0) log.warn({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
+      log.info(
+        { model: name, taps: compiled.taps.length, heads: scorer.heads, gaiaZMode: compiled.gaiaZMode, notes: compiled.notes, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
+        'scoring graph compiled and loaded',
+      );
+      const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);
+      const calibration = await findCalibration(config.calibration.path, name, { model: name, fingerprint });
+      const threshold = calibration?.heads[calibration.primaryHead];
+      if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
+
+      const metrics = new AgentMetrics(registry, {
+        allowSources: config.telemetry.allowSources,
+        topKSources: config.telemetry.topKSources,
+        ...(threshold ? { threshold: threshold.rawThreshold } : {}),
+      });
+      metrics.setModel(name, fingerprint, scorer.executionProvider, threshold?.flagRate);
+      metrics.watchReady(() => board.snapshot().ready);
+      const drift = threshold
+        ? new DriftMonitor({
+            window: config.drift.window,
+            alpha: config.drift.alpha,
+            p0: threshold.flagRate,
+            resolveAfterMs: config.drift.resolveAfterMs,
+            ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
+            ...(config.drift.idleForgetMs > 0 ? { idleForgetMs: config.drift.idleForgetMs } : {}),
+          })
+        : undefined;
+      if (drift) metrics.judge((source) => drift.state(source));
+
+      const stream = await openStream(config, pkg.dir, log);
+      closers.push(() => stream.source.close());
+      board.source = stream.source;
+      metrics.watchLag(() => stream.source.lag());
+      const header = threshold
+        ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration!.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
+        : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
+      const view = new ConsoleView({ out: deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite, judged: threshold !== undefined });
+      return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, threshold, metrics, drift, stream, console: view, header });
+    } catch (err) {
+      await release(closers);
+      throw err;
+    }
+  }
+
+  health(): AgentHealth {
+    return this.p.board.snapshot();
+  }
+
+  /** Streams frames until the source ends or close() is called; rejects with the failure that stopped it. Memoised. */
+  run(): Promise<PipelineStats> {
+    this.running ??= this.runOnce();
+    return this.running;
+  }
+
+  private async runOnce(): Promise<PipelineStats> {
+    const { config, log, board, scorer, metrics, drift, stream, console: view } = this.p;
+    const { source } = stream;
+    if (this.closing || this.aborting) throw new GaiaError(ErrorCodes.RUNTIME, 'the agent was closed before it ran');
+    board.phase = 'running';
+    view.line(stream.description);
+    view.line(this.p.header);
+    // Sources that went quiet give back their window and metric series (bounded memory).
+    const idleSweep =
+      drift && config.drift.idleForgetMs > 0
+        ? setInterval(() => {
+            for (const s of drift.forgetIdle()) metrics.forgetSource(s);
+          }, Math.min(60_000, config.drift.idleForgetMs)).unref()
+        : undefined;
+    // Drift windows live with the partition owner (DESIGN.md §4): when a rebalance moves a
+    // partition away, its sources' windows and drift series go; the new owner starts afresh.
+    source.onRevoked(({ partitions }) => {
+      // Without a changelog the state cannot follow: open episodes end here, said so.
+      const orphaned = stream.restore ? [] : (drift?.activeOn(partitions) ?? []);
+      const resets = orphaned.map((s) => ({
+        type: 'drift-state-reset' as const,
+        source: s,
+        model: this.p.pkg.manifest.name,
+        ...(drift?.startedAt(s) === undefined ? {} : { startedAt: drift.startedAt(s)! }),
+        reason: 'its partition moved to another consumer and no drift changelog is configured (drift.changelogTopic)',
+        ts: Date.now(),
+      }));
+      const sources = drift?.forgetPartitions(partitions) ?? [];
+      for (const s of sources) metrics.forgetSource(s);
+      if (resets.length > 0) {
+        for (const e of resets) view.event(e);
+        stream.sink.publish({ events: resets, records: [], letters: [] }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'drift-state-reset events not published'));
+      }
+      log.info({ partitions, sources: sources.length }, "partitions moved to another consumer; their sources' drift state dropped here");
+    });
+    // With a changelog: a partition's sources get their windows back before its frames are scored.
+    const restore = stream.restore;
+    if (drift && restore) {
+      source.onAssigned(async (partitions) => {
+        const started = performance.now();
+        try {
+          const snapshots = await restore(partitions);
+          let restored = 0;
+          for (const snap of snapshots.values()) if (snap.partition !== undefined && partitions.includes(snap.partition) && drift.restore(snap)) restored++;
+          log.info({ partitions, sources: restored, ms: Math.round(performance.now() - started) }, 'drift state restored from the changelog');
+        } catch (err) {
+          log.warn({ partitions, err: (err as Error).message }, 'drift state not restored: these sources start afresh');
+        }
+      });
+    }
+    // A dead scorer stops the source at once: an idle stream would otherwise wait on it forever.
+    scorer.onDeath((err) => {
+      log.error({ err: err.message }, 'the scorer worker is gone; stopping');
+      board.fail(err.message);
+      source.stop();
+    });
+    const observer: PipelineObserver = {
+      batch: (size, seconds) => metrics.batch(size, seconds),
+      verdict: (r) => {
+        metrics.verdict(r);
+        view.verdict(r);
+      },
+      event: (e) => view.event(e),
+      deadLetter: (d) => {
+        metrics.deadLetter(d);
+        log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected');
+      },
+      deliveryFailed: (err) => {
+        metrics.deliveryFailed();
+        board.fail((err as Error).message);
+        log.error({ err: (err as Error).message, code: (err as GaiaError).code, retriable: (err as GaiaError).retriable }, 'delivery failed: stopping, nothing after it is committed');
+      },
+    };
+    let failure: unknown;
+    let stats: PipelineStats | undefined;
+    try {
+      stats = await runPipeline({
+        source,
+        pre: new Preprocessor(this.p.pkg.manifest, config.frames),
+        scorer,
+        labels: this.p.pkg.manifest.labels,
+        model: this.p.pkg.manifest.name,
+        fingerprint: this.p.fingerprint,
+        ...(this.p.threshold ? { threshold: this.p.threshold } : {}),
+        ...(drift ? { drift } : {}),
+        sinks: stream.sink,
+        ...(stream.atomic ? { atomic: stream.atomic } : {}),
+        maxBatch: config.runtime.maxBatch,
+        maxWaitMs: config.runtime.maxWaitMs,
+        highWaterMark: config.runtime.highWaterMark,
+        decodeConcurrency: config.runtime.decodeConcurrency,
+        deliveryIntervalMs: stream.deliveryIntervalMs,
+        driftChangelog: stream.restore !== undefined,
+        observer,
+      });
+      if (!scorer.alive) throw new GaiaError(ErrorCodes.RUNTIME, 'the scorer worker died', { retriable: true });
+      const dead = source.health(Number.POSITIVE_INFINITY);
+      if (!dead.live) throw new GaiaError(ErrorCodes.KAFKA, `the source stopped: ${String(dead.detail.crashed)}`, { retriable: true });
+    } catch (err) {
+      failure = isGaiaError(err) || !(err instanceof Error) ? err : new GaiaError(ErrorCodes.RUNTIME, err.message, { cause: err, retriable: true });
+      board.fail((failure as Error).message ?? String(failure));
+      board.phase = 'failed';
+    } finally {
+      clearInterval(idleSweep);
+    }
+    // What was acknowledged is committed on failure too: it was delivered.
+    await this.teardown();
+    if (failure !== undefined) throw failure;
+    board.phase = 'stopped';
+    log.info({ ...stats }, 'stopped');
+    view.summary(stats!);
+    return stats!;
+  }
+
+  /** Stop fetching, finish and publish what is in flight, commit, disconnect. Memoised. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.p.board.phase === 'running' || this.p.board.phase === 'loading') this.p.board.phase = 'stopping';
+      this.p.stream.source.stop();
+      if (this.running) await this.running.then(
+        () => undefined,
+        () => undefined,
+      );
+      else await this.teardown();
+    })();
+    return this.closing;
+  }
+
+  /** Stop now without committing anything more (frames in flight are redelivered); memoised. */
+  abort(): Promise<void> {
+    this.aborting ??= (async () => {
+      this.p.board.phase = 'stopping';
+      const { stream, scorer, telemetry } = this.p;
+      await Promise.allSettled([stream.source.abort(), scorer.abandon()]);
+      await Promise.allSettled([stream.atomic?.close(), stream.sink.close(), telemetry?.close()]);
+    })();
+    return this.aborting;
+  }
+
+  /** Releases everything, newest first; the first failure is rethrown after all are tried. */
+  private teardown(): Promise<void> {
+    this.tearingDown ??= (async () => {
+      const { stream, scorer, telemetry } = this.p;
+      let first: unknown;
+      for (const close of [() => stream.source.close(), () => stream.atomic?.close(), () => stream.sink.close(), () => telemetry?.close(), () => scorer.close()]) {
+        try {
+          await close();
+        } catch (err) {
+          first ??= err;
+        }
+      }
+      if (first !== undefined) throw first;
+    })();
+    return this.tearingDown;
+  }
+}
+
+/** The calibration to judge frames with: the configured file, else the model's default one if present. */
+async function findCalibration(configured: string, name: string, expected: { model: string; fingerprint: string }) {
+  const path = configured || join('calibration', `${name}.json`);
+  if (!configured && !(await access(path).then(() => true, () => false))) return undefined;
+  return { ...(await loadCalibration(path, expected)), path };
+}

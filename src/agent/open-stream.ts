@@ -1,0 +1,85 @@
+/**
+ * The configured source and sinks: a replay of image folders with no outputs, or Kafka in
+ * and out (at-least-once sinks, or an exactly-once transactional publisher). The one place
+ * that looks at source.kind.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { DriftSnapshot } from '../detect/drift.js';
+import type { AtomicPublisher, FrameSource, OutputSink } from '../stream/contracts.js';
+import { ensureChangelog, readChangelog } from '../stream/kafka-changelog.js';
+import { kafkaTls, type KafkaConnection } from '../stream/kafka-client.js';
+import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
+import { KafkaSource } from '../stream/kafka-source.js';
+import { parsePhase, ReplaySource } from '../stream/replay-source.js';
+
+export interface Stream {
+  readonly source: FrameSource;
+  readonly sink: OutputSink;
+  readonly atomic?: AtomicPublisher;
+  /** Least time between two deliveries (ms): the linger or the transaction interval. */
+  readonly deliveryIntervalMs: number;
+  readonly description: string;
+  /** A finite replay (keeps a per-frame summary) rather than an endless stream. */
+  readonly finite: boolean;
+  /** With a drift changelog: the latest drift windows of the sources on these input partitions. */
+  readonly restore?: (partitions: readonly number[]) => Promise<Map<string, DriftSnapshot>>;
+}
+
+const NO_SINK: OutputSink = { publish: async () => {}, close: async () => {} };
+
+export async function openStream(config: Readonly<Config>, modelDir: string, log: Logger): Promise<Stream> {
+  if (config.source.kind !== 'kafka') {
+    const samples = (sub: string, repeat: number) => ({ dir: join(modelDir, 'samples', sub), repeat });
+    const phases = config.replay.dirs.length > 0 ? config.replay.dirs.map(parsePhase) : [samples('id', 1), samples('ood', 1), samples('id', 2)];
+    const source = await ReplaySource.create({ phases, source: config.replay.source, fps: config.replay.fps, maxBytes: config.frames.maxBytes });
+    return { source, sink: NO_SINK, deliveryIntervalMs: 0, description: source.description, finite: true };
+  }
+  const k = config.kafka;
+  const connection: KafkaConnection = {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    ssl: kafkaTls(k),
+    retries: k.retries,
+    logger: log,
+    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
+  };
+  const changelogTopic = config.drift.changelogTopic;
+  const topics = { alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic, changelogTopic, maxMessageBytes: k.maxMessageBytes };
+  if (changelogTopic) await ensureChangelog(connection, changelogTopic, k.framesTopic);
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    const sink = await KafkaSinks.create({ ...connection, ...topics });
+    opened.push(sink);
+    const source = await KafkaSource.create({
+      ...connection,
+      groupId: k.groupId,
+      topic: k.framesTopic,
+      maxBytesPerPartition: k.maxBytesPerPartition,
+      fromBeginning: k.fromBeginning,
+      sessionTimeoutMs: k.sessionTimeoutMs,
+      fetchMaxWaitMs: k.fetchMaxWaitMs,
+      commitIntervalMs: k.commitIntervalMs,
+    });
+    opened.push(source);
+    const transactionalId = k.transactionalId || `${k.groupId}-${hostname()}`;
+    const atomic = k.exactlyOnce ? await KafkaTransactionalPublisher.create({ ...connection, ...topics, transactionalId }, source) : undefined;
+    return {
+      source,
+      sink,
+      ...(atomic ? { atomic } : {}),
+      deliveryIntervalMs: atomic ? k.transactionIntervalMs : k.lingerMs,
+      finite: false,
+      ...(changelogTopic ? { restore: (partitions: readonly number[]) => readChangelog(connection, changelogTopic, partitions, 60_000) } : {}),
+      description:
+        `${source.description}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}` +
+        `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,
+    };
+  } catch (err) {
+    for (const o of opened.reverse()) await o.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The verdict stage, pure: a scored batch and its messages → one verdict record per frame
+ * and a frame-ood event per flagged frame. Drift (stateful, per source) is fed from these
+ * records by the pipeline.
+ */
+import { isFlagged, type HeadCalibration } from '../detect/calibration.js';
+import { predictedClasses, type ScoreBatch } from '../runtime/scorer.js';
+import type { SourceMessage } from './contracts.js';
+import type { FrameOodEvent, VerdictRecord } from './events.js';
+
+export interface VerdictContext {
+  readonly labels: readonly string[];
+  readonly numClasses: number;
+  readonly model: string;
+  readonly fingerprint: string;
+  /** The primary head's calibration; without it frames get scores but no verdicts. */
+  readonly threshold?: HeadCalibration;
+  /** Verdict time, ms since the epoch. */
+  readonly scoredAt: number;
+}
+
+export interface Verdicts {
+  readonly records: VerdictRecord[];
+  /** Aligned with records: the frame-ood event of each flagged frame, else undefined. */
+  readonly alerts: Array<FrameOodEvent | undefined>;
+}
+
+export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, c: VerdictContext): Verdicts {
+  const classes = predictedClasses(out, c.numClasses);
+  const records: VerdictRecord[] = [];
+  const alerts: Array<FrameOodEvent | undefined> = [];
+  messages.forEach((message, i) => {
+    const score = out.scores.gaia_z![i]!;
+    const flagged = c.threshold ? isFlagged(score, c.threshold) : false;
+    const captured = message.ts === undefined ? {} : { capturedAt: message.ts };
+    const record: VerdictRecord = {
+      ...message.origin,
+      source: message.source,
+      frameId: message.frameId,
+      score,
+      flagged,
+      predictedClass: c.labels[classes[i]!] ?? String(classes[i]),
+      confidence: out.scores.msp?.[i] ?? Number.NaN,
+      ...captured,
+      scoredAt: c.scoredAt,
+    };
+    records.push(record);
+    alerts.push(
+      flagged && c.threshold
+        ? {
+        type: 'frame-ood',
+        ...message.origin,
+        source: message.source,
+        frameId: message.frameId,
+        score,
+        threshold: c.threshold.rawThreshold,
+        predictedClass: record.predictedClass,
+        confidence: record.confidence,
+        model: c.model,
+        fingerprint: c.fingerprint,
+        ...captured,
+        scoredAt: c.scoredAt,
+      }
+        : undefined,
+    );
+  });
+  return { records, alerts };
+}
