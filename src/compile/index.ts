@@ -2,7 +2,8 @@
  * Programmatic API of the compiler: file in, file out. The CLI's compile command is a
  * thin wrapper around compileModelFile.
  */
-import { loadModel, saveModel, type SaveOptions } from '../onnx/model-io.js';
+import { loadModel } from '../onnx/model-io.js';
+import { saveModel, type SaveOptions } from '../onnx/model-save.js';
 import { compileScoringGraph, type CompileOptions, type CompileResult } from './compiler.js';
 
 export { compileScoringGraph, parseGaiaZMode, parseHeads, type CompileOptions, type CompileResult } from './compiler.js';

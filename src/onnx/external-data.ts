@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep, win32 } from 'node:path';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { TensorProtoLike } from './tensor.js';
+import type { TensorProtoLike } from './tensor-proto.js';
 import { elementCount, rawByteLength } from './tensor-size.js';
 
 /** Where a loaded external tensor's bytes are: a checked, real path and a byte range. */

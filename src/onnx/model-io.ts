@@ -17,7 +17,6 @@ import { checkInlineSize, checkSparseShape } from './tensor-size.js';
 import { toInt, type AttributeProtoLike, type Graph, type Model, type Node, type ValueInfo, type Dim } from './graph.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
-export { saveModel, type SaveOptions } from './model-save.js';
 
 /** Newest IR version onnxruntime-node 1.30 loads. */
 export const MAX_IR_VERSION = 13;

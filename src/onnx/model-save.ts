@@ -12,7 +12,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import { DATA_LOCATION_EXTERNAL, externalSource } from './external-data.js';
 import type { Model } from './graph.js';
 import { encodeModel, encodeObject, modelToObject, PROTOBUF_LIMIT_BYTES, tensorDataBytes } from './model-io.js';
-import type { TensorProtoLike } from './tensor.js';
+import type { TensorProtoLike } from './tensor-proto.js';
 import { contentByteLength, forEachContentChunk } from './tensor-content.js';
 import { mapTensorProtos } from './tensor-protos.js';
 

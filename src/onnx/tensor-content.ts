@@ -5,7 +5,7 @@
  * stored; the external-data writer writes it, so typed fields become raw data there.
  */
 import { externalSource, forEachChunk } from './external-data.js';
-import type { TensorProtoLike } from './tensor.js';
+import type { TensorProtoLike } from './tensor-proto.js';
 
 type Long = number | string | { toString(): string };
 

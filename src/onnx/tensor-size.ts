@@ -7,7 +7,7 @@
  * Spec: TensorProto in https://github.com/onnx/onnx/blob/main/onnx/onnx.proto
  */
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { TensorProtoLike } from './tensor.js';
+import type { TensorProtoLike } from './tensor-proto.js';
 
 /** Bits per element of each fixed-size TensorProto.DataType (STRING = 8 has no size). */
 const ELEMENT_BITS: Readonly<Record<number, number>> = {

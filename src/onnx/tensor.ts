@@ -1,23 +1,12 @@
 import { DataType } from './schema.js';
+import type { TensorProtoLike } from './tensor-proto.js';
 import { DATA_LOCATION_EXTERNAL, externalSource, readExternal } from './external-data.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
 /** Element arrays for the tensor types the compiler reads and writes. */
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
-/** A decoded TensorProto, as protobufjs gives it (only the fields we touch are typed). */
-export interface TensorProtoLike {
-  name?: string;
-  dims?: Array<number | string | { toNumber(): number }>;
-  dataType?: number;
-  rawData?: Uint8Array;
-  floatData?: number[];
-  int32Data?: number[];
-  int64Data?: Array<number | { toString(): string }>;
-  doubleData?: number[];
-  dataLocation?: number;
-  [key: string]: unknown;
-}
+export type { TensorProtoLike } from './tensor-proto.js';
 
 const toNumber = (v: number | string | { toNumber(): number }): number =>
   typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : v.toNumber();
