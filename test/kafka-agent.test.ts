@@ -144,7 +144,15 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     expect(text).toContain('gaia_decode_errors_total{reason="too-many-pixels"} 1');
     expect(text).toMatch(/gaia_drift_active\{source="cam-a"\} 0/); // resolved by now
     expect(text).toContain('execution_provider="cpu"');
-    expect(text).toMatch(/gaia_consumer_lag\{partition="[01]"\} 0/); // caught up
+    // Lag counts frames not yet committed, and commits are coalesced (kafka.commitIntervalMs,
+    // 1 s): the agent is caught up once its next commit lands.
+    const deadline = Date.now() + 15_000;
+    let lagText = text;
+    while (!/gaia_consumer_lag\{partition="[01]"\} 0/.test(lagText) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      lagText = await (await fetch(`${url}/metrics`)).text();
+    }
+    expect(lagText).toMatch(/gaia_consumer_lag\{partition="[01]"\} 0/); // caught up
   });
 
   it('exits 0 on SIGTERM with every offset committed', async () => {
