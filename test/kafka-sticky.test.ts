@@ -5,10 +5,9 @@
  * kafkajs's round-robin over random member ids, a restart moved the other agent's
  * partitions too about half of the time; four restarts make that near-certain to show.
  */
-import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentTopics, startAgent, testKafka, topicEnv, type Agent } from './helpers/kafka-agent.js';
+import { agentTopics, settledAssignment, startAgent, testKafka, topicEnv, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
 const PARTITIONS = 4;
@@ -29,26 +28,7 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-/** The group's assignment as the broker has it: member id → partitions, once the group is stable with `members` members owning all partitions. */
-async function settled(members: number): Promise<Map<string, number[]>> {
-  let last = '';
-  let same = 0;
-  for (let i = 0; i < 240; i++) {
-    const { groups } = await admin.describeGroups([env.GAIA_KAFKA_GROUP_ID]);
-    const g = groups[0]!;
-    const layout = new Map(
-      g.members.map((m) => [m.memberId, [...(kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topics.frames] ?? [])].sort((x, y) => x - y)] as const),
-    );
-    const all = [...layout.values()].flat();
-    const key = JSON.stringify([...layout].sort());
-    if (g.state === 'Stable' && layout.size === members && all.length === PARTITIONS && new Set(all).size === PARTITIONS && key === last) {
-      if (++same >= 3) return layout;
-    } else same = 0;
-    last = key;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`the group did not settle: ${last}`);
-}
+const settled = (members: number) => settledAssignment(admin, env.GAIA_KAFKA_GROUP_ID, topics.frames, PARTITIONS, members);
 
 describe('rolling restart of two agents (real broker)', () => {
   it('moves only the restarted agent\'s partitions, and ends with the layout it started from', async () => {

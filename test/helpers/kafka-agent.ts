@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { kafkaBrokers, uniqueName } from '../setup/kafka-context.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -95,4 +95,28 @@ export async function collect(kafka: Kafka, topic: string, done: (ms: KafkaMessa
 /** The frame ids of the verdicts on a scores topic. */
 export function verdictIds(messages: KafkaMessage[]): string[] {
   return messages.map((m) => JSON.parse(m.value!.toString()).frameId as string);
+}
+
+/**
+ * The group's assignment as the broker has it, member id → partitions of `topic`, once the
+ * group is stable with `members` members owning all `partitions` (three equal reads in a row).
+ */
+export async function settledAssignment(admin: Admin, group: string, topic: string, partitions: number, members: number): Promise<Map<string, number[]>> {
+  let last = '';
+  let same = 0;
+  for (let i = 0; i < 240; i++) {
+    const { groups } = await admin.describeGroups([group]);
+    const g = groups[0]!;
+    const layout = new Map(
+      g.members.map((m) => [m.memberId, [...(kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? [])].sort((x, y) => x - y)] as const),
+    );
+    const all = [...layout.values()].flat();
+    const key = JSON.stringify([...layout].sort());
+    if (g.state === 'Stable' && layout.size === members && all.length === partitions && new Set(all).size === partitions && key === last) {
+      if (++same >= 3) return layout;
+    } else same = 0;
+    last = key;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the group did not settle: ${last}`);
 }
