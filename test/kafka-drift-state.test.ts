@@ -31,13 +31,13 @@ const agents: Agent[] = [];
 const cleanup: string[] = [];
 let ts = 1_700_000_000_000;
 
-async function send(frames: Buffer[], prefix: string): Promise<void> {
+async function send(frames: Buffer[], prefix: string, to = { topic: topics.frames, key: 'cam-x' }): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({
-    topic: topics.frames,
+    topic: to.topic,
     acks: -1,
-    messages: frames.map((value, i) => ({ key: 'cam-x', value, headers: { 'content-type': 'image/png', 'frame-id': `${prefix}-${i}`, ts: String((ts += 20)) } })),
+    messages: frames.map((value, i) => ({ key: to.key, value, headers: { 'content-type': 'image/png', 'frame-id': `${prefix}-${i}`, ts: String((ts += 20)) } })),
   });
   await producer.disconnect();
 }
@@ -91,16 +91,7 @@ describe('drift state across a restart (real broker, drift changelog)', () => {
       GAIA_KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
     const camera = 'cam-y';
-    const sendAs = async (frames: Buffer[], prefix: string) => {
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({
-        topic: own.frames,
-        acks: -1,
-        messages: frames.map((value, i) => ({ key: camera, value, headers: { 'content-type': 'image/png', 'frame-id': `${prefix}-${i}`, ts: String((ts += 20)) } })),
-      });
-      await producer.disconnect();
-    };
+    const sendAs = (frames: Buffer[], prefix: string) => send(frames, prefix, { topic: own.frames, key: camera });
     const mine = (ms: KafkaMessage[]) => driftEvents(ms).filter((e) => e.endsWith(` ${camera}`));
     const settled = (members: number) => settledAssignment(admin, group.GAIA_KAFKA_GROUP_ID, own.frames, 2, members);
     let a = startAgent(group);

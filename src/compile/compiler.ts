@@ -73,9 +73,11 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     );
   }
   verifyGraph(model.graph);
-  const batch = withDynamicBatch(model.graph, inferShapesForCompile(model.graph, opset));
+  const staticInfo = inferShapesForCompile(model.graph, opset);
+  const batch = withDynamicBatch(model.graph, staticInfo);
   let graph = batch.graph;
-  let info = inferWithBatch(graph, opset, batch);
+  // Shapes change only where a fixed batch was made dynamic.
+  let info = batch.exportBatch === undefined ? staticInfo : inferWithBatch(graph, opset, batch);
   const cls = findLogits(graph, info);
   // A model whose final Softmax output is called "logits" keeps that tensor under another
   // name: the output "logits" of a scoring graph always holds the pre-softmax scores.
@@ -155,7 +157,7 @@ function inferWithBatch(graph: Graph, opset: number, batch: DynamicBatch) {
   try {
     return inferShapesForCompile(graph, opset);
   } catch (err) {
-    if (batch.exportBatch === undefined || !(err instanceof GaiaError) || err.code !== ErrorCodes.SHAPE_INFERENCE) throw err;
+    if (!(err instanceof GaiaError) || err.code !== ErrorCodes.SHAPE_INFERENCE) throw err;
     throw new GaiaError(
       ErrorCodes.SHAPE_INFERENCE,
       `the model was exported with a fixed batch of ${batch.exportBatch}, and a node depends on it (${err.message}), ` +

@@ -46,7 +46,8 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 import numpy as np
 import onnxruntime as ort
@@ -144,8 +145,20 @@ def randomize_batchnorm(model: torch.nn.Module, seed: int) -> None:
                 m.bias.copy_(torch.randn(n, generator=g) * 0.1)
 
 
-def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
-    """GAIA-Z at the official taps (see the module doc). Returns (scores, ratios per tap, logits).
+@dataclass
+class Reference:
+    """The official GAIA-Z of one batch, and what explains a differing zero ratio."""
+
+    gaia_z: Optional[np.ndarray]  # None: the model has no BatchNorm
+    ratios: List[np.ndarray]  # (B, C) per tap, forward order
+    logits: np.ndarray
+    grads: List[np.ndarray] = field(default_factory=list)  # per tap, in the tap's own layout
+    tap_shapes: List[tuple] = field(default_factory=list)  # NCHW
+    relu_inputs: List[torch.Tensor] = field(default_factory=list)
+
+
+def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn") -> Reference:
+    """GAIA-Z at the official taps (see the module doc).
 
     The taps are recorded where the normalisation is computed: every call of
     F.batch_norm on a feature map ("bn"; nn.BatchNorm2d and modules that fuse a BN with its
@@ -178,7 +191,7 @@ def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
             xg = x.detach().clone().requires_grad_(True)
             y = model(xg)
             if not taps:  # no BatchNorm: the compiler must refuse the default taps
-                return None, [], y.detach().numpy()
+                return Reference(None, [], y.detach().numpy())
             grads = torch.autograd.grad(y.max(1)[0].sum(), taps)
     finally:
         setattr(functional, original.__name__, original)
@@ -190,10 +203,14 @@ def official_gaia_z(model: torch.nn.Module, x: torch.Tensor, kind: str = "bn"):
             g = g.permute(0, 3, 1, 2)
         ratios.append(((g != 0).sum(dim=(2, 3)).double() / (g.shape[2] * g.shape[3])).numpy())
     r = np.concatenate(ratios, axis=1)
-    official_gaia_z.relu_inputs = relu_inputs
-    official_gaia_z.grads = [g.detach().numpy() for g in grads]
-    official_gaia_z.tap_shapes = [tuple(t.permute(0, 3, 1, 2).shape if last else t.shape) for t, last in zip(taps, channels_last)]
-    return (r * r).mean(axis=1), ratios, y.detach().numpy()
+    return Reference(
+        gaia_z=(r * r).mean(axis=1),
+        ratios=ratios,
+        logits=y.detach().numpy(),
+        grads=[g.detach().numpy() for g in grads],
+        tap_shapes=[tuple(t.permute(0, 3, 1, 2).shape if last else t.shape) for t, last in zip(taps, channels_last)],
+        relu_inputs=relu_inputs,
+    )
 
 
 # How each export is written. "*-default" are torch.onnx.export's defaults exactly: the batch
@@ -233,26 +250,26 @@ def count_taps(stdout: str) -> int:
     return 0
 
 
-def compare(compiled: str, x: np.ndarray, z_ref: np.ndarray, ratios_ref: List[np.ndarray], logits_ref: np.ndarray):
+def compare(compiled: str, x: np.ndarray, ref: Reference):
     sess = ort.InferenceSession(compiled, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     logits, z, ratios = sess.run(["logits", "gaia_z", "gaia_z_ratios"], {name: x})
     # Gradient values at every tap (--debug outputs), relative to each tap's own scale: where
     # the ratios are all 1 (SiLU, GELU, LayerNorm nets) the values are what tells.
     grad_names = sorted((o.name for o in sess.get_outputs() if o.name.startswith("debug/grad/")), key=lambda n: int(n.split("/")[-1]))
-    grads = sess.run(grad_names, {name: x}) if len(grad_names) == len(official_gaia_z.grads) else []
-    grad_err = max((float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)) for a, b in zip(grads, official_gaia_z.grads)), default=float("nan"))
+    grads = sess.run(grad_names, {name: x}) if len(grad_names) == len(ref.grads) else []
+    grad_err = max((float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)) for a, b in zip(grads, ref.grads)), default=float("nan"))
     (z1,) = sess.run(["gaia_z"], {name: x[:1]})
-    ref_all = np.concatenate(ratios_ref, axis=1)
+    ref_all = np.concatenate(ref.ratios, axis=1)
     differing, explained = -1, 0
     if ratios.shape == ref_all.shape:
         diff = np.argwhere(np.abs(ratios.astype(np.float64) - ref_all) > 1e-7)
         differing = len(diff)
-        explained = sum(explain(int(b), int(k), abs(float(ratios[b, k]) - ref_all[b, k])) for b, k in diff)
+        explained = sum(explain(ref, int(b), int(k), abs(float(ratios[b, k]) - ref_all[b, k])) for b, k in diff)
     return {
-        "gaia_z_rel_err": float(np.max(np.abs(z.astype(np.float64) - z_ref) / np.abs(z_ref))),
+        "gaia_z_rel_err": float(np.max(np.abs(z.astype(np.float64) - ref.gaia_z) / np.abs(ref.gaia_z))),
         "batch1_rel_err": float(abs(float(z1[0]) - float(z[0])) / abs(float(z[0]))),
-        "logits_rel_err": float(np.abs(logits - logits_ref).max() / np.abs(logits_ref).max()),
+        "logits_rel_err": float(np.abs(logits - ref.logits).max() / np.abs(ref.logits).max()),
         "grad_rel_err": grad_err,
         "ratios_differing": differing,
         "ratios_explained": explained,
@@ -260,11 +277,11 @@ def compare(compiled: str, x: np.ndarray, z_ref: np.ndarray, ratios_ref: List[np
     }
 
 
-def explain(b: int, k: int, delta: float) -> bool:
+def explain(ref: Reference, b: int, k: int, delta: float) -> bool:
     """A differing ratio is explained as in the parity test: some ReLU input shaped like the
     tap (the tap itself, or the residual sum it feeds) has, in that sample and channel, at
     least as many values within float32 rounding of zero (1e-5 of its scale) as positions differ."""
-    shapes = official_gaia_z.tap_shapes
+    shapes = ref.tap_shapes
     offset = 0
     for shape in shapes:
         if k < offset + shape[1]:
@@ -273,7 +290,7 @@ def explain(b: int, k: int, delta: float) -> bool:
     c = k - offset
     area = int(np.prod(shape[2:]))
     positions = round(delta * area)
-    for v in official_gaia_z.relu_inputs:
+    for v in ref.relu_inputs:
         if tuple(v.shape) != shape:
             continue
         scale = float(v[b].abs().max())
@@ -288,27 +305,27 @@ def run_arch(arch: str, work: str, batch: int, variants: List[str], **kwargs) ->
         size = int(arch.split("@")[1]) if "@" in arch else 64
     model = build(arch, **kwargs)
     x = torch.randn((batch, 3, size, size), generator=torch.Generator().manual_seed(1234))
-    z_ref, ratios_ref, logits_ref = official_gaia_z(model, x, kind)
+    ref = official_gaia_z(model, x, kind)
     folder = os.path.join(work, arch.replace(":", "_").replace("@", "_"))
     shutil.rmtree(folder, ignore_errors=True)
     paths = export(model, x, folder, variants)
-    row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ratios_ref), "exporters": variants,
+    row: Dict[str, object] = {"arch": arch, "input": [3, size, size], "taps_spec": taps, "hooks": len(ref.ratios), "exporters": variants,
                               "params": sum(p.numel() for p in model.parameters())}
     for exporter, path in paths.items():
         out = os.path.join(os.path.dirname(path), "model.gaia.onnx")
         c = compile_model(path, out, taps)
         res: Dict[str, object] = {"compiled": c["ok"], "compile_s": c["seconds"], "taps": count_taps(str(c["stdout"]))}
-        if z_ref is None:
+        if ref.gaia_z is None:
             # No BatchNorm in the model: the default taps must be refused, naming --taps.
             res["refused_as_expected"] = not c["ok"] and "GAIA_BAD_TAPS" in " ".join(c["stderr"])
             res["error"] = c["stderr"]
         elif c["ok"]:
-            res.update(compare(out, x.numpy(), z_ref, ratios_ref, logits_ref))
+            res.update(compare(out, x.numpy(), ref))
         else:
             res["error"] = c["stderr"]
         row[exporter] = res
-    row["_fixture"] = {"x": x.numpy(), "gaia_z": z_ref, "grads": official_gaia_z.grads if z_ref is not None else [], "ratios": np.concatenate(ratios_ref, axis=1) if ratios_ref else None,
-                       "logits": logits_ref, "folder": folder, "taps": taps}
+    row["_fixture"] = {"x": x.numpy(), "gaia_z": ref.gaia_z, "grads": ref.grads, "ratios": np.concatenate(ref.ratios, axis=1) if ref.ratios else None,
+                       "logits": ref.logits, "folder": folder, "taps": taps}
     return row
 
 
