@@ -95,7 +95,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
       ? []
       : [
           `the model was exported with a fixed batch of ${batch.exportBatch}; the scoring graph takes any batch ` +
-            `(input axis 0 made dynamic, ${batch.reshapes.length} Reshape/Resize target(s) copy the batch)`,
+            `(input axis 0 made dynamic, ${batch.adjusted.length} Reshape/Resize target(s) copy the batch)`,
         ]),
     ...selection.notes,
   ];

@@ -20,7 +20,7 @@ export interface DynamicBatch {
   /** The batch the export fixed, when it fixed one. */
   readonly exportBatch?: number;
   /** The Reshape (and Resize) nodes whose target now copies the batch. */
-  readonly reshapes: readonly string[];
+  readonly adjusted: readonly string[];
 }
 
 /** The graph input the image goes into (the first non-initializer input). */
@@ -31,7 +31,7 @@ function imageInput(graph: Graph) {
 export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBatch {
   const input = imageInput(graph);
   const n = input?.shape?.[0];
-  if (!input || typeof n !== 'number') return { graph, reshapes: [] };
+  if (!input || typeof n !== 'number') return { graph, adjusted: [] };
   const taken = new Set(graph.inputs.flatMap((i) => (i.shape ?? []).filter((d): d is string => typeof d === 'string')));
   const symbol = taken.has(BATCH) ? `${BATCH}_dynamic` : BATCH;
 
@@ -41,9 +41,9 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
     if (t) constantTargets.set(node.outputs[0]!, Tensor.fromProto(t, node.outputs[0]!));
   }
   const initializers = new Map(graph.initializers);
-  const reshapes: string[] = [];
+  const adjusted: string[] = [];
   const nodes = graph.nodes.flatMap((node): Node[] => {
-    if (node.opType === 'Resize') return resizeWithBatch(node, n, staticInfo, initializers, constantTargets, reshapes);
+    if (node.opType === 'Resize') return resizeWithBatch(node, n, staticInfo, initializers, constantTargets, adjusted);
     return [reshapeWithBatch(node)];
   });
   function reshapeWithBatch(node: Node): Node {
@@ -58,7 +58,7 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
     if (attrInt(node, 'allowzero', 0) === 1 && values.slice(1).includes(0)) return node;
     const name = `${shapeName}/dynamic_batch/${node.name || node.outputs[0]}`;
     initializers.set(name, Tensor.int64(name, target.dims, [0, ...values.slice(1)]));
-    reshapes.push(node.name);
+    adjusted.push(node.name);
     return { ...node, inputs: [data, name], attributes: node.attributes.filter((a) => a.name !== 'allowzero') };
   }
   return {
@@ -71,7 +71,7 @@ export function withDynamicBatch(graph: Graph, staticInfo: GraphInfo): DynamicBa
       valueInfo: [],
     },
     exportBatch: n,
-    reshapes,
+    adjusted,
   };
 }
 
