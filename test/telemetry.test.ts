@@ -13,6 +13,9 @@ const verdict = (source: string, flagged: boolean, score = 0.3): VerdictRecord =
   predictedClass: 'Bag',
   confidence: 0.9,
   capturedAt: 1000,
+  model: 'm',
+  modelFingerprint: '0'.repeat(64),
+  calibration: null,
   scoredAt: 1040,
 });
 

@@ -16,10 +16,12 @@ import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
 import { loadCalibration } from '../offline/calibration-file.js';
+import { calibrationRef } from '../offline/calibration-identity.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
 import type { PipelineObserver } from '../stream/contracts.js';
+import type { CalibrationRef } from '../stream/events.js';
 import { runPipeline, type PipelineStats } from '../stream/pipeline.js';
 import { TelemetryServer } from '../telemetry/http-server.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -36,6 +38,8 @@ export interface AgentDeps {
   readonly log?: Logger;
   /** Print every verdict, not only events. */
   readonly verbose?: boolean;
+  /** NDJSON of every published record on stdout instead of the console view (`run --json`). */
+  readonly json?: boolean;
 }
 
 interface Parts {
@@ -47,6 +51,7 @@ interface Parts {
   readonly scorer: WorkerScorer;
   readonly fingerprint: string;
   readonly threshold: HeadCalibration | undefined;
+  readonly calibration: CalibrationRef | undefined;
   readonly metrics: AgentMetrics;
   readonly drift: DriftMonitor | undefined;
   readonly stream: Stream;
@@ -147,15 +152,16 @@ export class Agent {
         : undefined;
       if (drift) metrics.judge((source) => drift.state(source));
 
-      const stream = await openStream(config, pkg.dir, log);
+      const stream = await openStream(config, pkg.dir, log, deps.json ? deps.stdout : undefined);
       closers.push(() => stream.source.close());
       board.source = stream.source;
       metrics.watchLag(() => stream.source.lag());
       const header = threshold
         ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration!.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
         : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
-      const view = new ConsoleView({ out: deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite, judged: threshold !== undefined });
-      return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, threshold, metrics, drift, stream, console: view, header });
+      // With --json stdout holds only records: the console view stays silent.
+      const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: threshold !== undefined });
+      return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, threshold, calibration: calibration?.ref, metrics, drift, stream, console: view, header });
     } catch (err) {
       await release(closers);
       throw err;
@@ -195,6 +201,8 @@ export class Agent {
         type: 'drift-state-reset' as const,
         source: s,
         model: this.p.pkg.manifest.name,
+        modelFingerprint: this.p.fingerprint,
+        calibration: this.p.calibration ?? null,
         ...(drift?.startedAt(s) === undefined ? {} : { startedAt: drift.startedAt(s)! }),
         reason: 'its partition moved to another consumer and no drift changelog is configured (drift.changelogTopic)',
         ts: Date.now(),
@@ -256,6 +264,7 @@ export class Agent {
         model: this.p.pkg.manifest.name,
         fingerprint: this.p.fingerprint,
         ...(this.p.threshold ? { threshold: this.p.threshold } : {}),
+        ...(this.p.calibration ? { calibration: this.p.calibration } : {}),
         ...(drift ? { drift } : {}),
         sinks: stream.sink,
         ...(stream.atomic ? { atomic: stream.atomic } : {}),
@@ -333,5 +342,6 @@ export class Agent {
 async function findCalibration(configured: string, name: string, expected: { model: string; fingerprint: string }) {
   const path = configured || join('calibration', `${name}.json`);
   if (!configured && !(await access(path).then(() => true, () => false))) return undefined;
-  return { ...(await loadCalibration(path, expected)), path };
+  const file = await loadCalibration(path, expected);
+  return { ...file, path, ref: calibrationRef(file) };
 }

@@ -32,7 +32,12 @@ export class ConsoleView implements PipelineObserver {
   }
 
   event(e: AlertEvent): void {
+    // Per-frame events are the OOD column of --verbose: one line each would bury the episodes.
     if (e.type === 'frame-ood') return;
+    if (e.type === 'calibration-changed') {
+      this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.model}: calibration ${e.current.digest.slice(0, 12)} (created ${e.current.createdAt})\n`);
+      return;
+    }
     if (e.type === 'drift-state-reset') {
       this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.reason}\n`);
       return;

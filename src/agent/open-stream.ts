@@ -10,8 +10,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { DriftSnapshot } from '../detect/drift.js';
 import type { AtomicPublisher, FrameSource, OutputSink } from '../stream/contracts.js';
+import { jsonLinesSink, printingPublisher, printingSink, type Writable } from '../stream/json-lines.js';
 import { ensureChangelog, readChangelog } from '../stream/kafka-changelog.js';
 import { kafkaTls, type KafkaConnection } from '../stream/kafka-client.js';
+import type { OutputTopics } from '../stream/kafka-records.js';
 import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
 import { KafkaSource } from '../stream/kafka-source.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
@@ -31,12 +33,29 @@ export interface Stream {
 
 const NO_SINK: OutputSink = { publish: async () => {}, close: async () => {} };
 
-export async function openStream(config: Readonly<Config>, modelDir: string, log: Logger): Promise<Stream> {
+/** The output topics and event settings both source kinds share (a replay prints them with --json). */
+function outputTopics(config: Readonly<Config>): OutputTopics {
+  const k = config.kafka;
+  return {
+    alertsTopic: k.alertsTopic,
+    scoresTopic: k.scoresTopic,
+    dlqTopic: k.dlqTopic,
+    changelogTopic: config.drift.changelogTopic,
+    maxMessageBytes: k.maxMessageBytes,
+    frameOodOnAlerts: k.frameOodOnAlerts,
+    // The consumer group is the deployment: ids are unique within it (docs/EVENTS.md).
+    eventSource: config.source.kind === 'kafka' ? `/gaia-sentinel/${encodeURIComponent(k.groupId)}` : '/gaia-sentinel/replay',
+  };
+}
+
+/** `json`: print every published record there (`run --json`); a replay then "publishes" only there. */
+export async function openStream(config: Readonly<Config>, modelDir: string, log: Logger, json?: Writable): Promise<Stream> {
+  const topics = outputTopics(config);
   if (config.source.kind !== 'kafka') {
     const samples = (sub: string, repeat: number) => ({ dir: join(modelDir, 'samples', sub), repeat });
     const phases = config.replay.dirs.length > 0 ? config.replay.dirs.map(parsePhase) : [samples('id', 1), samples('ood', 1), samples('id', 2)];
     const source = await ReplaySource.create({ phases, source: config.replay.source, fps: config.replay.fps, maxBytes: config.frames.maxBytes });
-    return { source, sink: NO_SINK, deliveryIntervalMs: 0, description: source.description, finite: true };
+    return { source, sink: json ? jsonLinesSink(topics, json) : NO_SINK, deliveryIntervalMs: 0, description: source.description, finite: true };
   }
   const k = config.kafka;
   const connection: KafkaConnection = {
@@ -48,12 +67,12 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
     ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
   };
   const changelogTopic = config.drift.changelogTopic;
-  const topics = { alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic, changelogTopic, maxMessageBytes: k.maxMessageBytes };
   if (changelogTopic) await ensureChangelog(connection, changelogTopic, k.framesTopic);
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
-    const sink = await KafkaSinks.create({ ...connection, ...topics });
-    opened.push(sink);
+    const kafkaSink = await KafkaSinks.create({ ...connection, ...topics });
+    opened.push(kafkaSink);
+    const sink = json ? printingSink(kafkaSink, topics, json) : kafkaSink;
     const source = await KafkaSource.create({
       ...connection,
       groupId: k.groupId,
@@ -66,7 +85,8 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
     });
     opened.push(source);
     const transactionalId = k.transactionalId || `${k.groupId}-${hostname()}`;
-    const atomic = k.exactlyOnce ? await KafkaTransactionalPublisher.create({ ...connection, ...topics, transactionalId }, source) : undefined;
+    const transactional = k.exactlyOnce ? await KafkaTransactionalPublisher.create({ ...connection, ...topics, transactionalId }, source) : undefined;
+    const atomic = transactional && json ? printingPublisher(transactional, topics, json) : transactional;
     return {
       source,
       sink,

@@ -10,7 +10,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './io.js';
 
-export const runUsage = `Usage: gaia-sentinel run [--model DIR] [--replay DIR[*N]]... [--verbose] [--config FILE]
+export const runUsage = `Usage: gaia-sentinel run [--model DIR] [--replay DIR[*N]]... [--verbose] [--json] [--config FILE]
 
 Scores a stream of frames with GAIA-Z, judges each against the model's calibration, and
 watches the drift rate of each source. Source: a replay of image folders as one camera
@@ -19,6 +19,8 @@ watches the drift rate of each source. Source: a replay of image folders as one 
   --model DIR        model package (manifest.json + model.onnx); env GAIA_MODEL_DIR
   --replay DIR[*N]   replay phase, N times (repeatable); env GAIA_REPLAY_DIRS
   --verbose          print every verdict, not only events
+  --json             print every record the agent publishes (to Kafka, or would in a
+                     replay) as NDJSON: topic, key, headers, value (docs/EVENTS.md)
   --config FILE      JSON config file (keys: docs/CONFIG.md)
 `;
 
@@ -29,6 +31,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
       model: { type: 'string' },
       replay: { type: 'string', multiple: true },
       verbose: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       config: { type: 'string' },
     },
     strict: true,
@@ -38,7 +41,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     overrides: { ...(values.model ? { 'model.dir': values.model } : {}), ...(values.replay ? { 'replay.dirs': values.replay } : {}) },
   });
   const log = createLogger(config.log.level);
-  const agent = await Agent.create(config, { stdout: io.stdout, log, verbose: values.verbose });
+  const agent = await Agent.create(config, { stdout: io.stdout, log, verbose: values.verbose, json: values.json });
 
   // SIGTERM/SIGINT: stop fetching, finish and publish what is in flight, commit, disconnect;
   // past the deadline, abort (nothing more is committed: the frames in flight are redelivered).

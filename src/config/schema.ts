@@ -60,7 +60,13 @@ export const schema = {
     saslUsername: { doc: 'SASL user name.', format: String, default: '', env: 'GAIA_KAFKA_SASL_USERNAME' },
     saslPassword: { doc: 'SASL password (never logged).', format: String, default: '', env: 'GAIA_KAFKA_SASL_PASSWORD', sensitive: true },
     framesTopic: { doc: 'Input topic of frames (key = source id).', format: String, default: 'gaia.frames', env: 'GAIA_KAFKA_FRAMES_TOPIC' },
-    alertsTopic: { doc: 'Output topic of frame-ood and drift events.', format: String, default: 'gaia.alerts', env: 'GAIA_KAFKA_ALERTS_TOPIC' },
+    alertsTopic: { doc: 'Output topic of drift events (and frame-ood events with frameOodOnAlerts).', format: String, default: 'gaia.alerts', env: 'GAIA_KAFKA_ALERTS_TOPIC' },
+    frameOodOnAlerts: {
+      doc: 'Also publish a frame-ood event per flagged frame on the alerts topic (about 5% of normal frames are flagged by design; the scores topic has every verdict).',
+      format: Boolean,
+      default: false,
+      env: 'GAIA_KAFKA_FRAME_OOD_ON_ALERTS',
+    },
     scoresTopic: { doc: 'Output topic of every verdict (empty: off).', format: String, default: '', env: 'GAIA_KAFKA_SCORES_TOPIC' },
     dlqTopic: { doc: 'Dead-letter topic for frames that cannot be scored.', format: String, default: 'gaia.frames.dlq', env: 'GAIA_KAFKA_DLQ_TOPIC' },
     maxBytesPerPartition: {

@@ -1,6 +1,8 @@
 /**
- * The alert and DLQ contracts (DESIGN.md §5), as plain JSON-serialisable records. Sinks
- * (the alerts topic, stdout for a replay) only ever see these.
+ * The output contracts (docs/EVENTS.md), as plain JSON-serialisable records: the data of
+ * each CloudEvent (cloud-events.ts adds the attributes) and the dead letters. Sinks (the
+ * Kafka topics, NDJSON on stdout) only ever see these. Each type's JSON Schema is in
+ * schemas/; a field added keeps the type's version, any other change bumps it.
  */
 import type { DriftEvent, DriftSnapshot } from '../detect/drift.js';
 
@@ -11,7 +13,27 @@ export interface FrameOrigin {
   readonly offset?: string;
 }
 
-export interface FrameOodEvent extends FrameOrigin {
+/** Which calibration judged: a digest of the calibration file's content, and when it was made. */
+export interface CalibrationRef {
+  readonly digest: string;
+  readonly createdAt: string;
+}
+
+/** What produced a record: in every verdict and every event, so a consumer can tell fleets and releases apart. */
+export interface Provenance {
+  readonly model: string;
+  /** The model fingerprint calibrations are checked against. */
+  readonly modelFingerprint: string;
+  /** null: no calibration loaded (scores only). */
+  readonly calibration: CalibrationRef | null;
+}
+
+/** The frame whose verdict caused an event: its id and stream coordinates. */
+export interface FrameRef extends FrameOrigin {
+  readonly frameId: string;
+}
+
+export interface FrameOodEvent extends FrameOrigin, Provenance {
   readonly type: 'frame-ood';
   readonly source: string;
   readonly frameId: string;
@@ -20,31 +42,42 @@ export interface FrameOodEvent extends FrameOrigin {
   readonly threshold: number;
   readonly predictedClass: string;
   readonly confidence: number;
-  readonly model: string;
-  readonly fingerprint: string;
   /** Capture time (from the frame, when known) and verdict time, ms since the epoch. */
   readonly capturedAt?: number;
   readonly scoredAt: number;
 }
 
-export type DriftAlert = DriftEvent & { readonly model: string };
+export type DriftAlert = DriftEvent & Provenance & { readonly trigger: FrameRef };
 
 /**
  * A source's drift state could not follow it to its new owner (its partition moved and no
  * changelog is configured, or the changelog could not be read): an open episode of it ends
  * here without a drift-resolved; the new owner starts a fresh window.
  */
-export interface DriftResetEvent {
+export interface DriftResetEvent extends Provenance {
   readonly type: 'drift-state-reset';
   readonly source: string;
-  readonly model: string;
   /** When the open episode started (frame time), if one was open. */
   readonly startedAt?: number;
   readonly reason: string;
   readonly ts: number;
 }
 
-export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent;
+/**
+ * The agent's calibration was replaced (a reload): verdicts after it use the new threshold,
+ * and drift baselines change with p0. Keyed by the model, not a frame source.
+ */
+export interface CalibrationChangedEvent {
+  readonly type: 'calibration-changed';
+  readonly model: string;
+  readonly modelFingerprint: string;
+  /** null: the agent had no calibration before. */
+  readonly previous: CalibrationRef | null;
+  readonly current: CalibrationRef;
+  readonly ts: number;
+}
+
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | CalibrationChangedEvent;
 
 /** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
 export interface DriftStateRecord {
@@ -55,7 +88,7 @@ export interface DriftStateRecord {
 }
 
 /** One verdict, for the optional scores topic. */
-export interface VerdictRecord extends FrameOrigin {
+export interface VerdictRecord extends FrameOrigin, Provenance {
   readonly source: string;
   readonly frameId: string;
   readonly score: number;

@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { IHeaders, Message, TopicMessages } from 'kafkajs';
 import type { BatchOutputs } from './contracts.js';
-import type { AlertEvent, DeadLetter, VerdictRecord } from './events.js';
+import { eventEnvelope, verdictEnvelope, type Envelope } from './event-envelope.js';
+import type { DeadLetter } from './events.js';
 
 /** Record and batch framing Kafka adds (varints, attributes, CRC, batch header), over-estimated. */
 const RECORD_OVERHEAD = 64;
@@ -19,6 +20,13 @@ const BATCH_OVERHEAD = 128;
 
 export interface OutputTopics {
   readonly alertsTopic: string;
+  /**
+   * Per-frame frame-ood events on the alerts topic too (default: off; the scores topic has
+   * every verdict with its `flagged`). About 5% of normal frames are flagged by design.
+   */
+  readonly frameOodOnAlerts?: boolean;
+  /** The CloudEvents `source` of every event (docs/EVENTS.md). */
+  readonly eventSource: string;
   /** Empty: verdicts are not published. */
   readonly scoresTopic: string;
   readonly dlqTopic: string;
@@ -43,8 +51,7 @@ export function recordBytes(m: Message): number {
   return n;
 }
 
-const alertMessage = (e: AlertEvent): Message => ({ key: e.source, value: JSON.stringify(e), headers: { 'event-type': e.type } });
-const verdictMessage = (r: VerdictRecord): Message => ({ key: r.source, value: JSON.stringify(r) });
+const message = (e: Envelope): Message => ({ key: e.key, value: e.value, headers: e.headers });
 
 function toBuffer(v: Uint8Array | string): Buffer {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -102,8 +109,11 @@ export function deadLetterMessage(d: DeadLetter, limit: number): Message {
 /** A delivery's outputs as records per topic, leaving out empty lists (and verdicts when scoresTopic is empty). */
 export function topicMessages(out: BatchOutputs, o: OutputTopics): TopicMessages[] {
   const all: TopicMessages[] = [
-    { topic: o.alertsTopic, messages: out.events.map(alertMessage) },
-    { topic: o.scoresTopic, messages: o.scoresTopic ? out.records.map(verdictMessage) : [] },
+    {
+      topic: o.alertsTopic,
+      messages: out.events.filter((e) => o.frameOodOnAlerts || e.type !== 'frame-ood').map((e) => message(eventEnvelope(e, o.eventSource))),
+    },
+    { topic: o.scoresTopic, messages: o.scoresTopic ? out.records.map((r) => message(verdictEnvelope(r, o.eventSource))) : [] },
     { topic: o.dlqTopic, messages: out.letters.map((d) => deadLetterMessage(d, o.maxMessageBytes)) },
     {
       topic: o.changelogTopic ?? '',

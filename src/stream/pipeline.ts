@@ -11,10 +11,10 @@ import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { Scorer } from '../runtime/scorer.js';
 import type { AtomicPublisher, BatchOutputs, MessageSource, OutputSink, PipelineObserver, SourceMessage } from './contracts.js';
-import type { AlertEvent, DeadLetter } from './events.js';
+import type { AlertEvent, CalibrationRef, DeadLetter } from './events.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
-import { judgeBatch } from './verdicts.js';
+import { frameRef, judgeBatch } from './verdicts.js';
 
 export interface PipelineOptions {
   readonly source: MessageSource;
@@ -25,6 +25,8 @@ export interface PipelineOptions {
   readonly fingerprint: string;
   /** The primary head's calibration; without it frames get scores but no verdicts. */
   readonly threshold?: HeadCalibration;
+  /** Which calibration file the threshold comes from (carried by every verdict and event). */
+  readonly calibration?: CalibrationRef;
   readonly drift?: DriftMonitor;
   readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
   /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
@@ -142,6 +144,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       fingerprint: o.fingerprint,
       scoredAt,
       ...(o.threshold ? { threshold: o.threshold } : {}),
+      ...(o.calibration ? { calibration: o.calibration } : {}),
     });
     const events: AlertEvent[] = [];
     records.forEach((record, i) => {
@@ -154,7 +157,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
         events.push(alert);
       }
       const drift = o.drift?.observe(record.source, record.flagged, record.capturedAt ?? scoredAt, record.partition);
-      if (drift) events.push({ ...drift, model: o.model });
+      // The frame that tipped the window identifies the event (its id) and lets a consumer find it.
+      if (drift) events.push({ ...drift, model: record.model, modelFingerprint: record.modelFingerprint, calibration: record.calibration, trigger: frameRef(record) });
     });
     for (const e of events) observer.event?.(e);
     // Outputs first, acknowledgement after: a crash in between replays the batch

@@ -6,7 +6,7 @@
 import { isFlagged, type HeadCalibration } from '../detect/calibration.js';
 import { predictedClasses, type ScoreBatch } from '../runtime/scorer.js';
 import type { SourceMessage } from './contracts.js';
-import type { FrameOodEvent, VerdictRecord } from './events.js';
+import type { CalibrationRef, FrameOodEvent, FrameRef, Provenance, VerdictRecord } from './events.js';
 
 export interface VerdictContext {
   readonly labels: readonly string[];
@@ -15,6 +15,8 @@ export interface VerdictContext {
   readonly fingerprint: string;
   /** The primary head's calibration; without it frames get scores but no verdicts. */
   readonly threshold?: HeadCalibration;
+  /** Which calibration file the threshold comes from. */
+  readonly calibration?: CalibrationRef;
   /** Verdict time, ms since the epoch. */
   readonly scoredAt: number;
 }
@@ -27,6 +29,7 @@ export interface Verdicts {
 
 export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, c: VerdictContext): Verdicts {
   const classes = predictedClasses(out, c.numClasses);
+  const provenance: Provenance = { model: c.model, modelFingerprint: c.fingerprint, calibration: c.calibration ?? null };
   const records: VerdictRecord[] = [];
   const alerts: Array<FrameOodEvent | undefined> = [];
   messages.forEach((message, i) => {
@@ -43,6 +46,7 @@ export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, 
       confidence: out.scores.msp?.[i] ?? Number.NaN,
       ...captured,
       scoredAt: c.scoredAt,
+      ...provenance,
     };
     records.push(record);
     alerts.push(
@@ -56,13 +60,22 @@ export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, 
         threshold: c.threshold.rawThreshold,
         predictedClass: record.predictedClass,
         confidence: record.confidence,
-        model: c.model,
-        fingerprint: c.fingerprint,
         ...captured,
         scoredAt: c.scoredAt,
+        ...provenance,
       }
         : undefined,
     );
   });
   return { records, alerts };
+}
+
+/** A verdict's frame: its id and stream coordinates, for the events it causes. */
+export function frameRef(r: VerdictRecord): FrameRef {
+  return {
+    frameId: r.frameId,
+    ...(r.topic === undefined ? {} : { topic: r.topic }),
+    ...(r.partition === undefined ? {} : { partition: r.partition }),
+    ...(r.offset === undefined ? {} : { offset: r.offset }),
+  };
 }
