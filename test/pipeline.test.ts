@@ -8,13 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { DriftMonitor } from '../src/detect/drift.js';
 import { loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
+import { calibrationRef } from '../src/offline/calibration-identity.js';
 import { openOfflineSession, type OfflineSession } from '../src/offline/session.js';
-import type { AlertEvent, DeadLetter, DriftAlert } from '../src/stream/events.js';
+import type { AlertEvent, DeadLetter, DriftAlert, VerdictRecord } from '../src/stream/events.js';
+import { topicMessages } from '../src/stream/kafka-records.js';
 import type { MessageSource, SourceMessage } from '../src/stream/contracts.js';
 import { runPipeline } from '../src/stream/pipeline.js';
 import type { Scorer } from '../src/runtime/scorer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
+import { assertCloudEvent } from './helpers/contract.js';
 
 const SAMPLES = 'models/fmnist-cnn/samples';
 let session: OfflineSession;
@@ -106,25 +109,60 @@ describe('runPipeline', () => {
   });
 
   it('raises frame-ood alerts and a drift episode when the stream turns out-of-distribution', async () => {
-    const source = new ListSource([...frames('id', 200), ...frames('ood', 100, 200)]);
-    const events: AlertEvent[] = [];
-    await runPipeline({
-      source,
-      ...scoring(),
-      threshold: calibration.heads.gaia_z!,
-      drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
-      sinks: { publish: async (out) => void events.push(...out.events) },
-      maxBatch: 32,
-      maxWaitMs: 5,
-      highWaterMark: 64,
-    });
+    const run = async () => {
+      const events: AlertEvent[] = [];
+      const records: VerdictRecord[] = [];
+      await runPipeline({
+        source: new ListSource([...frames('id', 200), ...frames('ood', 100, 200)]),
+        ...scoring(),
+        threshold: calibration.heads.gaia_z!,
+        calibration: calibrationRef(calibration),
+        drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
+        sinks: {
+          publish: async (out) => {
+            events.push(...out.events);
+            records.push(...out.records);
+          },
+        },
+        maxBatch: 32,
+        maxWaitMs: 5,
+        highWaterMark: 64,
+      });
+      return { events, records };
+    };
+    const { events, records } = await run();
     const started = events.filter((e): e is DriftAlert => e.type === 'drift-started');
     expect(started).toHaveLength(1);
-    expect(started[0]).toMatchObject({ source: 'cam', model: 'fmnist-cnn', window: 100 });
+    const provenance = { model: 'fmnist-cnn', modelFingerprint: session.fingerprint, calibration: calibrationRef(calibration) };
+    expect(started[0]).toMatchObject({ source: 'cam', window: 100, ...provenance });
     expect(started[0]!.ts).toBeGreaterThanOrEqual(2000); // after the first OOD frame (ts 2000)
+    expect(started[0]!.trigger).toMatchObject({ topic: 'frames', partition: 0, frameId: expect.stringMatching(/^ood\//) });
     const ood = events.filter((e) => e.type === 'frame-ood');
     expect(ood.length).toBeGreaterThan(90);
-    expect(ood[0]).toMatchObject({ model: 'fmnist-cnn', fingerprint: session.fingerprint, threshold: calibration.heads.gaia_z!.rawThreshold });
+    expect(ood[0]).toMatchObject({ ...provenance, threshold: calibration.heads.gaia_z!.rawThreshold });
+    for (const r of records) expect(r).toMatchObject(provenance);
+
+    // As records: every one a valid CloudEvent whose data matches its schema; frame-ood only with the opt-in.
+    const topics = { alertsTopic: 'alerts', scoresTopic: 'scores', dlqTopic: 'dlq', maxMessageBytes: 1 << 20, eventSource: '/gaia-sentinel/test' };
+    const published = topicMessages({ events, records, letters: [] }, topics);
+    const alerts = published.find((t) => t.topic === 'alerts')!.messages;
+    expect(alerts.map((m) => m.headers!.ce_type)).toEqual(['io.gaia-sentinel.drift.started.v1']);
+    const optedIn = topicMessages({ events, records, letters: [] }, { ...topics, frameOodOnAlerts: true }).find((t) => t.topic === 'alerts')!.messages;
+    expect(optedIn).toHaveLength(ood.length + 1);
+    const ids = new Set<string>();
+    for (const t of topicMessages({ events, records, letters: [] }, { ...topics, frameOodOnAlerts: true })) {
+      for (const m of t.messages) {
+        const e = assertCloudEvent({ key: m.key as string, value: m.value as string, headers: m.headers! }, t.topic);
+        ids.add(e.id);
+      }
+    }
+    expect(ids.size).toBe(records.length + ood.length + 1); // ids are unique
+
+    // The same input again: the same event ids (what consumers deduplicate redeliveries by).
+    const again = await run();
+    const idsOf = (o: { events: AlertEvent[]; records: VerdictRecord[] }) =>
+      topicMessages({ ...o, letters: [] }, { ...topics, frameOodOnAlerts: true }).flatMap((t) => t.messages.map((m) => `${t.topic} ${String(m.headers!.ce_id)}`));
+    expect(idsOf(again)).toEqual(idsOf({ events, records }));
   });
 
   it('pauses a source that outruns the scorer', async () => {
