@@ -112,14 +112,17 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
   });
 
   it('starts a drift episode for the drifting camera only, and resolves it when the camera is back in distribution', async () => {
-    const alerts = await collect(topics.alerts, (ms) => ms.some((m) => header(m, 'event-type') === 'drift-resolved'));
-    const drift = alerts.map((m) => JSON.parse(m.value!.toString())).filter((e) => e.type !== 'frame-ood');
-    expect(drift.map((e) => `${e.type} ${e.source}`)).toEqual(['drift-started cam-a', 'drift-resolved cam-a']);
+    const alerts = await collect(topics.alerts, (ms) => ms.some((m) => header(m, 'ce_type') === 'io.gaia-sentinel.drift.resolved.v1'));
+    // Per-frame frame-ood events stay off the alerts topic by default: only the episode is there.
+    expect(alerts.map((m) => `${header(m, 'ce_type')} ${m.key!.toString()}`)).toEqual(['io.gaia-sentinel.drift.started.v1 cam-a', 'io.gaia-sentinel.drift.resolved.v1 cam-a']);
+    const drift = alerts.map((m) => JSON.parse(m.value!.toString()));
     expect(drift[0].pValue).toBeLessThan(1e-3);
-    const ood = alerts.map((m) => JSON.parse(m.value!.toString())).filter((e) => e.type === 'frame-ood');
-    expect(ood.length).toBeGreaterThan(140);
-    expect(ood[0]).toMatchObject({ model: 'fmnist-cnn', topic: topics.frames });
-    expect(typeof ood[0].fingerprint).toBe('string');
+    expect(drift[0]).toMatchObject({ model: 'fmnist-cnn', trigger: { topic: topics.frames, frameId: expect.stringMatching(/^a-/) } });
+    expect(drift[0].calibration.digest).toMatch(/^[0-9a-f]{64}$/);
+    // The flagged frames are on the scores topic.
+    const verdicts = await collect(topics.scores, (ms) => ms.length >= expectedFrames.size);
+    const flagged = verdicts.map((m) => JSON.parse(m.value!.toString())).filter((v) => v.flagged);
+    expect(flagged.filter((v) => v.source === 'cam-a').length).toBeGreaterThan(140);
   });
 
   it('sends every poison message to the DLQ with its reason, original value and origin', async () => {
@@ -165,6 +168,45 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.frames] });
     for (const p of ends) {
       expect(committed!.partitions.find((c) => c.partition === p.partition)!.offset, `partition ${p.partition}`).toBe(p.high);
+    }
+  });
+
+  it('gives the same event ids when the same input is consumed again (as after a redelivery)', async () => {
+    // The group starts over from the beginning and publishes to fresh output topics; frame-ood
+    // events are opted in on the alerts topic this time.
+    await admin.deleteGroups([groupId]);
+    const again = agentTopics('again-');
+    await admin.createTopics({ waitForLeaders: true, topics: [again.alerts, again.scores, again.dlq].map((topic) => ({ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] })) });
+    const second = startAgent({
+      GAIA_KAFKA_GROUP_ID: groupId,
+      ...topicEnv({ ...again, frames: topics.frames }),
+      GAIA_KAFKA_FRAME_OOD_ON_ALERTS: 'true',
+      GAIA_FRAME_MAX_BYTES: String(FRAME_MAX_BYTES),
+      GAIA_FRAME_MAX_PIXELS: '10000000',
+      GAIA_DRIFT_WINDOW: '100',
+      GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
+    });
+    try {
+      const ids = (ms: KafkaMessage[], type: string) => [...new Set(ms.filter((m) => header(m, 'ce_type') === type).map((m) => header(m, 'ce_id')!))].sort();
+      const firstVerdicts = await collect(topics.scores, (ms) => ms.length >= expectedFrames.size);
+      const secondVerdicts = await collect(again.scores, (ms) => ms.length >= expectedFrames.size);
+      expect(ids(secondVerdicts, 'io.gaia-sentinel.frame.scored.v1')).toEqual(ids(firstVerdicts, 'io.gaia-sentinel.frame.scored.v1'));
+      const firstAlerts = await collect(topics.alerts, (ms) => ms.length >= 2);
+      const secondAlerts = await collect(again.alerts, (ms) => ms.some((m) => header(m, 'ce_type') === 'io.gaia-sentinel.drift.resolved.v1'));
+      for (const type of ['io.gaia-sentinel.drift.started.v1', 'io.gaia-sentinel.drift.resolved.v1']) {
+        expect(ids(secondAlerts, type), type).toEqual(ids(firstAlerts, type));
+        expect(ids(secondAlerts, type)).toHaveLength(1);
+      }
+      // Opted in: one frame-ood per flagged verdict, each with its own id.
+      const flagged = secondVerdicts.filter((m) => JSON.parse(m.value!.toString()).flagged).length;
+      const all = await collect(again.alerts, (ms) => ms.filter((m) => header(m, 'ce_type') === 'io.gaia-sentinel.frame.ood.v1').length >= flagged);
+      const ood = ids(all, 'io.gaia-sentinel.frame.ood.v1');
+      expect(ood).toHaveLength(flagged);
+      expect(new Set(ood).size).toBe(flagged);
+    } finally {
+      second.process.kill('SIGTERM');
+      await second.exited();
+      await admin.deleteTopics({ topics: [again.alerts, again.scores, again.dlq] }).catch(() => {});
     }
   });
 });

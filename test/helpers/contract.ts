@@ -104,9 +104,9 @@ export function assertRecord(kind: RecordKind, m: KafkaMessage, where: string): 
 
 /** What a test topic holds, from its name (agentTopics / uniqueName), or undefined if it is not an output topic. */
 export function kindOfTopic(topic: string): RecordKind | undefined {
-  if (/^gaia-test-[a-z-]*alerts-/.test(topic)) return 'event';
-  if (/^gaia-test-[a-z-]*scores-/.test(topic)) return 'verdict';
-  if (/^gaia-test-[a-z-]*dlq-/.test(topic)) return 'dead-letter';
-  if (/^gaia-test-[a-z-]*changelog-/.test(topic)) return 'drift-window';
+  if (/^gaia-test-[a-z0-9-]*alerts-/.test(topic)) return 'event';
+  if (/^gaia-test-[a-z0-9-]*scores-/.test(topic)) return 'verdict';
+  if (/^gaia-test-[a-z0-9-]*dlq-/.test(topic)) return 'dead-letter';
+  if (/^gaia-test-[a-z0-9-]*changelog-/.test(topic)) return 'drift-window';
   return undefined;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { kafkaBrokers, uniqueName } from '../setup/kafka-context.js';
+import { assertRecord, kindOfTopic } from './contract.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -67,8 +68,14 @@ export function startAgent(env: Record<string, string>): Agent {
   return { process: child, stderr: () => err, exited: () => exit, telemetry };
 }
 
-/** Reads a topic from the start until `done` says enough (or the timeout). */
+/**
+ * Reads an output topic from the start until `done` says enough (or the timeout). Every
+ * record read is held to the output contract (helpers/contract.ts): the first one that
+ * violates its schema fails the read.
+ */
 export async function collect(kafka: Kafka, topic: string, done: (ms: KafkaMessage[]) => boolean, timeoutMs = 90_000): Promise<KafkaMessage[]> {
+  const kind = kindOfTopic(topic);
+  if (!kind) throw new Error(`collect() reads output topics (alerts, scores, dlq, changelog by name), not ${topic}`);
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxBytesPerPartition: 16 * 1024 * 1024 });
   const seen: KafkaMessage[] = [];
   await consumer.connect();
@@ -77,7 +84,14 @@ export async function collect(kafka: Kafka, topic: string, done: (ms: KafkaMessa
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out on ${topic} with ${seen.length} messages`)), timeoutMs);
       void consumer.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ partition, message }) => {
+          try {
+            assertRecord(kind, message, `${topic}[${partition}]@${message.offset}`);
+          } catch (err) {
+            clearTimeout(timer);
+            reject(err as Error);
+            return;
+          }
           seen.push(message);
           if (done(seen)) {
             clearTimeout(timer);
