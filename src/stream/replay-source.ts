@@ -91,7 +91,8 @@ export class ReplaySource implements FrameSource {
             frameId: `${basename(phase.dir)}/${name}`,
             value: await readBounded(join(phase.dir, name), this.options.maxBytes ?? 8 * 1024 * 1024),
             headers: {},
-            ts: interval > 0 ? due : Date.now(),
+            // Whole milliseconds, as a ts header carries them (the contract's frame times are integers).
+            ts: interval > 0 ? Math.round(due) : Date.now(),
             origin: { topic: 'replay', offset: String(i) },
           };
           i++;
