@@ -10,6 +10,7 @@ import { basename, join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/onnx/model-io.js';
+import { assertCloudEvent } from './helpers/contract.js';
 import { craftModel, externalTensor } from './helpers/onnx-craft.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -238,6 +239,28 @@ describe('gaia-sentinel run', () => {
     const loaded = logs.find((l) => l.msg === 'scoring graph compiled and loaded');
     expect(loaded).toMatchObject({ level: 30, model: 'fmnist-cnn', heads: expect.arrayContaining(['gaia_z', 'msp', 'energy']) });
     expect(loaded!.taps).toBeGreaterThan(0);
+  });
+
+  it('prints exactly the records it would publish with --json (NDJSON), each valid against its schema, with the same ids on a second run', async () => {
+    const env = { GAIA_EXECUTION_PROVIDERS: 'cpu', GAIA_KAFKA_SCORES_TOPIC: 'gaia.scores' };
+    const runs = await Promise.all([cli(['run', '--json'], env), cli(['run', '--json'], env)]);
+    const ids: string[][] = [];
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { topic: string; key: string; headers: Record<string, string>; value: unknown });
+      // Nothing but records on stdout: the console view is off, logs are on stderr.
+      expect(r.stdout).not.toContain('frames scored');
+      expect(logLines(r.stderr).some((l) => l.msg === 'stopped')).toBe(true);
+      const byTopic = (t: string) => lines.filter((l) => l.topic === t);
+      expect(byTopic('gaia.scores')).toHaveLength(2048);
+      // Episodes only on the alerts topic (frame-ood stays off it by default).
+      expect(byTopic('gaia.alerts').map((l) => l.headers.ce_type)).toEqual(['io.gaia-sentinel.drift.started.v1', 'io.gaia-sentinel.drift.resolved.v1']);
+      expect(lines).toHaveLength(2050);
+      for (const [i, l] of lines.entries()) assertCloudEvent({ key: l.key, value: JSON.stringify(l.value), headers: l.headers }, `line ${i + 1}`);
+      expect(byTopic('gaia.alerts')[0]!.value).toMatchObject({ model: 'fmnist-cnn', calibration: { digest: expect.stringMatching(/^[0-9a-f]{64}$/) }, trigger: { topic: 'replay' } });
+      ids.push(lines.map((l) => `${l.topic} ${l.headers.ce_id}`).sort()); // batching may interleave topics differently
+    }
+    expect(ids[1]).toEqual(ids[0]);
   });
 
   it('scores the good frames of a replay folder and rejects a corrupt one with a warn log', async () => {

@@ -1,5 +1,5 @@
 /**
- * A frame message (DESIGN.md §5) → model input: the value is an encoded image (JPEG, PNG,
+ * A frame message (docs/EVENTS.md, the input contract) → model input: the value is an encoded image (JPEG, PNG,
  * WebP, ...) or raw pixels described by the `x-shape` (HxWxC) and `x-dtype` headers.
  * Every way a message can be unusable is a FrameError with its own reason, which the
  * agent counts and sends to the DLQ.

@@ -1,9 +1,9 @@
 /**
- * Outputs to Kafka: alert events (JSON, keyed by source) on the alerts topic, every verdict
- * on the optional scores topic, and undecodable frames on the DLQ (kafka-records.ts says
- * what a record carries and how it stays under the topic limit). Sends use acks=all, and
- * resolve only once the brokers have the records, which is what lets the pipeline commit
- * the input offsets after them.
+ * Outputs to Kafka: events (CloudEvents, keyed by source; docs/EVENTS.md) on the alerts
+ * topic, every verdict on the optional scores topic, and undecodable frames on the DLQ
+ * (kafka-records.ts says what a record carries and how it stays under the topic limit).
+ * Sends use acks=all, and resolve only once the brokers have the records, which is what
+ * lets the pipeline commit the input offsets after them.
  */
 import kafkajs from 'kafkajs';
 import type { Producer, TopicMessages } from 'kafkajs';
