@@ -50,6 +50,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
     saslPassword: '',
     framesTopic: 'gaia.frames',
     alertsTopic: 'gaia.alerts',
+    frameOodOnAlerts: false,
     scoresTopic: '',
     dlqTopic: 'gaia.frames.dlq',
     sslCaFile: '',
