@@ -95,7 +95,7 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
       finite: false,
       ...(changelogTopic ? { restore: (partitions: readonly number[]) => readChangelog(connection, changelogTopic, partitions, 60_000) } : {}),
       description:
-        `${source.description}; alerts → ${k.alertsTopic}, dead letters → ${k.dlqTopic}` +
+        `${source.description}; alerts → ${k.alertsTopic}${k.frameOodOnAlerts ? ' (with frame-ood)' : ''}, dead letters → ${k.dlqTopic}` +
         `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,
     };
   } catch (err) {

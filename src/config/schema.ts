@@ -63,7 +63,7 @@ export const schema = {
     alertsTopic: { doc: 'Output topic of drift events (and frame-ood events with frameOodOnAlerts).', format: String, default: 'gaia.alerts', env: 'GAIA_KAFKA_ALERTS_TOPIC' },
     frameOodOnAlerts: {
       doc: 'Also publish a frame-ood event per flagged frame on the alerts topic (about 5% of normal frames are flagged by design; the scores topic has every verdict).',
-      format: Boolean,
+      format: 'bool',
       default: false,
       env: 'GAIA_KAFKA_FRAME_OOD_ON_ALERTS',
     },
