@@ -36,12 +36,18 @@ function headerLines(headers: IHeaders | undefined): { headers: Record<string, s
   return Object.keys(binary).length > 0 ? { headers: plain, headersBase64: binary } : { headers: plain };
 }
 
+/** Bytes as `{ [name]: text }`, or `{ [name + 'Base64']: base64 }` when they are not UTF-8. */
+function field(name: string, v: Buffer | string): Record<string, string> {
+  const t = text(v);
+  return 'text' in t ? { [name]: t.text } : { [`${name}Base64`]: t.base64 };
+}
+
 /** One record as a line: topic, partition (when fixed), key, headers and value. */
 export function recordLine(topic: string, m: Message): string {
-  const key = m.key === null || m.key === undefined ? { key: null } : ((k) => ('text' in k ? { key: k.text } : { keyBase64: k.base64 }))(text(m.key));
+  const key = m.key === null || m.key === undefined ? { key: null } : field('key', m.key);
   const raw = m.value as Buffer | string | null;
   // String values are the JSON the agent wrote (events, verdicts, drift windows): shown as JSON.
-  const value = raw === null ? { value: null } : typeof raw === 'string' ? { value: JSON.parse(raw) as unknown } : ((t) => ('text' in t ? { value: t.text } : { valueBase64: t.base64 }))(text(raw));
+  const value = raw === null ? { value: null } : typeof raw === 'string' ? { value: JSON.parse(raw) as unknown } : field('value', raw);
   return `${JSON.stringify({ topic, ...(m.partition === undefined ? {} : { partition: m.partition }), ...key, ...headerLines(m.headers), ...value })}\n`;
 }
 
