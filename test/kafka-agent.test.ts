@@ -11,6 +11,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headerTexts } from './helpers/contract.js';
 import { agentTopics, collect as collectTopic, startAgent, testKafka, topicEnv, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
@@ -171,9 +172,9 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     }
   });
 
-  it('gives the same event ids when the same input is consumed again (as after a redelivery)', async () => {
+  it('gives the same event ids when the same input is consumed again (as after a redelivery), and prints what it publishes with --json', async () => {
     // The group starts over from the beginning and publishes to fresh output topics; frame-ood
-    // events are opted in on the alerts topic this time.
+    // events are opted in on the alerts topic this time, and --json prints what is published.
     await admin.deleteGroups([groupId]);
     const again = agentTopics('again-');
     await admin.createTopics({ waitForLeaders: true, topics: [again.alerts, again.scores, again.dlq].map((topic) => ({ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] })) });
@@ -185,7 +186,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
       GAIA_FRAME_MAX_PIXELS: '10000000',
       GAIA_DRIFT_WINDOW: '100',
       GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
-    });
+    }, ['--json']);
     try {
       const ids = (ms: KafkaMessage[], type: string) => [...new Set(ms.filter((m) => header(m, 'ce_type') === type).map((m) => header(m, 'ce_id')!))].sort();
       const firstVerdicts = await collect(topics.scores, (ms) => ms.length >= expectedFrames.size);
@@ -203,6 +204,16 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
       const ood = ids(all, 'io.gaia-sentinel.frame.ood.v1');
       expect(ood).toHaveLength(flagged);
       expect(new Set(ood).size).toBe(flagged);
+
+      // --json printed exactly the records the topics hold (a line once the brokers have it).
+      const dlq = await collect(again.dlq, (ms) => ms.length >= poison.size);
+      const read = [...all.map((m) => ['alerts', m] as const), ...secondVerdicts.map((m) => ['scores', m] as const), ...dlq.map((m) => ['dlq', m] as const)];
+      const printed = second.stdout().trimEnd().split('\n').map((l) => JSON.parse(l) as { topic: string; key: string; headers: Record<string, string>; value: unknown });
+      const asTopic = { alerts: again.alerts, scores: again.scores, dlq: again.dlq };
+      const show = (topic: string, key: string, headers: Record<string, string>) => `${topic} ${key} ${headers.ce_id ?? headers['frame-id']} ${headers.ce_type ?? headers['x-error-reason']}`;
+      expect(new Set(printed.map((l) => show(l.topic, l.key, l.headers)))).toEqual(new Set(read.map(([t, m]) => show(asTopic[t], m.key!.toString(), headerTexts(m)))));
+      const started = printed.find((l) => l.headers.ce_type === 'io.gaia-sentinel.drift.started.v1')!;
+      expect(JSON.stringify(started.value)).toBe(all.find((m) => header(m, 'ce_type') === 'io.gaia-sentinel.drift.started.v1')!.value!.toString());
     } finally {
       second.process.kill('SIGTERM');
       await second.exited();

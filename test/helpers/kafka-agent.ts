@@ -15,6 +15,8 @@ export function testKafka(clientId: string): Kafka {
 export interface Agent {
   readonly process: ChildProcess;
   stderr(): string;
+  /** What it printed on stdout (with --json: the records it published). */
+  stdout(): string;
   exited(): Promise<number | null>;
   /** Base URL of the agent's /metrics, /healthz, /readyz server (from its log). */
   telemetry(): Promise<string>;
@@ -40,8 +42,8 @@ export function topicEnv(t: AgentTopics): Record<string, string> {
 }
 
 /** `gaia-sentinel run` with the Kafka source, as a child process. */
-export function startAgent(env: Record<string, string>): Agent {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'gaia-sentinel.js'), 'run'], {
+export function startAgent(env: Record<string, string>, args: readonly string[] = []): Agent {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'gaia-sentinel.js'), 'run', ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -55,7 +57,8 @@ export function startAgent(env: Record<string, string>): Agent {
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout!.resume();
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const telemetry = async () => {
     for (let i = 0; i < 200; i++) {
@@ -65,7 +68,7 @@ export function startAgent(env: Record<string, string>): Agent {
     }
     throw new Error(`the agent logged no telemetry URL:\n${err.slice(-1000)}`);
   };
-  return { process: child, stderr: () => err, exited: () => exit, telemetry };
+  return { process: child, stderr: () => err, stdout: () => out, exited: () => exit, telemetry };
 }
 
 /**
