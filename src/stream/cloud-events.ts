@@ -2,9 +2,9 @@
  * Outputs as CloudEvents 1.0 in the Kafka protocol binding's binary content mode: the
  * event's attributes are `ce_*` headers, its data (JSON) is the record value, and the
  * Kafka key is the frame source. Written by hand rather than with the `cloudevents` SDK:
- * the binding is seven string headers, and the SDK would bring its own id generator
- * (random UUIDs) where ours must be derived from the input (docs/EVENTS.md). The tests
- * parse every record back with the SDK to check conformance.
+ * the binding is eight string headers, where the SDK brings six runtime dependencies and
+ * a message shape of its own. The tests parse every record back with the SDK to check
+ * conformance (docs/EVENTS.md).
  */
 import { createHash } from 'node:crypto';
 
