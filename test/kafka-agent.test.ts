@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headerTexts } from './helpers/contract.js';
+import { assertValid, headerTexts } from './helpers/contract.js';
 import { agentTopics, collect as collectTopic, startAgent, testKafka, topicEnv, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
@@ -85,6 +85,12 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
       frame(i % 2 ? 'cam-a' : 'cam-b', frameId, value, headers);
       poison.set(frameId, reason);
     });
+    // What the test sends as good frames is within the documented input contract; the poison is not always.
+    for (const m of messages) {
+      const frameId = (m.headers as Record<string, string>)['frame-id']!;
+      if (!poison.has(frameId)) assertValid('frame-input', { key: m.key, headers: m.headers }, `input ${frameId}`);
+    }
+    expect(() => assertValid('frame-input', { key: 'cam-a', headers: { 'content-type': 'application/json' } }, 'p-unknown-type')).toThrow(/content-type/);
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     for (let i = 0; i < messages.length; i += 100) await producer.send({ topic: topics.frames, acks: -1, messages: messages.slice(i, i + 100) });
