@@ -88,20 +88,27 @@ describe('a real Alertmanager with deploy/alertmanager/alertmanager.yml', () => 
       throw new Error(`${err.message}\n${amLog.slice(-2000)}`);
     });
 
+    // The agent-down alert first, as Prometheus would send it (it fires before the alerts it
+    // explains): inhibition applies to alerts notified while their source alert is known.
     const now = Date.now();
-    const posted = await fetch(`${amUrl}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(
-        ALERTS.map((labels) => ({
-          labels,
-          annotations: { summary: labels.alertname!, runbook_url: `https://runbooks.test/docs/OPERATIONS.md#${labels.alertname!.toLowerCase()}` },
-          startsAt: new Date(now - 60_000).toISOString(),
-          endsAt: new Date(now + 3_600_000).toISOString(),
-        })),
-      ),
-    });
-    expect(posted.status, await posted.text()).toBe(200);
+    const post = async (labels: Labels[]) => {
+      const r = await fetch(`${amUrl}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          labels.map((l) => ({
+            labels: l,
+            annotations: { summary: l.alertname!, runbook_url: `https://runbooks.test/docs/OPERATIONS.md#${l.alertname!.toLowerCase()}` },
+            startsAt: new Date(now - 60_000).toISOString(),
+            endsAt: new Date(now + 3_600_000).toISOString(),
+          })),
+        ),
+      });
+      expect(r.status, await r.text()).toBe(200);
+    };
+    await post(ALERTS.slice(0, 1));
+    await until('GaiaAgentDown to be active', async () => (((await (await fetch(`${amUrl}/api/v2/alerts`)).json()) as StoredAlert[]).length === 1 ? true : undefined), 10_000);
+    await post(ALERTS.slice(1));
   });
 
   afterAll(async () => {
