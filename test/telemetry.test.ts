@@ -123,6 +123,7 @@ describe('AgentMetrics', () => {
     m.watchQueue(() => queue);
     m.sourcePaused(true);
     m.deliveryFailed(new Error('refused'), 'commit');
+    m.commitFailed();
     let text = await registry.metrics();
     expect(text).toContain('gaia_pipeline_queued_frames{stage="decoding"} 3');
     expect(text).toContain('gaia_pipeline_queued_frames{stage="scoring"} 40');
@@ -130,6 +131,7 @@ describe('AgentMetrics', () => {
     expect(text).toContain('gaia_source_paused 1');
     expect(text).toContain('gaia_delivery_failures_total{stage="commit"} 1');
     expect(text).toContain('gaia_delivery_failures_total{stage="publish"} 0');
+    expect(text).toContain('gaia_commit_failures_total 1');
     queue = { decoding: 0, scoring: 2, delivering: 0 };
     m.sourcePaused(false);
     text = await registry.metrics();

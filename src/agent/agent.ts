@@ -226,6 +226,11 @@ export class Agent {
         }
       });
     }
+    source.onCommitFailed?.((err) => {
+      metrics.commitFailed();
+      // A deferred commit is retried with the next one; lag grows until one succeeds.
+      log.warn({ err: err.message }, 'the brokers refused an offset commit');
+    });
     // A dead scorer stops the source at once: an idle stream would otherwise wait on it forever.
     scorer.onDeath((err) => {
       log.error({ err: err.message }, 'the scorer worker is gone; stopping');

@@ -65,6 +65,12 @@ export interface FrameSource extends MessageSource {
    * state from the changelog first).
    */
   onAssigned(listener: (partitions: readonly number[]) => Promise<void>): void;
+  /**
+   * Every offset commit the brokers refused (sources that commit; Kafka). A deferred commit
+   * (kafka.commitIntervalMs) that fails is retried with the next one and stops nothing, so
+   * this is the only place it shows; one on the delivery path also fails the delivery.
+   */
+  onCommitFailed?(listener: (err: Error) => void): void;
   /** Stops, commits what is acknowledged, disconnects; idempotent. */
   close(): Promise<void>;
   /** Stops and disconnects without committing anything more; idempotent. */

@@ -73,6 +73,7 @@ export class AgentMetrics implements PipelineObserver {
   private readonly deadLetters: Counter<'reason'>;
   private readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
   private readonly deliveryFailures: Counter<'stage'>;
+  private readonly commitFailures: Counter<never>;
   private readonly paused: Gauge<never>;
   private readonly pauses: Counter<never>;
   private lagSource: (() => ReadonlyMap<number, number>) | undefined;
@@ -127,6 +128,11 @@ export class AgentMetrics implements PipelineObserver {
       registers,
     });
     for (const stage of DELIVERY_STAGES) this.deliveryFailures.inc({ stage }, 0); // 0, not absent, before the first failure
+    this.commitFailures = new Counter({
+      name: 'gaia_commit_failures_total',
+      help: 'Offset commits the brokers refused, deferred ones (retried with the next commit) included; one on the delivery path also counts in gaia_delivery_failures_total{stage="commit"}.',
+      registers,
+    });
     this.paused = new Gauge({ name: 'gaia_source_paused', help: '1 while backpressure has paused fetching.', registers });
     this.pauses = new Counter({ name: 'gaia_source_pauses_total', help: 'Times backpressure paused fetching (pauses shorter than a scrape show only here).', registers });
     const lagOf = () => this.lagSource?.() ?? new Map<number, number>();
@@ -255,5 +261,9 @@ export class AgentMetrics implements PipelineObserver {
 
   deliveryFailed(_err: unknown, stage: DeliveryStage): void {
     this.deliveryFailures.inc({ stage });
+  }
+
+  commitFailed(): void {
+    this.commitFailures.inc();
   }
 }
