@@ -16,17 +16,24 @@ const dashboard = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'deplo
 };
 
 /** Grafana variables replaced by values Prometheus would see. */
-const concrete = (expr: string) => expr.replaceAll('$source', '.*').replaceAll('$__rate_interval', '1m');
+const concrete = (expr: string) => expr.replaceAll('$source', '.*').replaceAll('$model', '.*').replaceAll('$__rate_interval', '1m');
 
 describe('deploy/grafana dashboard', () => {
-  it('has a source variable and the panels on-call needs', () => {
-    expect(dashboard.templating.list.map((v) => v.name)).toContain('source');
+  it('has model and source variables and the panels on-call needs', () => {
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(['model', 'source']));
     const titles = dashboard.panels.map((p) => p.title).join(' | ');
-    for (const t of ['Drift rate per source vs expected p0', 'OOD frames per second', 'GAIA-Z score distribution', 'Throughput', 'latency p50 / p99', 'Batch size', 'Consumer lag', 'Errors and dead letters']) {
+    for (const t of ['Drift rate per source vs expected p0', 'OOD frames per second', 'GAIA-Z score distribution', 'Throughput', 'latency p50 / p99', 'Batch size', 'Consumer lag', 'Errors and dead letters', 'Pipeline queue and backpressure', 'Predictions per class', 'Agents without calibration', 'Agents per version']) {
       expect(titles).toContain(t);
     }
     expect(dashboard.panels.find((p) => p.title.startsWith('GAIA-Z score'))!.type).toBe('heatmap');
     expect(dashboard.annotations.list[0]!.expr).toContain('gaia_drift_active');
+  });
+
+  it('sums the score histogram with fixed score ÷ threshold buckets, never raw scores (which differ per calibration)', () => {
+    const heatmap = dashboard.panels.find((p) => p.type === 'heatmap')!;
+    expect(heatmap.targets.map((t) => t.expr)).toEqual([expect.stringContaining('gaia_score_threshold_ratio_bucket')]);
+    const all = JSON.stringify(dashboard);
+    for (const old of ['gaia_score_bucket', 'gaia_drift_rate', 'gaia_baseline_flag_rate', 'gaia_decode_errors_total', 'gaia_process_']) expect(all).not.toContain(old);
   });
 
   it('has only PromQL that parses (promtool)', () => {

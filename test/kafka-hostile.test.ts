@@ -123,7 +123,7 @@ describe('hostile messages (real broker)', () => {
       await new Promise((r) => setTimeout(r, 250));
       text = await (await fetch(`${url}/metrics`)).text();
     }
-    expect(text).toMatch(/gaia_frames_total\{source="cam-real",verdict="id"\} 5/);
+    expect(text).toMatch(/gaia_frames_total\{model="fmnist-cnn",source="cam-real",verdict="id"\} 5/);
     agent.process.kill('SIGTERM');
     expect(await agent.exited(), agent.stderr().slice(-1500)).toBe(0);
   });

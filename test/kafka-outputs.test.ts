@@ -124,7 +124,7 @@ describe.each([
       metrics = await (await fetch(`${url}/metrics`)).text();
     }
     expect(metrics).toMatch(/gaia_consumer_lag\{partition="0"\} 0\n/);
-    expect(metrics).toContain('gaia_delivery_failures_total 0');
+    for (const stage of ['publish', 'commit', 'transaction']) expect(metrics).toContain(`gaia_delivery_failures_total{stage="${stage}"} 0`);
     agent.process.kill('SIGTERM');
     expect(await agent.exited(), agent.stderr().slice(-2000)).toBe(0);
     const { committed, end } = await committedToEnd(groupId, topics.frames);

@@ -72,7 +72,7 @@ describe('a rebalance between two agents (real broker)', () => {
     await send(80, 0);
     await collect(kafka, topics.alerts, (ms) => driftStarted(ms).length >= 2);
     let text = await metrics(a);
-    for (const cam of CAMERAS) expect(text).toContain(`gaia_drift_active{source="${cam}"} 1`);
+    for (const cam of CAMERAS) expect(text).toContain(`gaia_drift_active{model="fmnist-cnn",source="${cam}"} 1`);
 
     // Agent B joins: the group splits the two partitions between A and B.
     const b = startAgent(env);
@@ -84,9 +84,9 @@ describe('a rebalance between two agents (real broker)', () => {
     const [moved, kept] = revoked[0] === 0 ? CAMERAS : [...CAMERAS].reverse();
 
     text = await metrics(a);
-    expect(text).toContain(`gaia_drift_active{source="${kept}"} 1`);
-    expect(text).not.toContain(`gaia_drift_active{source="${moved}"}`);
-    expect(text).not.toContain(`gaia_drift_rate{source="${moved}"}`);
+    expect(text).toContain(`gaia_drift_active{model="fmnist-cnn",source="${kept}"} 1`);
+    expect(text).not.toContain(`gaia_drift_active{model="fmnist-cnn",source="${moved}"}`);
+    expect(text).not.toContain(`gaia_drift_ratio{model="fmnist-cnn",source="${moved}"}`);
     expect(text).not.toMatch(new RegExp(`gaia_consumer_lag\\{partition="${revoked[0]}"\\}`));
     // No drift changelog here: the episode A had open for the moved camera is not left
     // orphaned, A closes it with a drift-state-reset (issue #10, defect 9).
@@ -98,9 +98,9 @@ describe('a rebalance between two agents (real broker)', () => {
     await b.telemetry();
     await send(80, 80);
     await collect(kafka, topics.alerts, (ms) => driftStarted(ms).filter((e) => e.source === moved).length >= 2);
-    for (let i = 0; i < 100 && !(await metrics(b)).includes(`gaia_drift_active{source="${moved}"} 1`); i++) await sleep(100);
-    expect(await metrics(b)).toContain(`gaia_drift_active{source="${moved}"} 1`);
-    expect(await metrics(b)).not.toContain(`gaia_drift_active{source="${kept}"}`);
+    for (let i = 0; i < 100 && !(await metrics(b)).includes(`gaia_drift_active{model="fmnist-cnn",source="${moved}"} 1`); i++) await sleep(100);
+    expect(await metrics(b)).toContain(`gaia_drift_active{model="fmnist-cnn",source="${moved}"} 1`);
+    expect(await metrics(b)).not.toContain(`gaia_drift_active{model="fmnist-cnn",source="${kept}"}`);
 
     for (const agent of [a, b]) agent.process.kill('SIGTERM');
     expect(await Promise.all([a.exited(), b.exited()])).toEqual([0, 0]);

@@ -18,6 +18,7 @@ import type { Scorer } from '../src/runtime/scorer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { assertCloudEvent } from './helpers/contract.js';
+import { AgentMetrics, MetricsRegistry } from '../src/telemetry/metrics.js';
 
 const SAMPLES = 'models/fmnist-cnn/samples';
 let session: OfflineSession;
@@ -191,6 +192,52 @@ describe('runPipeline', () => {
     expect(stats.scored).toBe(300);
     expect(source.paused).toBeGreaterThan(0);
   });
+  it("reports its queues, backpressure pauses and the stage of a failed delivery to the agent's metrics", async () => {
+    const registry = new MetricsRegistry();
+    const metrics = new AgentMetrics(registry, { model: 'fmnist-cnn', allowSources: [], topKSources: 10 });
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const real = session.scorer;
+    const slow: Scorer = {
+      heads: real.heads,
+      numClasses: real.numClasses,
+      executionProvider: real.executionProvider,
+      score: async (input, size) => {
+        await sleep(40);
+        return real.score(input, size);
+      },
+      close: async () => {},
+    };
+    // While the slow scorer holds the pipeline back, a scrape sees frames queued and fetching paused.
+    let busiest = 0;
+    let pausedSeen = 0;
+    const scrapes = setInterval(() => {
+      void registry.metrics().then((text) => {
+        busiest = Math.max(busiest, value(text, 'gaia_pipeline_queued_frames{stage="scoring"}'));
+        pausedSeen = Math.max(pausedSeen, value(text, 'gaia_source_paused'));
+      });
+    }, 10);
+    const run = { ...scoring(), scorer: slow, maxBatch: 8, maxWaitMs: 5, highWaterMark: 16, observer: metrics };
+    await runPipeline({ ...run, source: new ListSource(frames('id', 200)), sinks: { publish: async () => {} } });
+    clearInterval(scrapes);
+    let text = await registry.metrics();
+    expect(busiest).toBeGreaterThanOrEqual(8);
+    expect(busiest).toBeLessThanOrEqual(16 + 8); // the high-water mark, plus the batch being scored
+    expect(pausedSeen).toBe(1);
+    expect(value(text, 'gaia_source_pauses_total')).toBeGreaterThan(0);
+    for (const stage of ['decoding', 'scoring', 'delivering']) expect(value(text, `gaia_pipeline_queued_frames{stage="${stage}"}`), stage).toBe(0);
+    expect(value(text, 'gaia_source_paused')).toBe(0);
+
+    // The brokers refuse the outputs, then (another run) the offsets.
+    await expect(runPipeline({ ...run, source: new ListSource(frames('id', 8)), sinks: { publish: async () => Promise.reject(new Error('outputs refused')) } })).rejects.toThrow('outputs refused');
+    const refusing = new ListSource(frames('id', 8));
+    refusing.ack = async () => Promise.reject(new Error('commit refused'));
+    await expect(runPipeline({ ...run, source: refusing, sinks: { publish: async () => {} } })).rejects.toThrow('commit refused');
+    text = await registry.metrics();
+    expect(value(text, 'gaia_delivery_failures_total{stage="publish"}')).toBe(1);
+    expect(value(text, 'gaia_delivery_failures_total{stage="commit"}')).toBe(1);
+    expect(value(text, 'gaia_delivery_failures_total{stage="transaction"}')).toBe(0);
+  });
+
   it('decodes several frames at once but hands them on in arrival order', async () => {
     // Large JPEGs (resampled by sharp, slow) between small PNGs (decoded directly, fast):
     // decodes finish out of order, verdicts and dead letters must not.

@@ -2,44 +2,30 @@
  * A real Prometheus (Debian's) scrapes a running agent — the replay source with injected
  * drift and a few bad frames — and evaluates the project's rules, time-compressed (5-minute
  * windows become 10 s) so the test takes seconds: the drift alert reaches state firing in
- * /api/v1/alerts, and every PromQL expression of the dashboard and the rules parses and
- * returns data.
+ * /api/v1/alerts with an absolute runbook URL on the configured base, and every PromQL
+ * expression of the dashboard and the rules parses and returns data. The agent's live
+ * /metrics passes `promtool check metrics`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDashboardSnapshot } from '../src/telemetry/snapshot.js';
+import { promtoolCheckMetrics } from './helpers/promtool.js';
+import { freePort, until } from './helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const RUNBOOK_BASE = 'https://runbooks.test/gaia-sentinel/docs/OPERATIONS.md';
 
 describe('a real Prometheus scraping the agent', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gaia-prom-'));
   let agent: ChildProcess;
   let prometheus: ChildProcess;
   let promUrl: string;
+  let target: string;
   let agentLog = '';
 
   beforeAll(async () => {
@@ -61,7 +47,7 @@ describe('a real Prometheus scraping the agent', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    const target = await until('the agent telemetry URL', async () => /"url":"http:\/\/([^"/]+)\/metrics"/.exec(agentLog)?.[1], 30_000);
+    target = await until('the agent telemetry URL', async () => /"url":"http:\/\/([^"/]+)\/metrics"/.exec(agentLog)?.[1], 30_000);
 
     // The project's rules, time-compressed: windows and durations shrink, expressions stay.
     const rules = readFileSync(join(ROOT, 'deploy', 'prometheus', 'gaia-rules.yml'), 'utf8')
@@ -72,8 +58,10 @@ describe('a real Prometheus scraping the agent', () => {
     writeFileSync(join(dir, 'rules.yml'), rules);
     writeFileSync(
       join(dir, 'prometheus.yml'),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [${JSON.stringify(join(dir, 'rules.yml'))}]\n` +
-        `scrape_configs:\n  - job_name: gaia-sentinel\n    static_configs:\n      - targets: [${JSON.stringify(target)}]\n`,
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    runbook_base: ${RUNBOOK_BASE}\n` +
+        `rule_files: [${JSON.stringify(join(dir, 'rules.yml'))}]\n` +
+        // The agent declares the provider it is deployed for, as a GPU fleet would (here the CPU).
+        `scrape_configs:\n  - job_name: gaia-sentinel\n    static_configs:\n      - targets: [${JSON.stringify(target)}]\n        labels:\n          expected_execution_provider: cpu\n`,
     );
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
@@ -101,12 +89,31 @@ describe('a real Prometheus scraping the agent', () => {
     const alert = await until(
       'GaiaDriftDetected to fire',
       async () => {
-        const body = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+        const body = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as {
+          data: { alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }> };
+        };
         return body.data.alerts.find((a) => a.labels.alertname === 'GaiaDriftDetected' && a.state === 'firing');
       },
       60_000,
     );
-    expect(alert.labels).toMatchObject({ source: 'camera-1', severity: 'page', job: 'gaia-sentinel' });
+    expect(alert.labels).toMatchObject({ source: 'camera-1', model: 'fmnist-cnn', severity: 'page', category: 'data-drift', job: 'gaia-sentinel' });
+    expect(alert.annotations.runbook_url).toBe(`${RUNBOOK_BASE}#gaiadriftdetected`);
+  });
+
+  it("the agent's live /metrics passes promtool check metrics", async () => {
+    const text = await (await fetch(`http://${target}/metrics`)).text();
+    expect(text).toContain('gaia_score_threshold_ratio_bucket');
+    expect(text).toContain('process_cpu_seconds_total');
+    const r = promtoolCheckMetrics(text);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toBe('');
+  });
+
+  it('p0 is recorded per model, and a source\'s excess is taken against its own model\'s p0', async () => {
+    const p0 = await query('gaia:baseline_flag_ratio:max');
+    expect(p0.data.result).toEqual([expect.objectContaining({ metric: { __name__: 'gaia:baseline_flag_ratio:max', job: 'gaia-sentinel', model: 'fmnist-cnn' } })]);
+    const excess = await until('gaia:ood_excess:rate5m', async () => ((await query('gaia:ood_excess:rate5m')).data.result as Array<{ metric: Record<string, string> }>).find((r) => r.metric.source === 'camera-1'), 30_000);
+    expect(excess.metric).toMatchObject({ job: 'gaia-sentinel', model: 'fmnist-cnn' });
   });
 
   it('every PromQL expression of the dashboard and the rules parses and returns data', async () => {
@@ -120,7 +127,10 @@ describe('a real Prometheus scraping the agent', () => {
       ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
       ...dashboard.annotations.list.map((a) => a.expr),
       ...ruleExprs,
-    ].map((e) => e.replaceAll('$source', '.*').replaceAll('$__rate_interval', '10s').replaceAll('[5m]', '[10s]'));
+    ]
+      .map((e) => e.replaceAll('$source', '.*').replaceAll('$model', '.*').replaceAll('$__rate_interval', '10s').replaceAll('[5m]', '[10s]'))
+      // absent(x) returns data only when nothing is scraped: x must return data instead.
+      .map((e) => e.replace(/^absent\((.*)\)$/, '$1'));
     // An alert condition returns data only while it holds: for those, every operand of the
     // condition (the parts joined by and/or, without their comparison) must return data.
     const operands = (expr: string) =>
@@ -130,7 +140,8 @@ describe('a real Prometheus scraping the agent', () => {
         .filter(Boolean);
     let checked = 0;
     for (const expr of exprs) {
-      const parts = /(?:>=|<=|==|!=|>|<)/.test(expr.replace(/\{[^}]*\}/g, '')) ? operands(expr) : [expr];
+      const condition = /(?:>=|<=|==|!=|>|<)/.test(expr.replace(/\{[^}]*\}/g, '')) || /\s(?:and|unless)\s/.test(expr);
+      const parts = condition ? operands(expr) : [expr];
       for (const part of parts) {
         await until(`data for ${part} (from ${expr})`, async () => {
           const q = await query(part);

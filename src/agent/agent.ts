@@ -26,6 +26,7 @@ import { runPipeline, type PipelineStats } from '../stream/pipeline.js';
 import { TelemetryServer } from '../telemetry/http-server.js';
 import { createLogger } from '../telemetry/logger.js';
 import { AgentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
+import { packageVersion } from '../version.js';
 import { ConsoleView } from './console-view.js';
 import { HealthBoard, type AgentHealth } from './health.js';
 import { openStream, type Stream } from './open-stream.js';
@@ -134,11 +135,14 @@ export class Agent {
       if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
 
       const metrics = new AgentMetrics(registry, {
+        model: name,
+        classes: pkg.manifest.labels,
         allowSources: config.telemetry.allowSources,
         topKSources: config.telemetry.topKSources,
-        ...(threshold ? { threshold: threshold.rawThreshold } : {}),
+        version: packageVersion(),
       });
-      metrics.setModel(name, fingerprint, scorer.executionProvider, threshold?.flagRate);
+      metrics.setModel(fingerprint, scorer.executionProvider);
+      metrics.setCalibration(calibration && threshold ? { rawThreshold: threshold.rawThreshold, flagRate: threshold.flagRate, fingerprint: calibration.fingerprint } : undefined);
       metrics.watchReady(() => board.snapshot().ready);
       const drift = threshold
         ? new DriftMonitor({
@@ -150,7 +154,7 @@ export class Agent {
             ...(config.drift.idleForgetMs > 0 ? { idleForgetMs: config.drift.idleForgetMs } : {}),
           })
         : undefined;
-      if (drift) metrics.judge((source) => drift.state(source));
+      if (drift) metrics.watchDrift((source) => drift.state(source));
 
       const stream = await openStream(config, pkg.dir, log, deps.json ? deps.stdout : undefined);
       closers.push(() => stream.source.close());
@@ -230,6 +234,11 @@ export class Agent {
         }
       });
     }
+    source.onCommitFailed?.((err) => {
+      metrics.commitFailed();
+      // A deferred commit is retried with the next one; lag grows until one succeeds.
+      log.warn({ err: err.message }, 'the brokers refused an offset commit');
+    });
     // A dead scorer stops the source at once: an idle stream would otherwise wait on it forever.
     scorer.onDeath((err) => {
       log.error({ err: err.message }, 'the scorer worker is gone; stopping');
@@ -247,8 +256,10 @@ export class Agent {
         metrics.deadLetter(d);
         log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected');
       },
-      deliveryFailed: (err) => {
-        metrics.deliveryFailed();
+      sourcePaused: (paused) => metrics.sourcePaused(paused),
+      watchQueue: (read) => metrics.watchQueue(read),
+      deliveryFailed: (err, stage) => {
+        metrics.deliveryFailed(err, stage);
         board.fail((err as Error).message);
         log.error({ err: (err as Error).message, code: (err as GaiaError).code, retriable: (err as GaiaError).retriable }, 'delivery failed: stopping, nothing after it is committed');
       },

@@ -65,6 +65,12 @@ export interface FrameSource extends MessageSource {
    * state from the changelog first).
    */
   onAssigned(listener: (partitions: readonly number[]) => Promise<void>): void;
+  /**
+   * Every offset commit the brokers refused (sources that commit; Kafka). A deferred commit
+   * (kafka.commitIntervalMs) that fails is retried with the next one and stops nothing, so
+   * this is the only place it shows; one on the delivery path also fails the delivery.
+   */
+  onCommitFailed?(listener: (err: Error) => void): void;
   /** Stops, commits what is acknowledged, disconnects; idempotent. */
   close(): Promise<void>;
   /** Stops and disconnects without committing anything more; idempotent. */
@@ -106,6 +112,19 @@ export interface OffsetLedger {
   committed(offsets: ReadonlyArray<{ partition: number; offset: string }>): void;
 }
 
+/** Which step of a delivery the brokers refused: the outputs, the offsets, or both at once (exactly-once). */
+export type DeliveryStage = 'publish' | 'commit' | 'transaction';
+
+/** Frames the pipeline holds, by stage. */
+export interface PipelineQueue {
+  /** Taken from the source, being decoded. */
+  readonly decoding: number;
+  /** Decoded, waiting in the batcher or being scored. */
+  readonly scoring: number;
+  /** Scored, their outputs not yet acknowledged by the brokers. */
+  readonly delivering: number;
+}
+
 /**
  * What the pipeline reports as it goes. Metrics and the console implement it; the pipeline
  * never logs or counts by itself.
@@ -117,5 +136,9 @@ export interface PipelineObserver {
   event?(event: AlertEvent): void;
   deadLetter?(letter: DeadLetter): void;
   /** A delivery failed: nothing after it is acknowledged, the source is stopped. */
-  deliveryFailed?(err: unknown): void;
+  deliveryFailed?(err: unknown, stage: DeliveryStage): void;
+  /** Backpressure paused (true) or resumed (false) the source. */
+  sourcePaused?(paused: boolean): void;
+  /** Called once at the start: where to read the pipeline's queues from (metrics read it on each scrape). */
+  watchQueue?(read: () => PipelineQueue): void;
 }

@@ -63,6 +63,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
   private assigned = new Set<number>();
   private readonly revokedListeners: Array<(revoked: RevokedPartitions) => void> = [];
   private readonly assignedListeners: Array<(partitions: readonly number[]) => Promise<void>> = [];
+  private readonly commitFailedListeners: Array<(err: Error) => void> = [];
   /** Newly assigned partitions held back while their state is restored. */
   private readonly restoring = new Set<number>();
   /** Paused by the pipeline (backpressure). */
@@ -213,6 +214,10 @@ export class KafkaSource implements FrameSource, OffsetLedger {
     this.assignedListeners.push(listener);
   }
 
+  onCommitFailed(listener: (err: Error) => void): void {
+    this.commitFailedListeners.push(listener);
+  }
+
   /** Pauses new partitions until the assigned-listeners are done with them (state restored). */
   private hold(partitions: number[]): void {
     for (const p of partitions) this.restoring.add(p);
@@ -288,7 +293,10 @@ export class KafkaSource implements FrameSource, OffsetLedger {
       await this.consumer.commitOffsets(commits.map((c) => ({ topic: this.options.topic, ...c })));
     } catch (err) {
       for (const c of commits) if (!this.uncommitted.has(c.partition)) this.uncommitted.set(c.partition, c.offset);
-      throw kafkaError(`committing offsets of ${this.options.topic}`, err);
+      const failure = kafkaError(`committing offsets of ${this.options.topic}`, err);
+      // A deferred commit's failure has no caller to reject: listeners are its only trace.
+      for (const listener of this.commitFailedListeners) listener(failure);
+      throw failure;
     }
     this.committed(commits);
   }

@@ -10,7 +10,7 @@ import type { DriftMonitor } from '../detect/drift.js';
 import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { Scorer } from '../runtime/scorer.js';
-import type { AtomicPublisher, BatchOutputs, MessageSource, OutputSink, PipelineObserver, SourceMessage } from './contracts.js';
+import type { AtomicPublisher, BatchOutputs, DeliveryStage, MessageSource, OutputSink, PipelineObserver, SourceMessage } from './contracts.js';
 import type { AlertEvent, CalibrationRef, DeadLetter } from './events.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -67,6 +67,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   // memory when the brokers are slow and leaves room to merge batches into one delivery.
   const awaiting: Array<{ delivered: Promise<void>; frames: number }> = [];
   let awaitingFrames = 0;
+  // Frames whose outputs are not yet acknowledged (the queue gauge; awaitingFrames lags behind).
+  let delivering = 0;
   const maxAwaiting = Math.max(2 * o.maxBatch, Math.floor(o.highWaterMark / 2));
   // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
   let failure: unknown;
@@ -94,10 +96,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     lowWaterMark: Math.floor(o.highWaterMark / 2),
     onPause: () => {
       o.source.pause();
+      observer.sourcePaused?.(true);
       paused = new Promise((r) => (resume = r));
     },
     onResume: () => {
       o.source.resume();
+      observer.sourcePaused?.(false);
       resume?.();
       paused = undefined;
     },
@@ -105,10 +109,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     onError: fail,
   });
 
+  // The step the delivery in flight is at (deliveries run one at a time), for the failure metric.
+  let stage: DeliveryStage = 'publish';
   /** Outputs, then acknowledgement; or both in one transaction. */
   async function deliver(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
-    if (o.atomic) return o.atomic.publish(out, messages);
+    if (o.atomic) {
+      stage = 'transaction';
+      return o.atomic.publish(out, messages);
+    }
+    stage = 'publish';
     await o.sinks.publish(out);
+    stage = 'commit';
     await o.source.ack(messages);
   }
 
@@ -116,10 +127,14 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
 
   /** Outputs to the delivery queue; returns once the frames awaiting delivery are few enough. */
   async function handOn(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
-    const delivered = delivery.push(out, messages).catch((err: unknown) => {
-      if (failure === undefined) observer.deliveryFailed?.(err);
-      fail(err);
-    });
+    delivering += messages.length;
+    const delivered = delivery
+      .push(out, messages)
+      .catch((err: unknown) => {
+        if (failure === undefined) observer.deliveryFailed?.(err, stage);
+        fail(err);
+      })
+      .finally(() => (delivering -= messages.length));
     awaiting.push({ delivered, frames: messages.length });
     awaitingFrames += messages.length;
     while (awaitingFrames > maxAwaiting) {
@@ -199,10 +214,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   const decodeConcurrency = Math.max(1, o.decodeConcurrency ?? 4);
   let handedOn: Promise<void> = Promise.resolve();
   const decoding: Array<Promise<void>> = [];
+  let inDecoding = 0; // taken from the source, not yet with the batcher or the DLQ
+  observer.watchQueue?.(() => ({ decoding: inDecoding, scoring: batcher.size, delivering }));
   try {
     for await (const message of o.source.messages()) {
       if (paused) await paused;
       if (failure !== undefined) break;
+      inDecoding++;
       const tensor = new Float32Array(per);
       const decoded = decodeFrame(o.pre, message.value, message.headers, tensor).then(
         () => undefined,
@@ -210,6 +228,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       );
       handedOn = handedOn.then(async () => {
         const err = await decoded;
+        inDecoding--;
         if (err === undefined) batcher.push({ message, tensor });
         else if (err instanceof FrameError) await deadLetter(message, err);
         else throw err;

@@ -74,7 +74,8 @@ export async function renderDashboardSnapshot(dashboard: { title: string; panels
   for (const p of dashboard.panels) {
     const series: Series[] = [];
     for (const t of p.targets) {
-      const expr = t.expr.replaceAll('$source', '.*').replaceAll('$__rate_interval', `${Math.max(4 * step, 15)}s`);
+      // Every model and source: the dashboard's "All" for its variables.
+      const expr = t.expr.replaceAll('$source', '.*').replaceAll('$model', '.*').replaceAll('$__rate_interval', `${Math.max(4 * step, 15)}s`);
       for (const r of await queryRange(prometheus, expr, start, end, step)) {
         series.push({ label: legend(p.type === 'heatmap' ? 'le={{le}}' : t.legendFormat, r.metric), points: r.values.map(([ts, v]) => [ts, Number(v)]) });
       }
