@@ -309,6 +309,23 @@ describe('cross-field rules', () => {
     expect(halfMutual.message).toContain('kafka.sslKeyFile');
   });
 
+  it('reads a sensitive key from the file its _FILE variable names, dropping one trailing newline', () => {
+    const file = join(dir, 'kafka-password');
+    writeFileSync(file, 's3cr3t with spaces \n');
+    const config = loadConfig({ env: { GAIA_KAFKA_SASL_PASSWORD_FILE: file } });
+    expect(config.kafka.saslPassword).toBe('s3cr3t with spaces ');
+  });
+
+  it('refuses a _FILE variable set with its plain twin, or naming a file that cannot be read', () => {
+    const file = join(dir, 'kafka-password-2');
+    writeFileSync(file, 'x');
+    const both = loadError({ env: { GAIA_KAFKA_SASL_PASSWORD: 'y', GAIA_KAFKA_SASL_PASSWORD_FILE: file } });
+    expect(both.message).toContain('both GAIA_KAFKA_SASL_PASSWORD and GAIA_KAFKA_SASL_PASSWORD_FILE');
+    const missing = loadError({ env: { GAIA_KAFKA_SASL_PASSWORD_FILE: join(dir, 'nope') } });
+    expect(missing.message).toMatch(/GAIA_KAFKA_SASL_PASSWORD_FILE names .*nope, which cannot be read/);
+    expect(missing.message).not.toContain('s3cr3t');
+  });
+
   it('refuses a SASL mechanism without a user name', () => {
     expect(loadError({ env: { GAIA_KAFKA_SASL_MECHANISM: 'plain' } }).message).toContain('GAIA_KAFKA_SASL_USERNAME');
   });
