@@ -150,7 +150,7 @@ describe.each(MODELS)('%s: the shipped calibration across a compiler release tha
     let i = 0;
     for await (const item of set.items()) if (item.kind === 'encoded') await pre.decodeInto(item.bytes, input.subarray(i++ * pre.elementsPerFrame, i * pre.elementsPerFrame));
     expect(i).toBe(8);
-    const shape = [8, ...pkg.manifest.input.shape.slice(1)];
+    const shape = [8, ...(pkg.manifest.input.shape.slice(1) as number[])];
     const [a, b] = [await runModel(compiled, { data: input, shape }), await runModel(other, { data: input, shape })];
     for (const h of HEADS) expect(Array.from(b[h]!.data), h).toEqual(Array.from(a[h]!.data));
   }, 60_000);

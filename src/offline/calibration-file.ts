@@ -3,6 +3,7 @@
  * Loading checks the fingerprint, so a calibration is never applied to scores it was not
  * made for.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { HeadCalibration } from '../detect/calibration.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -65,4 +66,9 @@ function validateHead(path: string, name: string, h: HeadCalibration): void {
     bad('rawThreshold', h.rawThreshold, `sign × threshold (${h.sign * h.threshold})`);
   }
   if (!(finite(h.flagRate) && h.flagRate > 0 && h.flagRate < 1)) bad('flagRate', h.flagRate, 'a number strictly between 0 and 1 (the baseline flag rate p0)');
+}
+
+/** A calibration's own identity (two calibrations of one model share its fingerprint): sha256 of its content. */
+export function calibrationDigest(c: CalibrationFile): string {
+  return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }

@@ -44,7 +44,28 @@ export interface DriftResetEvent {
   readonly ts: number;
 }
 
-export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent;
+/** Which calibration a verdict was judged with. */
+export interface CalibrationIdentity {
+  readonly path: string;
+  /** sha256 of the calibration file's content. */
+  readonly digest: string;
+  readonly createdAt: string;
+  readonly rawThreshold: number;
+  readonly p0: number;
+}
+
+/** The agent swapped in another calibration while running (a reload): verdicts from now on use `current`. */
+export interface CalibrationChangedEvent {
+  readonly type: 'calibration-changed';
+  readonly model: string;
+  readonly fingerprint: string;
+  /** Absent when the agent ran without a calibration before. */
+  readonly previous?: CalibrationIdentity;
+  readonly current: CalibrationIdentity;
+  readonly ts: number;
+}
+
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | CalibrationChangedEvent;
 
 /** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
 export interface DriftStateRecord {

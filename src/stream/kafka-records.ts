@@ -43,7 +43,8 @@ export function recordBytes(m: Message): number {
   return n;
 }
 
-const alertMessage = (e: AlertEvent): Message => ({ key: e.source, value: JSON.stringify(e), headers: { 'event-type': e.type } });
+// Per-source events are keyed by their source; agent-wide ones (a calibration change) by the model.
+const alertMessage = (e: AlertEvent): Message => ({ key: 'source' in e ? e.source : e.model, value: JSON.stringify(e), headers: { 'event-type': e.type } });
 const verdictMessage = (r: VerdictRecord): Message => ({ key: r.source, value: JSON.stringify(r) });
 
 function toBuffer(v: Uint8Array | string): Buffer {

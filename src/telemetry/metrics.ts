@@ -38,6 +38,7 @@ export class AgentMetrics implements PipelineObserver {
   private readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
   private readonly deliveryFailures: Counter<never>;
   private readonly lag: Gauge<'partition'>;
+  private readonly calibrationReloads: Counter<'result'>;
   private lagSource: (() => ReadonlyMap<number, number>) | undefined;
   private readySource: (() => boolean) | undefined;
   /** Whether drift state is fed (a calibration is loaded): verdict() then reports drift per source. */
@@ -92,7 +93,23 @@ export class AgentMetrics implements PipelineObserver {
         this.set(readyOf() ? 1 : 0);
       },
     });
+    this.calibrationReloads = new Counter({
+      name: 'gaia_calibration_reloads_total',
+      help: 'Calibration reloads (SIGHUP or a changed file) by result: changed, unchanged, failed (the loaded calibration stays).',
+      labelNames: ['result'],
+      registers,
+    });
     if (options.threshold !== undefined) this.threshold.set(options.threshold);
+  }
+
+  /** A calibration swapped in while running: its threshold and baseline rate replace the gauges' values. */
+  setCalibration(c: { rawThreshold: number; flagRate: number }): void {
+    this.threshold.set(c.rawThreshold);
+    this.p0.set(c.flagRate);
+  }
+
+  calibrationReload(result: 'changed' | 'unchanged' | 'failed'): void {
+    this.calibrationReloads.inc({ result });
   }
 
   /** With a calibration: verdicts are judged, and each verdict also reports its source's drift state. */
