@@ -31,6 +31,19 @@ export interface Stream {
 
 const NO_SINK: OutputSink = { publish: async () => {}, close: async () => {} };
 
+/** How the agent (and `gaia-sentinel produce`) connect: brokers, TLS and SASL from config. */
+export function kafkaConnection(config: Readonly<Config>, log: Logger): KafkaConnection {
+  const k = config.kafka;
+  return {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    ssl: kafkaTls(k),
+    retries: k.retries,
+    logger: log,
+    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
+  };
+}
+
 export async function openStream(config: Readonly<Config>, modelDir: string, log: Logger): Promise<Stream> {
   if (config.source.kind !== 'kafka') {
     const samples = (sub: string, repeat: number) => ({ dir: join(modelDir, 'samples', sub), repeat });
@@ -39,14 +52,7 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
     return { source, sink: NO_SINK, deliveryIntervalMs: 0, description: source.description, finite: true };
   }
   const k = config.kafka;
-  const connection: KafkaConnection = {
-    brokers: k.brokers,
-    clientId: k.clientId,
-    ssl: kafkaTls(k),
-    retries: k.retries,
-    logger: log,
-    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
-  };
+  const connection = kafkaConnection(config, log);
   const changelogTopic = config.drift.changelogTopic;
   const topics = { alertsTopic: k.alertsTopic, scoresTopic: k.scoresTopic, dlqTopic: k.dlqTopic, changelogTopic, maxMessageBytes: k.maxMessageBytes };
   if (changelogTopic) await ensureChangelog(connection, changelogTopic, k.framesTopic);

@@ -8,6 +8,7 @@ import { ExitCode, type CliIO } from './io.js';
 import { runCommand, runUsage } from './run.js';
 import { calibrateCommand, calibrateUsage } from './calibrate.js';
 import { evalCommand, evalUsage } from './eval.js';
+import { produceCommand, produceUsage } from './produce.js';
 import { snapshotCommand, snapshotUsage } from './snapshot.js';
 import { buildInfo } from '../version.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; usage: string; summary: string }>
   compile: { run: compileCommand, usage: compileUsage, summary: 'compile a classifier into a GAIA scoring graph' },
   calibrate: { run: calibrateCommand, usage: calibrateUsage, summary: 'threshold at 95% TPR on in-distribution frames' },
   eval: { run: evalCommand, usage: evalUsage, summary: 'FPR95 / AUROC of GAIA-Z, GAIA-A, MSP, Energy on ID vs OOD sets' },
+  produce: { run: produceCommand, usage: produceUsage, summary: 'send image files to the frames topic as cameras would (smoke and load tests)' },
   'dashboard-snapshot': { run: snapshotCommand, usage: snapshotUsage, summary: "render the Grafana dashboard's queries to a static HTML page" },
 };
 
