@@ -1,34 +1,86 @@
-# gaia-sentinel images.
+# syntax=docker/dockerfile:1
+# gaia-sentinel images, two targets:
 #   CPU: docker build --target cpu -t gaia-sentinel:cpu .
 #   GPU: docker build --target gpu -t gaia-sentinel:gpu .   (run with --gpus all)
-# The CPU build skips onnxruntime-node's CUDA download (.npmrc); the GPU build enables it
-# (ONNXRUNTIME_NODE_INSTALL=cuda12), so that image needs network access to NuGet at build time.
+# The layers that install dependencies see only the package files, so editing the sources
+# rebuilds from the TypeScript compile on, not from npm ci (nor, on GPU, the CUDA download).
+# The CPU install skips onnxruntime-node's CUDA download (.npmrc); the GPU install enables it
+# (ONNXRUNTIME_NODE_INSTALL=cuda12), so that build needs network access to NuGet.
+# What was and was not verified: docs/DEPLOY.md ("The images").
 
-FROM node:20-bookworm-slim AS build-cpu
-WORKDIR /app
-COPY . .
-RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund && npm prune --omit=dev
+ARG NODE_VERSION=24
+ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
-FROM node:20-bookworm-slim AS build-gpu
+# --- dependencies (package files only) ---------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS deps-cpu
 WORKDIR /app
-COPY . .
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --no-audit --no-fund && npm prune --omit=dev
+COPY package.json package-lock.json .npmrc ./
+# --ignore-scripts: the package's own prepare script compiles sources not copied yet; the
+# two dependencies that need their install step (sharp, onnxruntime-node) get it from rebuild.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund \
+ && ONNXRUNTIME_NODE_INSTALL=skip npm rebuild sharp onnxruntime-node
 
-FROM node:20-bookworm-slim AS cpu
+FROM deps-cpu AS deps-gpu
+RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node
+
+# --- compile, then keep only what runs ---------------------------------------------------
+FROM deps-cpu AS build
+COPY tsconfig.json ./
+COPY scripts/copy-assets.mjs scripts/prune-ort-binaries.sh scripts/
+COPY src src
+RUN npx tsc -p tsconfig.json && node scripts/copy-assets.mjs
+
+FROM build AS runtime-files-cpu
+RUN npm prune --omit=dev --ignore-scripts \
+ && sh scripts/prune-ort-binaries.sh node_modules
+FROM deps-gpu AS runtime-files-gpu
+COPY --from=build /app/dist dist
+COPY scripts/prune-ort-binaries.sh scripts/
+RUN npm prune --omit=dev --ignore-scripts \
+ && sh scripts/prune-ort-binaries.sh node_modules
+
+# --- CPU image -----------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS cpu
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="gaia-sentinel" \
+      org.opencontainers.image.description="Out-of-distribution monitor for vision pipelines: GAIA-Z scores from ONNX classifiers, Kafka in, alerts and Prometheus metrics out (CPU)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/gaia-sentinel/gaia-sentinel"
 WORKDIR /app
-COPY --from=build-cpu /app /app
-ENV GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0
-EXPOSE 9464
+ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0
+COPY --from=runtime-files-cpu /app/node_modules node_modules
+COPY --from=runtime-files-cpu /app/dist/src dist/src
+COPY package.json LICENSE README.md ./
+COPY bin bin
+COPY models models
+COPY calibration calibration
 USER node
+EXPOSE 9464
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["node", "bin/gaia-healthcheck.js"]
 ENTRYPOINT ["node", "bin/gaia-sentinel.js"]
 CMD ["run"]
 
-# CUDA 12 + cuDNN 9 runtime, as onnxruntime-node 1.30's CUDA provider expects.
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS gpu
-COPY --from=node:20-bookworm-slim /usr/local/bin/node /usr/local/bin/node
+# --- GPU image: the CUDA 12 / cuDNN 9 runtime onnxruntime-node 1.30's CUDA provider expects -
+FROM ${CUDA_IMAGE} AS gpu
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="gaia-sentinel" \
+      org.opencontainers.image.description="Out-of-distribution monitor for vision pipelines: GAIA-Z scores from ONNX classifiers, Kafka in, alerts and Prometheus metrics out (CUDA)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/gaia-sentinel/gaia-sentinel"
+COPY --from=deps-cpu /usr/local/bin/node /usr/local/bin/node
+RUN groupadd --system --gid 10001 gaia && useradd --system --uid 10001 --gid gaia --home-dir /app --shell /usr/sbin/nologin gaia
 WORKDIR /app
-COPY --from=build-gpu /app /app
-ENV GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0
+ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0
+COPY --from=runtime-files-gpu /app/node_modules node_modules
+COPY --from=runtime-files-gpu /app/dist/src dist/src
+COPY package.json LICENSE README.md ./
+COPY bin bin
+COPY models models
+COPY calibration calibration
+USER gaia
 EXPOSE 9464
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["node", "bin/gaia-healthcheck.js"]
 ENTRYPOINT ["node", "bin/gaia-sentinel.js"]
 CMD ["run"]

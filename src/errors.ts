@@ -37,6 +37,8 @@ export const ErrorCodes = {
   RUNTIME: 'GAIA_RUNTIME',
   /** A calibration was made for another model or preprocessing (fingerprint mismatch). */
   CALIBRATION_MISMATCH: 'GAIA_CALIBRATION_MISMATCH',
+  /** `calibrate` got too few in-distribution frames, or rejected too many of them, to trust the threshold. */
+  CALIBRATION_DATA: 'GAIA_CALIBRATION_DATA',
   /** A file could not be read or written. */
   IO: 'GAIA_IO',
   /** A Kafka operation failed (the message names the operation, topic and Kafka error; `retriable` says whether a restart can succeed). */

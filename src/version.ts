@@ -1,22 +1,54 @@
 /**
- * The agent's release, read once from its package.json (found by walking up from this
- * file: the path differs between the sources and dist/).
+ * What this build is: the package version (read from the package.json it ships with, so a
+ * release cannot forget to bump a second copy), the scoring-semantics version calibrations
+ * depend on, and the runtime versions that affect scores and speed.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SCORING_SEMANTICS_VERSION } from './compile/semantics.js';
 
-let cached: string | undefined;
+export interface BuildInfo {
+  readonly version: string;
+  readonly scoringSemantics: number;
+  readonly onnxruntime: string;
+  readonly node: string;
+}
 
-export function packageVersion(): string {
-  if (cached !== undefined) return cached;
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+/** The nearest package.json named gaia-sentinel above this file (src/ in tests, dist/src/ when built). */
+function packageJson(): { version: string; dir: string } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'gaia-sentinel' && pkg.version) return (cached = pkg.version);
+      if (pkg.name === 'gaia-sentinel' && pkg.version) return { version: pkg.version, dir };
     } catch {
-      // not here: look one folder up
+      // not here: go up
     }
-    if (dirname(dir) === dir) return (cached = 'unknown');
+    const up = dirname(dir);
+    if (up === dir) return { version: '0.0.0-unknown', dir };
+    dir = up;
   }
+}
+
+let cached: BuildInfo | undefined;
+
+export function buildInfo(): BuildInfo {
+  if (cached) return cached;
+  const { version, dir } = packageJson();
+  let onnxruntime = 'unknown';
+  try {
+    const require = createRequire(join(dir, 'package.json'));
+    onnxruntime = (require('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    // not resolvable from here (a bundled build): say so rather than fail
+  }
+  cached = { version, scoringSemantics: SCORING_SEMANTICS_VERSION, onnxruntime, node: process.version };
+  return cached;
+}
+
+/** The package version alone (gaia_build_info). */
+export function packageVersion(): string {
+  return buildInfo().version;
 }

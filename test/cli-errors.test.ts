@@ -73,7 +73,7 @@ describe('output folders calibrate and eval cannot write', () => {
   const data = sampleFolder('calib', 24);
 
   it('calibrate: a full disk (/dev/full) is GAIA_IO naming the path', async () => {
-    const r = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', data, '--out', '/dev/full']);
+    const r = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', data, '--out', '/dev/full', '--min-frames', '20']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot write \/dev\/full \(the disk is full\).*\[GAIA_IO\]/);
     noStack(r);
@@ -108,7 +108,7 @@ describe('huge files among frames', () => {
     writeFileSync(huge, '');
     truncateSync(huge, Math.round(2.1 * 1024 ** 3));
     const out = join(tmp, 'calib-huge.json');
-    const r = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', dir, '--out', out]);
+    const r = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', dir, '--out', out, '--min-frames', '20']);
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     expect(r.stderr).toMatch(/skipped .*zz-huge\.png: .*\(too-large\)/);
     expect(JSON.parse(readFileSync(out, 'utf8')).data.frames).toBe(24);

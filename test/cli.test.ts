@@ -111,7 +111,40 @@ describe('gaia-sentinel (no command)', () => {
   });
 });
 
+describe('gaia-sentinel --version', () => {
+  it('prints the package version, the scoring semantics and the runtime versions; --json as one object', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const text = await cli(['--version']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[0]).toBe(`gaia-sentinel ${pkg.version}`);
+    expect(text.stdout).toMatch(/scoring semantics \d+, onnxruntime-node 1\.\d+\.\d+, node v\d+/);
+    const json = await cli(['--version', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ version: pkg.version, node: expect.stringMatching(/^v\d+/), onnxruntime: expect.stringMatching(/^1\./) });
+    expect((await cli(['-V'])).stdout).toBe(text.stdout);
+  });
+});
+
 describe('gaia-sentinel compile', () => {
+  it('--json: one object with the taps, heads, notes and op counts; a failure as one JSON line on stderr', async () => {
+    const out = join(tmp, 'json.onnx');
+    const r = await cli(['compile', '--model', RESNET, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]!);
+    expect(report).toMatchObject({ model: RESNET, out, numClasses: 10, heads: ['logits', 'gaia_z', 'msp', 'energy'] });
+    expect(report.taps).toHaveLength(9);
+    expect(report.taps[0]).toMatchObject({ node: expect.any(String), tensor: expect.any(String), shape: ['batch', expect.any(Number), expect.any(Number), expect.any(Number)] });
+    expect(report.opCounts.Conv).toBeGreaterThan(0);
+    const text = join(tmp, 'not-a-model-json.onnx');
+    writeFileSync(text, 'hello');
+    const bad = await cli(['compile', '--model', text, '--out', join(tmp, 'never.onnx'), '--json']);
+    expect(bad.code).toBe(1);
+    const error = JSON.parse(bad.stderr.split('\n')[0]!);
+    expect(error).toMatchObject({ error: { command: 'compile', code: 'GAIA_ONNX_PARSE', retriable: false } });
+    expect(error.error.message).toContain(text);
+  });
+
   it('compiles resnet_basic: 9 taps and op counts on stdout, a model with the four heads on disk', async () => {
     const out = join(tmp, 'x.onnx');
     const r = await cli(['compile', '--model', RESNET, '--out', out]);

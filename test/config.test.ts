@@ -77,7 +77,7 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({ env: {} })).toEqual({
       model: { dir: 'models/fmnist-cnn', taps: 'bn', gaiaZMode: 'pattern' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
-      calibration: { path: '' },
+      calibration: { path: '', watchIntervalMs: 0 },
       runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },
       drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000, changelogTopic: '', idleForgetMs: 3_600_000 },
       frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000 },
@@ -113,7 +113,7 @@ describe('environment variables', () => {
     expect(config).toEqual({
       model: { dir: '/srv/models/other', taps: 'stages:2', gaiaZMode: 'float' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
-      calibration: { path: '/srv/calibration/other.json' },
+      calibration: { path: '/srv/calibration/other.json', watchIntervalMs: 0 },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },
       drift: { window: 100, alpha: 0.001, resolveRate: 0, resolveAfterMs: 1000, changelogTopic: '', idleForgetMs: 3_600_000 },
       frames: { maxBytes: 1024, maxPixels: 250_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000 },
@@ -308,6 +308,23 @@ describe('cross-field rules', () => {
     expect(noSsl.message).toContain('GAIA_KAFKA_SSL');
     const halfMutual = loadError({ env: { GAIA_KAFKA_SSL: 'true', GAIA_KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem' } });
     expect(halfMutual.message).toContain('kafka.sslKeyFile');
+  });
+
+  it('reads a sensitive key from the file its _FILE variable names, dropping one trailing newline', () => {
+    const file = join(dir, 'kafka-password');
+    writeFileSync(file, 's3cr3t with spaces \n');
+    const config = loadConfig({ env: { GAIA_KAFKA_SASL_PASSWORD_FILE: file } });
+    expect(config.kafka.saslPassword).toBe('s3cr3t with spaces ');
+  });
+
+  it('refuses a _FILE variable set with its plain twin, or naming a file that cannot be read', () => {
+    const file = join(dir, 'kafka-password-2');
+    writeFileSync(file, 'x');
+    const both = loadError({ env: { GAIA_KAFKA_SASL_PASSWORD: 'y', GAIA_KAFKA_SASL_PASSWORD_FILE: file } });
+    expect(both.message).toContain('both GAIA_KAFKA_SASL_PASSWORD and GAIA_KAFKA_SASL_PASSWORD_FILE');
+    const missing = loadError({ env: { GAIA_KAFKA_SASL_PASSWORD_FILE: join(dir, 'nope') } });
+    expect(missing.message).toMatch(/GAIA_KAFKA_SASL_PASSWORD_FILE names .*nope, which cannot be read/);
+    expect(missing.message).not.toContain('s3cr3t');
   });
 
   it('refuses a SASL mechanism without a user name', () => {

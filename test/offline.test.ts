@@ -75,6 +75,19 @@ describe('calibrate and eval commands', () => {
     expect(out.stderr).toMatch(/calibrate id: 512\/512 \(100%\)/);
   });
 
+  it('--json prints one object with the output path, the data and every head\'s threshold', async () => {
+    const out = capture();
+    const target = join(dir, 'json.json');
+    await calibrateCommand(['--model', MODEL, '--data', join(SAMPLES, 'id'), '--out', target, '--json'], out.io);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0]!);
+    const written = JSON.parse(await readFile(target, 'utf8')) as CalibrationFile;
+    expect(summary).toMatchObject({ out: target, model: 'fmnist-cnn', fingerprint: written.fingerprint, data: { frames: 512, rejected: 0 }, primaryHead: 'gaia_z' });
+    expect(summary.heads.gaia_z.rawThreshold).toBe(written.heads.gaia_z!.rawThreshold);
+    expect(Object.keys(summary.heads).sort()).toEqual(['energy', 'gaia_a', 'gaia_z', 'msp']);
+  });
+
   it('refuses a calibration made for another model or tap selection, naming the model it was made for', async () => {
     const pkg = await loadModelPackage(MODEL);
     const other = modelFingerprint(await loadModel(pkg.modelPath), 'stages:1', pkg.manifest);
@@ -98,12 +111,39 @@ describe('calibrate and eval commands', () => {
       await writeFile(join(folder, 'notes.txt'), 'camera 7 was moved on Tuesday\n');
     });
 
-    it('skips them by default and names each file', async () => {
+    it('skips them by default and names each file (a set this small and dirty only on purpose)', async () => {
       const out = capture();
-      await calibrateCommand(['--model', MODEL, '--data', folder, '--out', join(dir, 'skip.json')], out.io);
+      await calibrateCommand(['--model', MODEL, '--data', folder, '--out', join(dir, 'skip.json'), '--min-frames', '3', '--max-rejected', '0.5'], out.io);
       expect(out.stdout).toMatch(/on 3 frames .* \(2 skipped\)/);
       expect(out.stderr).toContain(`skipped ${join(folder, 'notes.txt')}`);
       expect(out.stderr).toContain(`skipped ${join(folder, 'truncated.png')}`);
+    });
+
+    it('refuses the set by default: 2 of 5 rejected is over --max-rejected 0.05, nothing written', async () => {
+      const out = capture();
+      const target = join(dir, 'dirty.json');
+      const err = await calibrateCommand(['--model', MODEL, '--data', folder, '--out', target, '--min-frames', '3'], out.io).catch((e: unknown) => e);
+      expect((err as GaiaError).code).toBe(ErrorCodes.CALIBRATION_DATA);
+      expect((err as GaiaError).message).toMatch(/2 of the 5 frames .* \(40\.0%\) were rejected, more than --max-rejected 0\.05/);
+      expect((err as GaiaError).message).toContain('--max-rejected 0.40');
+      await expect(readFile(target)).rejects.toThrow(/ENOENT/);
+    });
+
+    it('refuses 3 frames by default (fewer than --min-frames 200), saying how to accept them', async () => {
+      const target = join(dir, 'few.json');
+      const err = await calibrateCommand(['--model', MODEL, '--data', folder, '--out', target, '--max-rejected', '0.5'], capture().io).catch((e: unknown) => e);
+      expect((err as GaiaError).code).toBe(ErrorCodes.CALIBRATION_DATA);
+      expect((err as GaiaError).message).toMatch(/only 3 frames of .* could be scored \(2 rejected\), fewer than --min-frames 200/);
+      expect((err as GaiaError).message).toContain('--min-frames 3');
+      await expect(readFile(target)).rejects.toThrow(/ENOENT/);
+    });
+
+    it('rejects a malformed --min-frames / --max-rejected as GAIA_BAD_CONFIG', async () => {
+      for (const args of [['--min-frames', '0'], ['--min-frames', '2.5'], ['--max-rejected', '1.5'], ['--max-rejected', 'lots']]) {
+        const err = await calibrateCommand(['--model', MODEL, '--data', folder, ...args], capture().io).catch((e: unknown) => e);
+        expect((err as GaiaError).code, args.join(' ')).toBe(ErrorCodes.BAD_CONFIG);
+        expect((err as GaiaError).message).toContain(args[0]);
+      }
     });
 
     it('stops at the first one with --on-bad-frame stop, naming the file', async () => {

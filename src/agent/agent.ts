@@ -5,28 +5,26 @@
  * and drains (memoised), `abort()` stops without committing, `health()` says whether it is
  * alive and ready. Everything it opens is released on every path, in reverse order.
  */
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GaiaZMode } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
-import type { HeadCalibration } from '../detect/calibration.js';
 import { DriftMonitor } from '../detect/drift.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
-import { loadCalibration } from '../offline/calibration-file.js';
-import { calibrationRef } from '../offline/calibration-identity.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
 import type { PipelineObserver } from '../stream/contracts.js';
 import type { CalibrationRef } from '../stream/events.js';
+import { calibrationChanged } from '../stream/calibration-event.js';
 import { runPipeline, type PipelineStats } from '../stream/pipeline.js';
 import { TelemetryServer } from '../telemetry/http-server.js';
 import { createLogger } from '../telemetry/logger.js';
 import { AgentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
 import { packageVersion } from '../version.js';
+import { CalibrationSlot, type LoadedCalibration, type ReloadOutcome } from './calibration-slot.js';
 import { ConsoleView } from './console-view.js';
 import { HealthBoard, type AgentHealth } from './health.js';
 import { openStream, type Stream } from './open-stream.js';
@@ -51,8 +49,7 @@ interface Parts {
   readonly pkg: ModelPackage;
   readonly scorer: WorkerScorer;
   readonly fingerprint: string;
-  readonly threshold: HeadCalibration | undefined;
-  readonly calibration: CalibrationRef | undefined;
+  readonly calibration: CalibrationSlot;
   readonly metrics: AgentMetrics;
   readonly drift: DriftMonitor | undefined;
   readonly stream: Stream;
@@ -70,8 +67,12 @@ export class Agent {
   private closing: Promise<void> | undefined;
   private aborting: Promise<void> | undefined;
   private tearingDown: Promise<void> | undefined;
+  /** Created with the first calibration, which may arrive by a reload after startup. */
+  private drift: DriftMonitor | undefined;
 
-  private constructor(private readonly p: Parts) {}
+  private constructor(private readonly p: Parts) {
+    this.drift = p.drift;
+  }
 
   static async create(config: Readonly<Config>, deps: AgentDeps): Promise<Agent> {
     const log = deps.log ?? createLogger(config.log.level);
@@ -130,9 +131,9 @@ export class Agent {
         'scoring graph compiled and loaded',
       );
       const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);
-      const calibration = await findCalibration(config.calibration.path, name, { model: name, fingerprint });
-      const threshold = calibration?.heads[calibration.primaryHead];
-      if (calibration) log.info({ calibration: calibration.path, rawThreshold: threshold?.rawThreshold, p0: threshold?.flagRate }, 'calibration loaded');
+      const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint });
+      const threshold = calibration.current?.threshold;
+      if (threshold) log.info({ calibration: calibration.path, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate }, 'calibration loaded');
 
       const metrics = new AgentMetrics(registry, {
         model: name,
@@ -142,18 +143,9 @@ export class Agent {
         version: packageVersion(),
       });
       metrics.setModel(fingerprint, scorer.executionProvider);
-      metrics.setCalibration(calibration && threshold ? { rawThreshold: threshold.rawThreshold, flagRate: threshold.flagRate, fingerprint: calibration.fingerprint } : undefined);
+      metrics.setCalibration(calibration.current ? calibrationMetrics(calibration.current) : undefined);
       metrics.watchReady(() => board.snapshot().ready);
-      const drift = threshold
-        ? new DriftMonitor({
-            window: config.drift.window,
-            alpha: config.drift.alpha,
-            p0: threshold.flagRate,
-            resolveAfterMs: config.drift.resolveAfterMs,
-            ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
-            ...(config.drift.idleForgetMs > 0 ? { idleForgetMs: config.drift.idleForgetMs } : {}),
-          })
-        : undefined;
+      const drift = threshold ? driftMonitor(config, threshold.flagRate) : undefined;
       if (drift) metrics.watchDrift((source) => drift.state(source));
 
       const stream = await openStream(config, pkg.dir, log, deps.json ? deps.stdout : undefined);
@@ -161,11 +153,11 @@ export class Agent {
       board.source = stream.source;
       metrics.watchLag(() => stream.source.lag());
       const header = threshold
-        ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration!.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
+        ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
         : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
       // With --json stdout holds only records: the console view stays silent.
       const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: threshold !== undefined });
-      return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, threshold, calibration: calibration?.ref, metrics, drift, stream, console: view, header });
+      return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, calibration, metrics, drift, stream, console: view, header });
     } catch (err) {
       await release(closers);
       throw err;
@@ -176,6 +168,50 @@ export class Agent {
     return this.p.board.snapshot();
   }
 
+  /**
+   * Reads the calibration file again (SIGHUP, or the file changed) and, when it is valid,
+   * made for this model and different, swaps it in: verdicts from the next batch on use it,
+   * drift tests use its p0, the gauges follow, and a calibration-changed event is published.
+   * A file that fails any check is logged and counted, and the loaded calibration stays.
+   * Frames keep flowing throughout: nothing is paused or dropped.
+   */
+  async reloadCalibration(): Promise<ReloadOutcome> {
+    const { log, metrics } = this.p;
+    const outcome = await this.p.calibration.reload();
+    metrics.calibrationReload(outcome.kind);
+    if (outcome.kind === 'failed') {
+      log.error({ calibration: this.p.calibration.path, code: outcome.error.code, err: outcome.error.message }, 'calibration reload failed: keeping the loaded calibration');
+      return outcome;
+    }
+    if (outcome.kind === 'unchanged') {
+      log.info({ calibration: this.p.calibration.path }, 'calibration reload: the file is unchanged');
+      return outcome;
+    }
+    this.apply(outcome.previous, outcome.current);
+    return outcome;
+  }
+
+  private apply(previous: LoadedCalibration | undefined, current: LoadedCalibration): void {
+    const { config, log, metrics, console: view, stream } = this.p;
+    const { threshold } = current;
+    if (this.drift) this.drift.setBaseline(threshold.flagRate);
+    else {
+      const drift = driftMonitor(config, threshold.flagRate);
+      this.drift = drift;
+      metrics.watchDrift((source) => drift.state(source));
+      view.judging();
+    }
+    metrics.setCalibration(calibrationMetrics(current));
+    const event = calibrationChanged({ model: this.p.pkg.manifest.name, modelFingerprint: this.p.fingerprint }, previous?.ref ?? null, current.ref, Date.now());
+    view.event(event);
+    view.line(`  verdicts now: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)}, p0 ${(100 * threshold.flagRate).toFixed(1)}%${previous ? ` (was ≥ ${previous.threshold.rawThreshold.toPrecision(4)})` : ''} (${current.path})`);
+    stream.sink.publish({ events: [event], records: [], letters: [] }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'calibration-changed event not published'));
+    log.info(
+      { calibration: current.path, createdAt: current.file.createdAt, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate, previousRawThreshold: previous?.threshold.rawThreshold },
+      'calibration reloaded: verdicts use it from the next batch',
+    );
+  }
+
   /** Streams frames until the source ends or close() is called; rejects with the failure that stopped it. Memoised. */
   run(): Promise<PipelineStats> {
     this.running ??= this.runOnce();
@@ -183,7 +219,7 @@ export class Agent {
   }
 
   private async runOnce(): Promise<PipelineStats> {
-    const { config, log, board, scorer, metrics, drift, stream, console: view } = this.p;
+    const { config, log, board, scorer, metrics, stream, console: view } = this.p;
     const { source } = stream;
     if (this.closing || this.aborting) throw new GaiaError(ErrorCodes.RUNTIME, 'the agent was closed before it ran');
     board.phase = 'running';
@@ -191,14 +227,23 @@ export class Agent {
     view.line(this.p.header);
     // Sources that went quiet give back their window and metric series (bounded memory).
     const idleSweep =
-      drift && config.drift.idleForgetMs > 0
+      config.drift.idleForgetMs > 0
         ? setInterval(() => {
-            for (const s of drift.forgetIdle()) metrics.forgetSource(s);
+            for (const s of this.drift?.forgetIdle() ?? []) metrics.forgetSource(s);
           }, Math.min(60_000, config.drift.idleForgetMs)).unref()
         : undefined;
+    // A changed calibration file is picked up without a signal (polling stat, which also
+    // sees a Kubernetes ConfigMap update: those swap a symlink, which fs.watch misses).
+    const watched = config.calibration.watchIntervalMs > 0 ? this.p.calibration.path : undefined;
+    if (watched) {
+      watchFile(watched, { interval: config.calibration.watchIntervalMs, persistent: false }, (now, before) => {
+        if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) void this.reloadCalibration();
+      });
+    }
     // Drift windows live with the partition owner (DESIGN.md §4): when a rebalance moves a
     // partition away, its sources' windows and drift series go; the new owner starts afresh.
     source.onRevoked(({ partitions }) => {
+      const drift = this.drift;
       // Without a changelog the state cannot follow: open episodes end here, said so.
       const orphaned = stream.restore ? [] : (drift?.activeOn(partitions) ?? []);
       const resets = orphaned.map((s) => ({
@@ -206,7 +251,7 @@ export class Agent {
         source: s,
         model: this.p.pkg.manifest.name,
         modelFingerprint: this.p.fingerprint,
-        calibration: this.p.calibration ?? null,
+        calibration: this.p.calibration.current?.ref ?? null,
         ...(drift?.startedAt(s) === undefined ? {} : { startedAt: drift.startedAt(s)! }),
         reason: 'its partition moved to another consumer and no drift changelog is configured (drift.changelogTopic)',
         ts: Date.now(),
@@ -221,8 +266,10 @@ export class Agent {
     });
     // With a changelog: a partition's sources get their windows back before its frames are scored.
     const restore = stream.restore;
-    if (drift && restore) {
+    if (restore) {
       source.onAssigned(async (partitions) => {
+        const drift = this.drift;
+        if (!drift) return; // no calibration yet: no drift state to restore
         const started = performance.now();
         try {
           const snapshots = await restore(partitions);
@@ -274,9 +321,10 @@ export class Agent {
         labels: this.p.pkg.manifest.labels,
         model: this.p.pkg.manifest.name,
         fingerprint: this.p.fingerprint,
-        ...(this.p.threshold ? { threshold: this.p.threshold } : {}),
-        ...(this.p.calibration ? { calibration: this.p.calibration } : {}),
-        ...(drift ? { drift } : {}),
+        // Read together once per batch: a reload swaps all three between batches.
+        threshold: () => this.p.calibration.current?.threshold,
+        calibration: () => this.p.calibration.current?.ref,
+        drift: () => this.drift,
         sinks: stream.sink,
         ...(stream.atomic ? { atomic: stream.atomic } : {}),
         maxBatch: config.runtime.maxBatch,
@@ -296,6 +344,7 @@ export class Agent {
       board.phase = 'failed';
     } finally {
       clearInterval(idleSweep);
+      if (watched) unwatchFile(watched);
     }
     // What was acknowledged is committed on failure too: it was delivered.
     await this.teardown();
@@ -349,10 +398,18 @@ export class Agent {
   }
 }
 
-/** The calibration to judge frames with: the configured file, else the model's default one if present. */
-async function findCalibration(configured: string, name: string, expected: { model: string; fingerprint: string }) {
-  const path = configured || join('calibration', `${name}.json`);
-  if (!configured && !(await access(path).then(() => true, () => false))) return undefined;
-  const file = await loadCalibration(path, expected);
-  return { ...file, path, ref: calibrationRef(file) };
+/** What the calibration gauges show: its threshold, p0, and its own digest (two calibrations of one model share the model fingerprint). */
+function calibrationMetrics(c: LoadedCalibration): { rawThreshold: number; flagRate: number; fingerprint: string } {
+  return { rawThreshold: c.threshold.rawThreshold, flagRate: c.threshold.flagRate, fingerprint: c.ref.digest };
+}
+
+function driftMonitor(config: Readonly<Config>, p0: number): DriftMonitor {
+  return new DriftMonitor({
+    window: config.drift.window,
+    alpha: config.drift.alpha,
+    p0,
+    resolveAfterMs: config.drift.resolveAfterMs,
+    ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
+    ...(config.drift.idleForgetMs > 0 ? { idleForgetMs: config.drift.idleForgetMs } : {}),
+  });
 }

@@ -13,7 +13,7 @@ export interface ConsoleOptions {
   readonly verbose: boolean;
   /** Keep every verdict for the end-of-run summary (a finite replay only). */
   readonly keepRecords: boolean;
-  readonly judged: boolean;
+  judged: boolean;
 }
 
 export class ConsoleView implements PipelineObserver {
@@ -45,6 +45,11 @@ export class ConsoleView implements PipelineObserver {
     this.o.out.write(
       `[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.flagged}/${e.window} frames flagged (${(100 * e.rate).toFixed(1)}% vs p0 ${(100 * e.p0).toFixed(1)}%, p = ${e.pValue.toExponential(1)})\n`,
     );
+  }
+
+  /** A calibration was loaded while running: verdicts are judged from now on. */
+  judging(): void {
+    this.o.judged = true;
   }
 
   line(text: string): void {

@@ -48,6 +48,19 @@ function outputTopics(config: Readonly<Config>): OutputTopics {
   };
 }
 
+/** How the agent (and `gaia-sentinel produce`) connect: brokers, TLS and SASL from config. */
+export function kafkaConnection(config: Readonly<Config>, log: Logger): KafkaConnection {
+  const k = config.kafka;
+  return {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    ssl: kafkaTls(k),
+    retries: k.retries,
+    logger: log,
+    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
+  };
+}
+
 /** `json`: print every published record there (`run --json`); a replay then "publishes" only there. */
 export async function openStream(config: Readonly<Config>, modelDir: string, log: Logger, json?: Writable): Promise<Stream> {
   const topics = outputTopics(config);
@@ -58,14 +71,7 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
     return { source, sink: json ? jsonLinesSink(topics, json) : NO_SINK, deliveryIntervalMs: 0, description: source.description, finite: true };
   }
   const k = config.kafka;
-  const connection: KafkaConnection = {
-    brokers: k.brokers,
-    clientId: k.clientId,
-    ssl: kafkaTls(k),
-    retries: k.retries,
-    logger: log,
-    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
-  };
+  const connection = kafkaConnection(config, log);
   const changelogTopic = config.drift.changelogTopic;
   if (changelogTopic) await ensureChangelog(connection, changelogTopic, k.framesTopic);
   const opened: Array<{ close(): Promise<void> }> = [];

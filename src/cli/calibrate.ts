@@ -11,7 +11,13 @@ import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
 import { openOfflineSession } from '../offline/session.js';
 import type { CliIO } from './io.js';
 
-export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--out FILE] [--on-bad-frame skip|stop] [--config FILE]
+/** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
+export const DEFAULT_MIN_FRAMES = 200;
+/** A set with more unreadable frames than this is rarely the ID data it was meant to be. */
+export const DEFAULT_MAX_REJECTED = 0.05;
+
+export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--out FILE] [--on-bad-frame skip|stop]
+                             [--min-frames N] [--max-rejected F] [--json] [--config FILE]
 
 Scores in-distribution frames that are NOT used for evaluation and writes, per head, the
 threshold at 95% TPR, the expected flag rate p0, a bootstrap 95% interval of the
@@ -21,7 +27,45 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --data PATH          a data set built by scripts/data (e.g. data/sets/fmnist-calib) or a folder of images
   --out FILE           default: calibration/<model name>.json
   --on-bad-frame MODE  skip (default: report and go on) or stop (fail naming the file)
+  --min-frames N       refuse (GAIA_CALIBRATION_DATA, nothing written) with fewer scored
+                       frames than N (default ${DEFAULT_MIN_FRAMES})
+  --max-rejected F     refuse when more than this fraction of the set was rejected
+                       (default ${DEFAULT_MAX_REJECTED})
+  --json               print one JSON object (output path, frames, every head's threshold)
 `;
+
+function parseCount(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseFraction(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const f = Number(value);
+  if (value.trim() === '' || !(f >= 0 && f <= 1)) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be a fraction between 0 and 1, got "${value}"`);
+  return f;
+}
+
+/** Refuses a calibration set too small or too dirty to trust, saying how to accept it anyway. */
+export function checkCalibrationSet(name: string, scored: number, rejected: number, minFrames: number, maxRejected: number): void {
+  const total = scored + rejected;
+  if (scored < minFrames) {
+    throw new GaiaError(
+      ErrorCodes.CALIBRATION_DATA,
+      `only ${scored} frames of ${name} could be scored${rejected ? ` (${rejected} rejected)` : ''}, fewer than --min-frames ${minFrames}: ` +
+        `a 95%-TPR threshold from so few frames is mostly sampling noise; nothing was written. Give it more ID frames, or pass --min-frames ${Math.max(1, scored)} to accept this set`,
+    );
+  }
+  if (total > 0 && rejected / total > maxRejected) {
+    throw new GaiaError(
+      ErrorCodes.CALIBRATION_DATA,
+      `${rejected} of the ${total} frames of ${name} (${((100 * rejected) / total).toFixed(1)}%) were rejected, more than --max-rejected ${maxRejected}: ` +
+        `the set is probably not the ID data it was meant to be (each rejected frame is listed above); nothing was written. Fix or remove them, or pass --max-rejected ${(rejected / total).toFixed(2)} to accept this set`,
+    );
+  }
+}
 
 export function parseOnBadFrame(value: string | undefined): OnBadFrame {
   if (value === undefined || value === 'skip' || value === 'stop') return value ?? 'skip';
@@ -36,12 +80,17 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       data: { type: 'string' },
       out: { type: 'string' },
       'on-bad-frame': { type: 'string' },
+      'min-frames': { type: 'string' },
+      'max-rejected': { type: 'string' },
+      json: { type: 'boolean', default: false },
       config: { type: 'string' },
     },
     strict: true,
   });
   if (!values.model || !values.data) throw new GaiaError(ErrorCodes.BAD_CONFIG, `calibrate needs --model and --data\n\n${calibrateUsage}`);
   const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
+  const minFrames = parseCount('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
+  const maxRejected = parseFraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const session = await openOfflineSession(config);
   try {
@@ -52,6 +101,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       progress: progressReporter(`calibrate ${set.name}`, io.stderr as NodeJS.WriteStream),
     });
     for (const r of scores.rejected) io.stderr.write(`skipped ${r.id}: ${r.message} (${r.reason})\n`);
+    checkCalibrationSet(set.name, scores.count, scores.rejected.length, minFrames, maxRejected);
     const heads = Object.fromEntries(
       Object.entries(scores.heads)
         .filter(([h]) => ID_SCORE_SIGN[h] !== undefined)
@@ -71,6 +121,18 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     const out = values.out ?? join('calibration', `${name}.json`);
     await saveCalibration(out, calibration);
     const z = heads.gaia_z!;
+    if (values.json) {
+      const summary = {
+        out,
+        model: name,
+        fingerprint: calibration.fingerprint,
+        data: calibration.data,
+        primaryHead: calibration.primaryHead,
+        heads: Object.fromEntries(Object.entries(heads).map(([h, c]) => [h, { rawThreshold: c.rawThreshold, rawThresholdInterval95: c.rawThresholdInterval95, flagRate: c.flagRate }])),
+      };
+      io.stdout.write(`${JSON.stringify(summary)}\n`);
+      return;
+    }
     io.stdout.write(
       `calibrated ${name} on ${scores.count} frames of ${set.name} (${scores.rejected.length} skipped) → ${out}\n` +
         `  gaia_z: flag when raw ≥ ${z.rawThreshold.toPrecision(6)} (95% bootstrap interval ${z.rawThresholdInterval95.map((v) => v.toPrecision(6)).join(' … ')}), p0 = ${(100 * z.flagRate).toFixed(2)}%\n` +

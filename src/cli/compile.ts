@@ -4,7 +4,7 @@ import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseGaiaZMode, parseHeads
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { CliIO } from './io.js';
 
-export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern] [--debug]
+export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern] [--debug] [--json]
 
 Rewrites an ONNX CNN classifier into a scoring graph that computes the logits, the
 backward pass GAIA needs, and the score heads in one session.run.
@@ -23,6 +23,7 @@ backward pass GAIA needs, and the score heads in one session.run.
                  where that cannot be proven exact)
   --debug        also output every tap's value and gradient (debug/...; in pattern
                  mode debug/grad/<i> holds the 0/1 pattern)
+  --json         print one JSON object (the same facts) instead of the text report
 `;
 
 export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
@@ -35,6 +36,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
       heads: { type: 'string' },
       'gaia-z-mode': { type: 'string' },
       debug: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -47,6 +49,21 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
     ...(values['gaia-z-mode'] ? { gaiaZMode: parseGaiaZMode(values['gaia-z-mode']) } : {}),
     debug: values.debug ?? false,
   });
+  if (values.json) {
+    const report = {
+      model: values.model,
+      out: values.out,
+      logits: result.logits,
+      numClasses: result.numClasses,
+      heads: result.heads,
+      gaiaZMode: result.gaiaZMode,
+      taps: result.taps.map((t) => ({ node: t.node, tensor: t.tensor, opType: t.opType, shape: t.shape, reason: t.reason })),
+      notes: result.notes,
+      opCounts: result.opCounts,
+    };
+    io.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
   const lines = [
     `compiled ${values.model} → ${values.out}`,
     `logits: "${result.logits}" (${result.numClasses} classes); heads: ${result.heads.join(', ')}; gaia_z mode: ${result.gaiaZMode}`,

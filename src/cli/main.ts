@@ -8,7 +8,9 @@ import { ExitCode, type CliIO } from './io.js';
 import { runCommand, runUsage } from './run.js';
 import { calibrateCommand, calibrateUsage } from './calibrate.js';
 import { evalCommand, evalUsage } from './eval.js';
+import { produceCommand, produceUsage } from './produce.js';
 import { snapshotCommand, snapshotUsage } from './snapshot.js';
+import { buildInfo } from '../version.js';
 
 type Command = (argv: string[], io: CliIO) => Promise<void>;
 
@@ -17,16 +19,28 @@ const COMMANDS: Record<string, { run: Command; usage: string; summary: string }>
   compile: { run: compileCommand, usage: compileUsage, summary: 'compile a classifier into a GAIA scoring graph' },
   calibrate: { run: calibrateCommand, usage: calibrateUsage, summary: 'threshold at 95% TPR on in-distribution frames' },
   eval: { run: evalCommand, usage: evalUsage, summary: 'FPR95 / AUROC of GAIA-Z, GAIA-A, MSP, Energy on ID vs OOD sets' },
+  produce: { run: produceCommand, usage: produceUsage, summary: 'send image files to the frames topic as cameras would (smoke and load tests)' },
   'dashboard-snapshot': { run: snapshotCommand, usage: snapshotUsage, summary: "render the Grafana dashboard's queries to a static HTML page" },
 };
 
 const usage = () =>
   `Usage: gaia-sentinel <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
     .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
-    .join('\n')}\n\nRun gaia-sentinel <command> --help for its options.\n`;
+    .join('\n')}\n\nRun gaia-sentinel <command> --help for its options; gaia-sentinel --version [--json] for the build.\n`;
+
+/** The version line (what bug reports need: ours, the scoring semantics, ORT and Node), or one JSON object. */
+function versionText(json: boolean): string {
+  const b = buildInfo();
+  if (json) return `${JSON.stringify(b)}\n`;
+  return `gaia-sentinel ${b.version}\nscoring semantics ${b.scoringSemantics}, onnxruntime-node ${b.onnxruntime}, node ${b.node}\n`;
+}
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout.write(versionText(rest.includes('--json')));
+    return ExitCode.OK;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
     return name ? ExitCode.OK : ExitCode.USAGE;
@@ -44,7 +58,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await command.run(rest, io);
     return ExitCode.OK;
   } catch (err) {
-    return report(name, command.usage, err, io);
+    return report(name, command.usage, err, io, rest.includes('--json'));
   }
 }
 
@@ -53,7 +67,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
  * kafkajs errors carry numeric codes, a thrown string has no properties at all, so nothing
  * is assumed about `err` beyond what is checked.
  */
-export function report(name: string, commandUsage: string, err: unknown, io: CliIO): number {
+export function report(name: string, commandUsage: string, err: unknown, io: CliIO, json = false): number {
+  // With --json a tool reads the failure too: one JSON line on stderr before the text one.
+  if (json) {
+    const e = err as { code?: unknown; message?: unknown; retriable?: unknown } | null | undefined;
+    const code = isGaiaError(err) ? err.code : typeof e?.code === 'string' ? e.code : null;
+    io.stderr.write(`${JSON.stringify({ error: { command: name, code, message: err instanceof Error ? err.message : String(err), retriable: isGaiaError(err) ? err.retriable : false } })}\n`);
+  }
   if (isGaiaError(err)) {
     io.stderr.write(`gaia-sentinel ${name}: ${err.message} [${err.code}]${err.retriable ? ' (transient: a restart may succeed)' : ''}\n`);
     if (err.code === ErrorCodes.BAD_CONFIG) return ExitCode.USAGE;

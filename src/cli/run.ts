@@ -1,11 +1,12 @@
 /**
  * `gaia-sentinel run`: flags → config → agent → signals. The agent (src/agent/) does the
  * work; this command only wires it to the process: SIGTERM/SIGINT drain it, and past the
- * shutdown deadline it is aborted. The exit code is set by cli/main.ts from what this throws.
+ * shutdown deadline it is aborted; SIGHUP reloads the calibration. The exit code is set by cli/main.ts from what this throws.
  */
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
-import { loadConfig } from '../config/load.js';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './io.js';
@@ -41,8 +42,27 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     overrides: { ...(values.model ? { 'model.dir': values.model } : {}), ...(values.replay ? { 'replay.dirs': values.replay } : {}) },
   });
   const log = createLogger(config.log.level);
-  const agent = await Agent.create(config, { stdout: io.stdout, log, verbose: values.verbose, json: values.json });
+  // Installed before the (slow) start: SIGHUP's default action would kill the process. A
+  // signal during startup needs no reload, the calibration is read at the end of it.
+  let agent: Agent | undefined;
+  const onHup = () => {
+    if (!agent) {
+      log.info('SIGHUP during startup: the calibration is read as the agent starts');
+      return;
+    }
+    log.info({ signal: 'SIGHUP' }, 'reloading the calibration');
+    void agent.reloadCalibration();
+  };
+  process.on('SIGHUP', onHup);
+  try {
+    agent = await Agent.create(config, { stdout: io.stdout, log, verbose: values.verbose, json: values.json });
+    await runAgent(agent, config, log);
+  } finally {
+    process.removeListener('SIGHUP', onHup);
+  }
+}
 
+async function runAgent(agent: Agent, config: Readonly<Config>, log: Logger): Promise<void> {
   // SIGTERM/SIGINT: stop fetching, finish and publish what is in flight, commit, disconnect;
   // past the deadline, abort (nothing more is committed: the frames in flight are redelivered).
   let deadline: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@
  * Loads and validates configuration: defaults < config file < environment < overrides.
  * An invalid value stops startup with the key, its env var, the value, and what is allowed.
  */
+import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { schema } from './schema.js';
@@ -70,7 +71,7 @@ export interface LoadOptions {
 }
 
 export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
-  const env = options.env ?? process.env;
+  const env = withSecretFiles(options.env ?? process.env);
   const conf = build(env);
   if (options.file) {
     try {
@@ -88,6 +89,38 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const config = conf.getProperties();
   crossCheck(config);
   return deepFreeze(config);
+}
+
+/** The env vars of the schema's sensitive keys (passwords): each may come from a file instead. */
+function sensitiveVars(node: unknown = schema): string[] {
+  if (!node || typeof node !== 'object') return [];
+  const leaf = node as { env?: unknown; sensitive?: unknown; doc?: unknown };
+  if (typeof leaf.doc === 'string') return leaf.sensitive === true && typeof leaf.env === 'string' ? [leaf.env] : [];
+  return Object.values(node).flatMap((child) => sensitiveVars(child));
+}
+
+/**
+ * `GAIA_X_FILE=/run/secrets/x` reads a secret from a file (Docker and Kubernetes secrets
+ * are mounted as files, and an env var's value shows in `ps e` and crash dumps). One
+ * trailing newline is dropped, as `echo` and most secret tools add one.
+ */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  let out = env;
+  for (const variable of sensitiveVars()) {
+    const file = env[`${variable}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[variable] !== undefined && env[variable] !== '') {
+      throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: both ${variable} and ${variable}_FILE are set; set only one of them`);
+    }
+    let value: string;
+    try {
+      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (cause) {
+      throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${variable}_FILE names ${file}, which cannot be read: ${(cause as Error).message}`, { cause });
+    }
+    out = { ...out, [variable]: value };
+  }
+  return out;
 }
 
 /** Rules that involve several keys. */

@@ -168,6 +168,12 @@ export const schema = {
       default: '',
       env: 'GAIA_CALIBRATION',
     },
+    watchIntervalMs: {
+      doc: 'Check the calibration file for changes this often (ms) and reload it when it changed, as on SIGHUP; 0: only on SIGHUP.',
+      format: 'nat',
+      default: 0,
+      env: 'GAIA_CALIBRATION_WATCH_INTERVAL_MS',
+    },
   },
   runtime: {
     executionProviders: {

@@ -98,16 +98,36 @@ class SourceWindow {
 export class DriftMonitor {
   private readonly sources = new Map<string, SourceWindow>();
   /** critical[n] = smallest k with P(X ≥ k | n, p0) < alpha, computed on first use. */
-  private readonly critical: number[] = [];
+  private critical: number[] = [];
   private readonly minFrames: number;
-  private readonly resolveRate: number;
+  private resolveRate: number;
+  private current: DriftOptions;
 
-  constructor(readonly options: DriftOptions) {
+  constructor(options: DriftOptions) {
     if (!(options.window >= 1) || !(options.alpha > 0 && options.alpha < 1) || !(options.p0 > 0 && options.p0 < 1)) {
       throw new RangeError(`drift options need window ≥ 1, 0 < alpha < 1, 0 < p0 < 1; got ${JSON.stringify(options)}`);
     }
+    this.current = options;
     this.minFrames = Math.min(options.minFrames ?? options.window, options.window);
     this.resolveRate = options.resolveRate ?? 2 * options.p0;
+  }
+
+  get options(): DriftOptions {
+    return this.current;
+  }
+
+  /**
+   * A new calibration's baseline rate (a reload): the next verdict is tested against it.
+   * Windows keep their verdicts (judged at the old threshold, which a recalibration of the
+   * same model moves little) and open episodes stay open, so a reload neither raises nor
+   * hides an alarm by itself.
+   */
+  setBaseline(p0: number): void {
+    if (!(p0 > 0 && p0 < 1)) throw new RangeError(`p0 must be in (0, 1), got ${p0}`);
+    const defaultResolve = this.current.resolveRate === undefined;
+    this.current = { ...this.current, p0 };
+    if (defaultResolve) this.resolveRate = 2 * p0;
+    this.critical = [];
   }
 
   /** Records one verdict; returns the episode event it causes, if any. */

@@ -66,3 +66,4 @@ function validateHead(path: string, name: string, h: HeadCalibration): void {
   }
   if (!(finite(h.flagRate) && h.flagRate > 0 && h.flagRate < 1)) bad('flagRate', h.flagRate, 'a number strictly between 0 and 1 (the baseline flag rate p0)');
 }
+

@@ -23,11 +23,15 @@ export interface PipelineOptions {
   readonly labels: readonly string[];
   readonly model: string;
   readonly fingerprint: string;
-  /** The primary head's calibration; without it frames get scores but no verdicts. */
-  readonly threshold?: HeadCalibration;
+  /**
+   * The primary head's calibration; without it frames get scores but no verdicts. As
+   * functions, they are read together once per batch, so a reloaded calibration applies
+   * from the next batch on, never to half of one.
+   */
+  readonly threshold?: HeadCalibration | (() => HeadCalibration | undefined);
   /** Which calibration file the threshold comes from (carried by every verdict and event). */
-  readonly calibration?: CalibrationRef;
-  readonly drift?: DriftMonitor;
+  readonly calibration?: CalibrationRef | (() => CalibrationRef | undefined);
+  readonly drift?: DriftMonitor | (() => DriftMonitor | undefined);
   readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
   /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
   readonly atomic?: AtomicPublisher;
@@ -73,6 +77,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
   let failure: unknown;
   const now = o.now ?? Date.now;
+  const thresholdNow = typeof o.threshold === 'function' ? o.threshold : () => o.threshold as HeadCalibration | undefined;
+  const calibrationNow = typeof o.calibration === 'function' ? o.calibration : () => o.calibration as CalibrationRef | undefined;
+  const driftNow = typeof o.drift === 'function' ? o.drift : () => o.drift as DriftMonitor | undefined;
   const per = o.pre.elementsPerFrame;
   const observer = o.observer ?? {};
   let resume: (() => void) | undefined;
@@ -152,34 +159,36 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     observer.batch?.(batch.length, (performance.now() - started) / 1000);
     const messages = batch.map((d) => d.message);
     const scoredAt = now();
+    const threshold = thresholdNow();
+    const calibration = calibrationNow();
+    const drift = driftNow();
     const { records, alerts } = judgeBatch(messages, out, {
       labels: o.labels,
       numClasses: o.scorer.numClasses,
       model: o.model,
       fingerprint: o.fingerprint,
       scoredAt,
-      ...(o.threshold ? { threshold: o.threshold } : {}),
-      ...(o.calibration ? { calibration: o.calibration } : {}),
+      ...(threshold ? { threshold } : {}),
+      ...(calibration ? { calibration } : {}),
     });
     const events: AlertEvent[] = [];
     records.forEach((record, i) => {
       observer.verdict?.(record);
       stats.scored++;
-      if (!o.threshold) return;
+      if (!threshold) return;
       const alert = alerts[i];
       if (alert) {
         stats.flagged++;
         events.push(alert);
       }
-      const drift = o.drift?.observe(record.source, record.flagged, record.capturedAt ?? scoredAt, record.partition);
+      const episode = drift?.observe(record.source, record.flagged, record.capturedAt ?? scoredAt, record.partition);
       // The frame that tipped the window identifies the event (its id) and lets a consumer find it.
-      if (drift) events.push({ ...drift, model: record.model, modelFingerprint: record.modelFingerprint, calibration: record.calibration, trigger: frameRef(record) });
+      if (episode) events.push({ ...episode, model: record.model, modelFingerprint: record.modelFingerprint, calibration: record.calibration, trigger: frameRef(record) });
     });
     for (const e of events) observer.event?.(e);
     // Outputs first, acknowledgement after: a crash in between replays the batch
     // (at-least-once). Delivery runs behind scoring, in batch order, so the next batch is
     // scored while this one's outputs travel to the brokers.
-    const drift = o.drift;
     const states =
       drift && o.driftChangelog
         ? [...new Map(records.map((r) => [r.source, r.partition] as const))].map(([source, partition]) => ({

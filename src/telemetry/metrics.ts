@@ -76,6 +76,7 @@ export class AgentMetrics implements PipelineObserver {
   private readonly commitFailures: Counter<never>;
   private readonly paused: Gauge<never>;
   private readonly pauses: Counter<never>;
+  private readonly calibrationReloads: Counter<'result'>;
   private lagSource: (() => ReadonlyMap<number, number>) | undefined;
   private readySource: (() => boolean) | undefined;
   private queueSource: (() => PipelineQueue) | undefined;
@@ -166,6 +167,12 @@ export class AgentMetrics implements PipelineObserver {
         this.set(readyOf() ? 1 : 0);
       },
     });
+    this.calibrationReloads = new Counter({
+      name: 'gaia_calibration_reloads_total',
+      help: 'Calibration reloads (SIGHUP or a changed file) by result: changed, unchanged, failed (the loaded calibration stays).',
+      labelNames: ['result'],
+      registers,
+    });
     this.setCalibration(undefined);
   }
 
@@ -184,6 +191,10 @@ export class AgentMetrics implements PipelineObserver {
     this.threshold.set({ model }, c.rawThreshold);
     this.p0.set({ model }, c.flagRate);
     this.calibrationInfo.set({ model, fingerprint: c.fingerprint.slice(0, 16) }, 1);
+  }
+
+  calibrationReload(result: 'changed' | 'unchanged' | 'failed'): void {
+    this.calibrationReloads.inc({ result });
   }
 
   /** Where each verdict's drift state (flagged ratio in the window, episode open) is read from. */
