@@ -92,7 +92,7 @@ describe('gaia-sentinel produce → the agent (real broker)', () => {
   }, 180_000);
 
   it('--fps paces the frames; --repeat passes over them again; bad flags are GAIA_BAD_CONFIG (exit 2)', async () => {
-    const topic = uniqueName('produce-paced');
+    const topic = uniqueName('produce-paced-frames');
     created.push(topic);
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic }] });
     const one = join(SAMPLES, readdirSync(SAMPLES).sort()[0]!);

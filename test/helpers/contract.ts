@@ -15,7 +15,7 @@ import { dataSchema, EVENT_TYPES, type EventKind } from '../../src/stream/cloud-
 
 const SCHEMAS = join(import.meta.dirname, '..', '..', 'schemas');
 
-export type RecordKind = 'event' | 'verdict' | 'dead-letter' | 'drift-window';
+export type RecordKind = 'event' | 'verdict' | 'dead-letter' | 'drift-window' | 'frame';
 
 /** Every object schema that does not say otherwise rejects undeclared properties. */
 function closed(node: unknown): unknown {
@@ -96,17 +96,22 @@ export function assertRecord(kind: RecordKind, m: KafkaMessage, where: string): 
     case 'dead-letter':
       assertValid('dead-letter-headers', headerTexts(m), `${where}: dead-letter headers`);
       return;
+    case 'frame':
+      assertValid('frame-input', { key: m.key?.toString() ?? null, headers: headerTexts(m) }, `${where}: frame`);
+      return;
     case 'drift-window':
       if (m.value !== null) assertValid('drift-window', JSON.parse(m.value.toString()), `${where}: drift window`);
       return;
   }
 }
 
-/** What a test topic holds, from its name (agentTopics / uniqueName), or undefined if it is not an output topic. */
+/** What a test topic holds, from its name (agentTopics / uniqueName), or undefined if it is none of the contract's topics. */
 export function kindOfTopic(topic: string): RecordKind | undefined {
   if (/^gaia-test-[a-z0-9-]*alerts-/.test(topic)) return 'event';
   if (/^gaia-test-[a-z0-9-]*scores-/.test(topic)) return 'verdict';
   if (/^gaia-test-[a-z0-9-]*dlq-/.test(topic)) return 'dead-letter';
   if (/^gaia-test-[a-z0-9-]*changelog-/.test(topic)) return 'drift-window';
+  // Input topics, for tests of what producers send (gaia-sentinel produce).
+  if (/^gaia-test-[a-z0-9-]*frames-/.test(topic)) return 'frame';
   return undefined;
 }

@@ -78,7 +78,7 @@ export function startAgent(env: Record<string, string>, args: readonly string[] 
  */
 export async function collect(kafka: Kafka, topic: string, done: (ms: KafkaMessage[]) => boolean, timeoutMs = 90_000): Promise<KafkaMessage[]> {
   const kind = kindOfTopic(topic);
-  if (!kind) throw new Error(`collect() reads output topics (alerts, scores, dlq, changelog by name), not ${topic}`);
+  if (!kind) throw new Error(`collect() reads contract topics (frames, alerts, scores, dlq, changelog by name), not ${topic}`);
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxBytesPerPartition: 16 * 1024 * 1024 });
   const seen: KafkaMessage[] = [];
   await consumer.connect();
