@@ -1,6 +1,6 @@
 /**
  * Two agents in one consumer group on the real broker. Drift windows live with the
- * partition owner (DESIGN.md §4): when a second agent joins and the group rebalances, the
+ * partition owner (docs/DEFINITIONS.md#drift-episodes): when a second agent joins and the group rebalances, the
  * first one drops the drift state and the drift series of the sources on the partition it
  * lost (a stale gaia_drift_active=1 would keep an alert firing forever), and its consumer
  * lag gauge keeps only the partition it still owns; the new owner builds its own window

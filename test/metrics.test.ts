@@ -1,5 +1,5 @@
 /**
- * FPR95 and AUROC as DESIGN.md §3 defines them (ID-scores: higher = more in-distribution):
+ * FPR95 and AUROC as docs/DEFINITIONS.md defines them (ID-scores: higher = more in-distribution):
  * hand-checked on a small example, on ties and on perfect separation, and cross-checked
  * against a brute-force pair count on random data with many ties.
  */

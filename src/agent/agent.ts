@@ -240,7 +240,7 @@ export class Agent {
         if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) void this.reloadCalibration();
       });
     }
-    // Drift windows live with the partition owner (DESIGN.md §4): when a rebalance moves a
+    // Drift windows live with the partition owner (docs/DEFINITIONS.md#drift-episodes): when a rebalance moves a
     // partition away, its sources' windows and drift series go; the new owner starts afresh.
     source.onRevoked(({ partitions }) => {
       const drift = this.drift;

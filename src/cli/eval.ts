@@ -19,7 +19,7 @@ import type { CliIO } from './io.js';
 export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--calibration FILE] [--out-dir DIR]
 
 Scores an in-distribution set and one or more OOD sets, and reports FPR95 and AUROC per
-OOD set and on average for GAIA-Z, GAIA-A, MSP and Energy (DESIGN.md §3), plus the flag
+OOD set and on average for GAIA-Z, GAIA-A, MSP and Energy (docs/DEFINITIONS.md), plus the flag
 rate a calibration gives on the ID set. Writes JSON, Markdown and an ROC picture (SVG).
 
   --model DIR          model package

@@ -1,5 +1,5 @@
 /**
- * The score heads appended to the classifier (DESIGN.md §2):
+ * The score heads appended to the classifier (docs/DEFINITIONS.md):
  * - gaia_z: zero-ratio abnormality of the gradients of Σ_b max_c y[b,c] at every tap
  *   (the official cal_zero); higher = more out-of-distribution.
  * - gaia_a: channel-mean gradient abnormality (the official cal_grad_value).

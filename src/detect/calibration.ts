@@ -1,5 +1,5 @@
 /**
- * Calibration of a score head on in-distribution frames (DESIGN.md §3): the TPR-95
+ * Calibration of a score head on in-distribution frames (docs/DEFINITIONS.md): the TPR-95
  * threshold, the flag rate it implies (p0, the expected rate under no shift), a bootstrap
  * interval of the threshold, quantiles and a histogram. Pure: scores in, numbers out.
  */

@@ -1,5 +1,5 @@
 /**
- * Drift episodes per source (DESIGN.md §4). Each source keeps a sliding window of its
+ * Drift episodes per source (docs/DEFINITIONS.md#drift-episodes). Each source keeps a sliding window of its
  * last `window` verdicts. An episode starts when the number of flagged frames k in the
  * window is very unlikely under the baseline rate p0 (one-sided binomial tail
  * P(X ≥ k | n, p0) < alpha), and ends with hysteresis: once the windowed rate has stayed at

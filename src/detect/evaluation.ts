@@ -1,5 +1,5 @@
 /**
- * FPR95 and AUROC of every score head on every OOD set, and their averages (DESIGN.md §3).
+ * FPR95 and AUROC of every score head on every OOD set, and their averages (docs/DEFINITIONS.md).
  * Raw head outputs are turned into ID-scores (higher = more in-distribution) first.
  */
 import { ID_SCORE_SIGN } from './calibration.js';

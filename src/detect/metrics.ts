@@ -1,5 +1,5 @@
 /**
- * Detection metrics exactly as DESIGN.md §3 (the official GAIA metrics code) defines them.
+ * Detection metrics exactly as docs/DEFINITIONS.md (the official GAIA metrics code) defines them.
  * Scores are ID-scores: higher = more in-distribution (for GAIA-Z, s = −raw).
  */
 

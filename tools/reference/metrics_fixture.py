@@ -1,5 +1,5 @@
 """Golden values for the detection metrics, computed the way the official GAIA metrics code
-does (DESIGN.md §3), independently of the TypeScript implementation:
+does (docs/DEFINITIONS.md), independently of the TypeScript implementation:
 
   t      = sort(s_id)[round(0.05 * n_id)]          (Python's round: half to even)
   FPR95  = mean(s_ood > t)
