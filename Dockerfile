@@ -55,7 +55,8 @@ COPY package.json LICENSE README.md ./
 COPY bin bin
 COPY models models
 COPY calibration calibration
-USER node
+# Numeric, so Kubernetes can verify runAsNonRoot (the node user of the base image).
+USER 1000:1000
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["node", "bin/gaia-healthcheck.js"]
 ENTRYPOINT ["node", "bin/gaia-sentinel.js"]
@@ -79,7 +80,7 @@ COPY package.json LICENSE README.md ./
 COPY bin bin
 COPY models models
 COPY calibration calibration
-USER gaia
+USER 10001:10001
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["node", "bin/gaia-healthcheck.js"]
 ENTRYPOINT ["node", "bin/gaia-sentinel.js"]
