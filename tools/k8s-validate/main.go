@@ -28,19 +28,19 @@ import (
 
 // The kinds a chart of ours may render, each with the type that decodes it.
 var kinds = map[string]func() any{
-	"apps/v1/StatefulSet":                 func() any { return &appsv1.StatefulSet{} },
-	"apps/v1/Deployment":                  func() any { return &appsv1.Deployment{} },
-	"v1/Service":                          func() any { return &corev1.Service{} },
-	"v1/ConfigMap":                        func() any { return &corev1.ConfigMap{} },
-	"v1/Secret":                           func() any { return &corev1.Secret{} },
-	"v1/ServiceAccount":                   func() any { return &corev1.ServiceAccount{} },
-	"policy/v1/PodDisruptionBudget":       func() any { return &policyv1.PodDisruptionBudget{} },
-	"autoscaling/v2/HorizontalPodAutoscaler": func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
-	"rbac.authorization.k8s.io/v1/Role":   func() any { return &rbacv1.Role{} },
-	"monitoring.coreos.com/v1/PodMonitor": func() any { return &monitoringv1.PodMonitor{} },
+	"apps/v1/StatefulSet":                     func() any { return &appsv1.StatefulSet{} },
+	"apps/v1/Deployment":                      func() any { return &appsv1.Deployment{} },
+	"v1/Service":                              func() any { return &corev1.Service{} },
+	"v1/ConfigMap":                            func() any { return &corev1.ConfigMap{} },
+	"v1/Secret":                               func() any { return &corev1.Secret{} },
+	"v1/ServiceAccount":                       func() any { return &corev1.ServiceAccount{} },
+	"policy/v1/PodDisruptionBudget":           func() any { return &policyv1.PodDisruptionBudget{} },
+	"autoscaling/v2/HorizontalPodAutoscaler":  func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
+	"rbac.authorization.k8s.io/v1/Role":       func() any { return &rbacv1.Role{} },
+	"monitoring.coreos.com/v1/PodMonitor":     func() any { return &monitoringv1.PodMonitor{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &monitoringv1.ServiceMonitor{} },
 	"monitoring.coreos.com/v1/PrometheusRule": func() any { return &monitoringv1.PrometheusRule{} },
-	"keda.sh/v1alpha1/ScaledObject":       func() any { return &kedav1alpha1.ScaledObject{} },
+	"keda.sh/v1alpha1/ScaledObject":           func() any { return &kedav1alpha1.ScaledObject{} },
 }
 
 type header struct {
