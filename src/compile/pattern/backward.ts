@@ -10,7 +10,7 @@ import { reversePass, reverseVisits, type Seed, type Visit } from '../backward.j
 import type { GraphBuilder } from '../builder.js';
 import { convPatternRules } from './conv.js';
 import { patternRules as otherRules } from './rules.js';
-import type { PatternContext, PatternRule } from './types.js';
+import type { PatternContext, PatternRule, ReluFactors } from './types.js';
 
 export const patternRules: ReadonlyMap<string, PatternRule> = new Map(Object.entries({ ...otherRules, ...convPatternRules }));
 
@@ -32,10 +32,17 @@ const broadcast = (p: Shape, q: Shape): Shape => p.map((d, i) => (d === 1 ? q[i]
 
 /**
  * Emits the pattern pass (call patternUnsupported first). Returns, for each target, a 0/1
- * tensor of the target's shape, or undefined where the seeds do not depend on it.
+ * tensor of the target's shape (undefined where the seeds do not depend on it), and the
+ * factors of those that a ReLU made from a one-channel pattern (for patternCounts).
  */
-export function patternBackward(graph: Graph, b: GraphBuilder, seeds: readonly Seed[], targets: readonly string[]): Map<string, string | undefined> {
+export function patternBackward(
+  graph: Graph,
+  b: GraphBuilder,
+  seeds: readonly Seed[],
+  targets: readonly string[],
+): { patterns: Map<string, string | undefined>; factors: ReadonlyMap<string, ReluFactors> } {
   const shapes = new Map<string, Shape>();
+  const factors = new Map<string, ReluFactors>();
   const forwardShape = (name: string): Shape => {
     const s = b.shapeOf(name);
     if (!s) throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `pattern pass: no shape known for "${name}"`);
@@ -68,6 +75,8 @@ export function patternBackward(graph: Graph, b: GraphBuilder, seeds: readonly S
       shape: forwardShape,
       patternShape,
       setPatternShape: (name, shape) => shapes.set(name, shape),
+      factorsOf: (name) => factors.get(name),
+      setFactors: (name, f) => factors.set(name, f),
     };
     const result = rule.emit(ctx);
     node.inputs.forEach((input, i) => {
@@ -81,9 +90,26 @@ export function patternBackward(graph: Graph, b: GraphBuilder, seeds: readonly S
     });
     return result;
   };
-  const patterns = reversePass(graph, b, seeds, targets, { merge, emit });
-  return new Map(targets.map((t) => {
-    const p = patterns.get(t);
+  const merged = reversePass(graph, b, seeds, targets, { merge, emit });
+  const patterns = new Map(targets.map((t) => {
+    const p = merged.get(t);
     return [t, p === undefined ? undefined : expandTo(p, t)];
   }));
+  return { patterns, factors };
+}
+
+/**
+ * Ones per (sample, channel) over the spatial axes of a [B, C, spatial...] 0/1 pattern.
+ * A factored one is the product of its mask with its one-channel pattern,
+ * [B, C, P] × [B, P, 1]: the counts without the full-size product (exact: sums of 0/1).
+ */
+export function patternCounts(b: GraphBuilder, pattern: string, shape: Shape, factors: ReluFactors | undefined): string {
+  const spatial = shape.slice(2);
+  if (!factors || !spatial.every((d): d is number => typeof d === 'number') || typeof shape[1] !== 'number') {
+    return b.reduce('ReduceSum', pattern, spatial.map((_, i) => i + 2), false);
+  }
+  const size = spatial.reduce((x, d) => x * d, 1);
+  const mask = b.op1('Reshape', [factors.mask, b.ints([0, shape[1], size])]);
+  const shared = b.op1('Reshape', [factors.shared, b.ints([0, size, 1])]);
+  return b.op1('Reshape', [b.op1('MatMul', [mask, shared], [], 'pattern_count'), b.ints([0, shape[1]])]);
 }

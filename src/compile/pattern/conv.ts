@@ -13,6 +13,7 @@
  *   are positive exactly where a term is non-zero.
  */
 import { attr, attrInt, describeNode } from '../../onnx/graph.js';
+import { DataType } from '../../onnx/schema.js';
 import { windowGeometry, type WindowGeometry } from '../../onnx/window-geometry.js';
 import { convInputGrad, staticSpatial } from '../rules/conv.js';
 import { fromCount, nonZeroConstant } from './binary.js';
@@ -85,6 +86,19 @@ function spread(ctx: PatternContext, p: string, channels: number, geo: WindowGeo
   return rest.every((q) => q === 0) ? pooled : b.pad(pooled, [0, 0, ...rest.slice(0, n), 0, 0, ...rest.slice(n)]);
 }
 
+/**
+ * OR over the channels of a 0/1 pattern, [B, 1, spatial...]. For a ReLU's factored pattern
+ * mask(c, p) AND shared(p) that is shared(p) AND (max over c of the ReLU's output > 0): a
+ * reduction of a tensor the forward pass has anyway, instead of the full-size product's.
+ */
+function channelOr(ctx: PatternContext, p: string): string {
+  const { b } = ctx;
+  const f = ctx.factorsOf?.(p);
+  if (!f) return b.reduce('ReduceMax', p, [1], true);
+  const positive = b.op1('Greater', [b.reduce('ReduceMax', f.positive, [1], true), b.scalar(0)]);
+  return b.op1('Mul', [f.shared, b.op1('Cast', [positive], [attr.int('to', DataType.FLOAT)])], [], 'pattern_any');
+}
+
 const emit = (ctx: PatternContext): Array<string | undefined> => {
   const { b, node } = ctx;
   const [x, weight] = node.inputs as [string, string];
@@ -112,7 +126,7 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
   }
 
   if (group === 1) {
-    const any = ps[1] === 1 ? p : b.reduce('ReduceMax', p, [1], true);
+    const any = ps[1] === 1 ? p : channelOr(ctx, p);
     const shared = spread(ctx, any, 1, geo);
     ctx.setPatternShape(shared, [xShape[0]!, 1, ...xShape.slice(2)]);
     return [shared];

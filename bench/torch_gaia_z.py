@@ -1,0 +1,169 @@
+"""CPU timing of GAIA-Z in PyTorch, the two reference implementations, for
+docs/BENCHMARKS.md (pattern mode, issue #15):
+
+    /opt/torchenv/bin/python bench/torch_gaia_z.py --arch resnet50 --batches 1,16,128 --json out.json
+
+At each batch, with torch.set_num_threads(threads) (2: onnxruntime's intra-op threads):
+  forward   the plain forward pass under torch.no_grad();
+  official  the paper's recipe: forward hooks keep every BatchNorm2d output (retain_grad),
+            the weights require gradients, seed = logits.max(1)[0].sum(), seed.backward(),
+            zero ratios from the kept outputs' .grad;
+  lean      frozen weights, only the input requires a gradient, torch.autograd.grad from
+            the same seed to the BatchNorm outputs, the same reductions.
+Each is warmed up, then timed --repeats times; medians in ms per image. Activations run
+out of place (torchvision's in-place ReLU/Hardswish would overwrite a kept BN output).
+
+Models: resnet18_fmnist (the benchmark ResNet-18, weights from bench/.cache/resnet18.pt
+or rebuilt from its seed, 28x28) or a torchvision architecture at 224x224 built as
+tools/reference/torchvision_counts.py builds it (seed 0, random weights, BN statistics
+from three training-mode passes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
+
+
+def build(arch: str, weights: str):
+    if arch == "resnet18_fmnist":
+        import architectures as A  # noqa: E402
+
+        ctor, _ = A.ARCHITECTURES[arch]
+        if os.path.exists(weights):
+            model = ctor()
+            model.load_state_dict(torch.load(weights, map_location="cpu"))
+        else:
+            print(f"warning: {weights} not found, rebuilding {arch} from seed 0", file=sys.stderr)
+            model = A.build(arch, seed=0)
+        return model.eval(), tuple(A.input_shape(arch))
+    import torchvision
+
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(weights=None)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(8, 3, 224, 224))
+    return model.eval(), (3, 224, 224)
+
+
+def out_of_place(model: nn.Module) -> None:
+    for m in model.modules():
+        if hasattr(m, "inplace"):
+            m.inplace = False
+
+
+def bn_modules(model: nn.Module):
+    return [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+def ratios(grads) -> torch.Tensor:
+    r = torch.cat([(g != 0).sum(dim=(2, 3)).to(g.dtype) / (g.shape[2] * g.shape[3]) for g in grads], dim=1)
+    return (r * r).mean(dim=1)
+
+
+def official(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    taps = []
+
+    def keep(mod, inp, out):
+        out.retain_grad()
+        taps.append(out)
+
+    handles = [m.register_forward_hook(keep) for m in bn_modules(model)]
+    try:
+        for p in model.parameters():
+            p.requires_grad_(True)
+            p.grad = None
+        y = model(x)
+        y.max(1)[0].sum().backward()
+    finally:
+        for h in handles:
+            h.remove()
+    return ratios([t.grad for t in taps])
+
+
+def lean(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    taps = []
+    handles = [m.register_forward_hook(lambda mod, i, o: taps.append(o)) for m in bn_modules(model)]
+    try:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        with torch.enable_grad():
+            y = model(x.detach().requires_grad_(True))
+            grads = torch.autograd.grad(y.max(1)[0].sum(), taps)
+    finally:
+        for h in handles:
+            h.remove()
+    return ratios(grads)
+
+
+def timed(fn, warmup: int, repeats: int):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="resnet18_fmnist")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batches", default="1,16,128")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--weights", default=os.path.join(REPO, "bench", ".cache", "resnet18.pt"))
+    ap.add_argument("--json", dest="json_out", default=None)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    model, shape = build(args.arch, args.weights)
+    out_of_place(model)
+    rows = []
+    for b in [int(s) for s in args.batches.split(",") if s.strip()]:
+        x = torch.randn((b, *shape), generator=torch.Generator().manual_seed(b))
+        z_official, z_lean = official(model, x), lean(model, x)
+        assert torch.equal(z_official, z_lean), "the official and lean GAIA-Z differ"
+
+        def fwd():
+            with torch.no_grad():
+                return model(x)
+
+        t = {
+            "forward": timed(fwd, args.warmup, args.repeats),
+            "official": timed(lambda: official(model, x), args.warmup, args.repeats),
+            "lean": timed(lambda: lean(model, x), args.warmup, args.repeats),
+        }
+        row = {"batch": b, **{f"{k}_ms_per_image": statistics.median(v) / b for k, v in t.items()}, "ms_all": t}
+        rows.append(row)
+        print(
+            f"{args.arch} batch {b:4d}: forward {row['forward_ms_per_image']:9.3f}  official {row['official_ms_per_image']:9.3f}  "
+            f"lean {row['lean_ms_per_image']:9.3f} ms/img  (official/forward {row['official_ms_per_image'] / row['forward_ms_per_image']:.2f}x, "
+            f"lean/forward {row['lean_ms_per_image'] / row['forward_ms_per_image']:.2f}x)",
+            flush=True,
+        )
+    report = {"arch": args.arch, "threads": args.threads, "repeats": args.repeats, "statistic": "median",
+              "torch_version": torch.__version__, "results": rows}
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(report, f, indent=1)
+            f.write("\n")
+        print(f"wrote {args.json_out}")
+
+
+if __name__ == "__main__":
+    main()
