@@ -1,7 +1,7 @@
 """CPU timing of GAIA-Z in PyTorch, the two reference implementations, for
 docs/BENCHMARKS.md (pattern mode, issue #15):
 
-    /opt/torchenv/bin/python bench/torch_gaia_z.py --arch resnet50 --batches 1,16,128 --json out.json
+    /opt/torchenv/bin/python bench/torch_gaia_z.py --arch resnet50 --batches 1,16,128 --repeats 3 --json out.json
 
 At each batch, with torch.set_num_threads(threads) (2: onnxruntime's intra-op threads):
   forward   the plain forward pass under torch.no_grad();
@@ -13,10 +13,12 @@ At each batch, with torch.set_num_threads(threads) (2: onnxruntime's intra-op th
 Each is warmed up, then timed --repeats times; medians in ms per image. Activations run
 out of place (torchvision's in-place ReLU/Hardswish would overwrite a kept BN output).
 
-Models: resnet18_fmnist (the benchmark ResNet-18, weights from bench/.cache/resnet18.pt
-or rebuilt from its seed, 28x28) or a torchvision architecture at 224x224 built as
-tools/reference/torchvision_counts.py builds it (seed 0, random weights, BN statistics
-from three training-mode passes).
+Models: an architecture of tools/reference/architectures.py (resnet18_fmnist_w16 is the
+network of models/fmnist-resnet18, 28x28; random weights from seed 0, real BN statistics)
+or a torchvision one at 224x224, built as tools/reference/torchvision_counts.py builds it
+(seed 0, random weights, BN statistics from three training-mode passes). Timings do not
+depend on the weights' values; PyTorch runs its BatchNorm layers (the ONNX models have
+them folded into the convolutions where the exporter did so).
 """
 
 from __future__ import annotations
@@ -35,18 +37,11 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 
 
-def build(arch: str, weights: str):
-    if arch == "resnet18_fmnist":
-        import architectures as A  # noqa: E402
+def build(arch: str):
+    import architectures as A  # noqa: E402
 
-        ctor, _ = A.ARCHITECTURES[arch]
-        if os.path.exists(weights):
-            model = ctor()
-            model.load_state_dict(torch.load(weights, map_location="cpu"))
-        else:
-            print(f"warning: {weights} not found, rebuilding {arch} from seed 0", file=sys.stderr)
-            model = A.build(arch, seed=0)
-        return model.eval(), tuple(A.input_shape(arch))
+    if arch in A.ARCHITECTURES:
+        return A.build(arch, seed=0).eval(), tuple(A.input_shape(arch))
     import torchvision
 
     torch.manual_seed(0)
@@ -121,17 +116,16 @@ def timed(fn, warmup: int, repeats: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", default="resnet18_fmnist")
+    ap.add_argument("--arch", default="resnet18_fmnist_w16")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="1,16,128")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--weights", default=os.path.join(REPO, "bench", ".cache", "resnet18.pt"))
     ap.add_argument("--json", dest="json_out", default=None)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    model, shape = build(args.arch, args.weights)
+    model, shape = build(args.arch)
     out_of_place(model)
     rows = []
     for b in [int(s) for s in args.batches.split(",") if s.strip()]:
