@@ -150,13 +150,13 @@ def main() -> None:
             f"lean/forward {row['lean_ms_per_image'] / row['forward_ms_per_image']:.2f}x)",
             flush=True,
         )
-    report = {"arch": args.arch, "threads": args.threads, "repeats": args.repeats, "statistic": "median",
-              "torch_version": torch.__version__, "results": rows}
-    if args.json_out:
-        with open(args.json_out, "w") as f:
-            json.dump(report, f, indent=1)
-            f.write("\n")
-        print(f"wrote {args.json_out}")
+        # Written after every batch: a large batch that runs out of memory keeps the others.
+        if args.json_out:
+            report = {"arch": args.arch, "threads": args.threads, "repeats": args.repeats, "statistic": "median",
+                      "torch_version": torch.__version__, "results": rows}
+            with open(args.json_out, "w") as f:
+                json.dump(report, f, indent=1)
+                f.write("\n")
 
 
 if __name__ == "__main__":
