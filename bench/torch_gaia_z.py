@@ -10,7 +10,9 @@ At each batch, with torch.set_num_threads(threads) (2: onnxruntime's intra-op th
             zero ratios from the kept outputs' .grad;
   lean      frozen weights, only the input requires a gradient, torch.autograd.grad from
             the same seed to the BatchNorm outputs, the same reductions.
-Each is warmed up, then timed --repeats times; medians in ms per image. Activations run
+Each is warmed up, then timed --repeats times; medians in ms per image, by wall clock and
+by CPU time (all threads; with OMP_WAIT_POLICY=PASSIVE idle threads sleep, so that is the
+work done, comparable with bench/pattern.ts --cpu-time on a machine shared with other jobs). Activations run
 out of place (torchvision's in-place ReLU/Hardswish would overwrite a kept BN output).
 
 Models: an architecture of tools/reference/architectures.py (resnet18_fmnist_w16 is the
@@ -104,14 +106,16 @@ def lean(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def timed(fn, warmup: int, repeats: int):
+    """Wall-clock and CPU (all threads, user + system) ms of each repeat."""
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
+        wall.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return wall, cpu
 
 
 def main() -> None:
@@ -142,12 +146,19 @@ def main() -> None:
             "official": timed(lambda: official(model, x), args.warmup, args.repeats),
             "lean": timed(lambda: lean(model, x), args.warmup, args.repeats),
         }
-        row = {"batch": b, **{f"{k}_ms_per_image": statistics.median(v) / b for k, v in t.items()}, "ms_all": t}
+        row = {
+            "batch": b,
+            **{f"{k}_ms_per_image": statistics.median(wall) / b for k, (wall, _) in t.items()},
+            **{f"{k}_cpu_ms_per_image": statistics.median(cpu) / b for k, (_, cpu) in t.items()},
+            "ms_all": {k: wall for k, (wall, _) in t.items()},
+            "cpu_ms_all": {k: cpu for k, (_, cpu) in t.items()},
+        }
         rows.append(row)
         print(
             f"{args.arch} batch {b:4d}: forward {row['forward_ms_per_image']:9.3f}  official {row['official_ms_per_image']:9.3f}  "
             f"lean {row['lean_ms_per_image']:9.3f} ms/img  (official/forward {row['official_ms_per_image'] / row['forward_ms_per_image']:.2f}x, "
-            f"lean/forward {row['lean_ms_per_image'] / row['forward_ms_per_image']:.2f}x)",
+            f"lean/forward {row['lean_ms_per_image'] / row['forward_ms_per_image']:.2f}x); CPU ms/img: forward "
+            f"{row['forward_cpu_ms_per_image']:.3f}  official {row['official_cpu_ms_per_image']:.3f}  lean {row['lean_cpu_ms_per_image']:.3f}",
             flush=True,
         )
         # Written after every batch: a large batch that runs out of memory keeps the others.
