@@ -7,10 +7,10 @@
  * - Every weight of a group non-zero: the pattern is the same for every input channel of
  *   the group, the OR over the group's output channels spread by the kernel's footprint.
  *   That costs one channel (per group) instead of C_in × C_out: a ReduceMax over the
- *   channels, then the transposed footprint as an all-ones convolution of one channel.
- * - Some weights zero (pruned or quantised models): the same transposed convolution with
- *   the weights replaced by their non-zero indicator (a binary convolution); its counts
- *   are positive exactly where a term is non-zero.
+ *   channels, then the transposed footprint of the kernel, as a MaxPool (spread below).
+ * - Some weights zero (pruned or quantised models): the transposed convolution of the
+ *   pattern with the weights replaced by their non-zero indicator (a binary convolution);
+ *   its counts are positive exactly where a term is non-zero.
  */
 import { attr, attrInt, describeNode } from '../../onnx/graph.js';
 import { DataType } from '../../onnx/schema.js';
