@@ -38,6 +38,8 @@ const { values } = parseArgs({
   },
 });
 const brokers = values.brokers!.split(',');
+// The agent reads GAIA_MODEL_GAIA_Z_MODE from the environment; the raw scorer follows it.
+const gaiaZMode = process.env.GAIA_MODEL_GAIA_Z_MODE === 'float' ? 'float' : 'pattern';
 const N = Number(values.frames);
 const kafka = new kafkajs.Kafka({ clientId: 'gaia-bench', brokers, logLevel: kafkajs.logLevel.NOTHING });
 const name = (kind: string) => `gaia-bench-${kind}-${randomBytes(4).toString('hex')}`;
@@ -46,7 +48,7 @@ const pngs = readdirSync(join(values.model!, 'samples', 'id'))
   .map((n) => readFileSync(join(values.model!, 'samples', 'id', n)));
 
 async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number }> {
-  const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'] } }));
+  const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'], 'model.gaiaZMode': gaiaZMode } }));
   const per = session.pre.elementsPerFrame;
   const decoded = new Float32Array(batch * per);
   for (let i = 0; i < batch; i++) await session.pre.decodeInto(pngs[i % pngs.length]!, decoded.subarray(i * per, (i + 1) * per));

@@ -2,11 +2,14 @@
  * GAIA-Z pattern mode vs float mode vs the plain classifier, in onnxruntime-node on this
  * CPU, paired in one process: each round runs the three sessions back to back on the same
  * batch, and the ratios are per round (so drifts of a shared machine cancel), reported as
- * medians with their interquartile range. Also checks that both modes give the same GAIA-Z.
+ * medians with their interquartile range. Also checks that all give the same GAIA-Z (the
+ * max GAIA-Z diff column: pattern against float, and against --before).
+ * With --before, a fourth session in every round: a scoring graph built by an earlier
+ * release (its pattern mode), so that a change is measured against it in the same rounds.
  *
  *   npm run build && node dist/bench/pattern.js --model models/fmnist-resnet18/model.onnx --batches 1,16,128
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { compileScoringGraph, parseHeads } from '../src/compile/compiler.js';
@@ -22,10 +25,19 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'min-runs': { type: 'string', default: '5' },
     json: { type: 'string' },
+    /** A compiled scoring graph (same model and heads) to time beside the others. */
+    before: { type: 'string' },
+    /**
+     * Time each run by the process's CPU time (user + system) instead of the wall clock,
+     * with onnxruntime's spin-waiting off so that idle threads cost nothing: on a machine
+     * shared with other jobs, the work a run does, not how long it waited for a core.
+     */
+    'cpu-time': { type: 'boolean', default: false },
   },
 });
 
 const threads = Number(values.threads);
+const cpuTime = values['cpu-time']!;
 
 async function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, {
@@ -33,6 +45,7 @@ async function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    ...(cpuTime ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
 }
 
@@ -62,32 +75,39 @@ const shape = model.graph.inputs[0]!.shape!.slice(1).map(Number);
 const plainS = await session(encodeModel(model));
 const floatS = await session(encodeModel(float.model));
 const patternS = await session(encodeModel(pattern.model));
+const beforeS = values.before ? await session(await readFile(values.before)) : undefined;
 console.log(
-  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads; ` +
+  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads${cpuTime ? ', CPU time (no spinning)' : ''}; ` +
     `compile ${(t1 - t0).toFixed(0)} ms (float), ${(t2 - t1).toFixed(0)} ms (pattern); ` +
     `nodes ${model.graph.nodes.length} / ${float.model.graph.nodes.length} / ${pattern.model.graph.nodes.length} (plain / float / pattern)`,
 );
-console.log('| batch | plain ms/img | float ms/img | pattern ms/img | float / plain | pattern / plain | float / pattern | max GAIA-Z diff | rounds |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const extra = beforeS ? ' before ms/img | before / plain | before / pattern |' : '';
+console.log(`| batch | plain ms/img | float ms/img | pattern ms/img | float / plain | pattern / plain | float / pattern |${extra} max GAIA-Z diff | rounds |`);
+console.log(`|---:|---:|---:|---:|---:|---:|---:|${beforeS ? '---:|---:|---:|' : ''}---:|---:|`);
 const rows = [];
 for (const batch of values.batches!.split(',').map(Number)) {
   const data = inputs(batch, shape);
   const feed = (s: ort.InferenceSession) => ({ [s.inputNames[0]!]: new ort.Tensor('float32', data, [batch, ...shape]) });
   const run = async (s: ort.InferenceSession) => {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const out = await s.run(feed(s));
-    return { ms: (performance.now() - start) / batch, out };
+    const used = process.cpuUsage(cpu);
+    const ms = cpuTime ? (used.user + used.system) / 1000 : performance.now() - start;
+    return { ms: ms / batch, out };
   };
   const f0 = (await run(floatS)).out.gaia_z!.data as Float32Array;
   const p0 = (await run(patternS)).out.gaia_z!.data as Float32Array;
-  const diff = f0.reduce((m, v, i) => Math.max(m, Math.abs(v - p0[i]!)), 0);
+  const b0 = beforeS ? ((await run(beforeS)).out.gaia_z!.data as Float32Array) : p0;
+  const diff = [f0, b0].reduce((m, other) => other.reduce((d, v, i) => Math.max(d, Math.abs(v - p0[i]!)), m), 0);
   await run(plainS);
-  const times = { plain: [] as number[], float: [] as number[], pattern: [] as number[] };
+  const times = { plain: [] as number[], float: [] as number[], pattern: [] as number[], before: [] as number[] };
   const deadline = performance.now() + Number(values.seconds) * 1000;
   while (times.plain.length < Number(values['min-runs']) || performance.now() < deadline) {
     times.plain.push((await run(plainS)).ms);
     times.float.push((await run(floatS)).ms);
     times.pattern.push((await run(patternS)).ms);
+    if (beforeS) times.before.push((await run(beforeS)).ms);
   }
   const per = (a: number[], b: number[]) => summary(a.map((t, i) => t / b[i]!));
   const row = {
@@ -98,14 +118,18 @@ for (const batch of values.batches!.split(',').map(Number)) {
     floatOverPlain: per(times.float, times.plain),
     patternOverPlain: per(times.pattern, times.plain),
     floatOverPattern: per(times.float, times.pattern),
+    ...(beforeS
+      ? { before: quantile(times.before, 0.5), beforeOverPlain: per(times.before, times.plain), beforeOverPattern: per(times.before, times.pattern) }
+      : {}),
     maxGaiaZDiff: diff,
     rounds: times.plain.length,
   };
   rows.push(row);
   const r = (s: { median: number; low: number; high: number }) => `${s.median.toFixed(2)}x (${s.low.toFixed(2)}–${s.high.toFixed(2)})`;
+  const beforeCells = row.before === undefined ? '' : ` ${row.before.toFixed(3)} | ${r(row.beforeOverPlain!)} | ${r(row.beforeOverPattern!)} |`;
   console.log(
-    `| ${batch} | ${row.plain.toFixed(3)} | ${row.float.toFixed(3)} | ${row.pattern.toFixed(3)} | ${r(row.floatOverPlain)} | ${r(row.patternOverPlain)} | ${r(row.floatOverPattern)} | ${diff.toExponential(1)} | ${row.rounds} |`,
+    `| ${batch} | ${row.plain.toFixed(3)} | ${row.float.toFixed(3)} | ${row.pattern.toFixed(3)} | ${r(row.floatOverPlain)} | ${r(row.patternOverPlain)} | ${r(row.floatOverPattern)} |${beforeCells} ${diff.toExponential(1)} | ${row.rounds} |`,
   );
 }
-if (values.json) await writeFile(values.json, JSON.stringify({ model: values.model, threads, heads, rows }, null, 2));
-await Promise.all([plainS.release(), floatS.release(), patternS.release()]);
+if (values.json) await writeFile(values.json, JSON.stringify({ model: values.model, threads, heads, clock: cpuTime ? 'cpu' : 'wall', rows }, null, 2));
+await Promise.all([plainS.release(), floatS.release(), patternS.release(), beforeS?.release()]);

@@ -3,8 +3,9 @@
  * definition: input position (ci, y, x) has a non-zero gradient term exactly where some
  * W[co, ci', ky, kx] ≠ 0 meets a non-zero output gradient at s·oy − p + d·ky = y. Covers
  * the shared-footprint shortcut (dense, grouped with several channels per group, depthwise
- * with a multiplier; strided, dilated, padded beyond the kernel) and the binary convolution
- * for weights with zeros, including a whole zero kernel slice.
+ * with a multiplier; strided, dilated, padded beyond the kernel, each form of the footprint's
+ * MaxPool) and the binary convolution for weights with zeros, including a whole zero
+ * kernel slice.
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
@@ -62,6 +63,17 @@ const CASES: Case[] = [
   { cin: 3, cout: 4, group: 1, k: 3, s: 1, p: 2, size: 8, d: 2 },
   { cin: 3, cout: 4, group: 1, k: 3, s: 2, p: 2, size: 9, d: 2 },
   { cin: 3, cout: 4, group: 1, k: 3, s: 1, p: 3, size: 6 },
+  // The footprint's MaxPool forms (pattern/conv.ts spread): boxes from a nearest
+  // upsampling, a zero interleave, one-tap windows, pads beyond the pool's and crops.
+  { cin: 4, cout: 4, group: 4, k: 5, s: 2, p: 2, size: 14 },
+  { cin: 4, cout: 6, group: 1, k: 1, s: 1, p: 0, size: 5 },
+  { cin: 4, cout: 6, group: 1, k: 2, s: 2, p: 0, size: 8 },
+  { cin: 4, cout: 6, group: 1, k: 3, s: 2, p: 0, size: 9 },
+  { cin: 4, cout: 6, group: 1, k: 2, s: 1, p: 0, size: 7 },
+  { cin: 2, cout: 1, group: 1, k: 5, s: 1, p: 0, size: 12 },
+  { cin: 4, cout: 6, group: 1, k: 3, s: 2, p: 3, size: 8 },
+  { cin: 4, cout: 6, group: 1, k: 1, s: 3, p: 0, size: 7 },
+  { cin: 4, cout: 6, group: 2, k: 3, s: 3, p: 1, size: 11, d: 2 },
   { cin: 4, cout: 6, group: 1, k: 3, s: 1, p: 1, size: 7, zeros: 'some' },
   { cin: 4, cout: 6, group: 1, k: 3, s: 2, p: 1, size: 8, zeros: 'slice' },
   { cin: 6, cout: 6, group: 6, k: 3, s: 1, p: 1, size: 7, zeros: 'some' },

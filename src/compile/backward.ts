@@ -3,6 +3,8 @@
  * Given seed gradients at some tensors (e.g. a one-hot at the logits) and a set of target
  * tensors (the taps), it emits the backward nodes for exactly the part of the graph that
  * lies between the targets and the seeds, and returns the gradient tensor of each target.
+ * The walk itself (reversePass) is shared with the pattern pass (pattern/backward.ts),
+ * which propagates where gradients are non-zero instead of their values.
  */
 import { describeNode, type Graph, type Node } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
@@ -44,6 +46,83 @@ export function ancestors(graph: Graph, sinks: Iterable<string>): Set<string> {
   return reached;
 }
 
+/** A node a backward pass differentiates, and which of its inputs need a gradient. */
+export interface Visit {
+  readonly node: Node;
+  readonly needsGrad: boolean[];
+}
+
+/**
+ * The nodes a backward pass from `seeds` to `targets` differentiates, last first: those
+ * with an input that depends on a target and feeds a seed, and an output the pass reaches.
+ */
+export function reverseVisits(graph: Graph, b: GraphBuilder, seeds: readonly string[], targets: readonly string[]): Visit[] {
+  const requires = dependents(graph, b, targets);
+  const contributes = ancestors(graph, seeds);
+  const reached = new Set(seeds);
+  const out: Visit[] = [];
+  for (let k = graph.nodes.length - 1; k >= 0; k--) {
+    const node = graph.nodes[k]!;
+    if (NON_DIFFERENTIABLE.has(node.opType)) continue;
+    const needsGrad = node.inputs.map((i) => i !== '' && requires.has(i) && contributes.has(i));
+    if (!needsGrad.some(Boolean) || !node.outputs.some((o) => o && reached.has(o))) continue;
+    out.push({ node, needsGrad });
+    node.inputs.forEach((input, i) => needsGrad[i] && reached.add(input));
+  }
+  return out;
+}
+
+/** What a reverse pass propagates: float gradients (this module) or 0/1 patterns (pattern/). */
+export interface ReverseRules {
+  /** The contributions reaching one tensor from its consumers, combined (two or more). */
+  merge(parts: readonly string[]): string;
+  /** A node's input contributions (undefined where none), given its outputs' (some defined). */
+  emit(visit: Visit, gradOutputs: Array<string | undefined>): Array<string | undefined>;
+}
+
+/**
+ * The reverse-topological walk both passes share: visits the nodes reverseVisits lists,
+ * hands each its outputs' merged contributions and collects its inputs'. Returns, for each
+ * target, its merged contribution, or undefined where the seeds do not depend on it.
+ */
+export function reversePass(
+  graph: Graph,
+  b: GraphBuilder,
+  seeds: readonly Seed[],
+  targets: readonly string[],
+  rules: ReverseRules,
+): Map<string, string | undefined> {
+  const parts = new Map<string, string[]>();
+  const merged = new Map<string, string>();
+  const addPart = (tensor: string, grad: string) => {
+    const list = parts.get(tensor);
+    if (list) list.push(grad);
+    else parts.set(tensor, [grad]);
+  };
+  const mergedOf = (tensor: string): string | undefined => {
+    const cached = merged.get(tensor);
+    if (cached) return cached;
+    const list = parts.get(tensor);
+    if (!list) return undefined;
+    const total = list.length === 1 ? list[0]! : rules.merge(list);
+    merged.set(tensor, total);
+    return total;
+  };
+  for (const s of seeds) addPart(s.tensor, s.grad);
+
+  for (const visit of reverseVisits(graph, b, seeds.map((s) => s.tensor), targets)) {
+    const { node, needsGrad } = visit;
+    const gradOutputs = node.outputs.map((o) => (o ? mergedOf(o) : undefined));
+    if (!gradOutputs.some((g) => g !== undefined)) continue;
+    const grads = rules.emit(visit, gradOutputs);
+    node.inputs.forEach((input, i) => {
+      const g = grads[i];
+      if (needsGrad[i] && g) addPart(input, g);
+    });
+  }
+  return new Map(targets.map((t) => [t, mergedOf(t)]));
+}
+
 /**
  * Emits the backward pass into `b`. Returns, for each target, the name of its gradient
  * tensor, or undefined for a target the seeds do not depend on.
@@ -54,50 +133,22 @@ export function backward(
   seeds: readonly Seed[],
   targets: readonly string[],
 ): Map<string, string | undefined> {
-  const requires = dependents(graph, b, targets);
-  const contributes = ancestors(graph, seeds.map((s) => s.tensor));
-  const parts = new Map<string, string[]>();
-  const summed = new Map<string, string>();
-  const addPart = (tensor: string, grad: string) => {
-    const list = parts.get(tensor);
-    if (list) list.push(grad);
-    else parts.set(tensor, [grad]);
-  };
-  const gradOf = (tensor: string): string | undefined => {
-    const cached = summed.get(tensor);
-    if (cached) return cached;
-    const list = parts.get(tensor);
-    if (!list) return undefined;
-    const total = b.sum(list);
-    summed.set(tensor, total);
-    return total;
-  };
-  for (const s of seeds) addPart(s.tensor, s.grad);
-
-  for (let k = graph.nodes.length - 1; k >= 0; k--) {
-    const node = graph.nodes[k]!;
-    if (NON_DIFFERENTIABLE.has(node.opType)) continue;
-    const needsGrad = node.inputs.map((i) => i !== '' && requires.has(i) && contributes.has(i));
-    if (!needsGrad.some(Boolean)) continue;
-    const gradOutputs = node.outputs.map((o) => (o ? gradOf(o) : undefined));
-    if (!gradOutputs.some((g) => g !== undefined)) continue;
-    const rule = vjpRules.get(node.opType);
-    if (!rule || node.domain) {
-      throw new GaiaError(
-        ErrorCodes.UNSUPPORTED_OP,
-        `${describeNode(node)}: operator ${node.domain ? `${node.domain}::` : ''}${node.opType} lies between a tap and the logits, ` +
-          `and the backward pass has no rule for it. Supported: ${supportedOps().join(', ')}. ` +
-          'Choose taps after this node (--taps), or re-export the model with supported operators.',
-        { node: node.name },
-      );
-    }
-    const grads = rule(contextFor(b, node, gradOutputs, needsGrad));
-    node.inputs.forEach((input, i) => {
-      const g = grads[i];
-      if (needsGrad[i] && g) addPart(input, g);
-    });
-  }
-  return new Map(targets.map((t) => [t, gradOf(t)]));
+  return reversePass(graph, b, seeds, targets, {
+    merge: (parts) => b.sum(parts),
+    emit: ({ node, needsGrad }, gradOutputs) => {
+      const rule = vjpRules.get(node.opType);
+      if (!rule || node.domain) {
+        throw new GaiaError(
+          ErrorCodes.UNSUPPORTED_OP,
+          `${describeNode(node)}: operator ${node.domain ? `${node.domain}::` : ''}${node.opType} lies between a tap and the logits, ` +
+            `and the backward pass has no rule for it. Supported: ${supportedOps().join(', ')}. ` +
+            'Choose taps after this node (--taps), or re-export the model with supported operators.',
+          { node: node.name },
+        );
+      }
+      return rule(contextFor(b, node, gradOutputs, needsGrad));
+    },
+  });
 }
 
 function contextFor(

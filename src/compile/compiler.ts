@@ -123,10 +123,11 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     }
     graphOutputs.push({ name, elemType: DataType.FLOAT, shape });
   }
-  const read = new Set([...b.nodes, ...renames].flatMap((n) => n.inputs));
+  const added = liveNodes(b.nodes, [...renames.flatMap((n) => n.inputs), ...graphOutputs.map((o) => o.name)]);
+  const read = new Set([...added, ...renames].flatMap((n) => n.inputs));
   const compiled: Graph = {
     ...graph,
-    nodes: [...graph.nodes, ...b.nodes, ...renames],
+    nodes: [...graph.nodes, ...added, ...renames],
     // Constants a rule made but did not end up reading (onnxruntime warns about each).
     initializers: new Map([...graph.initializers, ...[...b.initializers].filter(([name]) => read.has(name))]),
     outputs: graphOutputs,
@@ -150,6 +151,23 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     numClasses: cls.numClasses,
     opCounts,
   };
+}
+
+/**
+ * The emitted nodes an output depends on, in order. A rule may emit a tensor that a later
+ * one makes unnecessary (pattern mode's full-size ReLU pattern, where only its factors are
+ * read); onnxruntime would still compute it.
+ */
+function liveNodes(nodes: readonly Node[], wanted: Iterable<string>): Node[] {
+  const live = new Set(wanted);
+  const kept: Node[] = [];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k]!;
+    if (!node.outputs.some((o) => o && live.has(o))) continue;
+    kept.push(node);
+    for (const i of node.inputs) if (i) live.add(i);
+  }
+  return kept.reverse();
 }
 
 /** Shape inference after a fixed batch was made dynamic: a failure there is the fixed batch's doing. */

@@ -13,7 +13,8 @@ import type { GraphBuilder } from './builder.js';
 import { backward } from './backward.js';
 import { findFeatures, type ClassifierParts } from './classifier.js';
 import { lastStages, type Tap } from './taps.js';
-import { patternBackward, patternUnsupported } from './pattern/index.js';
+import { patternBackward, patternCounts, patternUnsupported } from './pattern/index.js';
+import type { ReluFactors } from './pattern/types.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
 
 export const HEAD_NAMES = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy', 'gaia_z_ratios'] as const;
@@ -64,11 +65,12 @@ function zeroRatio(b: GraphBuilder, grad: string, tap: Tap): string {
 }
 
 /** r[b,c] from a 0/1 pattern: the count of ones over the area, the same division as zeroRatio. */
-function patternRatio(b: GraphBuilder, pattern: string, tap: Tap): string {
+function patternRatio(b: GraphBuilder, pattern: string, tap: Tap, factors?: ReluFactors): string {
   const { shape, channelAxis } = tap;
   if (shape.length === 2) return pattern;
   const area = b.scalar(staticArea(shape, channelAxis, tap.tensor));
-  return b.op1('Div', [b.reduce('ReduceSum', pattern, spatialAxes(shape, channelAxis), false), area], [], 'zero_ratio');
+  const ones = channelAxis === 1 ? patternCounts(b, pattern, shape, factors) : b.reduce('ReduceSum', pattern, spatialAxes(shape, channelAxis), false);
+  return b.op1('Div', [ones, area], [], 'zero_ratio');
 }
 
 function meanSquare(b: GraphBuilder, x: string): string {
@@ -115,7 +117,8 @@ export function buildHeads(
         mode = 'float';
       }
     }
-    const grads = mode === 'pattern' ? patternBackward(graph, b, seeds, targets) : backward(graph, b, seeds, targets);
+    const pass = mode === 'pattern' ? patternBackward(graph, b, seeds, targets) : undefined;
+    const grads = pass ? pass.patterns : backward(graph, b, seeds, targets);
     // Taps that meet at an Add (a residual branch and its downsample shortcut) share one
     // gradient tensor: count its zeros once.
     const ratioOf = new Map<string, string>();
@@ -132,7 +135,7 @@ export function buildHeads(
       }
       let r = ratioOf.get(g);
       if (!r) {
-        r = mode === 'pattern' ? patternRatio(b, g, t) : zeroRatio(b, g, t);
+        r = pass ? patternRatio(b, g, t, pass.factors.get(g)) : zeroRatio(b, g, t);
         ratioOf.set(g, r);
       }
       return r;

@@ -1,48 +1,25 @@
 /**
  * The pattern backward pass: where d(seed)/d(tap) is non-zero, as 0/1, for the GAIA-Z head
- * (which counts zeros and needs nothing else). It visits exactly the nodes the float
- * backward (../backward.ts) visits and ORs (Max) the patterns reaching a tensor from
- * several consumers, as the float pass sums gradients.
+ * (which counts zeros and needs nothing else). It is the float backward's walk
+ * (../backward.ts reversePass: the same nodes, in the same order) with pattern rules, and
+ * ORs (Max) the patterns reaching a tensor from several consumers where that one sums.
  */
-import { describeNode, type Graph, type Node, type Shape } from '../../onnx/graph.js';
+import { describeNode, type Graph, type Shape } from '../../onnx/graph.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
-import { ancestors, dependents, type Seed } from '../backward.js';
+import { reversePass, reverseVisits, type Seed, type Visit } from '../backward.js';
 import type { GraphBuilder } from '../builder.js';
-import { NON_DIFFERENTIABLE } from '../rules/index.js';
 import { convPatternRules } from './conv.js';
 import { patternRules as otherRules } from './rules.js';
-import type { PatternContext, PatternRule } from './types.js';
+import type { PatternContext, PatternRule, ReluFactors } from './types.js';
 
 export const patternRules: ReadonlyMap<string, PatternRule> = new Map(Object.entries({ ...otherRules, ...convPatternRules }));
-
-interface Visit {
-  readonly node: Node;
-  readonly needsGrad: boolean[];
-}
-
-/** The nodes a backward pass from `seeds` to `targets` differentiates, last first. */
-function visits(graph: Graph, b: GraphBuilder, seeds: readonly string[], targets: readonly string[]): Visit[] {
-  const requires = dependents(graph, b, targets);
-  const contributes = ancestors(graph, seeds);
-  const reached = new Set(seeds);
-  const out: Visit[] = [];
-  for (let k = graph.nodes.length - 1; k >= 0; k--) {
-    const node = graph.nodes[k]!;
-    if (NON_DIFFERENTIABLE.has(node.opType)) continue;
-    const needsGrad = node.inputs.map((i) => i !== '' && requires.has(i) && contributes.has(i));
-    if (!needsGrad.some(Boolean) || !node.outputs.some((o) => o && reached.has(o))) continue;
-    out.push({ node, needsGrad });
-    node.inputs.forEach((input, i) => needsGrad[i] && reached.add(input));
-  }
-  return out;
-}
 
 /**
  * Why the pattern pass cannot be exact for this graph (the first node that has no exact
  * pattern rule), or undefined. Emits nothing.
  */
 export function patternUnsupported(graph: Graph, b: GraphBuilder, seeds: readonly string[], targets: readonly string[]): string | undefined {
-  for (const { node, needsGrad } of visits(graph, b, seeds, targets)) {
+  for (const { node, needsGrad } of reverseVisits(graph, b, seeds, targets)) {
     const rule = node.domain ? undefined : patternRules.get(node.opType);
     if (!rule) return `${describeNode(node)}: no pattern rule for ${node.domain ? `${node.domain}::` : ''}${node.opType}`;
     const why = rule.check?.({ b, node, needsGrad });
@@ -55,52 +32,40 @@ const broadcast = (p: Shape, q: Shape): Shape => p.map((d, i) => (d === 1 ? q[i]
 
 /**
  * Emits the pattern pass (call patternUnsupported first). Returns, for each target, a 0/1
- * tensor of the target's shape, or undefined where the seeds do not depend on it.
+ * tensor of the target's shape (undefined where the seeds do not depend on it), and the
+ * factors of those that a ReLU made from a one-channel pattern (for patternCounts).
  */
-export function patternBackward(graph: Graph, b: GraphBuilder, seeds: readonly Seed[], targets: readonly string[]): Map<string, string | undefined> {
+export function patternBackward(
+  graph: Graph,
+  b: GraphBuilder,
+  seeds: readonly Seed[],
+  targets: readonly string[],
+): { patterns: Map<string, string | undefined>; factors: ReadonlyMap<string, ReluFactors> } {
   const shapes = new Map<string, Shape>();
+  const factors = new Map<string, ReluFactors>();
   const forwardShape = (name: string): Shape => {
     const s = b.shapeOf(name);
     if (!s) throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `pattern pass: no shape known for "${name}"`);
     return s;
   };
   const patternShape = (name: string) => shapes.get(name) ?? forwardShape(name);
-  const parts = new Map<string, string[]>();
-  const merged = new Map<string, string>();
-  const addPart = (tensor: string, pattern: string) => {
-    const list = parts.get(tensor);
-    if (list) list.push(pattern);
-    else parts.set(tensor, [pattern]);
-  };
-  const patternOf = (tensor: string): string | undefined => {
-    const cached = merged.get(tensor);
-    if (cached) return cached;
-    const list = parts.get(tensor);
-    if (!list) return undefined;
-    // OR of 0/1 patterns; Max broadcasts, so one-channel patterns merge without expanding.
-    const total = list.slice(1).reduce((acc, p) => {
+  // OR of 0/1 patterns; Max broadcasts, so one-channel patterns merge without expanding.
+  const merge = (list: readonly string[]) =>
+    list.slice(1).reduce((acc, p) => {
       const m = b.op1('Max', [acc, p], [], 'pattern_or');
       shapes.set(m, broadcast(patternShape(acc), patternShape(p)));
       return m;
     }, list[0]!);
-    merged.set(tensor, total);
-    return total;
-  };
   const expandTo = (pattern: string, tensor: string): string => {
     const want = forwardShape(tensor);
     const have = patternShape(pattern);
     if (have.length === want.length && have.every((d, i) => d === want[i])) return pattern;
     return b.op1('Expand', [pattern, b.op1('Shape', [tensor])], [], 'pattern_full');
   };
-  for (const s of seeds) {
-    shapes.set(s.grad, forwardShape(s.tensor));
-    addPart(s.tensor, s.grad);
-  }
+  for (const s of seeds) shapes.set(s.grad, forwardShape(s.tensor));
 
-  for (const { node, needsGrad } of visits(graph, b, seeds.map((s) => s.tensor), targets)) {
+  const emit = ({ node, needsGrad }: Visit, outs: Array<string | undefined>): Array<string | undefined> => {
     const rule = patternRules.get(node.opType)!;
-    const outs = node.outputs.map((o) => (o ? patternOf(o) : undefined));
-    if (!outs.some((g) => g !== undefined)) continue;
     const gradOutputs = rule.broadcastOk ? outs : outs.map((g, i) => (g === undefined ? g : expandTo(g, node.outputs[i]!)));
     const ctx: PatternContext = {
       b,
@@ -110,6 +75,8 @@ export function patternBackward(graph: Graph, b: GraphBuilder, seeds: readonly S
       shape: forwardShape,
       patternShape,
       setPatternShape: (name, shape) => shapes.set(name, shape),
+      factorsOf: (name) => factors.get(name),
+      setFactors: (name, f) => factors.set(name, f),
     };
     const result = rule.emit(ctx);
     node.inputs.forEach((input, i) => {
@@ -120,11 +87,29 @@ export function patternBackward(graph: Graph, b: GraphBuilder, seeds: readonly S
         const from = gradOutputs.find((g) => g === p);
         if (from === undefined || !shapes.has(from)) shapes.set(p, forwardShape(input));
       }
-      addPart(input, p);
     });
-  }
-  return new Map(targets.map((t) => {
-    const p = patternOf(t);
+    return result;
+  };
+  const merged = reversePass(graph, b, seeds, targets, { merge, emit });
+  const patterns = new Map(targets.map((t) => {
+    const p = merged.get(t);
     return [t, p === undefined ? undefined : expandTo(p, t)];
   }));
+  return { patterns, factors };
+}
+
+/**
+ * Ones per (sample, channel) over the spatial axes of a [B, C, spatial...] 0/1 pattern.
+ * A factored one is the product of its mask with its one-channel pattern,
+ * [B, C, P] × [B, P, 1]: the counts without the full-size product (exact: sums of 0/1).
+ */
+export function patternCounts(b: GraphBuilder, pattern: string, shape: Shape, factors: ReluFactors | undefined): string {
+  const spatial = shape.slice(2);
+  if (!factors || !spatial.every((d): d is number => typeof d === 'number') || typeof shape[1] !== 'number') {
+    return b.reduce('ReduceSum', pattern, spatial.map((_, i) => i + 2), false);
+  }
+  const size = spatial.reduce((x, d) => x * d, 1);
+  const mask = b.op1('Reshape', [factors.mask, b.ints([0, shape[1], size])]);
+  const shared = b.op1('Reshape', [factors.shared, b.ints([0, size, 1])]);
+  return b.op1('Reshape', [b.op1('MatMul', [mask, shared], [], 'pattern_count'), b.ints([0, shape[1]])]);
 }

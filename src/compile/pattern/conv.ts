@@ -7,12 +7,13 @@
  * - Every weight of a group non-zero: the pattern is the same for every input channel of
  *   the group, the OR over the group's output channels spread by the kernel's footprint.
  *   That costs one channel (per group) instead of C_in × C_out: a ReduceMax over the
- *   channels, then the transposed footprint as an all-ones convolution of one channel.
- * - Some weights zero (pruned or quantised models): the same transposed convolution with
- *   the weights replaced by their non-zero indicator (a binary convolution); its counts
- *   are positive exactly where a term is non-zero.
+ *   channels, then the transposed footprint of the kernel, as a MaxPool (spread below).
+ * - Some weights zero (pruned or quantised models): the transposed convolution of the
+ *   pattern with the weights replaced by their non-zero indicator (a binary convolution);
+ *   its counts are positive exactly where a term is non-zero.
  */
-import { attrInt, describeNode } from '../../onnx/graph.js';
+import { attr, attrInt, describeNode } from '../../onnx/graph.js';
+import { DataType } from '../../onnx/schema.js';
 import { windowGeometry, type WindowGeometry } from '../../onnx/window-geometry.js';
 import { convInputGrad, staticSpatial } from '../rules/conv.js';
 import { fromCount, nonZeroConstant } from './binary.js';
@@ -25,17 +26,77 @@ function denseWeights(data: Float32Array): boolean {
 }
 
 /**
- * The transposed footprint of the kernel as an all-ones convolution with one channel per
- * group (rules/conv.ts picks Conv for stride 1, ConvTranspose otherwise), counts → 0/1.
+ * The transposed footprint of an all-ones kernel on a 0/1 pattern of `channels` channels
+ * (one per group, or per channel for a depthwise Conv): the OR over the kernel taps that
+ * reach each input position, as a MaxPool (max of 0/1 is the OR: no count, no Min, and
+ * onnxruntime's pooling is far cheaper than a grouped ConvTranspose or a one-channel Conv).
+ * Zero weights never get here. Per spatial axis, output o reaches the inputs
+ * o·s − pad + j·d, j < k:
+ * - stride 1: a k-tap window (dilation d) over P, shifted by reach − pad (reach = d·(k − 1));
+ * - stride s ≤ k, no dilation: o paints the box [o·s − pad, o·s − pad + k). A nearest
+ *   upsampling by s paints [o·s, o·s + s) and a (k − s + 1)-tap window widens it to k;
+ * - otherwise: P zero-interleaved (upsampled, times 1 at multiples of s), then as stride 1.
+ * A window of one tap is no MaxPool at all (a 1×1 Conv's footprint is the pattern itself).
  */
-function spread(ctx: PatternContext, p: string, channels: number, kernel: number[], geo: WindowGeometry): string {
+function spread(ctx: PatternContext, p: string, channels: number, geo: WindowGeometry): string {
   const { b } = ctx;
-  const size = channels * kernel.reduce((a, c) => a * c, 1);
-  const ones = b.floatTensor('pattern_footprint', [channels, 1, ...kernel], new Float32Array(size).fill(1));
-  const counts = convInputGrad(b, p, ones, channels, geo);
-  // The stride-1 form bakes its own (flipped) copy of the weights.
-  if (!b.nodes.some((n) => n.inputs.includes(ones))) b.initializers.delete(ones);
-  return fromCount(b, counts);
+  const n = geo.kernel.length;
+  const { strides, dilations, kernel, outSize } = geo;
+  const strided = strides.some((s) => s > 1);
+  const boxes = strided && dilations.every((d) => d === 1) && kernel.every((k, i) => k >= strides[i]!);
+  let u = p;
+  if (strided) {
+    const scales = b.floatTensor('pattern_upsample', [2 + n], Float32Array.from([1, 1, ...strides]));
+    u = b.op1('Resize', [p, '', scales], [
+      attr.string('mode', 'nearest'),
+      attr.string('coordinate_transformation_mode', 'asymmetric'),
+      attr.string('nearest_mode', 'floor'),
+    ], 'pattern_upsample');
+    if (!boxes) {
+      const spatial = outSize.map((d, i) => d * strides[i]!);
+      const size = spatial.reduce((a, c) => a * c, 1);
+      const at = Float32Array.from({ length: size }, (_, flat) => {
+        let rest = flat;
+        for (let i = n - 1; i >= 0; i--) {
+          if ((rest % spatial[i]!) % strides[i]! !== 0) return 0;
+          rest = Math.floor(rest / spatial[i]!);
+        }
+        return 1;
+      });
+      u = b.op1('Mul', [u, b.floatTensor('pattern_interleave', [1, 1, ...spatial], at)]);
+    }
+  }
+  const window = boxes ? kernel.map((k, i) => k - strides[i]! + 1) : kernel;
+  const reach = window.map((k, i) => dilations[i]! * (k - 1));
+  const left = reach.map((r, i) => r - geo.pads[i]!);
+  const right = geo.inSize.map((size, i) => size - outSize[i]! * strides[i]! + geo.pads[i]!);
+  // onnxruntime's MaxPool takes pads in [0, window); the rest is padding (zeros: no term)
+  // or cropping of its output. Not of its input: onnxruntime fuses a Pad into the pool.
+  const inPool = (q: number, i: number) => Math.min(Math.max(q, 0), window[i % n]! - 1);
+  const poolPads = [...left, ...right].map(inPool);
+  const rest = [...left, ...right].map((q, i) => q - poolPads[i]!);
+  const pooled = window.every((k) => k === 1)
+    ? u
+    : b.op1('MaxPool', [u], [
+        attr.ints('kernel_shape', window),
+        attr.ints('dilations', dilations),
+        attr.ints('pads', poolPads),
+        attr.ints('strides', new Array<number>(n).fill(1)),
+      ], 'pattern_footprint');
+  return rest.every((q) => q === 0) ? pooled : b.pad(pooled, [0, 0, ...rest.slice(0, n), 0, 0, ...rest.slice(n)]);
+}
+
+/**
+ * OR over the channels of a 0/1 pattern, [B, 1, spatial...]. For a ReLU's factored pattern
+ * mask(c, p) AND shared(p) that is shared(p) AND (max over c of the ReLU's output > 0): a
+ * reduction of a tensor the forward pass has anyway, instead of the full-size product's.
+ */
+function channelOr(ctx: PatternContext, p: string): string {
+  const { b } = ctx;
+  const f = ctx.factorsOf?.(p);
+  if (!f) return b.reduce('ReduceMax', p, [1], true);
+  const positive = b.op1('Greater', [b.reduce('ReduceMax', f.positive, [1], true), b.scalar(0)]);
+  return b.op1('Mul', [f.shared, b.op1('Cast', [positive], [attr.int('to', DataType.FLOAT)])], [], 'pattern_any');
 }
 
 const emit = (ctx: PatternContext): Array<string | undefined> => {
@@ -65,8 +126,8 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
   }
 
   if (group === 1) {
-    const any = ps[1] === 1 ? p : b.reduce('ReduceMax', p, [1], true);
-    const shared = spread(ctx, any, 1, kernel, geo);
+    const any = ps[1] === 1 ? p : channelOr(ctx, p);
+    const shared = spread(ctx, any, 1, geo);
     ctx.setPatternShape(shared, [xShape[0]!, 1, ...xShape.slice(2)]);
     return [shared];
   }
@@ -79,7 +140,7 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
     const grouped = b.op1('Reshape', [p, b.ints([0, group, coutPerGroup, ...spatialOut])]);
     perGroup = b.reduce('ReduceMax', grouped, [2], false);
   }
-  const perGroupIn = spread(ctx, perGroup, group, kernel, geo);
+  const perGroupIn = spread(ctx, perGroup, group, geo);
   if (cinPerGroup === 1) return [perGroupIn];
   const expanded = b.op1('Expand', [b.unsqueeze(perGroupIn, [2]), b.ints([1, 1, cinPerGroup, ...spatialIn.map(() => 1)])]);
   return [b.op1('Reshape', [expanded, b.ints([0, group * cinPerGroup, ...spatialIn])])];

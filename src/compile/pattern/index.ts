@@ -1,1 +1,1 @@
-export { patternBackward, patternRules, patternUnsupported } from './backward.js';
+export { patternBackward, patternCounts, patternRules, patternUnsupported } from './backward.js';

@@ -226,14 +226,35 @@ const hardSwish: PatternRule = {
   },
 };
 
+/**
+ * Relu: mask · g, as the float rule (rules/activations.ts) computes it; a one-channel g
+ * broadcasts against the mask. From a one-channel g the result is also recorded as its
+ * factors (types.ts ReluFactors).
+ */
+const relu: PatternRule = {
+  broadcastOk: true,
+  emit: (ctx) => {
+    const { b } = ctx;
+    const g = ctx.gradOutputs[0]!;
+    const y = ctx.node.outputs[0]!;
+    const mask = b.op1('Cast', [b.op1('Greater', [y, b.scalar(0)])], [attr.int('to', DataType.FLOAT)], 'relu_mask');
+    const p = b.op1('Mul', [g, mask], [], 'relu_grad');
+    const gs = ctx.patternShape(g);
+    const ys = ctx.shape(y);
+    if (gs.length === ys.length && gs[1] === 1 && ys[1] !== 1 && gs.slice(2).every((d, i) => d === ys[2 + i])) {
+      ctx.setFactors?.(p, { mask, positive: y, shared: g });
+    }
+    return [p];
+  },
+};
+
 const a = activationRules;
 const e = elementwiseRules;
 const l = layoutRules;
 const p = poolingRules;
 
 export const patternRules: Record<string, PatternRule> = {
-  // Relu: the float rule is the mask times g; a one-channel pattern broadcasts against it.
-  Relu: binaryResult(a.Relu!, true),
+  Relu: relu,
   Clip: binaryResult(a.Clip!, true),
   LeakyRelu: perElement(a.LeakyRelu!),
   Sigmoid: perElement(a.Sigmoid!),

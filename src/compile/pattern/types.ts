@@ -8,11 +8,29 @@
 import type { Shape } from '../../onnx/graph.js';
 import type { VjpContext } from '../rules/types.js';
 
+/**
+ * A ReLU input's pattern kept as its two factors, mask(c, p) AND shared(p): the pattern a
+ * one-channel output pattern becomes at a ReLU. Whoever only needs its channel-OR (the
+ * Conv before it) or its per-channel count (a tap) reads the factors, and the full-size
+ * product is never materialised when nothing else reads it (the compiler drops it).
+ */
+export interface ReluFactors {
+  /** mask(c, p) = positive(c, p) > 0, float32 0/1, the forward tensor's shape. */
+  readonly mask: string;
+  /** The ReLU's output (≥ 0): the channel-OR of the mask is max over channels > 0. */
+  readonly positive: string;
+  /** The one-channel pattern, [B, 1, spatial...]. */
+  readonly shared: string;
+}
+
 export interface PatternContext extends VjpContext {
   /** Shape of a pattern tensor (broadcasts to its forward tensor's shape). */
   patternShape(name: string): Shape;
   /** Records the shape of a pattern a rule returns when it is not the forward input's shape. */
   setPatternShape(name: string, shape: Shape): void;
+  /** The factors of a pattern a ReLU made from a one-channel pattern, if it is one. */
+  factorsOf?(name: string): ReluFactors | undefined;
+  setFactors?(name: string, factors: ReluFactors): void;
 }
 
 export interface PatternRule {
