@@ -15,6 +15,7 @@ import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
+import type { ShapePolicy } from '../runtime/ort-scorer.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
 import type { PipelineObserver } from '../stream/contracts.js';
 import type { CalibrationRef } from '../stream/events.js';
@@ -117,6 +118,9 @@ export class Agent {
           executionProviders: config.runtime.executionProviders,
           requireGpu: config.runtime.requireGpu,
           intraOpThreads: config.runtime.intraOpThreads,
+          cudaDeviceId: config.runtime.cudaDeviceId,
+          // convict has checked both against the schema's lists.
+          shapes: { maxBatch: config.runtime.maxBatch, pad: config.runtime.padBatches as ShapePolicy, warmup: config.runtime.warmup as ShapePolicy },
           taps: config.model.taps,
           // convict has checked it against the schema's list.
           gaiaZMode: config.model.gaiaZMode as GaiaZMode,
@@ -127,7 +131,17 @@ export class Agent {
       board.scorer = scorer;
       if (scorer.fallbacks.length > 0) log.warn({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
       log.info(
-        { model: name, taps: compiled.taps.length, heads: scorer.heads, gaiaZMode: compiled.gaiaZMode, notes: compiled.notes, executionProvider: scorer.executionProvider, ms: Math.round(performance.now() - started) },
+        {
+          model: name,
+          taps: compiled.taps.length,
+          heads: scorer.heads,
+          gaiaZMode: compiled.gaiaZMode,
+          notes: compiled.notes,
+          executionProvider: scorer.executionProvider,
+          ...(scorer.buckets.length > 0 ? { batchShapes: scorer.buckets } : {}),
+          ...(scorer.warmupMs > 0 ? { warmupMs: Math.round(scorer.warmupMs) } : {}),
+          ms: Math.round(performance.now() - started),
+        },
         'scoring graph compiled and loaded',
       );
       const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);

@@ -188,6 +188,24 @@ export const schema = {
       default: false,
       env: 'GAIA_REQUIRE_GPU',
     },
+    cudaDeviceId: {
+      doc: 'The GPU the CUDA execution provider runs on (0: the first).',
+      format: 'nat',
+      default: 0,
+      env: 'GAIA_CUDA_DEVICE_ID',
+    },
+    padBatches: {
+      doc: 'Pad each batch to a fixed size (powers of two up to runtime.maxBatch, and maxBatch) so only those shapes reach the runtime: auto (on a GPU, where every new shape costs a cuDNN algorithm search), always or never.',
+      format: ['auto', 'always', 'never'],
+      default: 'auto',
+      env: 'GAIA_PAD_BATCHES',
+    },
+    warmup: {
+      doc: 'Run every batch shape once before the agent turns ready, so no frame waits on a first run: auto (on a GPU), always or never.',
+      format: ['auto', 'always', 'never'],
+      default: 'auto',
+      env: 'GAIA_WARMUP',
+    },
     intraOpThreads: {
       doc: 'Threads ONNX Runtime uses inside one batch (0 = one per core).',
       format: 'nat',

@@ -11,12 +11,35 @@ export interface OrtScorerOptions {
   readonly intraOpThreads: number;
   /** Input tensor shape without the batch axis, e.g. [1, 28, 28]. */
   readonly inputShape: readonly number[];
+  /** The GPU the CUDA provider runs on (default 0). */
+  readonly cudaDeviceId?: number;
+  /**
+   * Batch shapes on a GPU: its first run of each new shape is slow (cuDNN searches every
+   * convolution's algorithm for it, and onnxruntime-node's binding offers no way to choose a
+   * cheaper search), so batches are padded to a few fixed sizes (powers of two up to
+   * maxBatch, and maxBatch) and each is run once before the scorer is handed out. "auto":
+   * both on any provider but the CPU, where a new shape costs nothing.
+   */
+  readonly shapes?: { readonly maxBatch: number; readonly pad: ShapePolicy; readonly warmup: ShapePolicy };
+}
+
+export type ShapePolicy = 'auto' | 'always' | 'never';
+
+/** The batch sizes a padded scorer runs: 1, 2, 4, … below maxBatch, and maxBatch. */
+export function batchBuckets(maxBatch: number): number[] {
+  const out: number[] = [];
+  for (let b = 1; b < maxBatch; b *= 2) out.push(b);
+  out.push(maxBatch);
+  return out;
 }
 
 export class OrtScorer implements Scorer {
   private closing: Promise<void> | undefined;
   /** Providers tried before the one in use, each with why it did not load. */
   fallbacks: readonly string[] = [];
+  /** The sizes batches are padded to (empty: none), and how long warming them took. */
+  buckets: readonly number[] = [];
+  warmupMs = 0;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -37,7 +60,7 @@ export class OrtScorer implements Scorer {
     for (const provider of options.executionProviders) {
       try {
         const session = await ort.InferenceSession.create(model, {
-          executionProviders: [provider],
+          executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: options.cudaDeviceId ?? 0 } : provider],
           intraOpNumThreads: options.intraOpThreads,
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
@@ -49,6 +72,7 @@ export class OrtScorer implements Scorer {
         const heads = session.outputNames.filter((n) => n !== 'logits' && !n.startsWith('debug/'));
         const scorer = new OrtScorer(session, options, provider, heads, numClasses);
         scorer.fallbacks = errors;
+        await scorer.prepareShapes();
         return scorer;
       } catch (cause) {
         errors.push(`${provider}: ${(cause as Error).message.split('\n')[0]!.slice(0, 300)}`);
@@ -62,8 +86,27 @@ export class OrtScorer implements Scorer {
     );
   }
 
+  /** Chooses the padding buckets for this provider and runs each once (see OrtScorerOptions.shapes). */
+  private async prepareShapes(): Promise<void> {
+    const shapes = this.options.shapes;
+    if (!shapes) return;
+    const onGpu = this.executionProvider !== 'cpu';
+    const on = (p: ShapePolicy) => p === 'always' || (p === 'auto' && onGpu);
+    const buckets = batchBuckets(shapes.maxBatch);
+    if (on(shapes.pad)) this.buckets = buckets;
+    if (!on(shapes.warmup)) return;
+    const started = performance.now();
+    for (const size of this.buckets.length > 0 ? buckets : [1, shapes.maxBatch]) await this.score(new Float32Array(size * this.perFrame()), size);
+    this.warmupMs = performance.now() - started;
+  }
+
   async score(input: Float32Array, size: number): Promise<ScoreBatch> {
-    const tensor = new ort.Tensor('float32', input.subarray(0, size * this.perFrame()), [size, ...this.options.inputShape]);
+    const per = this.perFrame();
+    // Padded with zero frames to the next bucket: every frame's score is independent of its
+    // batch (test/batch-independence.test.ts), so the padding only costs compute.
+    const run = this.buckets.find((b) => b >= size) ?? size;
+    const data = run === size ? input.subarray(0, size * per) : padded(input, size * per, run * per);
+    const tensor = new ort.Tensor('float32', data, [run, ...this.options.inputShape]);
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = await this.session.run({ [this.session.inputNames[0]!]: tensor });
@@ -71,8 +114,8 @@ export class OrtScorer implements Scorer {
       throw new GaiaError(ErrorCodes.RUNTIME, `scoring a batch of ${size} failed: ${(cause as Error).message}`, { cause, retriable: true });
     }
     const scores: Record<string, Float32Array> = {};
-    for (const head of this.heads) scores[head] = out[head]!.data as Float32Array;
-    return { size, logits: out.logits!.data as Float32Array, scores };
+    for (const head of this.heads) scores[head] = trim(out[head]!.data as Float32Array, size, run);
+    return { size, logits: trim(out.logits!.data as Float32Array, size, run), scores };
   }
 
   private perFrame(): number {
@@ -83,4 +126,15 @@ export class OrtScorer implements Scorer {
     this.closing ??= this.session.release();
     return this.closing;
   }
+}
+
+function padded(input: Float32Array, used: number, length: number): Float32Array {
+  const out = new Float32Array(length);
+  out.set(input.subarray(0, used));
+  return out;
+}
+
+/** The first `size` of `run` rows of a per-frame output. */
+function trim(data: Float32Array, size: number, run: number): Float32Array {
+  return run === size ? data : data.subarray(0, (data.length / run) * size);
 }

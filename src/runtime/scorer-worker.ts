@@ -14,7 +14,7 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 
 try {
   const scorer = await OrtScorer.create(model, numClasses, options);
-  post({ type: 'ready', heads: [...scorer.heads], executionProvider: scorer.executionProvider, fallbacks: [...scorer.fallbacks] });
+  post({ type: 'ready', heads: [...scorer.heads], executionProvider: scorer.executionProvider, fallbacks: [...scorer.fallbacks], buckets: [...scorer.buckets], warmupMs: scorer.warmupMs });
   port.on('message', async (message: ToWorker) => {
     if (message.type === 'close') {
       await scorer.close();

@@ -4,7 +4,7 @@ export type ToWorker =
   | { readonly type: 'close' };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly heads: string[]; readonly executionProvider: string; readonly fallbacks: string[] }
+  | { readonly type: 'ready'; readonly heads: string[]; readonly executionProvider: string; readonly fallbacks: string[]; readonly buckets: number[]; readonly warmupMs: number }
   | { readonly type: 'error'; readonly message: string; readonly code: string | undefined }
   | { readonly type: 'scored'; readonly id: number; readonly logits: ArrayBuffer; readonly scores: Record<string, ArrayBuffer> }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly code: string | undefined };

@@ -47,6 +47,9 @@ export class WorkerScorer implements Scorer {
   private death: GaiaError | undefined;
   private readonly deathListeners: Array<(err: GaiaError) => void> = [];
   private exited = false;
+  /** The batch sizes the worker pads to (empty: none), and the warm-up's duration (ms). */
+  buckets: readonly number[] = [];
+  warmupMs = 0;
 
   private constructor(
     private readonly worker: Worker,
@@ -82,7 +85,10 @@ export class WorkerScorer implements Scorer {
       const code = ready.type === 'error' && ready.code ? (ready.code as ErrorCode) : ErrorCodes.RUNTIME;
       throw new GaiaError(code, message);
     }
-    return new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses, supervision);
+    const scorer = new WorkerScorer(worker, ready.heads, ready.executionProvider, ready.fallbacks, numClasses, supervision);
+    scorer.buckets = ready.buckets;
+    scorer.warmupMs = ready.warmupMs;
+    return scorer;
   }
 
   /** False once the worker is gone; score() then rejects at once. */
