@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { loadConfig } from '../src/config/load.js';
+import { sniffFormat } from '../src/frames/sniff.js';
 import { openOfflineSession } from '../src/offline/session.js';
 
 const { values } = parseArgs({
@@ -46,6 +47,8 @@ const name = (kind: string) => `gaia-bench-${kind}-${randomBytes(4).toString('he
 const pngs = readdirSync(join(values.model!, 'samples', 'id'))
   .sort()
   .map((n) => readFileSync(join(values.model!, 'samples', 'id', n)));
+
+const contentType = (b: Uint8Array) => (sniffFormat(b) === 'jpeg' ? 'image/jpeg' : 'image/png');
 
 async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number }> {
   const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'], 'model.gaiaZMode': gaiaZMode } }));
@@ -69,7 +72,9 @@ async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number }
 async function produce(topic: string, count: number, fps: number): Promise<void> {
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
-  const chunk = fps > 0 ? Math.max(1, Math.round(fps / 20)) : 250; // 20 sends/s when paced
+  // 20 sends/s when paced; a backlog in sends of at most ~4 MiB (camera frames are ~200 KiB).
+  const largest = Math.max(...pngs.map((p) => p.length));
+  const chunk = fps > 0 ? Math.max(1, Math.round(fps / 20)) : Math.max(1, Math.min(250, Math.floor((4 << 20) / largest)));
   const t0 = Date.now();
   for (let i = 0; i < count; i += chunk) {
     if (fps > 0) {
@@ -78,7 +83,7 @@ async function produce(topic: string, count: number, fps: number): Promise<void>
     }
     const messages: Message[] = [];
     for (let j = i; j < Math.min(count, i + chunk); j++) {
-      messages.push({ key: `cam-${j % 4}`, value: pngs[j % pngs.length]!, headers: { 'content-type': 'image/png', 'frame-id': `f-${j}`, ts: String(Date.now()) } });
+      messages.push({ key: `cam-${j % 4}`, value: pngs[j % pngs.length]!, headers: { 'content-type': contentType(pngs[j % pngs.length]!), 'frame-id': `f-${j}`, ts: String(Date.now()) } });
     }
     await producer.send({ topic, acks: -1, messages });
   }
