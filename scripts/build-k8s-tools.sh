@@ -10,7 +10,8 @@ BIN="${GAIA_TOOLS_BIN:-${HOME:-/tmp}/.cache/gaia-sentinel/tools/bin}"
 mkdir -p "$BIN"
 command -v go >/dev/null || { echo "build-k8s-tools: Go is needed (https://go.dev/dl, or Debian golang-go)" >&2; exit 1; }
 
-if ! "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
+# (A helm built by go install reports no patch version itself; the module version is in the binary.)
+if ! go version -m "$BIN/helm" 2>/dev/null | grep -qE "^\s+mod\s+helm.sh/helm/v3\s+$HELM_VERSION(\s|$)"; then
   echo "== building helm $HELM_VERSION from the Go module proxy (a few minutes)"
   GOBIN="$BIN" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 fi
