@@ -24,5 +24,5 @@ sleep "$seconds"
 node bin/gaia-sentinel.js dashboard-snapshot --prometheus "http://127.0.0.1:$pport" --out "$work/dashboard.html" --minutes 3
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
   --disable-component-update --disable-sync --user-data-dir="$work/chrome" --hide-scrollbars \
-  --window-size=1220,1330 --screenshot="$PWD/docs/img/dashboard.png" "file://$work/dashboard.html" 2>/dev/null
+  --window-size=1220,1800 --screenshot="$PWD/docs/img/dashboard.png" "file://$work/dashboard.html" 2>/dev/null
 echo "wrote docs/img/dashboard.png"
