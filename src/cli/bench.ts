@@ -61,28 +61,34 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
   const featureStats = needsStats(methods).length > 0 ? await readFeatureStats(values.calibration ?? join('calibration', `${pkg.manifest.name}.json`)) : undefined;
   const shape = pkg.manifest.input.shape.slice(1) as number[];
 
+  const methodsWithBaseline = ['logits', ...methods] as HeadName[];
+  const sessions: ort.InferenceSession[] = [];
   const rows: Array<{ method: string; msPerImage: Record<number, number> }> = [];
-  for (const method of ['logits', ...methods] as HeadName[]) {
-    const compiled = compileScoringGraph(model, {
-      taps: config.model.taps,
-      heads: [method],
-      gaiaZMode: config.model.gaiaZMode as GaiaZMode,
-      headSettings: { odin: { ...DEFAULT_ODIN, inputStd: pkg.manifest.input.std }, ...(featureStats ? { featureStats } : {}) },
-    });
-    const session = await ort.InferenceSession.create(encodeModel(compiled.model), {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads!,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
-    const msPerImage: Record<number, number> = {};
-    try {
-      for (const batch of batches) msPerImage[batch] = await medianMsPerImage(session, batch, shape, seconds);
-    } finally {
-      await session.release();
+  try {
+    for (const method of methodsWithBaseline) {
+      const compiled = compileScoringGraph(model, {
+        taps: config.model.taps,
+        heads: [method],
+        gaiaZMode: config.model.gaiaZMode as GaiaZMode,
+        headSettings: { odin: { ...DEFAULT_ODIN, inputStd: pkg.manifest.input.std }, ...(featureStats ? { featureStats } : {}) },
+      });
+      sessions.push(
+        await ort.InferenceSession.create(encodeModel(compiled.model), {
+          executionProviders: ['cpu'],
+          intraOpNumThreads: threads!,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+        }),
+      );
+      rows.push({ method: method === 'logits' ? 'forward only (classifier)' : (LABELS[method] ?? method), msPerImage: {} });
     }
-    rows.push({ method: method === 'logits' ? 'forward only (classifier)' : (LABELS[method] ?? method), msPerImage });
-    io.stderr.write(`bench ${method}: ${batches.map((b) => `batch ${b} ${msPerImage[b]!.toFixed(3)} ms/image`).join(', ')}\n`);
+    for (const batch of batches) {
+      const medians = await medianMsPerImage(sessions, batch, shape, seconds);
+      medians.forEach((ms, i) => (rows[i]!.msPerImage[batch] = ms));
+      io.stderr.write(`bench batch ${batch}: ${methodsWithBaseline.map((m, i) => `${m} ${medians[i]!.toFixed(3)}`).join(', ')} ms/image\n`);
+    }
+  } finally {
+    for (const session of sessions) await session.release();
   }
   const table = [
     `| method | ${batches.map((b) => `batch ${b} (ms/image)`).join(' | ')} |`,
@@ -103,8 +109,12 @@ function positiveInts(flag: string, value: string, allowZero = false): number[] 
   return list;
 }
 
-/** Median over timed runs (after two warm-up runs) of ms per image. */
-async function medianMsPerImage(session: ort.InferenceSession, batch: number, shape: readonly number[], seconds: number): Promise<number> {
+/**
+ * Median ms per image of each session. The sessions take turns, one run each per round, so
+ * a slow spell of a shared machine hits every method alike; rounds go on for `seconds` per
+ * session on average (at least 3 rounds), after two warm-up rounds.
+ */
+async function medianMsPerImage(sessions: readonly ort.InferenceSession[], batch: number, shape: readonly number[], seconds: number): Promise<number[]> {
   const size = batch * shape.reduce((x, y) => x * y, 1);
   const data = new Float32Array(size);
   let seed = 42;
@@ -112,15 +122,20 @@ async function medianMsPerImage(session: ort.InferenceSession, batch: number, sh
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     data[i] = (seed / 0x7fffffff - 0.5) * 4;
   }
-  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [batch, ...shape]) };
-  for (let w = 0; w < 2; w++) await session.run(feeds);
-  const times: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  while (times.length < 3 || performance.now() < deadline) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push((performance.now() - t0) / batch);
+  const feeds = (s: ort.InferenceSession) => ({ [s.inputNames[0]!]: new ort.Tensor('float32', data, [batch, ...shape]) });
+  for (let w = 0; w < 2; w++) for (const s of sessions) await s.run(feeds(s));
+  const times: number[][] = sessions.map(() => []);
+  const deadline = performance.now() + seconds * 1000 * sessions.length;
+  while (times[0]!.length < 3 || performance.now() < deadline) {
+    for (const [i, s] of sessions.entries()) {
+      const f = feeds(s);
+      const t0 = performance.now();
+      await s.run(f);
+      times[i]!.push((performance.now() - t0) / batch);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return times.map((t) => {
+    t.sort((a, b) => a - b);
+    return t[Math.floor(t.length / 2)]!;
+  });
 }
