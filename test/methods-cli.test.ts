@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { benchCommand } from '../src/cli/bench.js';
 import { calibrateCommand } from '../src/cli/calibrate.js';
+import { compileCommand } from '../src/cli/compile.js';
 import { evalCommand } from '../src/cli/eval.js';
 import { METHOD_HEADS } from '../src/compile/heads.js';
 import { ErrorCodes, GaiaError } from '../src/errors.js';
@@ -95,6 +96,15 @@ describe('every method through calibrate, eval and bench', () => {
     expect(await codeOf(evalCommand(['--model', MODEL, '--id', ID, '--ood', OOD, '--methods', 'react', '--calibration', plain, '--out-dir', dir], capture().io))).toBe(
       ErrorCodes.FEATURE_STATS,
     );
+  });
+
+  it('compile builds react and mahalanobis from a calibration, and refuses without one', async () => {
+    const args = ['--model', join(MODEL, 'model.onnx'), '--out', join(dir, 'stats.gaia.onnx'), '--heads', 'logits,react,mahalanobis,odin'];
+    expect(await codeOf(compileCommand(args, capture().io))).toBe(ErrorCodes.FEATURE_STATS);
+    const out = capture();
+    await compileCommand([...args, '--calibration', calibration, '--odin-epsilon', '0'], out.io);
+    expect(out.stdout).toContain('heads: logits, react, mahalanobis, odin');
+    expect(await codeOf(compileCommand([...args, '--calibration', calibration, '--odin-epsilon=-1'], capture().io))).toBe(ErrorCodes.BAD_CONFIG);
   });
 
   it('bench prints ms/image per method and batch, the forward-only classifier first', async () => {
