@@ -12,7 +12,7 @@ for (const file of readdirSync('calibration').filter((f) => f.endsWith('.json'))
   const calibration = JSON.parse(readFileSync(path, 'utf8'));
   const pkg = await loadModelPackage(join('models', calibration.model));
   const fingerprint = modelFingerprint(await loadModel(pkg.modelPath), calibration.taps, pkg.manifest);
-  const text = readFileSync(path, 'utf8').replace(`"fingerprint": "${calibration.fingerprint}"`, `"fingerprint": "${fingerprint}"`);
+  const text = readFileSync(path, 'utf8').replaceAll(`"fingerprint": "${calibration.fingerprint}"`, `"fingerprint": "${fingerprint}"`);
   writeFileSync(path, text);
   console.log(`${path}: ${calibration.fingerprint.slice(0, 12)}… → ${fingerprint.slice(0, 12)}…`);
 }

@@ -25,6 +25,8 @@ export const ErrorCodes = {
   BAD_TAPS: 'GAIA_BAD_TAPS',
   /** A requested score head cannot be built for this model. */
   BAD_HEAD: 'GAIA_BAD_HEAD',
+  /** A head needs statistics of ID training features (react, mahalanobis) that are missing, malformed, or made for another model. */
+  FEATURE_STATS: 'GAIA_FEATURE_STATS',
   /** A static shape needed by the backward pass could not be inferred. */
   SHAPE_INFERENCE: 'GAIA_SHAPE_INFERENCE',
   /** A graph failed verification (dangling input, duplicate output, cycle). */

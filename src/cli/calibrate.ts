@@ -2,22 +2,26 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import type { FeatureStats } from '../compile/feature-stats.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN } from '../detect/calibration.js';
+import { estimateFeatureStats } from '../detect/feature-stats.js';
+import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
-import { saveCalibration, CALIBRATION_FORMAT, type CalibrationFile } from '../offline/calibration-file.js';
+import { saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
-import { openOfflineSession } from '../offline/session.js';
+import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
 import type { CliIO } from './io.js';
+import { needsStats, parseMethods } from './methods.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
 export const DEFAULT_MIN_FRAMES = 200;
 /** A set with more unreadable frames than this is rarely the ID data it was meant to be. */
 export const DEFAULT_MAX_REJECTED = 0.05;
 
-export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--out FILE] [--on-bad-frame skip|stop]
-                             [--min-frames N] [--max-rejected F] [--json] [--config FILE]
+export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH] [--methods LIST|all] [--out FILE]
+                             [--on-bad-frame skip|stop] [--min-frames N] [--max-rejected F] [--json] [--config FILE]
 
 Scores in-distribution frames that are NOT used for evaluation and writes, per head, the
 threshold at 95% TPR, the expected flag rate p0, a bootstrap 95% interval of the
@@ -25,6 +29,11 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
 
   --model DIR          model package (manifest.json + model.onnx)
   --data PATH          a data set built by scripts/data (e.g. data/sets/fmnist-calib) or a folder of images
+  --stats-data PATH    ID *training* frames with labels (e.g. data/sets/fmnist-train): estimates
+                       the feature statistics react and mahalanobis need and stores them
+                       (fingerprinted) in the calibration
+  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy; all: every method,
+                       which needs --stats-data)
   --out FILE           default: calibration/<model name>.json
   --on-bad-frame MODE  skip (default: report and go on) or stop (fail naming the file)
   --min-frames N       refuse (GAIA_CALIBRATION_DATA, nothing written) with fewer scored
@@ -79,6 +88,8 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       model: { type: 'string' },
       data: { type: 'string' },
       out: { type: 'string' },
+      'stats-data': { type: 'string' },
+      methods: { type: 'string' },
       'on-bad-frame': { type: 'string' },
       'min-frames': { type: 'string' },
       'max-rejected': { type: 'string' },
@@ -92,7 +103,19 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const minFrames = parseCount('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
   const maxRejected = parseFraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  const session = await openOfflineSession(config);
+  const methods = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
+  const statsData = values['stats-data'];
+  if (needsStats(methods).length > 0 && !statsData) {
+    throw new GaiaError(
+      ErrorCodes.FEATURE_STATS,
+      `calibrate: ${needsStats(methods).join(' and ')} need statistics of ID training features; pass --stats-data TRAINING_SET (e.g. data/sets/fmnist-train)`,
+    );
+  }
+  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io) : undefined;
+  const session = await openOfflineSession(config, {
+    heads: ['logits', ...methods],
+    ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
+  });
   try {
     const set = await openFrameSet(values.data, { maxBytes: config.frames.maxBytes });
     const scores = await scoreSet(set, session.pre, session.scorer, {
@@ -115,12 +138,13 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       taps: config.model.taps,
       createdAt: new Date().toISOString(),
       data: { source: scores.source, frames: scores.count, rejected: scores.rejected.length },
-      primaryHead: 'gaia_z',
+      primaryHead: heads.gaia_z ? 'gaia_z' : Object.keys(heads)[0]!,
       heads,
+      ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
     };
     const out = values.out ?? join('calibration', `${name}.json`);
     await saveCalibration(out, calibration);
-    const z = heads.gaia_z!;
+    const z = heads.gaia_z;
     if (values.json) {
       const summary = {
         out,
@@ -135,12 +159,50 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     }
     io.stdout.write(
       `calibrated ${name} on ${scores.count} frames of ${set.name} (${scores.rejected.length} skipped) → ${out}\n` +
-        `  gaia_z: flag when raw ≥ ${z.rawThreshold.toPrecision(6)} (95% bootstrap interval ${z.rawThresholdInterval95.map((v) => v.toPrecision(6)).join(' … ')}), p0 = ${(100 * z.flagRate).toFixed(2)}%\n` +
+        (z
+          ? `  gaia_z: flag when raw ≥ ${z.rawThreshold.toPrecision(6)} (95% bootstrap interval ${z.rawThresholdInterval95.map((v) => v.toPrecision(6)).join(' … ')}), p0 = ${(100 * z.flagRate).toFixed(2)}%\n`
+          : '') +
+        (stats ? `  feature statistics from ${stats.stored.frames} frames of ${statsData}: react τ = ${stats.stats.reactThreshold.toPrecision(6)}, ${stats.stats.dim} features\n` : '') +
         Object.entries(heads)
           .filter(([h]) => h !== 'gaia_z')
           .map(([h, c]) => `  ${h}: raw threshold ${c.rawThreshold.toPrecision(6)}, p0 = ${(100 * c.flagRate).toFixed(2)}%\n`)
           .join(''),
     );
+  } finally {
+    await session.scorer.close();
+  }
+}
+
+/** Scores the ID training set with the features head and estimates react's and mahalanobis' statistics. */
+async function featureStatistics(
+  config: Readonly<Config>,
+  path: string,
+  onBadFrame: OnBadFrame,
+  io: CliIO,
+): Promise<{ stats: FeatureStats; stored: StoredFeatureStats }> {
+  const session = await openOfflineSession(config, { heads: ['logits', 'features'] });
+  try {
+    const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
+    const scores = await scoreSet(set, session.pre, session.scorer, {
+      batch: config.runtime.maxBatch,
+      onBadFrame,
+      progress: progressReporter(`feature statistics ${set.name}`, io.stderr as NodeJS.WriteStream),
+    });
+    if (!scores.labels) {
+      throw new GaiaError(
+        ErrorCodes.FEATURE_STATS,
+        `--stats-data ${path} has no labels; Mahalanobis needs the class of every training frame (a set built by scripts/data, e.g. data/sets/fmnist-train)`,
+      );
+    }
+    const features = scores.heads.features!;
+    const stats = estimateFeatureStats({
+      features,
+      count: scores.count,
+      dim: features.length / scores.count,
+      labels: scores.labels,
+      numClasses: session.scorer.numClasses,
+    });
+    return { stats, stored: storeFeatureStats(stats, { source: scores.source, frames: scores.count, fingerprint: session.fingerprint }) };
   } finally {
     await session.scorer.close();
   }

@@ -2,9 +2,12 @@
 import { parseArgs } from 'node:util';
 import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseGaiaZMode, parseHeads } from '../compile/index.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import { DEFAULT_ODIN } from '../compile/heads/odin.js';
+import { readFeatureStats } from '../offline/calibration-file.js';
 import type { CliIO } from './io.js';
 
-export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern] [--debug] [--json]
+export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern]
+       [--calibration FILE] [--odin-epsilon E] [--odin-temperature T] [--odin-std S[,S...]] [--debug] [--json]
 
 Rewrites an ONNX CNN classifier into a scoring graph that computes the logits, the
 backward pass GAIA needs, and the score heads in one session.run.
@@ -21,6 +24,15 @@ backward pass GAIA needs, and the score heads in one session.run.
                  pattern: it propagates only where the gradient is non-zero (same
                  scores, a fraction of the cost; falls back to float, with a note,
                  where that cannot be proven exact)
+  --calibration FILE
+                 a calibration made with calibrate --stats-data: the feature statistics
+                 the react and mahalanobis heads are built with
+  --odin-epsilon E, --odin-temperature T
+                 ODIN's input perturbation (default 0.004; 0 skips it) and temperature
+                 (default 1000)
+  --odin-std S,...
+                 the per-channel std of the model's input normalisation (ODIN steps ε in
+                 pixel units, as the official code; default 1)
   --debug        also output every tap's value and gradient (debug/...; in pattern
                  mode debug/grad/<i> holds the 0/1 pattern)
   --json         print one JSON object (the same facts) instead of the text report
@@ -35,6 +47,10 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
       taps: { type: 'string' },
       heads: { type: 'string' },
       'gaia-z-mode': { type: 'string' },
+      calibration: { type: 'string' },
+      'odin-epsilon': { type: 'string' },
+      'odin-temperature': { type: 'string' },
+      'odin-std': { type: 'string' },
       debug: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -43,7 +59,20 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
   if (!values.model || !values.out) {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `compile needs --model and --out\n\n${compileUsage}`);
   }
+  const number = (flag: string, v: string | undefined, fallback: number, ok: (x: number) => boolean) => {
+    if (v === undefined) return fallback;
+    const x = Number(v);
+    if (!ok(x)) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be ${flag === '--odin-epsilon' ? 'a number ≥ 0' : 'a number > 0'}, got "${v}"`);
+    return x;
+  };
+  const odin = {
+    epsilon: number('--odin-epsilon', values['odin-epsilon'], DEFAULT_ODIN.epsilon, (x) => Number.isFinite(x) && x >= 0),
+    temperature: number('--odin-temperature', values['odin-temperature'], DEFAULT_ODIN.temperature, (x) => Number.isFinite(x) && x > 0),
+    inputStd: values['odin-std'] === undefined ? [] : values['odin-std'].split(',').map((v) => number('--odin-std', v, 1, (x) => Number.isFinite(x) && x > 0)),
+  };
+  const featureStats = values.calibration ? await readFeatureStats(values.calibration) : undefined;
   const result = await compileModelFile(values.model, values.out, {
+    headSettings: { odin, ...(featureStats ? { featureStats } : {}) },
     ...(values.taps ? { taps: values.taps } : {}),
     ...(values.heads ? { heads: parseHeads(values.heads) } : {}),
     ...(values['gaia-z-mode'] ? { gaiaZMode: parseGaiaZMode(values['gaia-z-mode']) } : {}),

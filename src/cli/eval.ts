@@ -1,4 +1,4 @@
-/** `gaia-sentinel eval`: FPR95 and AUROC of GAIA-Z, GAIA-A, MSP and Energy on ID vs OOD sets. */
+/** `gaia-sentinel eval`: FPR95 and AUROC of each method (default GAIA-Z, GAIA-A, MSP, Energy; --methods all) on ID vs OOD sets. */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,20 +8,25 @@ import { isFlagged } from '../detect/calibration.js';
 import { evaluate, rocCurves } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
-import { loadCalibration } from '../offline/calibration-file.js';
+import { loadModelPackage } from '../frames/manifest.js';
+import { loadCalibration, readFeatureStats } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
 import { scoreSet, type SetScores } from '../offline/score-set.js';
-import { openOfflineSession } from '../offline/session.js';
+import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
 import { parseOnBadFrame } from './calibrate.js';
 import type { CliIO } from './io.js';
+import { needsStats, parseMethods } from './methods.js';
 
-export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--calibration FILE] [--out-dir DIR]
+export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--methods LIST|all] [--calibration FILE] [--out-dir DIR]
 
 Scores an in-distribution set and one or more OOD sets, and reports FPR95 and AUROC per
-OOD set and on average for GAIA-Z, GAIA-A, MSP and Energy (docs/DEFINITIONS.md), plus the flag
-rate a calibration gives on the ID set. Writes JSON, Markdown and an ROC picture (SVG).
+OOD set and on average for each method (default GAIA-Z, GAIA-A, MSP and Energy; docs/DEFINITIONS.md),
+plus the flag rate a calibration gives on the ID set. Writes JSON, Markdown and an ROC picture (SVG).
 
+  --methods LIST|all   heads to evaluate; all: every method of the GAIA paper's comparison
+                       (react and mahalanobis read the feature statistics of the calibration,
+                       made with calibrate --stats-data)
   --model DIR          model package
   --id PATH            ID evaluation set (not the calibration set), e.g. data/sets/fmnist-eval
   --ood PATH           OOD set or image folder (repeatable)
@@ -40,6 +45,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
       id: { type: 'string' },
       ood: { type: 'string', multiple: true },
       calibration: { type: 'string' },
+      methods: { type: 'string' },
       'out-dir': { type: 'string' },
       'on-bad-frame': { type: 'string' },
       config: { type: 'string' },
@@ -51,8 +57,23 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   }
   const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  const session = await openOfflineSession(config);
+  const methods = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
+  const modelName = (await loadModelPackage(config.model.dir)).manifest.name;
+  const calibrationPath = values.calibration ?? join('calibration', `${modelName}.json`);
+  const hasCalibration = Boolean(values.calibration) || (await exists(calibrationPath));
+  const statsHeads = needsStats(methods);
+  if (statsHeads.length > 0 && !hasCalibration) {
+    throw new GaiaError(
+      ErrorCodes.FEATURE_STATS,
+      `eval: ${statsHeads.join(' and ')} need the feature statistics of a calibration, and there is none at ${calibrationPath}; ` +
+        'make one with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET, or pass --calibration FILE',
+    );
+  }
+  const featureStats = statsHeads.length > 0 ? await readFeatureStats(calibrationPath) : undefined;
+  const session = await openOfflineSession(config, { heads: ['logits', ...methods], ...(featureStats ? { headSettings: { featureStats } } : {}) });
   const name = session.pkg.manifest.name;
+  // Fail before scoring, not after, when the calibration belongs to another model.
+  const cal = hasCalibration ? await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint }) : undefined;
   const score = async (path: string): Promise<SetScores> => {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const result = await scoreSet(set, session.pre, session.scorer, {
@@ -71,14 +92,14 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   } finally {
     await session.scorer.close();
   }
-  const ev = evaluate(id.heads, ood.map((o) => ({ name: o.name, heads: o.heads })));
+  // Rows in the order the methods were asked for, not the order the graph computes them.
+  const inOrder = (s: SetScores) => Object.fromEntries(methods.map((m) => [m, s.heads[m]!]));
+  const ev = evaluate(inOrder(id), ood.map((o) => ({ name: o.name, heads: inOrder(o) })));
 
-  const calibrationPath = values.calibration ?? join('calibration', `${name}.json`);
   let flagRates: Record<string, number> | undefined;
-  if (values.calibration || (await exists(calibrationPath))) {
-    const cal = await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint });
+  if (cal) {
     flagRates = Object.fromEntries(
-      Object.entries(cal.heads).map(([h, c]) => {
+      Object.entries(cal.heads).filter(([h]) => id.heads[h] !== undefined).map(([h, c]) => {
         const raw = id.heads[h]!;
         let flagged = 0;
         for (const v of raw) if (isFlagged(v, c)) flagged++;

@@ -9,6 +9,7 @@ import { runCommand, runUsage } from './run.js';
 import { calibrateCommand, calibrateUsage } from './calibrate.js';
 import { evalCommand, evalUsage } from './eval.js';
 import { produceCommand, produceUsage } from './produce.js';
+import { benchCommand, benchUsage } from './bench.js';
 import { snapshotCommand, snapshotUsage } from './snapshot.js';
 import { buildInfo } from '../version.js';
 
@@ -18,8 +19,9 @@ const COMMANDS: Record<string, { run: Command; usage: string; summary: string }>
   run: { run: runCommand, usage: runUsage, summary: 'score a stream of frames with GAIA-Z (default: replay of bundled samples)' },
   compile: { run: compileCommand, usage: compileUsage, summary: 'compile a classifier into a GAIA scoring graph' },
   calibrate: { run: calibrateCommand, usage: calibrateUsage, summary: 'threshold at 95% TPR on in-distribution frames' },
-  eval: { run: evalCommand, usage: evalUsage, summary: 'FPR95 / AUROC of GAIA-Z, GAIA-A, MSP, Energy on ID vs OOD sets' },
+  eval: { run: evalCommand, usage: evalUsage, summary: 'FPR95 / AUROC of GAIA-Z, GAIA-A, MSP, Energy (--methods all: every method) on ID vs OOD sets' },
   produce: { run: produceCommand, usage: produceUsage, summary: 'send image files to the frames topic as cameras would (smoke and load tests)' },
+  bench: { run: benchCommand, usage: benchUsage, summary: 'ms/image of each method at batch 1 and 128 (the GAIA paper\'s Table 1)' },
   'dashboard-snapshot': { run: snapshotCommand, usage: snapshotUsage, summary: "render the Grafana dashboard's queries to a static HTML page" },
 };
 

@@ -9,7 +9,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
 import { findLogits } from './classifier.js';
 import { inferShapesForCompile } from './op-support.js';
-import { buildHeads, DEFAULT_HEADS, GAIA_Z_MODES, HEAD_NAMES, type GaiaZMode, type HeadName } from './heads.js';
+import { buildHeads, DEFAULT_HEADS, GAIA_Z_MODES, HEAD_NAMES, type GaiaZMode, type HeadName, type HeadSettings } from './heads.js';
 import { exportTraces, selectTaps, type Tap } from './taps.js';
 import { verifyGraph } from './verify.js';
 import { assertBatchFlows, withDynamicBatch, type DynamicBatch } from './dynamic-batch.js';
@@ -30,6 +30,8 @@ export interface CompileOptions {
    * back to "float" with a note where that cannot be proven exact.
    */
   readonly gaiaZMode?: GaiaZMode;
+  /** Feature statistics (react, mahalanobis) and ODIN's settings; see docs/COMPILER.md. */
+  readonly headSettings?: HeadSettings;
 }
 
 export interface CompileResult {
@@ -106,7 +108,7 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     ...graph.inputs.map((i) => i.name),
   ]);
   const b = new GraphBuilder(opset, info, 'gaia', taken);
-  const built = buildHeads(graph, b, cls, taps, heads, options.debug ?? false, options.gaiaZMode ?? 'float');
+  const built = buildHeads(graph, b, cls, taps, heads, options.debug ?? false, options.gaiaZMode ?? 'float', options.headSettings);
   const { outputs } = built;
   notes.push(...built.notes);
 

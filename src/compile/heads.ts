@@ -1,9 +1,11 @@
 /**
- * The score heads appended to the classifier (docs/DEFINITIONS.md):
+ * The score heads appended to the classifier (docs/DEFINITIONS.md, docs/COMPILER.md):
  * - gaia_z: zero-ratio abnormality of the gradients of Σ_b max_c y[b,c] at every tap
  *   (the official cal_zero); higher = more out-of-distribution.
- * - gaia_a: channel-mean gradient abnormality (the official cal_grad_value).
+ * - gaia_a and its Table 3 fusion variants (heads/gaia-a.ts).
  * - msp, energy: the usual logit baselines (higher = more in-distribution).
+ * - the paper's other baselines, one module each under heads/: odin, react, gradnorm,
+ *   rankfeat, mahalanobis; features outputs the penultimate features (for calibrate).
  */
 import { attr, type Graph, type Shape } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
@@ -11,13 +13,40 @@ import { Tensor } from '../onnx/tensor.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { GraphBuilder } from './builder.js';
 import { backward } from './backward.js';
-import { findFeatures, type ClassifierParts } from './classifier.js';
-import { lastStages, type Tap } from './taps.js';
+import { findFeatures, type ClassifierParts, type FeatureParts } from './classifier.js';
+import type { FeatureStats } from './feature-stats.js';
+import type { Tap } from './taps.js';
+import { meanSquare, spatialAxes } from './heads/common.js';
+import { GAIA_A_VARIANTS, gaiaAHeads } from './heads/gaia-a.js';
+import { gradNormHead } from './heads/gradnorm.js';
+import { mahalanobisHead } from './heads/mahalanobis.js';
+import { DEFAULT_ODIN, odinHead, type OdinSettings } from './heads/odin.js';
+import { rankFeatHead } from './heads/rankfeat.js';
+import { reactHead } from './heads/react.js';
 import { patternBackward, patternCounts, patternUnsupported } from './pattern/index.js';
 import type { ReluFactors } from './pattern/types.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
 
-export const HEAD_NAMES = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy', 'gaia_z_ratios'] as const;
+export const HEAD_NAMES = [
+  'logits',
+  'gaia_z',
+  'gaia_a',
+  'msp',
+  'energy',
+  'gaia_z_ratios',
+  'odin',
+  'react',
+  'gradnorm',
+  'rankfeat',
+  'mahalanobis',
+  'gaia_a_q1',
+  'gaia_a_q2',
+  'gaia_a_inner',
+  'gaia_a_output',
+  'gaia_a_direct',
+  'gaia_a_top1',
+  'features',
+] as const;
 export type HeadName = (typeof HEAD_NAMES)[number];
 /** gaia_a costs a second backward pass through the last two stages, so it is opt-in. */
 export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'energy'];
@@ -30,6 +59,34 @@ export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'e
 export type GaiaZMode = 'float' | 'pattern';
 export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern'];
 
+/** The score heads of the paper's comparison (every head with a calibratable score). */
+export const METHOD_HEADS: readonly HeadName[] = [
+  'gaia_z',
+  'gaia_a',
+  'msp',
+  'energy',
+  'odin',
+  'react',
+  'gradnorm',
+  'rankfeat',
+  'mahalanobis',
+  'gaia_a_q1',
+  'gaia_a_q2',
+  'gaia_a_inner',
+  'gaia_a_output',
+  'gaia_a_direct',
+  'gaia_a_top1',
+];
+
+/** Heads that read statistics of ID training features (src/compile/feature-stats.ts). */
+export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis'];
+
+/** What some heads need besides the model. */
+export interface HeadSettings {
+  readonly featureStats?: FeatureStats;
+  readonly odin?: OdinSettings;
+}
+
 export interface HeadOutputs {
   /** Graph output name → the tensor holding it. */
   readonly outputs: Map<string, { tensor: string; shape: Shape }>;
@@ -38,9 +95,6 @@ export interface HeadOutputs {
   /** The mode the GAIA-Z head was built with (after any fallback). */
   readonly gaiaZMode: GaiaZMode;
 }
-
-/** The position axes of a tensor: every axis but the batch and the channels. */
-const spatialAxes = (shape: Shape, channelAxis = 1) => shape.map((_, i) => i).filter((i) => i > 0 && i !== channelAxis);
 
 function staticArea(shape: Shape, channelAxis: number, tap: string): number {
   return spatialAxes(shape, channelAxis).reduce<number>((acc, i) => {
@@ -73,10 +127,6 @@ function patternRatio(b: GraphBuilder, pattern: string, tap: Tap, factors?: Relu
   return b.op1('Div', [ones, area], [], 'zero_ratio');
 }
 
-function meanSquare(b: GraphBuilder, x: string): string {
-  return b.reduce('ReduceMean', b.op1('Mul', [x, x]), [1], false);
-}
-
 export function buildHeads(
   graph: Graph,
   b: GraphBuilder,
@@ -85,6 +135,7 @@ export function buildHeads(
   heads: readonly HeadName[],
   debug: boolean,
   gaiaZMode: GaiaZMode = 'float',
+  settings: HeadSettings = {},
 ): HeadOutputs {
   const outputs = new Map<string, { tensor: string; shape: Shape }>();
   const notes: string[] = [];
@@ -149,26 +200,14 @@ export function buildHeads(
     if (want('gaia_z')) outputs.set('gaia_z', { tensor: meanSquare(b, all), shape: [batch] });
   }
 
-  if (want('gaia_a')) {
-    const { penultimate, lastFeatureMap } = findFeatures(graph, b.info, logits);
-    // d/dy Σ_c log_softmax(y)_c = 1 − C·softmax(y)
-    const probs = b.op1('Softmax', [logits], [attr.int('axis', 1)]);
-    const seed1 = b.op1('Sub', [b.scalar(1), b.op1('Mul', [probs, b.scalar(cls.numClasses)])], [], 'gaia_a_seed');
-    const gLast = backward(graph, b, [{ tensor: logits, grad: seed1 }], [lastFeatureMap]).get(lastFeatureMap)!;
-    const fmShape = b.shapeOf(lastFeatureMap)!;
-    const channelMean = b.reduce('ReduceMean', gLast, spatialAxes(fmShape), false);
-    const o = b.op1('Sqrt', [b.reduce('ReduceMean', b.op1('Abs', [channelMean]), [1], false)], [], 'gaia_a_o');
-    const innerTaps = lastStages(taps, 2);
-    const g2 = backward(graph, b, [{ tensor: penultimate, grad: b.onesLike(penultimate) }], innerTaps.map((t) => t.tensor));
-    const inner = innerTaps.map((t) => {
-      const g = g2.get(t.tensor);
-      if (!g) throw new GaiaError(ErrorCodes.BAD_HEAD, `gaia_a: tap "${t.tensor}" does not reach the penultimate features`, { node: t.node });
-      return b.op1('Abs', [b.reduce('ReduceMean', g, spatialAxes(t.shape, t.channelAxis), false)]);
-    });
-    const innerAll = inner.length === 1 ? inner[0]! : b.op1('Concat', inner, [attr.int('axis', 1)]);
-    const scaled = b.op1('Div', [innerAll, b.unsqueeze(o, [1])]);
-    outputs.set('gaia_a', { tensor: meanSquare(b, scaled), shape: [batch] });
-    if (debug) outputs.set('debug/gaia_a_o', { tensor: o, shape: [batch] });
+  let features: FeatureParts | undefined;
+  const featureParts = () => (features ??= findFeatures(graph, b.info, logits));
+
+  const variants = GAIA_A_VARIANTS.filter((v) => want(v));
+  if (variants.length > 0) {
+    const built = gaiaAHeads(graph, b, cls, featureParts(), taps, variants);
+    for (const [v, tensor] of built.scores) outputs.set(v, { tensor, shape: [batch] });
+    if (debug && built.o) outputs.set('debug/gaia_a_o', { tensor: built.o, shape: [batch] });
   }
 
   if (want('msp')) {
@@ -177,6 +216,24 @@ export function buildHeads(
   }
   if (want('energy')) {
     outputs.set('energy', { tensor: b.reduce('ReduceLogSumExp', logits, [1], false), shape: [batch] });
+  }
+  const stats = (head: HeadName): FeatureStats => {
+    if (settings.featureStats) return settings.featureStats;
+    throw new GaiaError(
+      ErrorCodes.FEATURE_STATS,
+      `the ${head} head needs statistics of the penultimate features of ID training data, and none were given. ` +
+        'Compute them with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET, ' +
+        'then score with that calibration (or leave react and mahalanobis out of --heads)',
+    );
+  };
+  if (want('odin')) outputs.set('odin', { tensor: odinHead(graph, b, cls, settings.odin ?? DEFAULT_ODIN), shape: [batch] });
+  if (want('react')) outputs.set('react', { tensor: reactHead(graph, b, cls, featureParts(), stats('react').reactThreshold), shape: [batch] });
+  if (want('gradnorm')) outputs.set('gradnorm', { tensor: gradNormHead(graph, b, cls, featureParts()), shape: [batch] });
+  if (want('rankfeat')) outputs.set('rankfeat', { tensor: rankFeatHead(graph, b, cls, featureParts()), shape: [batch] });
+  if (want('mahalanobis')) outputs.set('mahalanobis', { tensor: mahalanobisHead(b, cls, featureParts(), stats('mahalanobis')), shape: [batch] });
+  if (want('features')) {
+    const pen = featureParts().penultimate;
+    outputs.set('features', { tensor: pen, shape: b.shapeOf(pen) ?? [batch, 'D'] });
   }
   return { outputs, notes, gaiaZMode: mode };
 }

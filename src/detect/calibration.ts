@@ -7,9 +7,28 @@ import { thresholdAtTpr95 } from './metrics.js';
 
 /**
  * Orientation of each head: ID-score = sign · raw, higher = more in-distribution.
- * GAIA-Z and GAIA-A grow with abnormality; MSP and energy grow with confidence.
+ * GAIA-Z, GAIA-A (and its variants) and the Mahalanobis distance grow with abnormality; MSP,
+ * energy, ODIN, ReAct, GradNorm and RankFeat grow with confidence.
  */
-export const ID_SCORE_SIGN: Readonly<Record<string, 1 | -1>> = { gaia_z: -1, gaia_a: -1, msp: 1, energy: 1 };
+export const ID_SCORE_SIGN: Readonly<Record<string, 1 | -1>> = {
+  gaia_z: -1,
+  gaia_a: -1,
+  msp: 1,
+  energy: 1,
+  odin: 1,
+  react: 1,
+  gradnorm: 1,
+  rankfeat: 1,
+  // the minimum Mahalanobis distance to a class mean
+  mahalanobis: -1,
+  // GAIA-A's Table 3 variants all grow with abnormality, as GAIA-A
+  gaia_a_q1: -1,
+  gaia_a_q2: -1,
+  gaia_a_inner: -1,
+  gaia_a_output: -1,
+  gaia_a_direct: -1,
+  gaia_a_top1: -1,
+};
 
 export interface HeadCalibration {
   /** ID-score = sign · raw. */

@@ -3,7 +3,9 @@
  * Loading checks the fingerprint, so a calibration is never applied to scores it was not
  * made for.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { FeatureStats } from '../compile/feature-stats.js';
 import type { HeadCalibration } from '../detect/calibration.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { writeOutput } from '../files.js';
@@ -20,13 +22,81 @@ export interface CalibrationFile {
   /** The head verdicts use. */
   readonly primaryHead: string;
   readonly heads: Readonly<Record<string, HeadCalibration>>;
+  /** Statistics of ID training features for the react and mahalanobis heads (calibrate --stats-data). */
+  readonly featureStats?: StoredFeatureStats;
+}
+
+/** FeatureStats as JSON, with where they came from and a digest of their numbers. */
+export interface StoredFeatureStats {
+  readonly source: string;
+  readonly frames: number;
+  /** The model fingerprint they were estimated with (the calibration's own). */
+  readonly fingerprint: string;
+  /** sha256 of the numbers below: a hand-edited or truncated file is refused. */
+  readonly digest: string;
+  readonly reactThreshold: number;
+  readonly numClasses: number;
+  readonly dim: number;
+  readonly classMeans: readonly number[];
+  readonly precision: readonly number[];
+}
+
+function statsDigest(s: Pick<FeatureStats, 'reactThreshold' | 'numClasses' | 'dim'> & { classMeans: ArrayLike<number>; precision: ArrayLike<number> }): string {
+  const h = createHash('sha256').update(JSON.stringify([s.reactThreshold, s.numClasses, s.dim]));
+  h.update(new Uint8Array(Float32Array.from(s.classMeans).buffer)).update(new Uint8Array(Float32Array.from(s.precision).buffer));
+  return h.digest('hex');
+}
+
+export function storeFeatureStats(stats: FeatureStats, from: { source: string; frames: number; fingerprint: string }): StoredFeatureStats {
+  return {
+    ...from,
+    digest: statsDigest(stats),
+    reactThreshold: stats.reactThreshold,
+    numClasses: stats.numClasses,
+    dim: stats.dim,
+    classMeans: Array.from(stats.classMeans),
+    precision: Array.from(stats.precision),
+  };
+}
+
+/** The feature statistics of a loaded calibration, checked; undefined when it has none. */
+export function featureStatsOf(path: string, c: CalibrationFile): FeatureStats | undefined {
+  const s = c.featureStats;
+  if (!s) return undefined;
+  const fail = (why: string): never => {
+    throw new GaiaError(ErrorCodes.FEATURE_STATS, `${path}: featureStats ${why}; recompute them with gaia-sentinel calibrate --stats-data TRAINING_SET`);
+  };
+  if (s.fingerprint !== c.fingerprint) fail(`were made for fingerprint ${String(s.fingerprint).slice(0, 12)}…, not the calibration's ${c.fingerprint.slice(0, 12)}…`);
+  if (!Array.isArray(s.classMeans) || !Array.isArray(s.precision) || s.classMeans.length !== s.numClasses * s.dim || s.precision.length !== s.dim * s.dim) {
+    fail(`do not hold ${s.numClasses}×${s.dim} class means and a ${s.dim}×${s.dim} precision matrix`);
+  }
+  if (![s.reactThreshold, ...s.classMeans, ...s.precision].every(Number.isFinite)) fail('hold a value that is not a finite number');
+  if (statsDigest(s) !== s.digest) fail('do not match their digest (the file was edited or truncated)');
+  return { reactThreshold: s.reactThreshold, numClasses: s.numClasses, dim: s.dim, classMeans: Float32Array.from(s.classMeans), precision: Float32Array.from(s.precision) };
 }
 
 export async function saveCalibration(path: string, calibration: CalibrationFile): Promise<void> {
   await writeOutput(path, `${JSON.stringify(calibration, null, 2)}\n`);
 }
 
-export async function loadCalibration(path: string, expected: { model: string; fingerprint: string }): Promise<CalibrationFile> {
+/**
+ * The feature statistics stored in a calibration file, before a scorer exists to check its
+ * fingerprint against (the statistics are compiled into that scorer). Callers then load the
+ * file with loadCalibration, which checks the fingerprint the statistics are tied to.
+ */
+export async function readFeatureStats(path: string): Promise<FeatureStats> {
+  const c = await readCalibrationJson(path);
+  const stats = featureStatsOf(path, c);
+  if (!stats) {
+    throw new GaiaError(
+      ErrorCodes.FEATURE_STATS,
+      `${path} has no feature statistics, which react and mahalanobis need; recalibrate with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET`,
+    );
+  }
+  return stats;
+}
+
+async function readCalibrationJson(path: string): Promise<CalibrationFile> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
@@ -37,6 +107,11 @@ export async function loadCalibration(path: string, expected: { model: string; f
   if (c?.format !== CALIBRATION_FORMAT || typeof c.fingerprint !== 'string' || !c.heads?.[c.primaryHead]) {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `${path} is not a ${CALIBRATION_FORMAT} file; write one with gaia-sentinel calibrate`);
   }
+  return c;
+}
+
+export async function loadCalibration(path: string, expected: { model: string; fingerprint: string }): Promise<CalibrationFile> {
+  const c = await readCalibrationJson(path);
   validateHead(path, c.primaryHead, c.heads[c.primaryHead]!);
   if (c.fingerprint !== expected.fingerprint) {
     throw new GaiaError(

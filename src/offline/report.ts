@@ -2,8 +2,34 @@
 import type { Evaluation } from '../detect/evaluation.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}`;
-const LABELS: Record<string, string> = { gaia_z: 'GAIA-Z', gaia_a: 'GAIA-A', msp: 'MSP', energy: 'Energy' };
-const COLORS: Record<string, string> = { gaia_z: '#d62728', gaia_a: '#ff7f0e', msp: '#1f77b4', energy: '#2ca02c' };
+export const LABELS: Record<string, string> = {
+  gaia_z: 'GAIA-Z',
+  gaia_a: 'GAIA-A',
+  msp: 'MSP',
+  energy: 'Energy',
+  odin: 'ODIN',
+  react: 'ReAct',
+  gradnorm: 'GradNorm',
+  rankfeat: 'RankFeat',
+  mahalanobis: 'Mahalanobis',
+  gaia_a_q1: 'GAIA-A (fusion, q = 1)',
+  gaia_a_q2: 'GAIA-A (fusion, q = 2)',
+  gaia_a_inner: 'GAIA-A (w/o fusion, inner only)',
+  gaia_a_output: 'GAIA-A (w/o fusion, output only)',
+  gaia_a_direct: 'GAIA-A (fusion direct from Eq. 10)',
+  gaia_a_top1: 'GAIA-A (w/o fusion, top-1 label)',
+};
+const COLORS: Record<string, string> = {
+  gaia_z: '#d62728',
+  gaia_a: '#ff7f0e',
+  msp: '#1f77b4',
+  energy: '#2ca02c',
+  odin: '#9467bd',
+  react: '#8c564b',
+  gradnorm: '#e377c2',
+  rankfeat: '#7f7f7f',
+  mahalanobis: '#bcbd22',
+};
 
 export function markdownTable(ev: Evaluation): string {
   const header = `| method | ${ev.oodSets.map((s) => `${s} FPR95 ↓ | ${s} AUROC ↑`).join(' | ')} | average FPR95 ↓ | average AUROC ↑ |`;

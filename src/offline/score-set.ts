@@ -20,6 +20,8 @@ export interface SetScores {
   /** Predicted class per scored frame. */
   readonly predictions: Int32Array;
   readonly rejected: ReadonlyArray<{ id: string; reason: string; message: string }>;
+  /** The set's label of each scored frame, when it has labels. */
+  readonly labels?: Int32Array;
   /** Top-1 accuracy against the set's labels, when it has them. */
   readonly accuracy?: number;
 }
@@ -76,6 +78,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
   const accuracy = labels ? scoredIndex.filter((item, k) => labels[item] === predictions[k]).length / scoredIndex.length : undefined;
   return {
     ...(accuracy === undefined ? {} : { accuracy }),
+    ...(labels ? { labels: Int32Array.from(scoredIndex, (item) => labels[item]!) } : {}),
     name: set.name,
     source: set.source,
     count: done,

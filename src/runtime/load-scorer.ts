@@ -4,7 +4,8 @@
  * worker thread so that inference never blocks the event loop.
  */
 import { compileScoringGraph, type CompileResult } from '../compile/compiler.js';
-import type { GaiaZMode, HeadName } from '../compile/heads.js';
+import type { GaiaZMode, HeadName, HeadSettings } from '../compile/heads.js';
+import { DEFAULT_ODIN } from '../compile/heads/odin.js';
 import type { Model } from '../onnx/graph.js';
 import type { ModelPackage } from '../frames/manifest.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
@@ -21,7 +22,7 @@ export interface LoadedScorer {
 
 export async function loadScorer(
   pkg: ModelPackage,
-  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string; heads?: readonly HeadName[]; gaiaZMode?: GaiaZMode },
+  options: Omit<OrtScorerOptions, 'inputShape'> & { taps: string; heads?: readonly HeadName[]; gaiaZMode?: GaiaZMode; headSettings?: HeadSettings },
   supervision: WorkerSupervision = {},
 ): Promise<LoadedScorer> {
   const model = await loadModel(pkg.modelPath);
@@ -31,6 +32,8 @@ export async function loadScorer(
     // Pattern mode gives the float mode's scores (test/pattern-parity.test.ts) at a fraction
     // of the backward cost; it falls back to float by itself where it cannot be exact.
     gaiaZMode: options.gaiaZMode ?? 'pattern',
+    // ODIN steps ε in pixel units: the package's normalisation std converts it.
+    headSettings: { odin: { ...DEFAULT_ODIN, inputStd: pkg.manifest.input.std }, ...options.headSettings },
   });
   const labels = pkg.manifest.labels.length;
   if (labels !== compiled.numClasses) {
@@ -39,8 +42,9 @@ export async function loadScorer(
       `${pkg.dir}/manifest.json lists ${labels} labels but the model has ${compiled.numClasses} classes; fix "labels"`,
     );
   }
+  const { headSettings: _settings, ...runtime } = options;
   const scorer = await WorkerScorer.create(encodeModel(compiled.model), compiled.numClasses, {
-    ...options,
+    ...runtime,
     inputShape: pkg.manifest.input.shape.slice(1) as number[],
   }, supervision);
   return { scorer, compiled, model };

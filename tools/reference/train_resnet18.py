@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -134,6 +135,8 @@ def export(model: nn.Module, example: torch.Tensor) -> bytes:
             input_names=["input"],
             output_names=["logits"],
             dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            # torch >= 2.9 defaults to the dynamo exporter; keep the TorchScript one (same graph as torch 1.13)
+            **({"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}),
         )
     return f.getvalue()
 
