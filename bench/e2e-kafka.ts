@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import type { KafkaMessage, Message } from 'kafkajs';
+import { DEFAULT_HEADS } from '../src/compile/heads.js';
 import { loadConfig } from '../src/config/load.js';
 import { sniffFormat } from '../src/frames/sniff.js';
 import { openOfflineSession } from '../src/offline/session.js';
@@ -51,7 +52,8 @@ const pngs = readdirSync(join(values.model!, 'samples', 'id'))
 const contentType = (b: Uint8Array) => (sniffFormat(b) === 'jpeg' ? 'image/jpeg' : 'image/png');
 
 async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number }> {
-  const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'], 'model.gaiaZMode': gaiaZMode } }));
+  // The agent's default heads, so raw and end-to-end score the same graph.
+  const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'], 'model.gaiaZMode': gaiaZMode } }), { heads: DEFAULT_HEADS });
   const per = session.pre.elementsPerFrame;
   const decoded = new Float32Array(batch * per);
   for (let i = 0; i < batch; i++) await session.pre.decodeInto(pngs[i % pngs.length]!, decoded.subarray(i * per, (i + 1) * per));

@@ -115,7 +115,10 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const session = await openOfflineSession(config, {
     heads: ['logits', ...methods],
     ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
+    // The default GAIA-A is left out, with a note, where the classifier cannot have it.
+    ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
   });
+  for (const o of session.omitted) io.stderr.write(`note: ${o.head} left out: ${o.why}\n`);
   try {
     const set = await openFrameSet(values.data, { maxBytes: config.frames.maxBytes });
     const scores = await scoreSet(set, session.pre, session.scorer, {

@@ -57,11 +57,11 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   }
   const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  const methods = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
+  const asked = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
   const modelName = (await loadModelPackage(config.model.dir)).manifest.name;
   const calibrationPath = values.calibration ?? join('calibration', `${modelName}.json`);
   const hasCalibration = Boolean(values.calibration) || (await exists(calibrationPath));
-  const statsHeads = needsStats(methods);
+  const statsHeads = needsStats(asked);
   if (statsHeads.length > 0 && !hasCalibration) {
     throw new GaiaError(
       ErrorCodes.FEATURE_STATS,
@@ -70,7 +70,14 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
     );
   }
   const featureStats = statsHeads.length > 0 ? await readFeatureStats(calibrationPath) : undefined;
-  const session = await openOfflineSession(config, { heads: ['logits', ...methods], ...(featureStats ? { headSettings: { featureStats } } : {}) });
+  const session = await openOfflineSession(config, {
+    heads: ['logits', ...asked],
+    ...(featureStats ? { headSettings: { featureStats } } : {}),
+    // The default GAIA-A is left out, with a note, where the classifier cannot have it.
+    ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
+  });
+  for (const o of session.omitted) io.stderr.write(`note: ${o.head} left out: ${o.why}\n`);
+  const methods = asked.filter((m) => !session.omitted.some((o) => o.head === m));
   const name = session.pkg.manifest.name;
   // Fail before scoring, not after, when the calibration belongs to another model.
   const cal = hasCalibration ? await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint }) : undefined;

@@ -15,7 +15,12 @@ import type { ModelManifest } from '../frames/manifest.js';
 import type { Model } from '../onnx/graph.js';
 import { modelDigest } from '../onnx/model-digest.js';
 
-export const FINGERPRINT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy'];
+/**
+ * Compiled only to resolve the taps: GAIA-Z's alone. Heads that need more of the model (GAIA-A
+ * needs a pooled linear classifier) must not stop a model without it from being fingerprinted,
+ * as they once did for every MobileNetV3.
+ */
+export const FINGERPRINT_HEADS: readonly HeadName[] = ['logits', 'gaia_z'];
 
 export function modelFingerprint(model: Model, taps: string, manifest: ModelManifest): string {
   const compiled = compileScoringGraph(model, { taps, heads: FINGERPRINT_HEADS });
