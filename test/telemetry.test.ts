@@ -7,6 +7,7 @@ import { AgentMetrics, MetricsRegistry } from '../src/telemetry/metrics.js';
 import { SourceLabels } from '../src/telemetry/source-labels.js';
 
 const verdict = (source: string, flagged: boolean, score = 0.3): VerdictRecord => ({
+  head: 'gaia_z',
   source,
   frameId: 'f',
   score,

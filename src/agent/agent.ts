@@ -7,12 +7,15 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import type { GaiaZMode } from '../compile/heads.js';
+import { join } from 'node:path';
+import { DEFAULT_HEADS, HEAD_NAMES, STATS_HEADS, type GaiaZMode, type HeadName } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
+import { ID_SCORE_SIGN } from '../detect/calibration.js';
 import { DriftMonitor } from '../detect/drift.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
+import { readFeatureStats } from '../offline/calibration-file.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
@@ -111,6 +114,11 @@ export class Agent {
       const pkg = await loadModelPackage(config.model.dir);
       const name = pkg.manifest.name;
       board.model = name;
+      const head = verdictHead(config.model.verdictHead);
+      // react and mahalanobis are compiled with the calibration's feature statistics.
+      const compiledStats = STATS_HEADS.includes(head);
+      const calibrationPath = config.calibration.path || join('calibration', `${name}.json`);
+      const featureStats = compiledStats ? await readFeatureStats(calibrationPath) : undefined;
       const started = performance.now();
       const { scorer, compiled, model } = await loadScorer(
         pkg,
@@ -122,6 +130,8 @@ export class Agent {
           // convict has checked both against the schema's lists.
           shapes: { maxBatch: config.runtime.maxBatch, pad: config.runtime.padBatches as ShapePolicy, warmup: config.runtime.warmup as ShapePolicy },
           taps: config.model.taps,
+          heads: DEFAULT_HEADS.includes(head) ? DEFAULT_HEADS : [...DEFAULT_HEADS, head],
+          ...(featureStats ? { headSettings: { featureStats } } : {}),
           // convict has checked it against the schema's list.
           gaiaZMode: config.model.gaiaZMode as GaiaZMode,
         },
@@ -145,7 +155,7 @@ export class Agent {
         'scoring graph compiled and loaded',
       );
       const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);
-      const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint });
+      const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledStats });
       const threshold = calibration.current?.threshold;
       if (threshold) log.info({ calibration: calibration.path, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate }, 'calibration loaded');
 
@@ -167,7 +177,7 @@ export class Agent {
       board.source = stream.source;
       metrics.watchLag(() => stream.source.lag());
       const header = threshold
-        ? `model ${name}; verdicts: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)} (${calibration.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
+        ? `model ${name}; verdicts: ${verdictRule(head, threshold)} (${calibration.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
         : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
       // With --json stdout holds only records: the console view stays silent.
       const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: threshold !== undefined });
@@ -218,7 +228,8 @@ export class Agent {
     metrics.setCalibration(calibrationMetrics(current));
     const event = calibrationChanged({ model: this.p.pkg.manifest.name, modelFingerprint: this.p.fingerprint }, previous?.ref ?? null, current.ref, Date.now());
     view.event(event);
-    view.line(`  verdicts now: GAIA-Z ≥ ${threshold.rawThreshold.toPrecision(4)}, p0 ${(100 * threshold.flagRate).toFixed(1)}%${previous ? ` (was ≥ ${previous.threshold.rawThreshold.toPrecision(4)})` : ''} (${current.path})`);
+    const head = this.p.config.model.verdictHead;
+    view.line(`  verdicts now: ${verdictRule(head, threshold)}, p0 ${(100 * threshold.flagRate).toFixed(1)}%${previous ? ` (was ${verdictRule(head, previous.threshold).split(' ').slice(1).join(' ')})` : ''} (${current.path})`);
     stream.sink.publish({ events: [event], records: [], letters: [] }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'calibration-changed event not published'));
     log.info(
       { calibration: current.path, createdAt: current.file.createdAt, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate, previousRawThreshold: previous?.threshold.rawThreshold },
@@ -339,6 +350,7 @@ export class Agent {
         threshold: () => this.p.calibration.current?.threshold,
         calibration: () => this.p.calibration.current?.ref,
         drift: () => this.drift,
+        verdictHead: config.model.verdictHead,
         sinks: stream.sink,
         ...(stream.atomic ? { atomic: stream.atomic } : {}),
         maxBatch: config.runtime.maxBatch,
@@ -415,6 +427,20 @@ export class Agent {
 /** What the calibration gauges show: its threshold, p0, and its own digest (two calibrations of one model share the model fingerprint). */
 function calibrationMetrics(c: LoadedCalibration): { rawThreshold: number; flagRate: number; fingerprint: string } {
   return { rawThreshold: c.threshold.rawThreshold, flagRate: c.threshold.flagRate, fingerprint: c.ref.digest };
+}
+
+/** model.verdictHead, checked: a head the compiler offers that has a calibrated score. */
+function verdictHead(name: string): HeadName {
+  if (ID_SCORE_SIGN[name] === undefined || !(HEAD_NAMES as readonly string[]).includes(name)) {
+    const heads = HEAD_NAMES.filter((h) => ID_SCORE_SIGN[h] !== undefined);
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: model.verdictHead (env GAIA_MODEL_VERDICT_HEAD) is "${name}"; choose one of ${heads.join(', ')}`);
+  }
+  return name as HeadName;
+}
+
+/** "GAIA-Z ≥ 0.2450", "energy ≤ 6.321": when a frame is flagged, in words. */
+function verdictRule(head: string, t: { sign: 1 | -1; rawThreshold: number }): string {
+  return `${head === 'gaia_z' ? 'GAIA-Z' : head} ${t.sign < 0 ? '≥' : '≤'} ${t.rawThreshold.toPrecision(4)}`;
 }
 
 function driftMonitor(config: Readonly<Config>, p0: number): DriftMonitor {

@@ -30,6 +30,10 @@ export type ReloadOutcome =
 interface Expected {
   readonly model: string;
   readonly fingerprint: string;
+  /** The head verdicts use (model.verdictHead). */
+  readonly head: string;
+  /** Whether that head's graph has the calibration's feature statistics compiled in (react, mahalanobis). */
+  readonly compiledStats: boolean;
 }
 
 export class CalibrationSlot {
@@ -74,13 +78,21 @@ export class CalibrationSlot {
       return { kind: 'failed', error, current };
     }
     if (current && next.ref.digest === current.ref.digest) return { kind: 'unchanged', current };
+    // Statistics are compiled into the scoring graph: a file with others needs a restart.
+    if (this.expected.compiledStats && current && next.file.featureStats?.digest !== current.file.featureStats?.digest) {
+      const error = new GaiaError(
+        ErrorCodes.FEATURE_STATS,
+        `${this.path} holds other feature statistics than the ones compiled into the "${this.expected.head}" head; restart the agent to use them`,
+      );
+      return { kind: 'failed', error, current };
+    }
     this.loaded = next;
     return { kind: 'changed', previous: current, current: next };
   }
 
   private async read(): Promise<LoadedCalibration> {
     const file = await loadCalibration(this.path, this.expected);
-    return { path: this.path, file, threshold: file.heads[file.primaryHead]!, ref: calibrationRef(file) };
+    return { path: this.path, file, threshold: file.heads[this.expected.head]!, ref: calibrationRef(file) };
   }
 }
 

@@ -24,6 +24,12 @@ export const schema = {
       default: 'pattern',
       env: 'GAIA_MODEL_GAIA_Z_MODE',
     },
+    verdictHead: {
+      doc: 'The head whose calibrated threshold judges each frame (and feeds drift): gaia_z, or any score head of the compiler (energy, msp, odin, react, gradnorm, rankfeat, mahalanobis, gaia_a and its variants). The calibration must hold its threshold (calibrate --methods); react and mahalanobis also its feature statistics (calibrate --stats-data).',
+      format: String,
+      default: 'gaia_z',
+      env: 'GAIA_MODEL_VERDICT_HEAD',
+    },
   },
   source: {
     kind: {

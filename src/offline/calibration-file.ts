@@ -110,9 +110,19 @@ async function readCalibrationJson(path: string): Promise<CalibrationFile> {
   return c;
 }
 
-export async function loadCalibration(path: string, expected: { model: string; fingerprint: string }): Promise<CalibrationFile> {
+/** `head`: the head verdicts will use (default the file's primary head); it must be there and sound. */
+export async function loadCalibration(path: string, expected: { model: string; fingerprint: string; head?: string }): Promise<CalibrationFile> {
   const c = await readCalibrationJson(path);
-  validateHead(path, c.primaryHead, c.heads[c.primaryHead]!);
+  const head = expected.head ?? c.primaryHead;
+  const h = c.heads[head];
+  if (!h) {
+    throw new GaiaError(
+      ErrorCodes.BAD_CONFIG,
+      `${path} has no threshold for the verdict head "${head}" (model.verdictHead, env GAIA_MODEL_VERDICT_HEAD; it has ${Object.keys(c.heads).join(', ')}): ` +
+        `recalibrate with gaia-sentinel calibrate --methods ${head}${head === 'gaia_z' ? '' : ',gaia_z'}`,
+    );
+  }
+  validateHead(path, head, h);
   if (c.fingerprint !== expected.fingerprint) {
     throw new GaiaError(
       ErrorCodes.CALIBRATION_MISMATCH,

@@ -37,7 +37,8 @@ export interface FrameOodEvent extends FrameOrigin, Provenance {
   readonly type: 'frame-ood';
   readonly source: string;
   readonly frameId: string;
-  /** GAIA-Z raw score and the calibrated raw threshold it reached. */
+  /** The head that judged (model.verdictHead, default gaia_z), its raw score and the calibrated raw threshold it reached. */
+  readonly head: string;
   readonly score: number;
   readonly threshold: number;
   readonly predictedClass: string;
@@ -91,6 +92,8 @@ export interface DriftStateRecord {
 export interface VerdictRecord extends FrameOrigin, Provenance {
   readonly source: string;
   readonly frameId: string;
+  /** The head that judged (model.verdictHead, default gaia_z) and its raw score. */
+  readonly head: string;
   readonly score: number;
   readonly flagged: boolean;
   readonly predictedClass: string;

@@ -32,6 +32,8 @@ export interface PipelineOptions {
   /** Which calibration file the threshold comes from (carried by every verdict and event). */
   readonly calibration?: CalibrationRef | (() => CalibrationRef | undefined);
   readonly drift?: DriftMonitor | (() => DriftMonitor | undefined);
+  /** The head whose score the threshold judges (default gaia_z). */
+  readonly verdictHead?: string;
   readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
   /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
   readonly atomic?: AtomicPublisher;
@@ -167,6 +169,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       numClasses: o.scorer.numClasses,
       model: o.model,
       fingerprint: o.fingerprint,
+      head: o.verdictHead ?? 'gaia_z',
       scoredAt,
       ...(threshold ? { threshold } : {}),
       ...(calibration ? { calibration } : {}),

@@ -13,7 +13,8 @@ export interface VerdictContext {
   readonly numClasses: number;
   readonly model: string;
   readonly fingerprint: string;
-  /** The primary head's calibration; without it frames get scores but no verdicts. */
+  /** The head that judges (model.verdictHead), and its calibration; without one frames get scores but no verdicts. */
+  readonly head: string;
   readonly threshold?: HeadCalibration;
   /** Which calibration file the threshold comes from. */
   readonly calibration?: CalibrationRef;
@@ -33,13 +34,14 @@ export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, 
   const records: VerdictRecord[] = [];
   const alerts: Array<FrameOodEvent | undefined> = [];
   messages.forEach((message, i) => {
-    const score = out.scores.gaia_z![i]!;
+    const score = out.scores[c.head]![i]!;
     const flagged = c.threshold ? isFlagged(score, c.threshold) : false;
     const captured = message.ts === undefined ? {} : { capturedAt: message.ts };
     const record: VerdictRecord = {
       ...message.origin,
       source: message.source,
       frameId: message.frameId,
+      head: c.head,
       score,
       flagged,
       predictedClass: c.labels[classes[i]!] ?? String(classes[i]),
@@ -56,6 +58,7 @@ export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, 
         ...message.origin,
         source: message.source,
         frameId: message.frameId,
+        head: c.head,
         score,
         threshold: c.threshold.rawThreshold,
         predictedClass: record.predictedClass,

@@ -230,7 +230,8 @@ export class AgentMetrics implements PipelineObserver {
     this.frames.inc({ model, source, verdict });
     this.predictions.inc({ model, class: this.classes.has(r.predictedClass) ? r.predictedClass : 'other', verdict });
     const t = this.calibration?.rawThreshold;
-    if (judged && t !== undefined && t > 0) this.scoreRatio.observe({ model }, r.score / t);
+    // A ratio to the threshold means "1 = flagged" only for GAIA-Z (higher = more OOD, positive).
+    if (judged && r.head === 'gaia_z' && t !== undefined && t > 0) this.scoreRatio.observe({ model }, r.score / t);
     if (r.capturedAt !== undefined) {
       const seconds = (r.scoredAt - r.capturedAt) / 1000;
       if (seconds >= 0 && seconds <= MAX_LATENCY_SECONDS) this.latency.observe(seconds);
