@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CONFIG_KEYS } from '../src/config/keys.js';
 import { schema } from '../src/config/schema.js';
 import { produceUsage } from '../src/cli/produce.js';
 
@@ -24,13 +25,8 @@ function tool(name: string, args: string[], cwd = ROOT) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-/** Every env var the config schema reads. */
-function schemaEnvs(node: unknown = schema): string[] {
-  if (!node || typeof node !== 'object') return [];
-  const leaf = node as { env?: unknown; doc?: unknown };
-  if (typeof leaf.doc === 'string') return typeof leaf.env === 'string' ? [leaf.env] : [];
-  return Object.values(node).flatMap((c) => schemaEnvs(c));
-}
+/** Every env var the config reads. */
+const schemaEnvs = () => CONFIG_KEYS.flatMap((k) => (k.env ? [k.env] : []));
 
 interface Service {
   image?: string;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
-import { schema } from '../src/config/schema.js';
+import { CONFIG_KEYS } from '../src/config/keys.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CHART = 'deploy/helm/gaia-sentinel';
@@ -55,13 +55,8 @@ const byKind = (objects: Obj[], kind: string) => objects.filter((o) => o.kind ==
 const container = (objects: Obj[]) => byKind(objects, 'StatefulSet')[0]!.spec.template.spec.containers[0];
 const envOf = (objects: Obj[]) => Object.fromEntries((container(objects).env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
 
-/** Every env var the config schema reads. */
-function schemaEnvs(node: unknown = schema): string[] {
-  if (!node || typeof node !== 'object') return [];
-  const leaf = node as { env?: unknown; doc?: unknown };
-  if (typeof leaf.doc === 'string') return typeof leaf.env === 'string' ? [leaf.env, `${leaf.env}_FILE`] : [];
-  return Object.values(node).flatMap((c) => schemaEnvs(c));
-}
+/** Every env var the config reads (and the _FILE twins of its secrets). */
+const schemaEnvs = () => CONFIG_KEYS.flatMap((k) => (k.env ? [k.env, ...(k.sensitive ? [`${k.env}_FILE`] : [])] : []));
 
 describe('deploy/helm/gaia-sentinel', () => {
   it('helm lint --strict passes', () => {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import { CONFIG_KEYS, envOf } from './keys.js';
 import { schema } from './schema.js';
 
 const PROVIDERS = ['cpu', 'cuda'];
@@ -91,14 +92,6 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   return deepFreeze(config);
 }
 
-/** The env vars of the schema's sensitive keys (passwords): each may come from a file instead. */
-function sensitiveVars(node: unknown = schema): string[] {
-  if (!node || typeof node !== 'object') return [];
-  const leaf = node as { env?: unknown; sensitive?: unknown; doc?: unknown };
-  if (typeof leaf.doc === 'string') return leaf.sensitive === true && typeof leaf.env === 'string' ? [leaf.env] : [];
-  return Object.values(node).flatMap((child) => sensitiveVars(child));
-}
-
 /**
  * `GAIA_X_FILE=/run/secrets/x` reads a secret from a file (Docker and Kubernetes secrets
  * are mounted as files, and an env var's value shows in `ps e` and crash dumps). One
@@ -106,7 +99,8 @@ function sensitiveVars(node: unknown = schema): string[] {
  */
 function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   let out = env;
-  for (const variable of sensitiveVars()) {
+  // Every sensitive key (passwords) may come from a file instead.
+  for (const variable of CONFIG_KEYS.filter((k) => k.sensitive && k.env).map((k) => k.env!)) {
     const file = env[`${variable}_FILE`];
     if (file === undefined || file === '') continue;
     if (env[variable] !== undefined && env[variable] !== '') {
@@ -179,10 +173,4 @@ function deepFreeze<T>(value: T): Readonly<T> {
     Object.freeze(value);
   }
   return value;
-}
-
-function envOf(key: string): string | undefined {
-  let node: unknown = schema;
-  for (const part of key.split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
-  return (node as { env?: string } | undefined)?.env;
 }
