@@ -4,9 +4,15 @@
  * a huge file in a replay or data folder costs at most the frame limit, never its whole
  * size in memory (or a RangeError past 2 GiB that would abort the run).
  */
-import { open, mkdir, writeFile } from 'node:fs/promises';
+import { access, open, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErrorCodes, GaiaError } from './errors.js';
+
+/** Whether a path exists (and is reachable). */
+export const fileExists = (path: string): Promise<boolean> => access(path).then(
+  () => true,
+  () => false,
+);
 
 /** Writes a file (creating its folder), or throws GAIA_IO naming the path and the reason. */
 export async function writeOutput(path: string, data: string | Uint8Array): Promise<void> {

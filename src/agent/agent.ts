@@ -7,15 +7,13 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import { join } from 'node:path';
-import { DEFAULT_HEADS, HEAD_NAMES, STATS_HEADS, type GaiaZMode, type HeadName } from '../compile/heads.js';
+import { DEFAULT_HEADS, METHOD_HEADS, STATS_HEADS, type GaiaZMode, type HeadName } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
-import { ID_SCORE_SIGN } from '../detect/calibration.js';
 import { DriftMonitor } from '../detect/drift.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
-import { readFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, readFeatureStats } from '../offline/calibration-file.js';
 import { modelFingerprint } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
@@ -117,7 +115,7 @@ export class Agent {
       const head = verdictHead(config.model.verdictHead);
       // react and mahalanobis are compiled with the calibration's feature statistics.
       const compiledStats = STATS_HEADS.includes(head);
-      const calibrationPath = config.calibration.path || join('calibration', `${name}.json`);
+      const calibrationPath = config.calibration.path || defaultCalibrationPath(name);
       const featureStats = compiledStats ? await readFeatureStats(calibrationPath) : undefined;
       const started = performance.now();
       const { scorer, compiled, model } = await loadScorer(
@@ -431,9 +429,8 @@ function calibrationMetrics(c: LoadedCalibration): { rawThreshold: number; flagR
 
 /** model.verdictHead, checked: a head the compiler offers that has a calibrated score. */
 function verdictHead(name: string): HeadName {
-  if (ID_SCORE_SIGN[name] === undefined || !(HEAD_NAMES as readonly string[]).includes(name)) {
-    const heads = HEAD_NAMES.filter((h) => ID_SCORE_SIGN[h] !== undefined);
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: model.verdictHead (env GAIA_MODEL_VERDICT_HEAD) is "${name}"; choose one of ${heads.join(', ')}`);
+  if (!(METHOD_HEADS as readonly string[]).includes(name)) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: model.verdictHead (env GAIA_MODEL_VERDICT_HEAD) is "${name}"; choose one of ${METHOD_HEADS.join(', ')}`);
   }
   return name as HeadName;
 }

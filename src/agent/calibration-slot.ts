@@ -5,11 +5,10 @@
  * running calibration in place; the swap itself is one assignment, which the pipeline reads
  * once per batch. Reloads run one at a time.
  */
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { HeadCalibration } from '../detect/calibration.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
-import { loadCalibration, type CalibrationFile } from '../offline/calibration-file.js';
+import { fileExists } from '../files.js';
+import { defaultCalibrationPath, loadCalibration, type CalibrationFile } from '../offline/calibration-file.js';
 import { calibrationRef } from '../offline/calibration-identity.js';
 import type { CalibrationRef } from '../stream/events.js';
 
@@ -49,9 +48,9 @@ export class CalibrationSlot {
 
   /** The configured file (which must load), else calibration/<model>.json if it exists. */
   static async open(configuredPath: string, expected: Expected): Promise<CalibrationSlot> {
-    const path = configuredPath || join('calibration', `${expected.model}.json`);
+    const path = configuredPath || defaultCalibrationPath(expected.model);
     const slot = new CalibrationSlot(path, configuredPath !== '', expected, undefined);
-    if (configuredPath || (await exists(path))) slot.loaded = await slot.read();
+    if (configuredPath || (await fileExists(path))) slot.loaded = await slot.read();
     return slot;
   }
 
@@ -69,7 +68,7 @@ export class CalibrationSlot {
     const current = this.loaded;
     let next: LoadedCalibration;
     try {
-      if (!this.configured && !(await exists(this.path))) {
+      if (!this.configured && !(await fileExists(this.path))) {
         throw new GaiaError(ErrorCodes.IO, `${this.path} does not exist (any more); write one with gaia-sentinel calibrate, or set calibration.path`);
       }
       next = await this.read();
@@ -95,8 +94,3 @@ export class CalibrationSlot {
     return { path: this.path, file, threshold: file.heads[this.expected.head]!, ref: calibrationRef(file) };
   }
 }
-
-const exists = (path: string) => access(path).then(
-  () => true,
-  () => false,
-);

@@ -14,7 +14,7 @@ import { loadConfig } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { writeOutput } from '../files.js';
 import { loadModelPackage } from '../frames/manifest.js';
-import { readFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, readFeatureStats } from '../offline/calibration-file.js';
 import { LABELS } from '../offline/report.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
 import type { CliIO } from './io.js';
@@ -58,7 +58,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const pkg = await loadModelPackage(config.model.dir);
   const model = await loadModel(pkg.modelPath);
-  const featureStats = needsStats(methods).length > 0 ? await readFeatureStats(values.calibration ?? join('calibration', `${pkg.manifest.name}.json`)) : undefined;
+  const featureStats = needsStats(methods).length > 0 ? await readFeatureStats(values.calibration ?? defaultCalibrationPath(pkg.manifest.name)) : undefined;
   const shape = pkg.manifest.input.shape.slice(1) as number[];
 
   const methodsWithBaseline = ['logits', ...methods] as HeadName[];

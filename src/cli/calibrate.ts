@@ -8,7 +8,7 @@ import { estimateFeatureStats } from '../detect/feature-stats.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
-import { saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
 import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
@@ -145,7 +145,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
     };
-    const out = values.out ?? join('calibration', `${name}.json`);
+    const out = values.out ?? defaultCalibrationPath(name);
     await saveCalibration(out, calibration);
     const z = heads.gaia_z;
     if (values.json) {

@@ -1,15 +1,14 @@
 /** `gaia-sentinel eval`: FPR95 and AUROC of each method (default GAIA-Z, GAIA-A, MSP, Energy; --methods all) on ID vs OOD sets. */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { writeOutput } from '../files.js';
+import { fileExists, writeOutput } from '../files.js';
 import { isFlagged } from '../detect/calibration.js';
 import { evaluate, rocCurves } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { loadModelPackage } from '../frames/manifest.js';
-import { loadCalibration, readFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, loadCalibration, readFeatureStats } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
 import { scoreSet, type SetScores } from '../offline/score-set.js';
@@ -35,8 +34,6 @@ plus the flag rate a calibration gives on the ID set. Writes JSON, Markdown and 
   --on-bad-frame MODE  skip (default) or stop
 `;
 
-const exists = (p: string) => access(p).then(() => true, () => false);
-
 export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -59,8 +56,8 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const asked = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
   const modelName = (await loadModelPackage(config.model.dir)).manifest.name;
-  const calibrationPath = values.calibration ?? join('calibration', `${modelName}.json`);
-  const hasCalibration = Boolean(values.calibration) || (await exists(calibrationPath));
+  const calibrationPath = values.calibration ?? defaultCalibrationPath(modelName);
+  const hasCalibration = Boolean(values.calibration) || (await fileExists(calibrationPath));
   const statsHeads = needsStats(asked);
   if (statsHeads.length > 0 && !hasCalibration) {
     throw new GaiaError(

@@ -59,24 +59,8 @@ export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'e
 export type GaiaZMode = 'float' | 'pattern';
 export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern'];
 
-/** The score heads of the paper's comparison (every head with a calibratable score). */
-export const METHOD_HEADS: readonly HeadName[] = [
-  'gaia_z',
-  'gaia_a',
-  'msp',
-  'energy',
-  'odin',
-  'react',
-  'gradnorm',
-  'rankfeat',
-  'mahalanobis',
-  'gaia_a_q1',
-  'gaia_a_q2',
-  'gaia_a_inner',
-  'gaia_a_output',
-  'gaia_a_direct',
-  'gaia_a_top1',
-];
+/** The score heads of the paper's comparison: every head with a calibratable score (not the logits, ratios or features). */
+export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => h !== 'logits' && h !== 'gaia_z_ratios' && h !== 'features');
 
 /** Heads that read statistics of ID training features (src/compile/feature-stats.ts). */
 export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis'];

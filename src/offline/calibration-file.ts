@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FeatureStats } from '../compile/feature-stats.js';
 import type { HeadCalibration } from '../detect/calibration.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -74,6 +75,9 @@ export function featureStatsOf(path: string, c: CalibrationFile): FeatureStats |
   if (statsDigest(s) !== s.digest) fail('do not match their digest (the file was edited or truncated)');
   return { reactThreshold: s.reactThreshold, numClasses: s.numClasses, dim: s.dim, classMeans: Float32Array.from(s.classMeans), precision: Float32Array.from(s.precision) };
 }
+
+/** Where a model's calibration lives unless configured otherwise: calibration/<model name>.json. */
+export const defaultCalibrationPath = (model: string): string => join('calibration', `${model}.json`);
 
 export async function saveCalibration(path: string, calibration: CalibrationFile): Promise<void> {
   await writeOutput(path, `${JSON.stringify(calibration, null, 2)}\n`);
