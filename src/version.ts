@@ -48,7 +48,3 @@ export function buildInfo(): BuildInfo {
   return cached;
 }
 
-/** The package version alone (gaia_build_info). */
-export function packageVersion(): string {
-  return buildInfo().version;
-}

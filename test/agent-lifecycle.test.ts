@@ -9,36 +9,26 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import type { Admin } from 'kafkajs';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../src/agent/agent.js';
 import { loadConfig } from '../src/config/load.js';
 import { ErrorCodes, type GaiaError } from '../src/errors.js';
 import type { WorkerScorer } from '../src/runtime/worker-scorer.js';
-import { agentTopics, collect, startAgent, testKafka, topicEnv } from './helpers/kafka-agent.js';
+import { agentTopics, collect, startAgent, testAdmin, testKafka, topicEnv } from './helpers/kafka-agent.js';
 import { kafkaBrokers, uniqueName } from './setup/kafka-context.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples', 'id');
 const pngs = readdirSync(SAMPLES).sort().slice(0, 40).map((n) => readFileSync(join(SAMPLES, n)));
 const kafka = testKafka('gaia-test-lifecycle');
-let admin: Admin;
-const created: string[] = [];
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.deleteTopics({ topics: created }).catch(() => {});
-  await admin.disconnect();
-});
+const testTopics = testAdmin(kafka);
+const created = testTopics.created;
 
 async function framesTopics(kind: string, frames: number) {
   const topics = agentTopics(`${kind}-`);
   created.push(...Object.values(topics));
-  await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 2 })) });
+  await testTopics.admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 2 })) });
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   await producer.send({
@@ -83,7 +73,7 @@ describe('a dead scorer worker (in-process Agent, real broker and ORT)', () => {
     expect(outcome).toMatchObject({ code: ErrorCodes.RUNTIME, retriable: true });
     expect(agent.health()).toMatchObject({ live: false, ready: false, phase: 'failed' });
     // Its partitions are free for another agent: the consumer left the group.
-    const { groups } = await admin.describeGroups([groupId]);
+    const { groups } = await testTopics.admin.describeGroups([groupId]);
     expect(groups[0]!.members).toHaveLength(0);
     await agent.close();
   });

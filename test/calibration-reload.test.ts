@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Agent } from '../src/agent/agent.js';
 import { loadConfig } from '../src/config/load.js';
 import { ErrorCodes } from '../src/errors.js';
+import { cleanEnv } from './helpers/clean-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SHIPPED = JSON.parse(readFileSync(join(ROOT, 'calibration', 'fmnist-cnn.json'), 'utf8'));
@@ -129,7 +130,7 @@ describe('SIGHUP to the CLI', () => {
     writeFileSync(path, JSON.stringify(SHIPPED));
     const child = spawn(process.execPath, ['bin/gaia-sentinel.js', 'run', '--verbose', '--replay', `${ID}*3`], {
       cwd: ROOT,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAIA_'))), GAIA_CALIBRATION: path, GAIA_REPLAY_FPS: '400', GAIA_TELEMETRY_PORT: '0' },
+      env: cleanEnv({ GAIA_CALIBRATION: path, GAIA_REPLAY_FPS: '400', GAIA_TELEMETRY_PORT: '0' }),
     });
     let stdout = '';
     let stderr = '';

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaBrokers, kafkaSecure } from './setup/kafka-context.js';
+import { cleanEnv } from './helpers/clean-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES_ID = join(ROOT, 'models', 'fmnist-cnn', 'samples', 'id');
@@ -23,11 +24,9 @@ interface Result {
 }
 
 function cli(args: string[], env: Record<string, string> = {}, timeout = 120_000): Promise<Result> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GAIA_')) clean[k] = v;
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/gaia-sentinel.js', ...args], { cwd: ROOT, env: { ...clean, GAIA_EXECUTION_PROVIDERS: 'cpu', ...env }, timeout, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['bin/gaia-sentinel.js', ...args], { cwd: ROOT, env: cleanEnv({ GAIA_EXECUTION_PROVIDERS: 'cpu', ...env }), timeout, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string }) | null;
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr, ms: Date.now() - t0 });
     });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/onnx/model-io.js';
 import { assertCloudEvent } from './helpers/contract.js';
 import { craftModel, externalTensor } from './helpers/onnx-craft.js';
+import { cleanEnv } from './helpers/clean-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const RESNET = 'test/fixtures/parity/resnet_basic/model.onnx';
@@ -22,13 +23,6 @@ interface Result {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-}
-
-/** The environment without any GAIA_* variable from the caller, plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GAIA_')) env[k] = v;
-  return { ...env, ...extra };
 }
 
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv } from './helpers/clean-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -34,11 +35,6 @@ function run(cmd: string, args: string[], options: { cwd: string; env?: Record<s
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
-}
-
-/** The environment without the caller's GAIA_* settings (the image sets its own). */
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('GAIA_') && v !== undefined)) as Record<string, string>;
 }
 
 const freePort = () =>

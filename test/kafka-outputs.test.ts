@@ -12,26 +12,17 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import type { Admin, KafkaMessage, Message } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentTopics, collect, startAgent, testKafka, topicEnv, verdictIds, type Agent } from './helpers/kafka-agent.js';
+import type { KafkaMessage, Message } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { agentTopics, collect, startAgent, testAdmin, testKafka, topicEnv, verdictIds, type Agent } from './helpers/kafka-agent.js';
 import { uniqueName } from './setup/kafka-context.js';
 
 const SAMPLES = join(import.meta.dirname, '..', 'models', 'fmnist-cnn', 'samples', 'id');
 /** Kafka's default max.message.bytes (broker message.max.bytes and topic max.message.bytes). */
 const KAFKA_DEFAULT_LIMIT = '1048588';
 const kafka = testKafka('gaia-test-outputs');
-let admin: Admin;
-const created: string[] = [];
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.deleteTopics({ topics: created }).catch(() => {});
-  await admin.disconnect();
-});
+const testTopics = testAdmin(kafka);
+const created = testTopics.created;
 
 const header = (m: KafkaMessage, name: string) => {
   const h = m.headers?.[name];
@@ -43,7 +34,7 @@ async function topicsWith(kind: string, outputLimit: string, scoresLimit = outpu
   const topics = agentTopics(`${kind}-`);
   created.push(...Object.values(topics));
   const limit = (value: string) => [{ name: 'max.message.bytes', value }];
-  await admin.createTopics({
+  await testTopics.admin.createTopics({
     waitForLeaders: true,
     topics: [
       { topic: topics.frames, numPartitions: 1, configEntries: limit(String(8 * 1024 * 1024)) },
@@ -64,8 +55,8 @@ async function produce(topic: string, messages: Message[]): Promise<void> {
 }
 
 async function committedToEnd(groupId: string, topic: string): Promise<{ committed: string; end: string }> {
-  const [end] = await admin.fetchTopicOffsets(topic);
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const [end] = await testTopics.admin.fetchTopicOffsets(topic);
+  const [offsets] = await testTopics.admin.fetchOffsets({ groupId, topics: [topic] });
   return { committed: offsets!.partitions[0]!.offset, end: end!.high };
 }
 
@@ -154,7 +145,7 @@ describe('a delivery the brokers refuse (real broker)', () => {
     expect(agent.stderr()).toMatch(/publishing to .*refused-scores.* failed \(MESSAGE_TOO_LARGE\).*\[GAIA_KAFKA\]/);
     expect(agent.stderr()).toContain('delivery failed');
     // Nothing past the failed delivery is committed: a restart redelivers those frames.
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.frames] });
+    const [offsets] = await testTopics.admin.fetchOffsets({ groupId, topics: [topics.frames] });
     expect(offsets!.partitions[0]!.offset).toBe('-1');
   });
 });

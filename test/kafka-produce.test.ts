@@ -9,35 +9,27 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, KafkaMessage } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentTopics, collect, startAgent, testKafka, topicEnv } from './helpers/kafka-agent.js';
+import type { KafkaMessage } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { agentTopics, collect, startAgent, testAdmin, testKafka, topicEnv } from './helpers/kafka-agent.js';
 import { kafkaBrokers, uniqueName } from './setup/kafka-context.js';
+import { cleanEnv } from './helpers/clean-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, 'models', 'fmnist-cnn', 'samples', 'id');
 const KAFKA_DEFAULT_LIMIT = '1048588';
 const kafka = testKafka('gaia-test-produce');
 const tmp = mkdtempSync(join(tmpdir(), 'gaia-produce-'));
-let admin: Admin;
-const created: string[] = [];
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.deleteTopics({ topics: created }).catch(() => {});
-  await admin.disconnect();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const testTopics = testAdmin(kafka);
+const created = testTopics.created;
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function produce(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['bin/gaia-sentinel.js', 'produce', ...args],
-      { cwd: ROOT, env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAIA_'))), GAIA_KAFKA_BROKERS: kafkaBrokers().join(','), GAIA_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 },
+      { cwd: ROOT, env: cleanEnv({ GAIA_KAFKA_BROKERS: kafkaBrokers().join(','), GAIA_LOG_LEVEL: 'warn', ...env }), timeout: 120_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
@@ -49,7 +41,7 @@ describe('gaia-sentinel produce → the agent (real broker)', () => {
   it('sends 40 files as 3 sources; the agent gives every frame its verdict; non-images and oversized files are skipped, named', async () => {
     const topics = agentTopics('produce-');
     created.push(...Object.values(topics));
-    await admin.createTopics({
+    await testTopics.admin.createTopics({
       waitForLeaders: true,
       topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: KAFKA_DEFAULT_LIMIT }] })),
     });
@@ -94,7 +86,7 @@ describe('gaia-sentinel produce → the agent (real broker)', () => {
   it('--fps paces the frames; --repeat passes over them again; bad flags are GAIA_BAD_CONFIG (exit 2)', async () => {
     const topic = uniqueName('produce-paced-frames');
     created.push(topic);
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic }] });
+    await testTopics.admin.createTopics({ waitForLeaders: true, topics: [{ topic }] });
     const one = join(SAMPLES, readdirSync(SAMPLES).sort()[0]!);
     const started = Date.now();
     const r = await produce([one, '--fps', '20', '--repeat', '10', '--topic', topic]);

@@ -15,25 +15,12 @@ import { evalCommand } from '../src/cli/eval.js';
 import { METHOD_HEADS } from '../src/compile/heads.js';
 import { ErrorCodes, GaiaError } from '../src/errors.js';
 import { readFeatureStats, type CalibrationFile } from '../src/offline/calibration-file.js';
+import { capture } from './helpers/capture.js';
 
 const MODEL = 'models/fmnist-cnn';
 const ID = join(MODEL, 'samples', 'id');
 const OOD = join(MODEL, 'samples', 'ood');
 const TRAIN = join('test', 'fixtures', 'sets', 'fmnist-eval');
-
-function capture() {
-  let stdout = '';
-  let stderr = '';
-  return {
-    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
-}
 
 const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof GaiaError ? e.code : String(e)));
 

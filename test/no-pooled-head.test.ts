@@ -15,6 +15,7 @@ import { calibrateCommand } from '../src/cli/calibrate.js';
 import { evalCommand } from '../src/cli/eval.js';
 import { loadConfig } from '../src/config/load.js';
 import { ErrorCodes, type GaiaError } from '../src/errors.js';
+import { capture } from './helpers/capture.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'test', 'fixtures', 'zoo', 'mobilenet_v3_small_w025', 'torchscript', 'model.onnx');
@@ -23,20 +24,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'gaia-mobilenet-'));
 const pkg = join(tmp, 'mobilenet');
 const frames = join(tmp, 'frames');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function capture() {
-  let stdout = '';
-  let stderr = '';
-  return {
-    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
-}
 
 beforeAll(() => {
   mkdirSync(pkg);

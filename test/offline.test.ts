@@ -14,23 +14,10 @@ import { loadModelPackage } from '../src/frames/manifest.js';
 import { loadModel } from '../src/onnx/model-io.js';
 import { loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
 import { modelFingerprint } from '../src/offline/fingerprint.js';
+import { capture } from './helpers/capture.js';
 
 const MODEL = 'models/fmnist-cnn';
 const SAMPLES = join(MODEL, 'samples');
-
-function capture() {
-  let stdout = '';
-  let stderr = '';
-  return {
-    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
-}
 
 describe('calibrateHead', () => {
   it('puts the TPR-95 threshold at sort(s)[round(0.05 n)] and flags about 5%', () => {

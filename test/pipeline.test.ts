@@ -73,6 +73,20 @@ function frames(folder: string, count: number, start = 0): SourceMessage[] {
     }));
 }
 
+/** The scorer behind `ms` of extra latency per batch (close() leaves the shared scorer open). */
+function slowed(real: Scorer, ms: number): Scorer {
+  return {
+    heads: real.heads,
+    numClasses: real.numClasses,
+    executionProvider: real.executionProvider,
+    score: async (input, size) => {
+      await sleep(ms);
+      return real.score(input, size);
+    },
+    close: async () => {},
+  };
+}
+
 describe('runPipeline', () => {
   it('hands every batch to the sinks before acknowledging it, and sends bad frames to the DLQ', async () => {
     const bad: SourceMessage = { source: 'cam', frameId: 'bad', value: new Uint8Array([1, 2, 3]), headers: { 'content-type': 'image/jpeg' }, origin: { offset: '99' } };
@@ -169,17 +183,7 @@ describe('runPipeline', () => {
   it('pauses a source that outruns the scorer', async () => {
     const source = new ListSource(frames('id', 300));
     // The real scorer behind 40 ms of extra latency per batch: decoding now outruns it.
-    const real = session.scorer;
-    const slow: Scorer = {
-      heads: real.heads,
-      numClasses: real.numClasses,
-      executionProvider: real.executionProvider,
-      score: async (input, size) => {
-        await sleep(40);
-        return real.score(input, size);
-      },
-      close: async () => {},
-    };
+    const slow = slowed(session.scorer, 40);
     const stats = await runPipeline({
       source,
       ...scoring(),
@@ -196,17 +200,7 @@ describe('runPipeline', () => {
     const registry = new MetricsRegistry();
     const metrics = new AgentMetrics(registry, { model: 'fmnist-cnn', allowSources: [], topKSources: 10 });
     const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
-    const real = session.scorer;
-    const slow: Scorer = {
-      heads: real.heads,
-      numClasses: real.numClasses,
-      executionProvider: real.executionProvider,
-      score: async (input, size) => {
-        await sleep(40);
-        return real.score(input, size);
-      },
-      close: async () => {},
-    };
+    const slow = slowed(session.scorer, 40);
     // While the slow scorer holds the pipeline back, a scrape sees frames queued and fetching paused.
     let busiest = 0;
     let pausedSeen = 0;

@@ -25,7 +25,7 @@ import { runPipeline, type PipelineStats } from '../stream/pipeline.js';
 import { TelemetryServer } from '../telemetry/http-server.js';
 import { createLogger } from '../telemetry/logger.js';
 import { AgentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
-import { packageVersion } from '../version.js';
+import { buildInfo } from '../version.js';
 import { CalibrationSlot, type LoadedCalibration, type ReloadOutcome } from './calibration-slot.js';
 import { ConsoleView } from './console-view.js';
 import { HealthBoard, type AgentHealth } from './health.js';
@@ -162,7 +162,7 @@ export class Agent {
         classes: pkg.manifest.labels,
         allowSources: config.telemetry.allowSources,
         topKSources: config.telemetry.topKSources,
-        version: packageVersion(),
+        version: buildInfo().version,
       });
       metrics.setModel(fingerprint, scorer.executionProvider);
       metrics.setCalibration(calibration.current ? calibrationMetrics(calibration.current) : undefined);

@@ -17,6 +17,7 @@ import { loadModelPackage } from '../frames/manifest.js';
 import { defaultCalibrationPath, readFeatureStats } from '../offline/calibration-file.js';
 import { LABELS } from '../offline/report.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
+import { wholeNumber } from './flags.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
 
@@ -51,8 +52,8 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
   });
   if (!values.model) throw new GaiaError(ErrorCodes.BAD_CONFIG, `bench needs --model\n\n${benchUsage}`);
   const methods = parseMethods(values.methods, ['gaia_z', 'gaia_a', 'msp', 'energy']);
-  const batches = positiveInts('--batches', values.batches ?? '1,128');
-  const [threads] = values.threads === undefined ? [0] : positiveInts('--threads', values.threads, true);
+  const batches = (values.batches ?? '1,128').split(',').map((b) => wholeNumber('--batches', b.trim(), 1));
+  const threads = wholeNumber('--threads', values.threads, 0, 0);
   const seconds = Number(values.seconds ?? '3');
   if (!(seconds > 0)) throw new GaiaError(ErrorCodes.BAD_CONFIG, `--seconds must be a positive number, got "${values.seconds}"`);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
@@ -99,14 +100,6 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
   if (values.out) {
     await writeOutput(values.out, `${JSON.stringify({ model: pkg.manifest.name, threads, batches, seconds, rows, createdAt: new Date().toISOString() }, null, 2)}\n`);
   }
-}
-
-function positiveInts(flag: string, value: string, allowZero = false): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < (allowZero ? 0 : 1))) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be a comma-separated list of ${allowZero ? 'non-negative' : 'positive'} integers, got "${value}"`);
-  }
-  return list;
 }
 
 /**

@@ -12,6 +12,7 @@ import { defaultCalibrationPath, saveCalibration, storeFeatureStats, CALIBRATION
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
 import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
+import { fraction, wholeNumber } from './flags.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
 
@@ -42,20 +43,6 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
                        (default ${DEFAULT_MAX_REJECTED})
   --json               print one JSON object (output path, frames, every head's threshold)
 `;
-
-function parseCount(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be a positive integer, got "${value}"`);
-  return n;
-}
-
-function parseFraction(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const f = Number(value);
-  if (value.trim() === '' || !(f >= 0 && f <= 1)) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be a fraction between 0 and 1, got "${value}"`);
-  return f;
-}
 
 /** Refuses a calibration set too small or too dirty to trust, saying how to accept it anyway. */
 export function checkCalibrationSet(name: string, scored: number, rejected: number, minFrames: number, maxRejected: number): void {
@@ -100,8 +87,8 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   });
   if (!values.model || !values.data) throw new GaiaError(ErrorCodes.BAD_CONFIG, `calibrate needs --model and --data\n\n${calibrateUsage}`);
   const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
-  const minFrames = parseCount('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
-  const maxRejected = parseFraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
+  const minFrames = wholeNumber('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
+  const maxRejected = fraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const methods = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
   const statsData = values['stats-data'];

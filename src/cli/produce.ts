@@ -14,6 +14,7 @@ import { readBounded } from '../files.js';
 import { sniffFormat } from '../frames/sniff.js';
 import { KafkaFrameProducer, type OutgoingFrame } from '../stream/kafka-frame-producer.js';
 import { createLogger } from '../telemetry/logger.js';
+import { wholeNumber } from './flags.js';
 import type { CliIO } from './io.js';
 
 export const produceUsage = `Usage: gaia-sentinel produce PATH... [--source ID] [--sources N] [--fps F] [--repeat N]
@@ -42,13 +43,6 @@ interface ImageFile {
 const CONTENT_TYPES: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tiff: 'image/tiff', avif: 'image/avif', heif: 'image/heif' };
 /** Room for the key, headers and record overhead within a produce request. */
 const OVERHEAD_BYTES = 4096;
-
-function positiveInt(flag: string, value: string | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new GaiaError(ErrorCodes.BAD_CONFIG, `${flag} must be ${allowZero ? 'a whole number ≥ 0' : 'a positive whole number'}, got "${value}"`);
-  return n;
-}
 
 /** The files to send, in order, with their content types; what cannot be sent is reported and left out. */
 async function listFrames(paths: readonly string[], maxBytes: number, forced: string | undefined, warn: (line: string) => void): Promise<ImageFile[]> {
@@ -103,8 +97,8 @@ export async function produceCommand(argv: string[], io: CliIO): Promise<void> {
   if (positionals.length === 0) throw new GaiaError(ErrorCodes.BAD_CONFIG, `produce needs at least one image file or folder\n\n${produceUsage}`);
   const fps = values.fps === undefined ? 0 : Number(values.fps);
   if (!(fps >= 0) || values.fps?.trim() === '') throw new GaiaError(ErrorCodes.BAD_CONFIG, `--fps must be a number ≥ 0, got "${values.fps}"`);
-  const sourceCount = positiveInt('--sources', values.sources, 1);
-  const repeat = positiveInt('--repeat', values.repeat, 1, true);
+  const sourceCount = wholeNumber('--sources', values.sources, 1);
+  const repeat = wholeNumber('--repeat', values.repeat, 1, 0);
   const base = values.source ?? 'camera-1';
   if (base === '') throw new GaiaError(ErrorCodes.BAD_CONFIG, '--source must not be empty');
   const sources = sourceCount === 1 ? [base] : Array.from({ length: sourceCount }, (_, i) => `${base}-${i}`);

@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import kafkajs from 'kafkajs';
-import type { Kafka, logCreator, RetryOptions, SASLOptions } from 'kafkajs';
+import type { Kafka, logCreator, Producer, RetryOptions, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import { kafkaError } from './kafka-errors.js';
 
 /** TLS with the system CAs (true), or with the given PEM CA and client certificate. */
 export type KafkaTls = boolean | { readonly ca?: string[]; readonly cert?: string; readonly key?: string };
@@ -87,4 +88,15 @@ export function kafkaClient(c: KafkaConnection): Kafka {
     ...(c.logger ? { logCreator: pinoLogCreator(c.logger) } : {}),
     retry: kafkaRetry(c),
   });
+}
+
+/** A connected idempotent producer (acks=all sends land once each, retries or not), partitioning by key. */
+export async function connectProducer(c: KafkaConnection): Promise<Producer> {
+  try {
+    const producer = kafkaClient(c).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    await producer.connect();
+    return producer;
+  } catch (cause) {
+    throw kafkaError(`connecting the producer to ${c.brokers.join(',')}`, cause);
+  }
 }

@@ -4,12 +4,9 @@
  * (capture time, ms since the epoch) headers. Idempotent, acks=all: a frame the command
  * counts as sent is on the brokers exactly once, whatever retries happened.
  */
-import kafkajs from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { kafkaClient, type KafkaConnection } from './kafka-client.js';
+import { connectProducer, type KafkaConnection } from './kafka-client.js';
 import { kafkaError } from './kafka-errors.js';
-
-const { Partitioners } = kafkajs;
 
 export interface OutgoingFrame {
   readonly source: string;
@@ -27,14 +24,7 @@ export class KafkaFrameProducer {
   ) {}
 
   static async create(options: KafkaConnection & { topic: string }): Promise<KafkaFrameProducer> {
-    let producer: Producer;
-    try {
-      producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-    } catch (cause) {
-      throw kafkaError(`connecting the producer to ${options.brokers.join(',')}`, cause);
-    }
-    return new KafkaFrameProducer(producer, options.topic);
+    return new KafkaFrameProducer(await connectProducer(options), options.topic);
   }
 
   async send(frames: readonly OutgoingFrame[]): Promise<void> {

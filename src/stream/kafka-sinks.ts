@@ -5,14 +5,11 @@
  * Sends use acks=all, and resolve only once the brokers have the records, which is what
  * lets the pipeline commit the input offsets after them.
  */
-import kafkajs from 'kafkajs';
 import type { Producer, TopicMessages } from 'kafkajs';
 import type { AtomicPublisher, BatchOutputs, OffsetLedger, OutputSink, SourceMessage } from './contracts.js';
-import { kafkaClient, type KafkaConnection } from './kafka-client.js';
+import { connectProducer, kafkaClient, type KafkaConnection } from './kafka-client.js';
 import { kafkaError } from './kafka-errors.js';
 import { chunks, topicMessages, type OutputTopics } from './kafka-records.js';
-
-const { Partitioners } = kafkajs;
 
 export type KafkaSinkOptions = KafkaConnection & OutputTopics;
 
@@ -25,14 +22,7 @@ export class KafkaSinks implements OutputSink {
   ) {}
 
   static async create(options: KafkaSinkOptions): Promise<KafkaSinks> {
-    let producer: Producer;
-    try {
-      producer = kafkaClient(options).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-    } catch (cause) {
-      throw kafkaError(`connecting the producer to ${options.brokers.join(',')}`, cause);
-    }
-    return new KafkaSinks(producer, options);
+    return new KafkaSinks(await connectProducer(options), options);
   }
 
   /** A delivery's outputs in as few produce requests as the topic limit allows (usually one). */

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
 import { kafkaBrokers, uniqueName } from '../setup/kafka-context.js';
 import { assertRecord, kindOfTopic } from './contract.js';
 
@@ -39,6 +40,29 @@ export function agentTopics(prefix = ''): AgentTopics {
 /** The agent's topic settings for these topics. */
 export function topicEnv(t: AgentTopics): Record<string, string> {
   return { GAIA_KAFKA_FRAMES_TOPIC: t.frames, GAIA_KAFKA_ALERTS_TOPIC: t.alerts, GAIA_KAFKA_SCORES_TOPIC: t.scores, GAIA_KAFKA_DLQ_TOPIC: t.dlq };
+}
+
+/**
+ * A connected admin client for one test file, and the list of topics it creates: they are
+ * deleted, and the client disconnected, after the file's tests.
+ */
+export function testAdmin(kafka: Kafka): { readonly admin: Admin; readonly created: string[] } {
+  const created: string[] = [];
+  let admin: Admin | undefined;
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.deleteTopics({ topics: created }).catch(() => {});
+    await admin?.disconnect();
+  });
+  return {
+    get admin() {
+      return admin!;
+    },
+    created,
+  };
 }
 
 /** `gaia-sentinel run` with the Kafka source, as a child process. */
