@@ -14,7 +14,7 @@ import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
 import { defaultCalibrationPath, readFeatureStats } from '../offline/calibration-file.js';
-import { modelFingerprint } from '../offline/fingerprint.js';
+import { fingerprintOf } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
@@ -152,7 +152,8 @@ export class Agent {
         },
         'scoring graph compiled and loaded',
       );
-      const fingerprint = modelFingerprint(model, config.model.taps, pkg.manifest);
+      // The scorer's compile already resolved the taps: no second compile for the fingerprint.
+      const fingerprint = fingerprintOf(model, compiled.taps, pkg.manifest);
       const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledStats });
       const threshold = calibration.current?.threshold;
       if (threshold) log.info({ calibration: calibration.path, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate }, 'calibration loaded');

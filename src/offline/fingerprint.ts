@@ -22,13 +22,19 @@ import { modelDigest } from '../onnx/model-digest.js';
  */
 export const FINGERPRINT_HEADS: readonly HeadName[] = ['logits', 'gaia_z'];
 
+/** The fingerprint for a tap selection, resolving it by compiling (when no compile result is at hand). */
 export function modelFingerprint(model: Model, taps: string, manifest: ModelManifest): string {
   const compiled = compileScoringGraph(model, { taps, heads: FINGERPRINT_HEADS });
+  return fingerprintOf(model, compiled.taps, manifest);
+}
+
+/** The fingerprint from taps already resolved by a compile of this model (the scorer's own). */
+export function fingerprintOf(model: Model, taps: ReadonlyArray<{ readonly tensor: string }>, manifest: ModelManifest): string {
   const { input } = manifest;
   const scoring = JSON.stringify({
     format: 'gaia-sentinel/fingerprint@2',
     semantics: SCORING_SEMANTICS_VERSION,
-    taps: compiled.taps.map((t) => t.tensor),
+    taps: taps.map((t) => t.tensor),
     preprocessing: {
       shape: input.shape.slice(1),
       channels: input.channels,

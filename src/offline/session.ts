@@ -6,7 +6,7 @@ import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
-import { modelFingerprint } from './fingerprint.js';
+import { fingerprintOf } from './fingerprint.js';
 
 export interface OfflineSession {
   readonly pkg: ModelPackage;
@@ -55,12 +55,12 @@ export async function openOfflineSession(config: Readonly<Config>, want: Session
     for (const head of optional) omitted.push({ head, why: err.message });
     loaded = await open(heads.filter((h) => !optional.includes(h)));
   }
-  const { scorer, model } = loaded;
+  const { scorer, model, compiled } = loaded;
   return {
     pkg,
     scorer,
     pre: new Preprocessor(pkg.manifest, config.frames),
-    fingerprint: modelFingerprint(model, config.model.taps, pkg.manifest),
+    fingerprint: fingerprintOf(model, compiled.taps, pkg.manifest),
     omitted,
   };
 }
