@@ -13,7 +13,7 @@ import { DriftMonitor } from '../detect/drift.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
-import { defaultCalibrationPath, readFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, readFeatureStats, readJudgeHeads } from '../offline/calibration-file.js';
 import { fingerprintOf } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
@@ -24,7 +24,7 @@ import { calibrationChanged } from '../stream/calibration-event.js';
 import { runPipeline, type PipelineStats } from '../stream/pipeline.js';
 import { TelemetryServer } from '../telemetry/http-server.js';
 import { createLogger } from '../telemetry/logger.js';
-import { AgentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
+import { AgentMetrics, MetricsRegistry, type CalibrationMetrics } from '../telemetry/metrics.js';
 import { buildInfo } from '../version.js';
 import { CalibrationSlot, type LoadedCalibration, type ReloadOutcome } from './calibration-slot.js';
 import { ConsoleView } from './console-view.js';
@@ -112,10 +112,13 @@ export class Agent {
       const pkg = await loadModelPackage(config.model.dir);
       const name = pkg.manifest.name;
       board.model = name;
-      const head = verdictHead(config.model.verdictHead);
-      // react and mahalanobis are compiled with the calibration's feature statistics.
-      const compiledStats = STATS_HEADS.includes(head);
+      const head = config.model.verdictHead ? verdictHead(config.model.verdictHead, 'model.verdictHead (env GAIA_MODEL_VERDICT_HEAD)') : undefined;
       const calibrationPath = config.calibration.path || defaultCalibrationPath(name);
+      // The heads the calibration judges with are compiled in: its verdict rule's, or model.verdictHead.
+      const judgeHeads = ((await readJudgeHeads(calibrationPath, head)) ?? (head ? [head] : [])).map((h) => verdictHead(h, `${calibrationPath}: verdict.heads`));
+      const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads])];
+      // react and mahalanobis are compiled with the calibration's feature statistics.
+      const compiledStats = judgeHeads.some((h) => STATS_HEADS.includes(h));
       const featureStats = compiledStats ? await readFeatureStats(calibrationPath) : undefined;
       const started = performance.now();
       const { scorer, compiled, model } = await loadScorer(
@@ -128,7 +131,7 @@ export class Agent {
           // convict has checked both against the schema's lists.
           shapes: { maxBatch: config.runtime.maxBatch, pad: config.runtime.padBatches as ShapePolicy, warmup: config.runtime.warmup as ShapePolicy },
           taps: config.model.taps,
-          heads: DEFAULT_HEADS.includes(head) ? DEFAULT_HEADS : [...DEFAULT_HEADS, head],
+          heads: compiledHeads,
           ...(featureStats ? { headSettings: { featureStats } } : {}),
           // convict has checked it against the schema's list.
           gaiaZMode: config.model.gaiaZMode as GaiaZMode,
@@ -154,9 +157,9 @@ export class Agent {
       );
       // The scorer's compile already resolved the taps: no second compile for the fingerprint.
       const fingerprint = fingerprintOf(model, compiled.taps, pkg.manifest);
-      const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledStats });
-      const threshold = calibration.current?.threshold;
-      if (threshold) log.info({ calibration: calibration.path, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate }, 'calibration loaded');
+      const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats });
+      const judge = calibration.current?.judge;
+      if (judge) log.info({ calibration: calibration.path, verdict: judge.describe(), heads: judge.heads, p0: judge.flagRate }, 'calibration loaded');
 
       const metrics = new AgentMetrics(registry, {
         model: name,
@@ -168,18 +171,18 @@ export class Agent {
       metrics.setModel(fingerprint, scorer.executionProvider);
       metrics.setCalibration(calibration.current ? calibrationMetrics(calibration.current) : undefined);
       metrics.watchReady(() => board.snapshot().ready);
-      const drift = threshold ? driftMonitor(config, threshold.flagRate) : undefined;
+      const drift = judge ? driftMonitor(config, judge.flagRate) : undefined;
       if (drift) metrics.watchDrift((source) => drift.state(source));
 
       const stream = await openStream(config, pkg.dir, log, deps.json ? deps.stdout : undefined);
       closers.push(() => stream.source.close());
       board.source = stream.source;
       metrics.watchLag(() => stream.source.lag());
-      const header = threshold
-        ? `model ${name}; verdicts: ${verdictRule(head, threshold)} (${calibration.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
+      const header = judge
+        ? `model ${name}; verdicts: ${judge.describe()} (${calibration.path}, p0 ${(100 * judge.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
         : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
       // With --json stdout holds only records: the console view stays silent.
-      const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: threshold !== undefined });
+      const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: judge !== undefined });
       return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, calibration, metrics, drift, stream, console: view, header });
     } catch (err) {
       await release(closers);
@@ -216,10 +219,10 @@ export class Agent {
 
   private apply(previous: LoadedCalibration | undefined, current: LoadedCalibration): void {
     const { config, log, metrics, console: view, stream } = this.p;
-    const { threshold } = current;
-    if (this.drift) this.drift.setBaseline(threshold.flagRate);
+    const { judge } = current;
+    if (this.drift) this.drift.setBaseline(judge.flagRate);
     else {
-      const drift = driftMonitor(config, threshold.flagRate);
+      const drift = driftMonitor(config, judge.flagRate);
       this.drift = drift;
       metrics.watchDrift((source) => drift.state(source));
       view.judging();
@@ -227,11 +230,10 @@ export class Agent {
     metrics.setCalibration(calibrationMetrics(current));
     const event = calibrationChanged({ model: this.p.pkg.manifest.name, modelFingerprint: this.p.fingerprint }, previous?.ref ?? null, current.ref, Date.now());
     view.event(event);
-    const head = this.p.config.model.verdictHead;
-    view.line(`  verdicts now: ${verdictRule(head, threshold)}, p0 ${(100 * threshold.flagRate).toFixed(1)}%${previous ? ` (was ${verdictRule(head, previous.threshold).split(' ').slice(1).join(' ')})` : ''} (${current.path})`);
+    view.line(`  verdicts now: ${judge.describe()}, p0 ${(100 * judge.flagRate).toFixed(1)}%${previous ? ` (was ${previous.judge.describe()})` : ''} (${current.path})`);
     stream.sink.publish({ events: [event], records: [], letters: [] }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'calibration-changed event not published'));
     log.info(
-      { calibration: current.path, createdAt: current.file.createdAt, rawThreshold: threshold.rawThreshold, p0: threshold.flagRate, previousRawThreshold: previous?.threshold.rawThreshold },
+      { calibration: current.path, createdAt: current.file.createdAt, verdict: judge.describe(), rawThreshold: judge.rawThreshold, p0: judge.flagRate, previousRawThreshold: previous?.judge.rawThreshold },
       'calibration reloaded: verdicts use it from the next batch',
     );
   }
@@ -346,10 +348,10 @@ export class Agent {
         model: this.p.pkg.manifest.name,
         fingerprint: this.p.fingerprint,
         // Read together once per batch: a reload swaps all three between batches.
-        threshold: () => this.p.calibration.current?.threshold,
+        judge: () => this.p.calibration.current?.judge,
         calibration: () => this.p.calibration.current?.ref,
         drift: () => this.drift,
-        verdictHead: config.model.verdictHead,
+        scoreHead: config.model.verdictHead || 'gaia_z',
         sinks: stream.sink,
         ...(stream.atomic ? { atomic: stream.atomic } : {}),
         maxBatch: config.runtime.maxBatch,
@@ -423,22 +425,22 @@ export class Agent {
   }
 }
 
-/** What the calibration gauges show: its threshold, p0, and its own digest (two calibrations of one model share the model fingerprint). */
-function calibrationMetrics(c: LoadedCalibration): { rawThreshold: number; flagRate: number; fingerprint: string } {
-  return { rawThreshold: c.threshold.rawThreshold, flagRate: c.threshold.flagRate, fingerprint: c.ref.digest };
+/**
+ * What the calibration gauges show: GAIA-Z's raw threshold (gaia_threshold keeps its meaning
+ * whatever judges), p0, and the file's own digest (two calibrations of one model share the
+ * model fingerprint).
+ */
+function calibrationMetrics(c: LoadedCalibration): CalibrationMetrics {
+  const z = c.file.heads.gaia_z;
+  return { ...(z ? { rawThreshold: z.rawThreshold } : {}), flagRate: c.judge.flagRate, fingerprint: c.ref.digest };
 }
 
-/** model.verdictHead, checked: a head the compiler offers that has a calibrated score. */
-function verdictHead(name: string): HeadName {
+/** A head to judge with (model.verdictHead, or one a calibration's rule names), checked: a head the compiler offers that has a calibrated score. */
+function verdictHead(name: string, where: string): HeadName {
   if (!(METHOD_HEADS as readonly string[]).includes(name)) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: model.verdictHead (env GAIA_MODEL_VERDICT_HEAD) is "${name}"; choose one of ${METHOD_HEADS.join(', ')}`);
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${where} is "${name}"; choose one of ${METHOD_HEADS.join(', ')}`);
   }
   return name as HeadName;
-}
-
-/** "GAIA-Z ≥ 0.2450", "energy ≤ 6.321": when a frame is flagged, in words. */
-function verdictRule(head: string, t: { sign: 1 | -1; rawThreshold: number }): string {
-  return `${head === 'gaia_z' ? 'GAIA-Z' : head} ${t.sign < 0 ? '≥' : '≤'} ${t.rawThreshold.toPrecision(4)}`;
 }
 
 function driftMonitor(config: Readonly<Config>, p0: number): DriftMonitor {

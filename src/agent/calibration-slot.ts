@@ -5,18 +5,18 @@
  * running calibration in place; the swap itself is one assignment, which the pipeline reads
  * once per batch. Reloads run one at a time.
  */
-import type { HeadCalibration } from '../detect/calibration.js';
+import type { Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { fileExists } from '../files.js';
-import { defaultCalibrationPath, loadCalibration, type CalibrationFile } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, judgeOf, loadCalibration, type CalibrationFile } from '../offline/calibration-file.js';
 import { calibrationRef } from '../offline/calibration-identity.js';
 import type { CalibrationRef } from '../stream/events.js';
 
 export interface LoadedCalibration {
   readonly path: string;
   readonly file: CalibrationFile;
-  /** The primary head's calibration: what verdicts are judged with. */
-  readonly threshold: HeadCalibration;
+  /** What verdicts are judged with: the file's verdict rule, or model.verdictHead's threshold. */
+  readonly judge: Judge;
   /** sha256 of the file's content and its creation time: tells two calibrations of the same model apart. */
   readonly ref: CalibrationRef;
 }
@@ -29,9 +29,11 @@ export type ReloadOutcome =
 interface Expected {
   readonly model: string;
   readonly fingerprint: string;
-  /** The head verdicts use (model.verdictHead). */
-  readonly head: string;
-  /** Whether that head's graph has the calibration's feature statistics compiled in (react, mahalanobis). */
+  /** The head that judges alone (model.verdictHead); undefined: the file's verdict rule. */
+  readonly head: string | undefined;
+  /** The heads the scoring graph computes: a calibration whose judge reads others needs a restart. */
+  readonly compiledHeads: readonly string[];
+  /** Whether the graph has the calibration's feature statistics compiled in (react, mahalanobis). */
   readonly compiledStats: boolean;
 }
 
@@ -77,11 +79,19 @@ export class CalibrationSlot {
       return { kind: 'failed', error, current };
     }
     if (current && next.ref.digest === current.ref.digest) return { kind: 'unchanged', current };
+    const missing = next.judge.heads.filter((h) => !this.expected.compiledHeads.includes(h));
+    if (missing.length > 0) {
+      const error = new GaiaError(
+        ErrorCodes.BAD_CONFIG,
+        `${this.path} judges with ${missing.join(', ')}, which the running scoring graph does not compute (it has ${this.expected.compiledHeads.join(', ')}); restart the agent to use this calibration`,
+      );
+      return { kind: 'failed', error, current };
+    }
     // Statistics are compiled into the scoring graph: a file with others needs a restart.
     if (this.expected.compiledStats && current && next.file.featureStats?.digest !== current.file.featureStats?.digest) {
       const error = new GaiaError(
         ErrorCodes.FEATURE_STATS,
-        `${this.path} holds other feature statistics than the ones compiled into the "${this.expected.head}" head; restart the agent to use them`,
+        `${this.path} holds other feature statistics than the ones compiled into the scoring graph (${this.expected.compiledHeads.filter((h) => h === 'react' || h === 'mahalanobis').join(', ')}); restart the agent to use them`,
       );
       return { kind: 'failed', error, current };
     }
@@ -90,7 +100,8 @@ export class CalibrationSlot {
   }
 
   private async read(): Promise<LoadedCalibration> {
-    const file = await loadCalibration(this.path, this.expected);
-    return { path: this.path, file, threshold: file.heads[this.expected.head]!, ref: calibrationRef(file) };
+    const { model, fingerprint, head } = this.expected;
+    const file = await loadCalibration(this.path, { model, fingerprint, ...(head ? { head } : {}) });
+    return { path: this.path, file, judge: judgeOf(this.path, file, head), ref: calibrationRef(file) };
   }
 }

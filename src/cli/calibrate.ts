@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { FeatureStats } from '../compile/feature-stats.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN } from '../detect/calibration.js';
 import { estimateFeatureStats } from '../detect/feature-stats.js';
+import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
@@ -21,7 +22,12 @@ export const DEFAULT_MIN_FRAMES = 200;
 /** A set with more unreadable frames than this is rarely the ID data it was meant to be. */
 export const DEFAULT_MAX_REJECTED = 0.05;
 
+/** The verdict rule's heads unless --verdict-heads says otherwise: those of them that are calibrated (docs/RESULTS.md#the-verdict-rule). */
+export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy'] as const;
+export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher';
+
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH] [--methods LIST|all] [--out FILE]
+                             [--verdict-heads LIST] [--verdict-combine fisher|min-p]
                              [--on-bad-frame skip|stop] [--min-frames N] [--max-rejected F] [--json] [--config FILE]
 
 Scores in-distribution frames that are NOT used for evaluation and writes, per head, the
@@ -35,6 +41,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
                        (fingerprinted) in the calibration
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy; all: every method,
                        which needs --stats-data)
+  --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
+                       of them calibrated); each must be among --methods
+  --verdict-combine R  how their ID p-values combine: fisher (default: sum of logs) or min-p
   --out FILE           default: calibration/<model name>.json
   --on-bad-frame MODE  skip (default: report and go on) or stop (fail naming the file)
   --min-frames N       refuse (GAIA_CALIBRATION_DATA, nothing written) with fewer scored
@@ -77,6 +86,8 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       out: { type: 'string' },
       'stats-data': { type: 'string' },
       methods: { type: 'string' },
+      'verdict-heads': { type: 'string' },
+      'verdict-combine': { type: 'string' },
       'on-bad-frame': { type: 'string' },
       'min-frames': { type: 'string' },
       'max-rejected': { type: 'string' },
@@ -91,6 +102,18 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const maxRejected = fraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const methods = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
+  const combine = values['verdict-combine'] ?? DEFAULT_VERDICT_COMBINE;
+  if (!(COMBINE_RULES as readonly string[]).includes(combine)) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `--verdict-combine must be one of ${COMBINE_RULES.join(', ')}, got "${combine}"`);
+  }
+  const askedVerdictHeads = values['verdict-heads']?.split(',').map((h) => h.trim()).filter(Boolean);
+  const notCalibrated = (askedVerdictHeads ?? []).filter((h) => !(methods as readonly string[]).includes(h));
+  if (askedVerdictHeads && (askedVerdictHeads.length === 0 || notCalibrated.length > 0)) {
+    throw new GaiaError(
+      ErrorCodes.BAD_CONFIG,
+      `--verdict-heads ${values['verdict-heads']}: ${notCalibrated.length ? `${notCalibrated.join(', ')} not among --methods (${methods.join(',')})` : 'names no head'}; the verdict rule combines calibrated heads`,
+    );
+  }
   const statsData = values['stats-data'];
   if (needsStats(methods).length > 0 && !statsData) {
     throw new GaiaError(
@@ -121,6 +144,15 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         .map(([h, raw]) => [h, calibrateHead(raw, ID_SCORE_SIGN[h]!, DEFAULT_CALIBRATE_OPTIONS)]),
     );
     const name = session.pkg.manifest.name;
+    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined);
+    const verdict: StoredVerdictRule | undefined =
+      verdictHeads.length > 0
+        ? fitVerdictRule(
+            combine as CombineRule,
+            verdictHeads,
+            Object.fromEntries(verdictHeads.map((h) => [h, Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v)])),
+          )
+        : undefined;
     const calibration: CalibrationFile = {
       format: CALIBRATION_FORMAT,
       model: name,
@@ -129,6 +161,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       createdAt: new Date().toISOString(),
       data: { source: scores.source, frames: scores.count, rejected: scores.rejected.length },
       primaryHead: heads.gaia_z ? 'gaia_z' : Object.keys(heads)[0]!,
+      ...(verdict ? { verdict } : {}),
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
     };
@@ -142,6 +175,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         fingerprint: calibration.fingerprint,
         data: calibration.data,
         primaryHead: calibration.primaryHead,
+        ...(verdict ? { verdict: { combine: verdict.combine, heads: verdict.heads, threshold: verdict.threshold, flagRate: verdict.flagRate } } : {}),
         heads: Object.fromEntries(Object.entries(heads).map(([h, c]) => [h, { rawThreshold: c.rawThreshold, rawThresholdInterval95: c.rawThresholdInterval95, flagRate: c.flagRate }])),
       };
       io.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -151,6 +185,9 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       `calibrated ${name} on ${scores.count} frames of ${set.name} (${scores.rejected.length} skipped) → ${out}\n` +
         (z
           ? `  gaia_z: flag when raw ≥ ${z.rawThreshold.toPrecision(6)} (95% bootstrap interval ${z.rawThresholdInterval95.map((v) => v.toPrecision(6)).join(' … ')}), p0 = ${(100 * z.flagRate).toFixed(2)}%\n`
+          : '') +
+        (verdict
+          ? `  verdict: ${verdict.combine} of the ID p-values of ${verdict.heads.join(', ')}, flag when ≤ ${verdict.threshold.toPrecision(6)}, p0 = ${(100 * verdict.flagRate).toFixed(2)}%\n`
           : '') +
         (stats ? `  feature statistics from ${stats.stored.frames} frames of ${statsData}: react τ = ${stats.stats.reactThreshold.toPrecision(6)}, ${stats.stats.dim} features\n` : '') +
         Object.entries(heads)

@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { fileExists, writeOutput } from '../files.js';
 import { isFlagged } from '../detect/calibration.js';
+import type { Judge } from '../detect/verdict-rule.js';
 import { evaluate, rocCurves } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { loadModelPackage } from '../frames/manifest.js';
-import { defaultCalibrationPath, loadCalibration, readFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, judgeOf, loadCalibration, readFeatureStats, readJudgeHeads } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
 import { scoreSet, type SetScores } from '../offline/score-set.js';
@@ -16,6 +17,7 @@ import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
 import { parseOnBadFrame } from './calibrate.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
+import type { HeadName } from '../compile/heads.js';
 
 export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--methods LIST|all] [--calibration FILE] [--out-dir DIR]
 
@@ -29,8 +31,12 @@ plus the flag rate a calibration gives on the ID set. Writes JSON, Markdown and 
   --model DIR          model package
   --id PATH            ID evaluation set (not the calibration set), e.g. data/sets/fmnist-eval
   --ood PATH           OOD set or image folder (repeatable)
-  --calibration FILE   default: calibration/<model name>.json when it exists
+  --calibration FILE   default: calibration/<model name>.json when it exists; its verdict rule
+                       (the agent's, with model.verdictHead from --config) is reported as
+                       the method "verdict"
   --out-dir DIR        default: reports
+  --frames-out FILE    also write NDJSON, one line per set ({set, id, flagged, pValue, scores}):
+                       every frame's verdict and raw head scores, for analysis and bench/drift-detection
   --on-bad-frame MODE  skip (default) or stop
 `;
 
@@ -44,6 +50,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
       calibration: { type: 'string' },
       methods: { type: 'string' },
       'out-dir': { type: 'string' },
+      'frames-out': { type: 'string' },
       'on-bad-frame': { type: 'string' },
       config: { type: 'string' },
     },
@@ -58,7 +65,11 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const modelName = (await loadModelPackage(config.model.dir)).manifest.name;
   const calibrationPath = values.calibration ?? defaultCalibrationPath(modelName);
   const hasCalibration = Boolean(values.calibration) || (await fileExists(calibrationPath));
-  const statsHeads = needsStats(asked);
+  // The verdict rule's heads are scored too, so it can be reported beside them.
+  const verdictHeadOverride = config.model.verdictHead || undefined;
+  const judgeHeads = hasCalibration ? ((await readJudgeHeads(calibrationPath, verdictHeadOverride)) ?? []) : [];
+  const scored = [...new Set([...asked, ...(judgeHeads as HeadName[])])];
+  const statsHeads = needsStats(scored);
   if (statsHeads.length > 0 && !hasCalibration) {
     throw new GaiaError(
       ErrorCodes.FEATURE_STATS,
@@ -68,7 +79,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   }
   const featureStats = statsHeads.length > 0 ? await readFeatureStats(calibrationPath) : undefined;
   const session = await openOfflineSession(config, {
-    heads: ['logits', ...asked],
+    heads: ['logits', ...scored],
     ...(featureStats ? { headSettings: { featureStats } } : {}),
     // The default GAIA-A is left out, with a note, where the classifier cannot have it.
     ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
@@ -77,7 +88,10 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const methods = asked.filter((m) => !session.omitted.some((o) => o.head === m));
   const name = session.pkg.manifest.name;
   // Fail before scoring, not after, when the calibration belongs to another model.
-  const cal = hasCalibration ? await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint }) : undefined;
+  const cal = hasCalibration
+    ? await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint, ...(verdictHeadOverride ? { head: verdictHeadOverride } : {}) })
+    : undefined;
+  const judge: Judge | undefined = cal ? judgeOf(calibrationPath, cal, verdictHeadOverride) : undefined;
   const score = async (path: string): Promise<SetScores> => {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const result = await scoreSet(set, session.pre, session.scorer, {
@@ -96,8 +110,14 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   } finally {
     await session.scorer.close();
   }
+  // The agent's verdict on every frame: its ID statistic is the `verdict` method's score.
+  const verdicts = new Map<SetScores, Verdicts>();
+  if (judge) for (const s of [id, ...ood]) verdicts.set(s, judgeSet(judge, s));
   // Rows in the order the methods were asked for, not the order the graph computes them.
-  const inOrder = (s: SetScores) => Object.fromEntries(methods.map((m) => [m, s.heads[m]!]));
+  const inOrder = (s: SetScores): Record<string, ArrayLike<number>> => ({
+    ...Object.fromEntries(methods.map((m) => [m, s.heads[m]!])),
+    ...(judge ? { verdict: verdicts.get(s)!.idScore } : {}),
+  });
   const ev = evaluate(inOrder(id), ood.map((o) => ({ name: o.name, heads: inOrder(o) })));
 
   let flagRates: Record<string, number> | undefined;
@@ -110,6 +130,8 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
         return [h, flagged / raw.length];
       }),
     );
+    const v = verdicts.get(id)!;
+    flagRates.verdict = v.flagged.reduce((a, f) => a + f, 0) / id.count;
   }
 
   const table = markdownTable(ev);
@@ -132,7 +154,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   ];
   const outDir = values['out-dir'] ?? 'reports';
   const base = join(outDir, `eval-${name}`);
-  const curves = Object.fromEntries(ood.map((o) => [o.name, rocCurves(id.heads, o.heads, ev.heads)]));
+  const curves = Object.fromEntries(ood.map((o) => [o.name, rocCurves(inOrder(id), inOrder(o), ev.heads)]));
   await writeOutput(`${base}.md`, `${lines.join('\n')}\n![ROC curves](eval-${name}-roc.svg)\n`);
   await writeOutput(`${base}-roc.svg`, rocSvg(`ROC, ${name}: ID ${id.name} vs OOD sets`, curves, ev));
   await writeOutput(
@@ -146,10 +168,44 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
         ood: ood.map((o) => ({ name: o.name, source: o.source, frames: o.count, rejected: o.rejected.length })),
         ...ev,
         ...(flagRates ? { calibration: calibrationPath, flagRates } : {}),
+        ...(judge ? { verdict: { name: judge.name, heads: judge.heads, rule: judge.describe(), flagRate: judge.flagRate } } : {}),
       },
       null,
       2,
     )}\n`,
   );
-  io.stdout.write(`${lines.join('\n')}wrote ${base}.md, ${base}.json, ${base}-roc.svg\n`);
+  const framesOut = values['frames-out'];
+  if (framesOut) {
+    const line = (s: SetScores, isId: boolean) =>
+      JSON.stringify({
+        set: s.name,
+        id: isId,
+        count: s.count,
+        ...(verdicts.has(s) ? { flagged: verdicts.get(s)!.flagged, pValue: verdicts.get(s)!.pValue } : {}),
+        scores: Object.fromEntries(scored.map((h) => [h, Array.from(s.heads[h]!)])),
+      });
+    await writeOutput(framesOut, `${[line(id, true), ...ood.map((o) => line(o, false))].join('\n')}\n`);
+  }
+  io.stdout.write(`${lines.join('\n')}wrote ${base}.md, ${base}.json, ${base}-roc.svg${framesOut ? `, ${framesOut}` : ''}\n`);
+}
+
+interface Verdicts {
+  readonly idScore: Float64Array;
+  readonly flagged: number[];
+  /** null where the calibration has no reference scores. */
+  readonly pValue: Array<number | null>;
+}
+
+/** The judge's verdict on every frame of a scored set. */
+function judgeSet(judge: Judge, s: SetScores): Verdicts {
+  const idScore = new Float64Array(s.count);
+  const flagged: number[] = [];
+  const pValue: Array<number | null> = [];
+  for (let i = 0; i < s.count; i++) {
+    const j = judge.judge(s.heads, i);
+    idScore[i] = j.idScore;
+    flagged.push(j.flagged ? 1 : 0);
+    pValue.push(j.pValue ?? null);
+  }
+  return { idScore, flagged, pValue };
 }

@@ -25,9 +25,9 @@ export const schema = {
       env: 'GAIA_MODEL_GAIA_Z_MODE',
     },
     verdictHead: {
-      doc: 'The head whose calibrated threshold judges each frame (and feeds drift): gaia_z, or any score head of the compiler (energy, msp, odin, react, gradnorm, rankfeat, mahalanobis, gaia_a and its variants). The calibration must hold its threshold (calibrate --methods); react and mahalanobis also its feature statistics (calibrate --stats-data).',
+      doc: "Empty (default): frames are judged by the calibration's verdict rule, the heads it combines (calibrate --verdict-heads; a calibration without one: its primary head, gaia_z). A head name judges by that head's calibrated threshold alone: gaia_z, or any score head of the compiler (energy, msp, odin, react, gradnorm, rankfeat, mahalanobis, gaia_a and its variants). The calibration must hold its threshold (calibrate --methods); react and mahalanobis also its feature statistics (calibrate --stats-data).",
       format: String,
-      default: 'gaia_z',
+      default: '',
       env: 'GAIA_MODEL_VERDICT_HEAD',
     },
   },

@@ -4,6 +4,7 @@
  * interval of the threshold, quantiles and a histogram. Pure: scores in, numbers out.
  */
 import { thresholdAtTpr95 } from './metrics.js';
+import { encodeFloats } from './verdict-rule.js';
 
 /**
  * Orientation of each head: ID-score = sign · raw, higher = more in-distribution.
@@ -28,6 +29,8 @@ export const ID_SCORE_SIGN: Readonly<Record<string, 1 | -1>> = {
   gaia_a_output: -1,
   gaia_a_direct: -1,
   gaia_a_top1: -1,
+  // the verdict rule's combined statistic (eval's `verdict` method): higher = more in-distribution
+  verdict: 1,
 };
 
 export interface HeadCalibration {
@@ -45,6 +48,12 @@ export interface HeadCalibration {
   readonly quantiles: Readonly<Record<string, number>>;
   /** Raw-score histogram: counts[i] frames in [edges[i], edges[i+1]). */
   readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
+  /**
+   * Every calibration frame's ID-score, sorted ascending (float32, base64): the reference
+   * distribution of the head's ID p-values and of the verdict rule. Absent in calibrations
+   * written before gaia-sentinel 0.2.
+   */
+  readonly reference?: string;
 }
 
 export interface CalibrateOptions {
@@ -85,6 +94,7 @@ export function calibrateHead(raw: ArrayLike<number>, sign: 1 | -1, options: Cal
     rawThresholdInterval95: interval,
     quantiles,
     histogram: histogram(sortedRaw, options.histogramBins),
+    reference: encodeFloats(Float64Array.from(s).sort(), 'f32'),
   };
 }
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureStats } from '../compile/feature-stats.js';
 import type { HeadCalibration } from '../detect/calibration.js';
+import { COMBINE_RULES, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { writeOutput } from '../files.js';
 
@@ -20,8 +21,10 @@ export interface CalibrationFile {
   readonly taps: string;
   readonly createdAt: string;
   readonly data: { readonly source: string; readonly frames: number; readonly rejected: number };
-  /** The head verdicts use. */
+  /** The head verdicts use when the file has no verdict rule (calibrations before 0.2). */
   readonly primaryHead: string;
+  /** The verdict rule: heads combined by their p-values (docs/DEFINITIONS.md#the-verdict-rule). */
+  readonly verdict?: StoredVerdictRule;
   readonly heads: Readonly<Record<string, HeadCalibration>>;
   /** Statistics of ID training features for the react and mahalanobis heads (calibrate --stats-data). */
   readonly featureStats?: StoredFeatureStats;
@@ -114,7 +117,71 @@ async function readCalibrationJson(path: string): Promise<CalibrationFile> {
   return c;
 }
 
-/** `head`: the head verdicts will use (default the file's primary head); it must be there and sound. */
+/**
+ * The heads a calibration's judge reads (the verdict rule's, or `head` alone), before a
+ * scorer exists: they must be compiled into it. undefined when there is no file at `path`.
+ */
+export async function readJudgeHeads(path: string, head?: string): Promise<readonly string[] | undefined> {
+  let c: CalibrationFile;
+  try {
+    c = await readCalibrationJson(path);
+  } catch (err) {
+    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (head) return [head];
+  return c.verdict?.heads ?? [c.primaryHead];
+}
+
+/**
+ * What judges frames with this calibration: the head `head` alone when one is given
+ * (model.verdictHead), else the file's verdict rule, else (older files) its primary head.
+ * Every number it judges with is checked, naming the field.
+ */
+export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge {
+  const reference = (name: string, h: HeadCalibration): ReferenceScores | undefined => {
+    if (h.reference === undefined) return undefined;
+    const values = decodeFloats(h.reference, 'f32');
+    if (!values || values.length !== c.data.frames || !isSortedFinite(values)) {
+      throw badCalibration(path, `heads.${name}.reference`, `${c.data.frames} sorted finite float32 values (base64)`);
+    }
+    return new ReferenceScores(values);
+  };
+  if (head || !c.verdict) {
+    const name = head ?? c.primaryHead;
+    const h = c.heads[name]!;
+    return new HeadJudge(name, h, reference(name, h));
+  }
+  const v = c.verdict;
+  if (!(COMBINE_RULES as readonly string[]).includes(v.combine)) throw badCalibration(path, 'verdict.combine', `one of ${COMBINE_RULES.join(', ')}`);
+  if (!Array.isArray(v.heads) || v.heads.length === 0) throw badCalibration(path, 'verdict.heads', 'a non-empty list of calibrated heads');
+  const ruleHeads = v.heads.map((name) => {
+    const h = c.heads[name];
+    if (!h) throw badCalibration(path, 'verdict.heads', `heads calibrated in the file (${name} is not)`);
+    validateHead(path, name, h);
+    const ref = reference(name, h);
+    if (!ref) throw badCalibration(path, `heads.${name}.reference`, 'present: the verdict rule needs every head\'s reference scores');
+    return { name, sign: h.sign, reference: ref };
+  });
+  if (!(typeof v.threshold === 'number' && Number.isFinite(v.threshold))) throw badCalibration(path, 'verdict.threshold', 'a finite number');
+  if (!(typeof v.flagRate === 'number' && v.flagRate > 0 && v.flagRate < 1)) throw badCalibration(path, 'verdict.flagRate', 'a number strictly between 0 and 1 (the baseline flag rate p0)');
+  const statistics = typeof v.reference === 'string' ? decodeFloats(v.reference, 'f64') : undefined;
+  if (!statistics || statistics.length !== c.data.frames || !isSortedFinite(statistics)) {
+    throw badCalibration(path, 'verdict.reference', `${c.data.frames} sorted finite float64 values (base64)`);
+  }
+  return new VerdictRule(v.combine, ruleHeads, v.threshold, v.flagRate, new ReferenceScores(statistics));
+}
+
+function isSortedFinite(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!) || (i > 0 && values[i]! < values[i - 1]!)) return false;
+  return true;
+}
+
+function badCalibration(path: string, field: string, allowed: string): GaiaError {
+  return new GaiaError(ErrorCodes.BAD_CONFIG, `${path}: ${field} is not ${allowed}; recalibrate with gaia-sentinel calibrate`);
+}
+
+/** `head`: the head verdicts will use (default the file's verdict rule, else its primary head); it must be there and sound. */
 export async function loadCalibration(path: string, expected: { model: string; fingerprint: string; head?: string }): Promise<CalibrationFile> {
   const c = await readCalibrationJson(path);
   const head = expected.head ?? c.primaryHead;
@@ -127,6 +194,8 @@ export async function loadCalibration(path: string, expected: { model: string; f
     );
   }
   validateHead(path, head, h);
+  // Builds (and so checks) the judge before anyone relies on the file.
+  judgeOf(path, c, expected.head);
   if (c.fingerprint !== expected.fingerprint) {
     throw new GaiaError(
       ErrorCodes.CALIBRATION_MISMATCH,

@@ -37,10 +37,18 @@ export interface FrameOodEvent extends FrameOrigin, Provenance {
   readonly type: 'frame-ood';
   readonly source: string;
   readonly frameId: string;
-  /** The head that judged (model.verdictHead, default gaia_z), its raw score and the calibrated raw threshold it reached. */
+  /**
+   * What judged: `verdict` (the calibration's verdict rule; score is its combined statistic,
+   * flagged at or below threshold) or a head (model.verdictHead; its raw score and the raw
+   * threshold it reached).
+   */
   readonly head: string;
   readonly score: number;
   readonly threshold: number;
+  /** The verdict's and each head's ID p-value, and (a rule) each head's raw score: see VerdictRecord. */
+  readonly pValue?: number;
+  readonly pValues?: Readonly<Record<string, number>>;
+  readonly scores?: Readonly<Record<string, number>>;
   readonly predictedClass: string;
   readonly confidence: number;
   /** Capture time (from the frame, when known) and verdict time, ms since the epoch. */
@@ -92,10 +100,19 @@ export interface DriftStateRecord {
 export interface VerdictRecord extends FrameOrigin, Provenance {
   readonly source: string;
   readonly frameId: string;
-  /** The head that judged (model.verdictHead, default gaia_z) and its raw score. */
+  /**
+   * What judged: `verdict` (the calibration's verdict rule; score is its combined statistic)
+   * or a head (model.verdictHead, or gaia_z while no calibration is loaded) and its raw score.
+   */
   readonly head: string;
   readonly score: number;
   readonly flagged: boolean;
+  /** The verdict's ID p-value against the calibration frames: ≈ Uniform(0, 1) on in-distribution frames, small = atypical. */
+  readonly pValue?: number;
+  /** Each judging head's ID p-value: which head fired. */
+  readonly pValues?: Readonly<Record<string, number>>;
+  /** A rule's heads' raw scores (gaia_z, energy, ...). */
+  readonly scores?: Readonly<Record<string, number>>;
   readonly predictedClass: string;
   readonly confidence: number;
   /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */

@@ -5,8 +5,8 @@
  * only then is the batch acknowledged to the source (at-least-once). Bad frames go to the
  * DLQ with their reason and are acknowledged too, so a partition never stalls on them.
  */
-import type { HeadCalibration } from '../detect/calibration.js';
 import type { DriftMonitor } from '../detect/drift.js';
+import type { Judge } from '../detect/verdict-rule.js';
 import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { Scorer } from '../runtime/scorer.js';
@@ -24,16 +24,17 @@ export interface PipelineOptions {
   readonly model: string;
   readonly fingerprint: string;
   /**
-   * The primary head's calibration; without it frames get scores but no verdicts. As
-   * functions, they are read together once per batch, so a reloaded calibration applies
-   * from the next batch on, never to half of one.
+   * What judges frames (the calibration's verdict rule, or one head's threshold); without it
+   * frames get scores but no verdicts. As functions, judge, calibration and drift are read
+   * together once per batch, so a reloaded calibration applies from the next batch on,
+   * never to half of one.
    */
-  readonly threshold?: HeadCalibration | (() => HeadCalibration | undefined);
-  /** Which calibration file the threshold comes from (carried by every verdict and event). */
+  readonly judge?: Judge | (() => Judge | undefined);
+  /** Which calibration file the judge comes from (carried by every verdict and event). */
   readonly calibration?: CalibrationRef | (() => CalibrationRef | undefined);
   readonly drift?: DriftMonitor | (() => DriftMonitor | undefined);
-  /** The head whose score the threshold judges (default gaia_z). */
-  readonly verdictHead?: string;
+  /** The head whose score unjudged records carry, while no calibration is loaded (default gaia_z). */
+  readonly scoreHead?: string;
   readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
   /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
   readonly atomic?: AtomicPublisher;
@@ -79,7 +80,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
   // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
   let failure: unknown;
   const now = o.now ?? Date.now;
-  const thresholdNow = typeof o.threshold === 'function' ? o.threshold : () => o.threshold as HeadCalibration | undefined;
+  const judgeNow = typeof o.judge === 'function' ? o.judge : () => o.judge as Judge | undefined;
   const calibrationNow = typeof o.calibration === 'function' ? o.calibration : () => o.calibration as CalibrationRef | undefined;
   const driftNow = typeof o.drift === 'function' ? o.drift : () => o.drift as DriftMonitor | undefined;
   const per = o.pre.elementsPerFrame;
@@ -161,7 +162,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
     observer.batch?.(batch.length, (performance.now() - started) / 1000);
     const messages = batch.map((d) => d.message);
     const scoredAt = now();
-    const threshold = thresholdNow();
+    const judge = judgeNow();
     const calibration = calibrationNow();
     const drift = driftNow();
     const { records, alerts } = judgeBatch(messages, out, {
@@ -169,16 +170,16 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       numClasses: o.scorer.numClasses,
       model: o.model,
       fingerprint: o.fingerprint,
-      head: o.verdictHead ?? 'gaia_z',
+      head: o.scoreHead ?? 'gaia_z',
       scoredAt,
-      ...(threshold ? { threshold } : {}),
+      ...(judge ? { judge } : {}),
       ...(calibration ? { calibration } : {}),
     });
     const events: AlertEvent[] = [];
     records.forEach((record, i) => {
       observer.verdict?.(record);
       stats.scored++;
-      if (!threshold) return;
+      if (!judge) return;
       const alert = alerts[i];
       if (alert) {
         stats.flagged++;

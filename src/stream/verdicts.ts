@@ -3,7 +3,7 @@
  * and a frame-ood event per flagged frame. Drift (stateful, per source) is fed from these
  * records by the pipeline.
  */
-import { isFlagged, type HeadCalibration } from '../detect/calibration.js';
+import type { Judge } from '../detect/verdict-rule.js';
 import { predictedClasses, type ScoreBatch } from '../runtime/scorer.js';
 import type { SourceMessage } from './contracts.js';
 import type { CalibrationRef, FrameOodEvent, FrameRef, Provenance, VerdictRecord } from './events.js';
@@ -13,10 +13,11 @@ export interface VerdictContext {
   readonly numClasses: number;
   readonly model: string;
   readonly fingerprint: string;
-  /** The head that judges (model.verdictHead), and its calibration; without one frames get scores but no verdicts. */
+  /** What judges (the verdict rule, or model.verdictHead's threshold); without it frames get scores but no verdicts. */
+  readonly judge?: Judge;
+  /** The head whose score records carry while there is no judge. */
   readonly head: string;
-  readonly threshold?: HeadCalibration;
-  /** Which calibration file the threshold comes from. */
+  /** Which calibration file the judge comes from. */
   readonly calibration?: CalibrationRef;
   /** Verdict time, ms since the epoch. */
   readonly scoredAt: number;
@@ -34,16 +35,27 @@ export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, 
   const records: VerdictRecord[] = [];
   const alerts: Array<FrameOodEvent | undefined> = [];
   messages.forEach((message, i) => {
-    const score = out.scores[c.head]![i]!;
-    const flagged = c.threshold ? isFlagged(score, c.threshold) : false;
+    const j = c.judge?.judge(out.scores, i);
+    const head = c.judge?.name ?? c.head;
+    const score = j ? j.score : out.scores[c.head]![i]!;
+    const flagged = j?.flagged ?? false;
     const captured = message.ts === undefined ? {} : { capturedAt: message.ts };
+    // A rule's score is its combined statistic: the heads' own raw scores go beside it.
+    const judged = j
+      ? {
+          ...(j.pValue === undefined ? {} : { pValue: j.pValue }),
+          ...(j.pValues === undefined ? {} : { pValues: j.pValues }),
+          ...(c.judge!.name === 'verdict' ? { scores: Object.fromEntries(c.judge!.heads.map((h) => [h, out.scores[h]![i]!])) } : {}),
+        }
+      : {};
     const record: VerdictRecord = {
       ...message.origin,
       source: message.source,
       frameId: message.frameId,
-      head: c.head,
+      head,
       score,
       flagged,
+      ...judged,
       predictedClass: c.labels[classes[i]!] ?? String(classes[i]),
       confidence: out.scores.msp?.[i] ?? Number.NaN,
       ...captured,
@@ -52,21 +64,22 @@ export function judgeBatch(messages: readonly SourceMessage[], out: ScoreBatch, 
     };
     records.push(record);
     alerts.push(
-      flagged && c.threshold
+      flagged && c.judge
         ? {
-        type: 'frame-ood',
-        ...message.origin,
-        source: message.source,
-        frameId: message.frameId,
-        head: c.head,
-        score,
-        threshold: c.threshold.rawThreshold,
-        predictedClass: record.predictedClass,
-        confidence: record.confidence,
-        ...captured,
-        scoredAt: c.scoredAt,
-        ...provenance,
-      }
+            type: 'frame-ood',
+            ...message.origin,
+            source: message.source,
+            frameId: message.frameId,
+            head,
+            score,
+            threshold: c.judge.rawThreshold,
+            ...judged,
+            predictedClass: record.predictedClass,
+            confidence: record.confidence,
+            ...captured,
+            scoredAt: c.scoredAt,
+            ...provenance,
+          }
         : undefined,
     );
   });

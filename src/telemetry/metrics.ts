@@ -28,8 +28,8 @@ export interface MetricsOptions {
 
 /** What the verdicts are judged with; undefined while no calibration is loaded. */
 export interface CalibrationMetrics {
-  /** Raw GAIA-Z threshold: a frame is flagged at or above it. */
-  readonly rawThreshold: number;
+  /** GAIA-Z's raw calibrated threshold, when the calibration has GAIA-Z (the verdict rule may combine it with other heads). */
+  readonly rawThreshold?: number;
   /** p0, the fraction of frames flagged with no shift. */
   readonly flagRate: number;
   readonly fingerprint: string;
@@ -51,6 +51,17 @@ const SCORE_RATIO_BUCKETS = [0.25, 0.5, 0.7, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.2, 
  */
 const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+/** Edges of the p-value histogram: dense near 0, where shifted frames land, and at the 5% flag rate. */
+const P_VALUE_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1];
+
+/** The head with the smallest p-value (the first, on ties). */
+function smallest(p: Readonly<Record<string, number>>): string {
+  let best = '';
+  let min = Infinity;
+  for (const [h, v] of Object.entries(p)) if (v < min) [best, min] = [h, v];
+  return best;
+}
+
 const VERDICTS = ['id', 'ood', 'unjudged'] as const;
 const DELIVERY_STAGES: readonly DeliveryStage[] = ['publish', 'commit', 'transaction'];
 
@@ -62,6 +73,8 @@ export class AgentMetrics implements PipelineObserver {
   private readonly predictions: Counter<'model' | 'class' | 'verdict'>;
   private readonly scoreRatio: Histogram<'model'>;
   private readonly threshold: Gauge<'model'>;
+  private readonly pValue: Histogram<'model'>;
+  private readonly firedBy: Counter<'model' | 'head'>;
   private readonly p0: Gauge<'model'>;
   private readonly calibrationLoaded: Gauge<'model'>;
   private readonly calibrationInfo: Gauge<'model' | 'fingerprint'>;
@@ -112,6 +125,19 @@ export class AgentMetrics implements PipelineObserver {
       registers,
     });
     this.threshold = new Gauge({ name: 'gaia_threshold', help: 'Calibrated GAIA-Z raw threshold (95% TPR on ID data).', labelNames: ['model'], registers });
+    this.pValue = new Histogram({
+      name: 'gaia_verdict_p_value',
+      help: "Verdict ID p-values against the calibration frames: uniform on in-distribution data (each bucket's share ≈ its edge), piling up near 0 under a shift.",
+      labelNames: ['model'],
+      buckets: P_VALUE_BUCKETS,
+      registers,
+    });
+    this.firedBy = new Counter({
+      name: 'gaia_flagged_by_head_total',
+      help: 'Flagged frames by the head with the smallest ID p-value among those the verdict rule combines: which head fired.',
+      labelNames: ['model', 'head'],
+      registers,
+    });
     this.p0 = new Gauge({ name: 'gaia_baseline_flag_ratio', help: 'Expected fraction of frames flagged with no shift (p0), from the calibration.', labelNames: ['model'], registers });
     this.calibrationLoaded = new Gauge({ name: 'gaia_calibration_loaded', help: '1 while a calibration is loaded (verdicts and drift); 0: scores only.', labelNames: ['model'], registers });
     this.calibrationInfo = new Gauge({ name: 'gaia_calibration_info', help: 'The loaded calibration (value 1).', labelNames: ['model', 'fingerprint'], registers });
@@ -188,7 +214,7 @@ export class AgentMetrics implements PipelineObserver {
     this.calibrationInfo.reset();
     this.calibrationLoaded.set({ model }, c ? 1 : 0);
     if (!c) return;
-    this.threshold.set({ model }, c.rawThreshold);
+    if (c.rawThreshold !== undefined) this.threshold.set({ model }, c.rawThreshold);
     this.p0.set({ model }, c.flagRate);
     this.calibrationInfo.set({ model, fingerprint: c.fingerprint.slice(0, 16) }, 1);
   }
@@ -230,8 +256,11 @@ export class AgentMetrics implements PipelineObserver {
     this.frames.inc({ model, source, verdict });
     this.predictions.inc({ model, class: this.classes.has(r.predictedClass) ? r.predictedClass : 'other', verdict });
     const t = this.calibration?.rawThreshold;
-    // A ratio to the threshold means "1 = flagged" only for GAIA-Z (higher = more OOD, positive).
-    if (judged && r.head === 'gaia_z' && t !== undefined && t > 0) this.scoreRatio.observe({ model }, r.score / t);
+    // GAIA-Z ÷ its threshold (1 = where GAIA-Z alone would flag), whatever judges.
+    const z = r.head === 'gaia_z' ? r.score : r.scores?.gaia_z;
+    if (judged && z !== undefined && t !== undefined && t > 0) this.scoreRatio.observe({ model }, z / t);
+    if (judged && r.pValue !== undefined) this.pValue.observe({ model }, r.pValue);
+    if (judged && r.flagged && r.pValues) this.firedBy.inc({ model, head: smallest(r.pValues) });
     if (r.capturedAt !== undefined) {
       const seconds = (r.scoredAt - r.capturedAt) / 1000;
       if (seconds >= 0 && seconds <= MAX_LATENCY_SECONDS) this.latency.observe(seconds);

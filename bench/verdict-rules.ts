@@ -1,0 +1,108 @@
+/**
+ * Chooses the verdict rule on the development suite (docs/RESULTS.md#the-verdict-rule): for
+ * each candidate (a set of heads and a way to combine their ID p-values), fits the rule on
+ * the calibration set's frames exactly as `calibrate` does (fitVerdictRule), judges every
+ * frame of the evaluation sets with it (VerdictRule), and reports FPR95 / AUROC averaged per
+ * group of sets: the corruption suite (shift-*) and the semantic OOD sets. ID data only is
+ * used to fit; OOD sets only to compare candidates.
+ *
+ *   node bin/gaia-sentinel.js eval --model M --methods all --calibration C --id data/sets/fmnist-eval \
+ *     --ood data/sets/fmnist-calib --ood ... --frames-out reports/frames.ndjson
+ *   npm run build && node dist/bench/verdict-rules.js --frames reports/frames.ndjson [--frames more.ndjson] \
+ *     [--calib fmnist-calib] [--candidates "gaia_z+energy:fisher;gaia_z+energy:min-p"] [--markdown]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
+import { auroc, fpr95 } from '../src/detect/metrics.js';
+import { COMBINE_RULES, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
+
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', multiple: true },
+    calib: { type: 'string', default: 'fmnist-calib' },
+    candidates: { type: 'string' },
+    markdown: { type: 'boolean', default: false },
+    semantic: { type: 'string', default: 'digits,photos,textures,noise' },
+  },
+});
+
+interface SetLine {
+  set: string;
+  id: boolean;
+  count: number;
+  scores: Record<string, number[]>;
+}
+
+const sets = new Map<string, SetLine>();
+let idSet: SetLine | undefined;
+for (const file of values.frames ?? []) {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const s = JSON.parse(line) as SetLine;
+    if (s.id) idSet ??= s;
+    else sets.set(s.set, s);
+  }
+}
+const calib = sets.get(values.calib);
+if (!idSet || !calib) throw new Error(`need an ID set and the calibration set ${values.calib} among the --frames files`);
+sets.delete(values.calib);
+const semantic = new Set(values.semantic.split(','));
+const groups: Record<string, string[]> = {
+  corruptions: [...sets.keys()].filter((s) => s.startsWith('shift-')),
+  semantic: [...sets.keys()].filter((s) => !s.startsWith('shift-') && (semantic.has(s) || !['digits', 'photos', 'textures', 'noise'].includes(s))),
+};
+const heads = Object.keys(idSet.scores).filter((h) => ID_SCORE_SIGN[h] !== undefined && calib.scores[h]);
+
+const idScores = (h: string, s: SetLine) => Float64Array.from(s.scores[h]!, (v) => ID_SCORE_SIGN[h]! * v);
+
+/** A candidate's ID statistic for every frame of a set. */
+function statistic(candidate: { heads: string[]; combine: CombineRule }, s: SetLine): Float64Array {
+  const stored = fitVerdictRule(candidate.combine, candidate.heads, Object.fromEntries(candidate.heads.map((h) => [h, idScores(h, calib!)])));
+  const rule = new VerdictRule(
+    stored.combine,
+    candidate.heads.map((h) => ({ name: h, sign: ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(idScores(h, calib!)) })),
+    stored.threshold,
+    stored.flagRate,
+    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
+  );
+  const raw = Object.fromEntries(candidate.heads.map((h) => [h, s.scores[h]!]));
+  return Float64Array.from({ length: s.count }, (_, i) => rule.judge(raw, i).idScore);
+}
+
+const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.map((h) => ({ name: h, heads: [h] }));
+const asked =
+  values.candidates ??
+  ['gaia_z+energy', 'gaia_z+mahalanobis', 'gaia_z+energy+mahalanobis', 'gaia_z+react', 'gaia_z+energy+react', 'gaia_z+react+mahalanobis', 'gaia_z+energy+react+mahalanobis', 'gaia_z+msp+energy']
+    .flatMap((hs) => COMBINE_RULES.map((c) => `${hs}:${c}`))
+    .join(';');
+for (const spec of asked.split(';')) {
+  const [hs, combine] = spec.split(':');
+  const list = hs!.split('+');
+  if (list.every((h) => heads.includes(h))) candidates.push({ name: `${combine}(${list.join(',')})`, heads: list, combine: combine as CombineRule });
+}
+
+const rows: Array<Record<string, number | string>> = [];
+for (const c of candidates) {
+  const score = (s: SetLine) => (c.combine ? statistic({ heads: c.heads, combine: c.combine }, s) : idScores(c.heads[0]!, s));
+  const id = score(idSet);
+  const row: Record<string, number | string> = { candidate: c.name };
+  for (const [group, names] of Object.entries(groups)) {
+    if (names.length === 0) continue;
+    let f = 0;
+    let a = 0;
+    for (const n of names) {
+      const o = score(sets.get(n)!);
+      f += fpr95(id, o);
+      a += auroc(id, o);
+    }
+    row[`${group} FPR95`] = (100 * f) / names.length;
+    row[`${group} AUROC`] = (100 * a) / names.length;
+  }
+  rows.push(row);
+}
+const columns = Object.keys(rows[0]!);
+if (values.markdown) {
+  console.log(`| ${columns.join(' | ')} |\n|${columns.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+  for (const r of rows) console.log(`| ${columns.map((k) => (typeof r[k] === 'number' ? (r[k] as number).toFixed(2) : r[k])).join(' | ')} |`);
+} else console.log(JSON.stringify({ groups, rows }, null, 2));

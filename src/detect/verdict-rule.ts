@@ -1,0 +1,234 @@
+/**
+ * The verdict rule (docs/DEFINITIONS.md#the-verdict-rule): several heads judged together,
+ * calibrated on in-distribution frames only. Each head's ID-score becomes a conformal ID
+ * p-value against the calibration frames' ID-scores of that head; the p-values are combined
+ * into one ID statistic (higher = more in-distribution); the frame is flagged when that
+ * statistic is at or below the threshold that flags 5% of the calibration frames (the same
+ * TPR-95 rule as a single head). The verdict's own p-value ranks its statistic against the
+ * calibration frames', so on in-distribution data it is close to Uniform(0, 1): what the
+ * drift tests read. Pure: numbers in, numbers out.
+ */
+import { thresholdAtTpr95 } from './metrics.js';
+
+/**
+ * How per-head p-values become one ID statistic (higher = more in-distribution).
+ * - `fisher`: Σ ln pₕ (Fisher's method): several heads that are each a little unusual add up,
+ *   which is what covariate shifts do.
+ * - `min-p`: minₕ pₕ (Tippett): the frame is as unusual as its most unusual head.
+ */
+export const COMBINE_RULES = ['fisher', 'min-p'] as const;
+export type CombineRule = (typeof COMBINE_RULES)[number];
+
+/** The verdict rule as stored in a calibration file. */
+export interface StoredVerdictRule {
+  readonly combine: CombineRule;
+  /** The heads combined, in order; each must have a calibration with its reference scores. */
+  readonly heads: readonly string[];
+  /** Threshold on the combined statistic: flagged when statistic ≤ threshold. */
+  readonly threshold: number;
+  /** Fraction of calibration frames flagged (p0), from leave-one-out p-values. */
+  readonly flagRate: number;
+  /** The calibration frames' combined statistics, sorted ascending (float64, base64): for the verdict p-value. */
+  readonly reference: string;
+}
+
+/** A head's reference distribution: the calibration frames' ID-scores, sorted ascending. */
+export class ReferenceScores {
+  constructor(readonly sorted: Float64Array) {}
+
+  static fromScores(idScores: ArrayLike<number>): ReferenceScores {
+    return new ReferenceScores(Float64Array.from(idScores).sort());
+  }
+
+  get size(): number {
+    return this.sorted.length;
+  }
+
+  /** #{reference ≤ s}. */
+  countAtOrBelow(s: number): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid]! <= s) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Conformal ID p-value of a new frame's ID-score: (1 + #{reference ≤ s}) / (n + 1). Under
+   * no shift P(p ≤ a) ≤ a for every a; small = atypically low ID-score. NaN stays NaN.
+   */
+  pValue(s: number): number {
+    if (Number.isNaN(s)) return Number.NaN;
+    return (1 + this.countAtOrBelow(s)) / (this.sorted.length + 1);
+  }
+}
+
+/** One ID statistic from p-values (higher = more in-distribution). */
+export function combinePValues(rule: CombineRule, p: ArrayLike<number>): number {
+  if (rule === 'min-p') {
+    let m = Infinity;
+    for (let i = 0; i < p.length; i++) m = Math.min(m, p[i]!);
+    return m;
+  }
+  let s = 0;
+  for (let i = 0; i < p.length; i++) s += Math.log(p[i]!);
+  return s;
+}
+
+/**
+ * Fits the rule on calibration frames: `idScores[h][j]` is frame j's ID-score for head h
+ * (every head scored on the same frames). A calibration frame's p-value leaves the frame
+ * itself out (#{others ≤ s}+1)/n, so its statistic is distributed as a new frame's would be.
+ */
+export function fitVerdictRule(combine: CombineRule, heads: readonly string[], idScores: Readonly<Record<string, ArrayLike<number>>>): StoredVerdictRule {
+  if (heads.length === 0) throw new RangeError('a verdict rule needs at least one head');
+  const n = idScores[heads[0]!]!.length;
+  const refs = heads.map((h) => {
+    const s = idScores[h];
+    if (!s || s.length !== n) throw new RangeError(`head ${h}: ${s?.length ?? 0} calibration scores, expected ${n}`);
+    return ReferenceScores.fromScores(s);
+  });
+  const statistic = new Float64Array(n);
+  const p = new Float64Array(heads.length);
+  for (let j = 0; j < n; j++) {
+    heads.forEach((h, k) => (p[k] = refs[k]!.countAtOrBelow(idScores[h]![j]!) / n));
+    statistic[j] = combinePValues(combine, p);
+  }
+  const threshold = thresholdAtTpr95(statistic);
+  let flagged = 0;
+  for (const t of statistic) if (t <= threshold) flagged++;
+  return { combine, heads: [...heads], threshold, flagRate: flagged / n, reference: encodeFloats(statistic.sort(), 'f64') };
+}
+
+/** A head of the rule at run time: its orientation and its reference scores. */
+export interface RuleHead {
+  readonly name: string;
+  readonly sign: 1 | -1;
+  readonly reference: ReferenceScores;
+}
+
+export interface Judgement {
+  readonly flagged: boolean;
+  /** What the threshold judged: the combined statistic of a rule, a single head's raw score. */
+  readonly score: number;
+  /** The same, oriented as an ID-score (higher = more in-distribution), for evaluation. */
+  readonly idScore: number;
+  /** The verdict's ID p-value against the calibration frames (absent: a calibration without reference scores). */
+  readonly pValue?: number;
+  /** Each head's ID p-value, where it has reference scores. */
+  readonly pValues?: Readonly<Record<string, number>>;
+}
+
+/** What judges the agent's frames: a verdict rule over several heads, or one head's threshold. */
+export interface Judge {
+  /** `verdict` for a rule, else the head's name: what records call the head that judged. */
+  readonly name: string;
+  /** The heads whose scores it reads. */
+  readonly heads: readonly string[];
+  /** Flag when score ≤ this (a rule, or a head with sign +1) or ≥ it (a head with sign −1). */
+  readonly rawThreshold: number;
+  /** p0: the fraction of in-distribution frames it flags. */
+  readonly flagRate: number;
+  /** Judges frame i of a scored batch (`raw[head][i]`: the head's raw output). */
+  judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement;
+  /** When a frame is flagged, in words. */
+  describe(): string;
+}
+
+/** The rule ready to judge frames. */
+export class VerdictRule implements Judge {
+  readonly name = 'verdict';
+  private readonly p: Float64Array;
+
+  constructor(
+    readonly combine: CombineRule,
+    readonly ruleHeads: readonly RuleHead[],
+    readonly threshold: number,
+    readonly flagRate: number,
+    private readonly reference: ReferenceScores,
+  ) {
+    this.p = new Float64Array(ruleHeads.length);
+  }
+
+  get rawThreshold(): number {
+    return this.threshold;
+  }
+
+  get heads(): readonly string[] {
+    return this.ruleHeads.map((h) => h.name);
+  }
+
+  judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement {
+    const pValues: Record<string, number> = {};
+    this.ruleHeads.forEach((h, k) => {
+      const p = h.reference.pValue(h.sign * raw[h.name]![i]!);
+      this.p[k] = p;
+      pValues[h.name] = p;
+    });
+    const statistic = combinePValues(this.combine, this.p);
+    // NaN from a head (a broken frame's score) is flagged: an unusable score is not evidence of ID.
+    const flagged = Number.isNaN(statistic) || statistic <= this.threshold;
+    return { flagged, score: statistic, idScore: statistic, pValue: Number.isNaN(statistic) ? 0 : this.reference.pValue(statistic), pValues };
+  }
+
+  /** "fisher(gaia_z, energy) ≤ −7.31": when a frame is flagged, in words. */
+  describe(): string {
+    return `${this.combine}(${this.heads.join(', ')}) ≤ ${this.threshold.toPrecision(4)}`;
+  }
+}
+
+/**
+ * One head's calibrated threshold (model.verdictHead): flagged as that head alone flags; its
+ * p-value comes from its reference scores when the calibration has them.
+ */
+export class HeadJudge implements Judge {
+  readonly heads: readonly string[];
+
+  constructor(
+    readonly name: string,
+    private readonly calibration: { readonly sign: 1 | -1; readonly threshold: number; readonly rawThreshold: number; readonly flagRate: number },
+    private readonly reference?: ReferenceScores,
+  ) {
+    this.heads = [name];
+  }
+
+  get rawThreshold(): number {
+    return this.calibration.rawThreshold;
+  }
+
+  get flagRate(): number {
+    return this.calibration.flagRate;
+  }
+
+  judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement {
+    const score = raw[this.name]![i]!;
+    const s = this.calibration.sign * score;
+    // NaN compares false: flag it, as the rule does.
+    const flagged = Number.isNaN(s) || s <= this.calibration.threshold;
+    if (!this.reference) return { flagged, score, idScore: s };
+    const p = Number.isNaN(s) ? 0 : this.reference.pValue(s);
+    return { flagged, score, idScore: s, pValue: p, pValues: { [this.name]: p } };
+  }
+
+  describe(): string {
+    return `${this.name === 'gaia_z' ? 'GAIA-Z' : this.name} ${this.calibration.sign < 0 ? '≥' : '≤'} ${this.rawThreshold.toPrecision(4)}`;
+  }
+}
+
+/** Sorted floats as base64 (little-endian), so a calibration file stays small and exact. */
+export function encodeFloats(values: Float64Array | Float32Array, kind: 'f32' | 'f64'): string {
+  const typed = kind === 'f32' ? Float32Array.from(values) : Float64Array.from(values);
+  return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
+}
+
+/** The inverse of encodeFloats; undefined when the text is not a whole number of floats of that kind. */
+export function decodeFloats(text: string, kind: 'f32' | 'f64'): Float64Array | undefined {
+  const bytes = Buffer.from(text, 'base64');
+  const width = kind === 'f32' ? 4 : 8;
+  if (bytes.length === 0 || bytes.length % width !== 0) return undefined;
+  const copy = new Uint8Array(bytes);
+  return Float64Array.from(kind === 'f32' ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer));
+}
