@@ -49,7 +49,7 @@ if (!idSet || !calib) throw new Error(`need an ID set and the calibration set ${
 sets.delete(values.calib);
 const semantic = new Set(values.semantic.split(','));
 const groups: Record<string, string[]> = {
-  corruptions: [...sets.keys()].filter((s) => s.startsWith('shift-')),
+  corruptions: [...sets.keys()].filter((s) => s.startsWith('shift-') && s !== 'shift-clean'),
   semantic: [...sets.keys()].filter((s) => !s.startsWith('shift-') && (semantic.has(s) || !['digits', 'photos', 'textures', 'noise'].includes(s))),
 };
 const heads = Object.keys(idSet.scores).filter((h) => ID_SCORE_SIGN[h] !== undefined && calib.scores[h]);

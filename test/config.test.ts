@@ -75,7 +75,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
 describe('loadConfig defaults', () => {
   it('loads every default with an empty environment', () => {
     expect(loadConfig({ env: {} })).toEqual({
-      model: { dir: 'models/fmnist-cnn', taps: 'bn', gaiaZMode: 'pattern', verdictHead: 'gaia_z' },
+      model: { dir: 'models/fmnist-cnn', taps: 'bn', gaiaZMode: 'pattern', verdictHead: '' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '', watchIntervalMs: 0 },
       runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, cudaDeviceId: 0, padBatches: 'auto', warmup: 'auto', intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },
@@ -111,7 +111,7 @@ describe('environment variables', () => {
       },
     });
     expect(config).toEqual({
-      model: { dir: '/srv/models/other', taps: 'stages:2', gaiaZMode: 'float', verdictHead: 'gaia_z' },
+      model: { dir: '/srv/models/other', taps: 'stages:2', gaiaZMode: 'float', verdictHead: '' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '/srv/calibration/other.json', watchIntervalMs: 0 },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, cudaDeviceId: 0, padBatches: 'auto', warmup: 'auto', intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },

@@ -148,12 +148,17 @@ describe('calibrate and eval commands', () => {
     const reports = join(dir, 'reports');
     await evalCommand(['--model', MODEL, '--id', join(SAMPLES, 'id'), '--ood', join(SAMPLES, 'ood'), '--calibration', calibration, '--out-dir', reports], out.io);
     const json = JSON.parse(await readFile(join(reports, 'eval-fmnist-cnn.json'), 'utf8'));
-    expect(json.heads).toEqual(['gaia_z', 'gaia_a', 'msp', 'energy']);
+    // The agent's verdict rule is reported beside the single heads, as the method `verdict`.
+    expect(json.heads).toEqual(['gaia_z', 'gaia_a', 'msp', 'energy', 'verdict']);
+    expect(json.verdict).toMatchObject({ name: 'verdict', heads: ['gaia_z', 'energy'], rule: expect.stringMatching(/^fisher\(gaia_z, energy\) ≤ -?\d/) });
+    expect(json.results.verdict.ood.auroc).toBeGreaterThan(0.9);
+    expect(json.flagRates.verdict).toBeCloseTo(json.verdict.flagRate, 9); // same frames as calibration
     expect(json.results.gaia_z.ood.auroc).toBeGreaterThan(0.9);
     expect(json.results.msp.ood.auroc).toBeLessThan(0.6); // the bundled model is confidently wrong on digits
     expect(json.flagRates.gaia_z).toBeCloseTo(27 / 512, 9); // same frames as calibration
     const md = await readFile(join(reports, 'eval-fmnist-cnn.md'), 'utf8');
     expect(md).toContain('| GAIA-Z |');
+    expect(md).toContain('| verdict rule |');
     const svg = await readFile(join(reports, 'eval-fmnist-cnn-roc.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('ID vs ood');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { DriftMonitor } from '../src/detect/drift.js';
-import { loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
+import { judgeOf, loadCalibration, type CalibrationFile } from '../src/offline/calibration-file.js';
 import { calibrationRef } from '../src/offline/calibration-identity.js';
 import { openOfflineSession, type OfflineSession } from '../src/offline/session.js';
 import type { AlertEvent, DeadLetter, DriftAlert, VerdictRecord } from '../src/stream/events.js';
@@ -97,7 +97,7 @@ describe('runPipeline', () => {
     const stats = await runPipeline({
       source,
       ...scoring(),
-      threshold: calibration.heads.gaia_z!,
+      judge: judgeOf('calibration', calibration, 'gaia_z'),
       sinks: {
         publish: async ({ events, records, letters: ls }) => {
           if (events.length > 0) source.log.push(`alerts ${events.length}`);
@@ -130,7 +130,7 @@ describe('runPipeline', () => {
       await runPipeline({
         source: new ListSource([...frames('id', 200), ...frames('ood', 100, 200)]),
         ...scoring(),
-        threshold: calibration.heads.gaia_z!,
+        judge: judgeOf('calibration', calibration, 'gaia_z'),
         calibration: calibrationRef(calibration),
         drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
         sinks: {

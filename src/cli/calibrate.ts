@@ -22,8 +22,12 @@ export const DEFAULT_MIN_FRAMES = 200;
 /** A set with more unreadable frames than this is rarely the ID data it was meant to be. */
 export const DEFAULT_MAX_REJECTED = 0.05;
 
-/** The verdict rule's heads unless --verdict-heads says otherwise: those of them that are calibrated (docs/RESULTS.md#the-verdict-rule). */
-export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy'] as const;
+/**
+ * The verdict rule's heads unless --verdict-heads says otherwise: those of them that are
+ * calibrated (mahalanobis is, by default, when --stats-data gives it its statistics). The
+ * best rule on the development suite (docs/RESULTS.md#the-verdict-rule).
+ */
+export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis'] as const;
 export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH] [--methods LIST|all] [--out FILE]
@@ -39,10 +43,10 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --stats-data PATH    ID *training* frames with labels (e.g. data/sets/fmnist-train): estimates
                        the feature statistics react and mahalanobis need and stores them
                        (fingerprinted) in the calibration
-  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy; all: every method,
-                       which needs --stats-data)
+  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis with
+                       --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated); each must be among --methods
+                       of them calibrated: mahalanobis with --stats-data); each must be among --methods
   --verdict-combine R  how their ID p-values combine: fisher (default: sum of logs) or min-p
   --out FILE           default: calibration/<model name>.json
   --on-bad-frame MODE  skip (default: report and go on) or stop (fail naming the file)
@@ -101,7 +105,9 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const minFrames = wholeNumber('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
   const maxRejected = fraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  const methods = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
+  // With training statistics, mahalanobis is calibrated by default too: the verdict rule uses it.
+  const defaultMethods = OFFLINE_HEADS.filter((h) => h !== 'logits');
+  const methods = parseMethods(values.methods, values['stats-data'] ? [...defaultMethods, 'mahalanobis'] : defaultMethods);
   const combine = values['verdict-combine'] ?? DEFAULT_VERDICT_COMBINE;
   if (!(COMBINE_RULES as readonly string[]).includes(combine)) {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `--verdict-combine must be one of ${COMBINE_RULES.join(', ')}, got "${combine}"`);

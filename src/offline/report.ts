@@ -18,6 +18,7 @@ export const LABELS: Record<string, string> = {
   gaia_a_output: 'GAIA-A (w/o fusion, output only)',
   gaia_a_direct: 'GAIA-A (fusion direct from Eq. 10)',
   gaia_a_top1: 'GAIA-A (w/o fusion, top-1 label)',
+  verdict: 'verdict rule',
 };
 const COLORS: Record<string, string> = {
   gaia_z: '#d62728',
