@@ -69,7 +69,8 @@ CORRUPTIONS = {
                       "Gaussian kernel with this sigma (px), truncated at ceil(3 sigma), edge-replicated borders"),
     "motion-blur": (10, "blur", "length", [3, 5, 9],
                     "line kernel of this length (px) at an angle drawn per frame (uniform in [0, 180) degrees), "
-                    "the segment sampled at 8 points per px and splatted bilinearly, normalised; edge-replicated borders"),
+                    "the segment (centred, length px long) sampled at the midpoints of 8 equal steps per px and splatted "
+                    "bilinearly into a (2*(length//2)+1)^2 kernel (indices clipped to it), normalised; edge-replicated borders"),
     "defocus-blur": (11, "blur", "radius", [1.0, 1.6, 2.6],
                      "disk kernel of this radius (px), each kernel cell weighted by its area inside the disk "
                      "(8x8 supersampling), normalised; edge-replicated borders"),
@@ -169,7 +170,7 @@ def motion_kernel(length: int, degrees: float) -> np.ndarray:
     r = length // 2
     k = np.zeros((2 * r + 1, 2 * r + 1))
     th = math.radians(degrees)
-    t = np.linspace(-(length - 1) / 2, (length - 1) / 2, 8 * length)
+    t = (np.arange(8 * length) + 0.5) / 8 - length / 2  # midpoints of 8 equal steps per px along the segment
     py, px = r - t * math.sin(th), r + t * math.cos(th)  # angle counter-clockwise from the +column axis
     y0, x0 = np.floor(py).astype(int), np.floor(px).astype(int)
     wy, wx = py - y0, px - x0
