@@ -19,6 +19,9 @@ Sets (see scripts/data/README.md for the details and licences):
     photos        far-ood    5000  28x28 crops of downscaled natural photos (opencv-doc)
     textures      far-ood    5000  28x28 crops of GIMP texture patterns (gimp-data)
     noise         far-ood    5000  2500 clipped Gaussian + 2500 uniform noise images
+    letters       near-ood   4160  Latin letters A-Z a-z from 34 TrueType faces (DejaVu, Liberation, FreeFont)
+    cjk           near-ood   4000  46 hiragana + 54 kanji from WenQuanYi Zen Hei and AR PL UKai
+    icons         near-ood   3000  Adwaita symbolic icons as white-on-black silhouettes
 
 Everything is seeded (``--seed``, default 0): each set draws from its own generator
 ``numpy.random.default_rng([seed, <set number>])`` (set numbers in ``SET_STREAMS``), so the
@@ -44,16 +47,19 @@ import tempfile
 import time
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 FMNIST_DIR = "/usr/share/datasets/fashion-mnist"
 OPENCV_DATA_DIR = "/usr/share/doc/opencv-doc/examples/data"
 GIMP_PATTERNS_DIR = "/usr/share/gimp/2.0/patterns"
+FONTS_DIR = "/usr/share/fonts/truetype"
+ICONS_DIR = "/usr/share/icons/Adwaita/96x96"
 
 SIDE = 28
-SET_STREAMS = {"fmnist-split": 1, "digits": 2, "photos": 3, "textures": 4, "noise": 5}
+SET_STREAMS = {"fmnist-split": 1, "digits": 2, "photos": 3, "textures": 4, "noise": 5,
+               "letters": 6, "cjk": 7, "icons": 8}
 
 # Natural photographs among opencv-doc's example images (samples/data upstream). Excluded:
 # drawings, logos, renders (Blender_Suzanne*, HappyFish, blox, smarties, pic1-6, ml, cards),
@@ -476,16 +482,222 @@ def build_noise(args) -> Built:
     )
 
 
+# Latin letters (notMNIST-like): these faces of three Debian font packages
+LETTER_FONTS = [
+    ("fonts-dejavu-core", "dejavu/DejaVuSans.ttf"),
+    ("fonts-dejavu-core", "dejavu/DejaVuSans-Bold.ttf"),
+    ("fonts-dejavu-core", "dejavu/DejaVuSerif.ttf"),
+    ("fonts-dejavu-core", "dejavu/DejaVuSerif-Bold.ttf"),
+    ("fonts-dejavu-core", "dejavu/DejaVuSansMono.ttf"),
+    ("fonts-dejavu-core", "dejavu/DejaVuSansMono-Bold.ttf"),
+] + [("fonts-liberation", f"liberation/Liberation{fam}-{sty}.ttf")
+     for fam in ("Sans", "Serif", "Mono", "SansNarrow") for sty in ("Regular", "Bold", "Italic", "BoldItalic")] + [
+    ("fonts-freefont-ttf", f"freefont/Free{f}.ttf")
+    for f in ("Sans", "SansBold", "SansOblique", "SansBoldOblique", "Serif", "SerifBold", "SerifItalic",
+              "SerifBoldItalic", "Mono", "MonoBold", "MonoOblique", "MonoBoldOblique")]
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+LETTERS_PER_CLASS = 80
+# CJK glyphs (Kuzushiji-like): the 46 basic hiragana and 54 grade-1 kanji (Japanese school list,
+# in its usual order, leaving out the one- to three-stroke bars 一 二 三); faces (file, ttc index)
+CJK_FONTS = [
+    ("fonts-wqy-zenhei", "wqy/wqy-zenhei.ttc", 0),   # WenQuanYi Zen Hei (sans)
+    ("fonts-wqy-zenhei", "wqy/wqy-zenhei.ttc", 2),   # WenQuanYi Zen Hei Sharp
+    ("fonts-arphic-ukai", "arphic/ukai.ttc", 0),     # AR PL UKai CN (brush, kaishu)
+]
+CJK_HIRAGANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+CJK_KANJI = "右雨円王音下火花貝学気九休玉金空月犬見五口校左山子四糸字耳七車手十出女小上森人水正生青夕石赤千川先早草足村大"
+CJK_CHARS = CJK_HIRAGANA + CJK_KANJI
+assert len(CJK_HIRAGANA) == 46 and len(CJK_KANJI) == 54
+CJK_PER_CLASS = 40
+ICONS_COUNT = 3000
+# licences of packages whose copyright file has no machine-readable 'Files: *' stanza (or whose
+# font files have their own stanza)
+FONT_LICENCES = {
+    "fonts-liberation": ("GPL-2 with the Liberation font exception (Red Hat EULA in the copyright file, which is "
+                         "not in the machine-readable format)", ["(C) 2007 Red Hat, Inc."]),
+    "fonts-arphic-ukai": ("Arphic-1999 (Arphic Public License; the copyright file is not in the machine-readable format)",
+                          ["Copyright (C) 1999 Arphic Technology Co., Ltd."]),
+}
+FONT_STANZAS = {"fonts-freefont-ttf": "*/*.ttf */*.otf */*.woff"}
+
+
+def font_source(pkgs_files: dict) -> dict:
+    """One source block for a set drawn from several packages: per package version, files,
+    licence; 'package' names them all (comma-separated)."""
+    blocks = []
+    for pkg, files in pkgs_files.items():
+        stanza = FONT_STANZAS.get(pkg, "*")
+        lic = copyright_licence(pkg, stanza)
+        b = {"package": pkg, "version": dpkg_version(pkg),
+             "files": [{"path": shown, "sha256": sha256_file(real)} for shown, real in files],
+             "licence": lic["license"], "licence_source": f"{lic['file']} ({lic['stanza']})",
+             "copyright": lic["copyright"]}
+        if pkg in FONT_LICENCES:
+            b["licence"], b["copyright"] = FONT_LICENCES[pkg]
+            b["licence_source"] = f"{lic['file']} (read by hand)"
+        blocks.append(b)
+    return {"package": ", ".join(pkgs_files), "version": {b["package"]: b["version"] for b in blocks},
+            "files": [f for b in blocks for f in b["files"]],
+            "licence": "; ".join(f"{b['package']}: {b['licence']}" for b in blocks),
+            "licence_source": "per package, see 'packages'", "copyright": None, "packages": blocks}
+
+
+def place_glyph(big: Image.Image, box: int, angle: float, dy: float, dx: float) -> np.ndarray:
+    """High-resolution white-on-black 'L' image -> 28x28: rotate (bicubic, expand), crop to the ink,
+    downscale (PIL bilinear, antialiased) so that the longer side is `box` px, and paste so that the
+    centre of mass lands at (13.5 + dy, 13.5 + dx) rounded to whole pixels (as MNIST centres by mass)."""
+    g = big.rotate(angle, resample=Image.BICUBIC, expand=True) if angle else big
+    bb = g.getbbox()
+    if bb is None:
+        raise ValueError("empty glyph")
+    g = g.crop(bb)
+    w, h = g.size
+    k = box / max(w, h)
+    g = g.resize((max(1, int(round(w * k))), max(1, int(round(h * k)))), Image.BILINEAR)
+    a = np.asarray(g, np.float64)
+    tot = a.sum()
+    if tot <= 0:
+        raise ValueError("empty glyph after scaling")
+    cy = (a.sum(1) * np.arange(a.shape[0])).sum() / tot
+    cx = (a.sum(0) * np.arange(a.shape[1])).sum() / tot
+    hh, ww = a.shape
+    top = min(max(int(round((SIDE - 1) / 2 + dy - cy)), 0), SIDE - hh)
+    left = min(max(int(round((SIDE - 1) / 2 + dx - cx)), 0), SIDE - ww)
+    out = np.zeros((SIDE, SIDE), np.uint8)
+    out[top : top + hh, left : left + ww] = np.asarray(g)
+    return out
+
+
+def render_char(font, ch: str) -> Image.Image:
+    """The glyph drawn white on black, cropped to its ink with a 2-px black margin."""
+    side = 2 * font.size
+    im = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(im).text((side // 2, side // 2), ch, fill=255, font=font, anchor="mm")
+    bb = im.getbbox()
+    if bb is None:
+        raise ValueError(f"{font.getname()} draws nothing for {ch!r}")
+    return im.crop((bb[0] - 2, bb[1] - 2, bb[2] + 2, bb[3] + 2))
+
+
+GLYPH_RULE = ("each glyph is drawn white (255) on black at {px} px (PIL ImageDraw.text, anchor 'mm', FreeType "
+              "antialiasing) and cropped to its ink; then, with rng = numpy.random.default_rng([{seed}, {stream}]), per "
+              "frame in order: box = rng.integers({b0}, {b1}), angle = rng.uniform(-{rot}, {rot}) degrees, "
+              "(dy, dx) = rng.uniform(-{off}, {off}, 2); the glyph is rotated by angle (bicubic, expanded), cropped to "
+              "its ink, downscaled (PIL bilinear, antialiased) so that its longer side is box px (aspect kept), and "
+              "pasted into a black 28x28 frame so that its centre of mass is at (13.5 + dy, 13.5 + dx), rounded to "
+              "whole pixels and kept inside the frame (MNIST-style centring). 'origins' lists [class, face, box, "
+              "angle, dy, dx] per frame.")
+
+
+def build_glyph_set(args, name, stream, chars, faces, per_class, px, box, rot, off, what, labels_note):
+    rng = np.random.default_rng([args.seed, stream])
+    fonts = [ImageFont.truetype(real, px, index=idx) for (_, _, real, idx) in faces]
+    cache = {}
+    n = len(chars) * per_class
+    x = np.empty((n, SIDE, SIDE), np.uint8)
+    y = np.empty(n, np.uint8)
+    origins = []
+    for i in range(n):
+        c, f = i % len(chars), (i // len(chars)) % len(faces)
+        b = int(rng.integers(box[0], box[1] + 1))
+        ang = float(rng.uniform(-rot, rot))
+        dy, dx = (float(v) for v in rng.uniform(-off, off, 2))
+        if (c, f) not in cache:
+            cache[(c, f)] = render_char(fonts[f], chars[c])
+        x[i] = place_glyph(cache[(c, f)], b, ang, dy, dx)
+        y[i] = c
+        origins.append([c, f, b, round(ang, 4), round(dy, 4), round(dx, 4)])
+    pkgs = {}
+    for pkg, shown, real, _ in faces:
+        if (shown, real) not in pkgs.setdefault(pkg, []):
+            pkgs[pkg].append((shown, real))
+    construction = (f"{n} frames of {what}: frame i shows class c = i mod {len(chars)} (the characters in the listed "
+                    f"order) in face f = (i // {len(chars)}) mod {len(faces)} (the faces in the listed order), "
+                    f"{per_class} frames per class; " + GLYPH_RULE.format(px=px, seed=args.seed, stream=stream, b0=box[0],
+                                                                          b1=box[1] + 1, rot=rot, off=off))
+    return Built(name, "near-ood", x, y, font_source(pkgs), construction,
+                 extra={"labels_note": labels_note, "characters": chars,
+                        "faces": [{"package": p, "file": s, "index": k, "name": " ".join(fonts[j].getname())}
+                                  for j, (p, s, _, k) in enumerate(faces)],
+                        "per_class": np.bincount(y, minlength=len(chars)).tolist(), "origins": origins})
+
+
+def build_letters(args) -> Built:
+    faces = [(pkg, os.path.join(FONTS_DIR, f), os.path.join(args.fonts_dir, f), 0) for pkg, f in LETTER_FONTS]
+    return build_glyph_set(args, "letters", SET_STREAMS["letters"], LETTERS, faces, LETTERS_PER_CLASS, 112,
+                           (16, 22), 10, 1.5, f"the 52 Latin letters A-Z a-z in {len(faces)} TrueType faces "
+                           f"(notMNIST-like)", "label = position in 'characters': 0-25 A-Z, 26-51 a-z")
+
+
+def build_cjk(args) -> Built:
+    faces = [(pkg, os.path.join(FONTS_DIR, f), os.path.join(args.fonts_dir, f), k) for pkg, f, k in CJK_FONTS]
+    return build_glyph_set(args, "cjk", SET_STREAMS["cjk"], CJK_CHARS, faces, CJK_PER_CLASS, 112,
+                           (18, 23), 8, 1.5, f"{len(CJK_CHARS)} Japanese characters (46 hiragana, then "
+                           f"{len(CJK_CHARS) - 46} grade-1 kanji) in {len(faces)} CJK faces (Kuzushiji-like)",
+                           "label = position in 'characters': 0-45 hiragana, 46-99 kanji")
+
+
+def build_icons(args) -> Built:
+    rng = np.random.default_rng([args.seed, SET_STREAMS["icons"]])
+    found = {}
+    for sub in sorted(os.listdir(args.icons_dir)):
+        d = os.path.join(args.icons_dir, sub)
+        if not os.path.isdir(d):
+            continue
+        for f in sorted(os.listdir(d)):
+            if f.endswith("-symbolic.symbolic.png") and "-rtl" not in f and f not in found:
+                found[f] = f"{sub}/{f}"
+    icons, files, seen, dups = [], [], set(), 0
+    for f in sorted(found):
+        rel = found[f]
+        im = Image.open(os.path.join(args.icons_dir, rel))
+        im.load()
+        a = im.convert("RGBA").getchannel("A")  # symbolic icons: one grey, the shape is the alpha
+        key = a.tobytes()
+        if a.getbbox() is None or key in seen:
+            dups += 1
+            continue
+        seen.add(key)
+        icons.append(a)
+        files.append(rel)
+    n = ICONS_COUNT
+    x = np.empty((n, SIDE, SIDE), np.uint8)
+    origins = []
+    for i in range(n):
+        j = i % len(icons)
+        b = int(rng.integers(18, 25))
+        ang = float(rng.uniform(-8, 8))
+        dy, dx = (float(v) for v in rng.uniform(-1.5, 1.5, 2))
+        x[i] = place_glyph(icons[j], b, ang, dy, dx)
+        origins.append([j, b, round(ang, 4), round(dy, 4), round(dx, 4)])
+    shown = os.path.join(ICONS_DIR)
+    src = source_block("adwaita-icon-theme", [(os.path.join(shown, r), os.path.join(args.icons_dir, r)) for r in files],
+                       note="the catch-all 'Files: *' stanza; the copyright file also has stanzas for some other "
+                            "icon files (CC-BY-SA-3.0-US or LGPL-3 and others)")
+    return Built(
+        "icons", "near-ood", x, None, src,
+        f"{n} frames of {len(icons)} distinct Adwaita symbolic icons (96x96 PNG renders, the *-symbolic.symbolic.png "
+        f"files of all categories of {ICONS_DIR}, right-to-left variants and pixel-identical or empty icons left out "
+        f"({dups})) as white-on-black silhouettes: the icon's alpha channel is the grey value (the icons are one "
+        f"flat grey); frame i shows icon i mod {len(icons)} (sorted by file name); with rng = "
+        f"numpy.random.default_rng([{args.seed}, {SET_STREAMS['icons']}]), per frame in order: box = rng.integers(18, 25), "
+        f"angle = rng.uniform(-8, 8) degrees, (dy, dx) = rng.uniform(-1.5, 1.5, 2); rotated (bicubic, expanded), "
+        f"cropped to the ink, downscaled (PIL bilinear, antialiased) to a longer side of box px and pasted with its "
+        f"centre of mass at (13.5 + dy, 13.5 + dx) rounded (MNIST-style centring). 'origins' lists "
+        f"[icon, box, angle, dy, dx] per frame.",
+        extra={"icons": files, "origins": origins})
+
+
 # ----------------------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------------------
 
 
-_NUM_LIST = re.compile(r"\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]")
+_NUM_LIST = re.compile(r"\[\s*(-?\d[\d.eE+-]*(?:\s*,\s*-?\d[\d.eE+-]*)*)\s*\]")
 
 
 def dumps_compact(obj) -> str:
-    """json.dumps(indent=1), with lists of integers kept on one line (test indices, origins)."""
+    """json.dumps(indent=1), with lists of numbers kept on one line (test indices, origins)."""
     return _NUM_LIST.sub(lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]", json.dumps(obj, indent=1))
 
 
@@ -547,6 +759,8 @@ def main():
     ap.add_argument("--fmnist-dir", default=FMNIST_DIR)
     ap.add_argument("--opencv-data-dir", default=OPENCV_DATA_DIR)
     ap.add_argument("--gimp-patterns-dir", default=GIMP_PATTERNS_DIR)
+    ap.add_argument("--fonts-dir", default=FONTS_DIR, help="TrueType fonts root (letters, cjk)")
+    ap.add_argument("--icons-dir", default=ICONS_DIR, help="Adwaita icon folder of one size (icons)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -554,7 +768,8 @@ def main():
     print(f"building sets under {args.out} (seed {args.seed})", flush=True)
     try:
         entries = []
-        for fn in (build_fmnist, build_digits, build_photos, build_textures, build_noise):
+        for fn in (build_fmnist, build_digits, build_photos, build_textures, build_noise,
+                   build_letters, build_cjk, build_icons):
             res = fn(args)
             for b in (res if isinstance(res, list) else [res]):
                 entries.append(write_set(b, args.out, args.seed))

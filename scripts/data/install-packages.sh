@@ -1,19 +1,22 @@
 #!/bin/sh
-# Install the Debian packages the benchmark sets are built from (scripts/data/build_sets.py).
+# Install the Debian packages the benchmark sets are built from (scripts/data/build_sets.py;
+# scripts/data/build_shifts.py needs nothing beyond python3-numpy and python3-pil).
 #
 #   sudo scripts/data/install-packages.sh        # or as root; then:
 #   /usr/bin/python3 scripts/data/build_sets.py
+#   /usr/bin/python3 scripts/data/build_shifts.py
 #
 # On a machine without apt-get (not Debian/Ubuntu) it installs nothing and prints which files
 # are needed, where build_sets.py looks for them, and where they come from upstream.
 set -eu
 
-PACKAGES="dataset-fashion-mnist opencv-doc gimp-data python3-numpy python3-pil"
+PACKAGES="dataset-fashion-mnist opencv-doc gimp-data fonts-dejavu-core fonts-liberation fonts-freefont-ttf
+fonts-wqy-zenhei fonts-arphic-ukai adwaita-icon-theme python3-numpy python3-pil"
 
 print_manual() {
   cat <<'EOF'
 No apt-get here: place these files by hand (or pass other folders to build_sets.py with
---fmnist-dir, --opencv-data-dir, --gimp-patterns-dir).
+--fmnist-dir, --opencv-data-dir, --gimp-patterns-dir, --fonts-dir, --icons-dir).
 
 1. Fashion-MNIST (Debian: dataset-fashion-mnist; licence MIT/Expat, (c) 2017 Zalando SE)
    /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
@@ -43,7 +46,21 @@ No apt-get here: place these files by hand (or pass other folders to build_sets.
      Wood/wood3.pat Wood/wood4.pat Wood/wood5.pat
    upstream: https://gitlab.gnome.org/GNOME/gimp  tag GIMP_2_10_34, folder data/patterns/
 
-4. Python 3 with numpy and Pillow (PIL).
+4. Fonts (sets letters and cjk) under /usr/share/fonts/truetype/ (--fonts-dir):
+     dejavu/DejaVu{Sans,Sans-Bold,Serif,Serif-Bold,SansMono,SansMono-Bold}.ttf
+       (Debian fonts-dejavu-core 2.37; bitstream-vera licence; https://dejavu-fonts.github.io/)
+     liberation/Liberation{Sans,Serif,Mono,SansNarrow}-{Regular,Bold,Italic,BoldItalic}.ttf
+       (Debian fonts-liberation 1:1.07.4; GPL-2 with font exception; https://pagure.io/liberation-fonts/)
+     freefont/Free{Sans,Serif,Mono}{,Bold,Oblique|Italic,BoldOblique|BoldItalic}.ttf
+       (Debian fonts-freefont-ttf 20120503; GPL-3+ with font exception; GNU FreeFont)
+     wqy/wqy-zenhei.ttc   (Debian fonts-wqy-zenhei 0.9.45; GPL-2 with font embedding exception)
+     arphic/ukai.ttc      (Debian fonts-arphic-ukai 0.2.20080216.2; Arphic Public License)
+
+5. Adwaita symbolic icons (set icons; Debian adwaita-icon-theme 43; CC-BY-SA-3.0 or LGPL-3):
+     /usr/share/icons/Adwaita/96x96/<category>/*-symbolic.symbolic.png   (--icons-dir)
+   upstream: https://gitlab.gnome.org/GNOME/adwaita-icon-theme  tag 43
+
+6. Python 3 with numpy and Pillow (PIL).
 
 Versions differ from the Debian ones only if upstream changed the files; build_sets.py
 records the sha256 of every input file in each set's manifest.json, so compare with the
@@ -79,7 +96,7 @@ else
   echo "installing:$missing"
   $SUDO apt-get install -y $missing || {
     echo "apt-get install failed; try '$SUDO apt-get update' first (opencv-doc is in Debian main;" >&2
-    echo "all three are in Debian 12 bookworm)" >&2
+    echo "all are in Debian 12 bookworm)" >&2
     exit 1
   }
 fi
