@@ -23,10 +23,20 @@ const ID = join(ROOT, 'models', 'fmnist-cnn', 'samples', 'id');
 const tmp = mkdtempSync(join(tmpdir(), 'gaia-reload-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The shipped calibration with GAIA-Z's threshold moved to `raw` (every frame flagged when raw < all scores). */
-function recalibrated(raw: number, createdAt: string) {
+/**
+ * The shipped calibration with its verdict rule's threshold moved so that every frame is
+ * flagged (a Fisher statistic is never above 0) or none is, and GAIA-Z's own threshold
+ * (the gaia_threshold gauge) moved to -1 or 5 alike.
+ */
+function recalibrated(flagAll: boolean, createdAt: string) {
   const z = SHIPPED.heads.gaia_z;
-  return { ...SHIPPED, createdAt, heads: { ...SHIPPED.heads, gaia_z: { ...z, rawThreshold: raw, threshold: z.sign * raw, flagRate: 0.3 } } };
+  const raw = flagAll ? -1 : 5;
+  return {
+    ...SHIPPED,
+    createdAt,
+    verdict: { ...SHIPPED.verdict, threshold: flagAll ? 0 : -1e6, flagRate: 0.3 },
+    heads: { ...SHIPPED.heads, gaia_z: { ...z, rawThreshold: raw, threshold: z.sign * raw } },
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,7 +88,7 @@ describe('reloading the calibration of a running replay agent (in process)', () 
     writeFileSync(path, JSON.stringify(SHIPPED).slice(0, 100));
     expect((await agent.reloadCalibration()).kind).toBe('failed');
 
-    writeFileSync(path, JSON.stringify(recalibrated(-1, '2026-12-01T00:00:00.000Z')));
+    writeFileSync(path, JSON.stringify(recalibrated(true, '2026-12-01T00:00:00.000Z')));
     const changed = await agent.reloadCalibration();
     expect(changed.kind).toBe('changed');
     const metrics = await metricsOf(agent);
@@ -88,7 +98,7 @@ describe('reloading the calibration of a running replay agent (in process)', () 
     const event = lines.findIndex((l) => l.includes('calibration-changed'));
     expect(event, 'a calibration-changed line').toBeGreaterThan(0);
     expect(lines[event]).toMatch(/calibration-changed fmnist-cnn: calibration [0-9a-f]{12} \(created 2026-12-01T00:00:00.000Z\)/);
-    expect(lines[event + 1]).toContain('verdicts now: GAIA-Z ≥ -1.000, p0 30.0% (was ≥ 0.2450)');
+    expect(lines[event + 1]).toMatch(/verdicts now: fisher\(gaia_z, energy, mahalanobis\) ≤ 0\.000, p0 30\.0% \(was fisher\(gaia_z, energy, mahalanobis\) ≤ -\d/);
     const before = verdictLines(lines.slice(0, event).join('\n'));
     const after = verdictLines(lines.slice(event).join('\n'));
     // Nothing dropped: every frame of the replay has its verdict, and the summary agrees.
@@ -112,7 +122,7 @@ describe('reloading the calibration of a running replay agent (in process)', () 
     const { agent, text } = await replayAgent(path, { GAIA_CALIBRATION_WATCH_INTERVAL_MS: '100' });
     const running = agent.run();
     await until(() => verdictLines(text()).length >= 100, '100 verdicts');
-    writeFileSync(path, JSON.stringify(recalibrated(5, '2026-12-01T01:00:00.000Z')));
+    writeFileSync(path, JSON.stringify(recalibrated(false, '2026-12-01T01:00:00.000Z')));
     await until(() => text().includes('calibration-changed'), 'the calibration-changed line', 10_000);
     const stats = await running;
     const lines = text().split('\n');
@@ -138,7 +148,7 @@ describe('SIGHUP to the CLI', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await until(() => verdictLines(stdout).length >= 100, '100 verdicts');
-    writeFileSync(path, JSON.stringify(recalibrated(-1, '2026-12-01T02:00:00.000Z')));
+    writeFileSync(path, JSON.stringify(recalibrated(true, '2026-12-01T02:00:00.000Z')));
     child.kill('SIGHUP');
     expect(await exited, stderr.slice(-2000)).toBe(0);
     expect(stderr).toContain('calibration reloaded');

@@ -239,7 +239,7 @@ describe('gaia-sentinel run', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^replaying 2048 frames as source "camera-1"/);
-    expect(r.stdout).toContain('verdicts: GAIA-Z ≥');
+    expect(r.stdout).toContain('verdicts: fisher(gaia_z, energy, mahalanobis) ≤');
     expect(lines).toContain('2048 frames scored, 0 rejected');
 
     // One episode: it starts after the 512 ID frames, within the first 100 OOD frames, and ends after them.
@@ -254,9 +254,10 @@ describe('gaia-sentinel run', () => {
     const auroc = /AUROC id vs ood: GAIA-Z (\d\.\d+), MSP (\d\.\d+)/.exec(r.stdout);
     expect(auroc, r.stdout).not.toBeNull();
     expect(Number(auroc![1])).toBeGreaterThan(0.9);
-    // Against the committed calibration: nearly every digit is flagged, about 5 % of the clothes.
+    // Against the committed calibration's verdict rule: most digits are flagged, about 5 % of the clothes
+    // (GAIA-Z alone flags more of these digits; this small model's energy and features hardly see them).
     const ood = /ood: 512 frames, (\d+) flagged OOD/.exec(r.stdout);
-    expect(Number(ood![1])).toBeGreaterThan(480);
+    expect(Number(ood![1])).toBeGreaterThan(400);
     const id = /id: 1536 frames, (\d+) flagged OOD/.exec(r.stdout);
     expect(Number(id![1]) / 1536).toBeLessThan(0.08);
 

@@ -21,11 +21,10 @@ const ROOT = join(import.meta.dirname, '..');
 const SCHEMAS = join(ROOT, 'schemas');
 const topics = { alertsTopic: 'gaia.alerts', scoresTopic: '', dlqTopic: 'gaia.frames.dlq', maxMessageBytes: 1 << 20, eventSource: '/gaia-sentinel/group-a' };
 
-/** The committed calibration, recalibrated at `createdAt` (another threshold, same model). */
-function calibration(createdAt: string, rawThreshold: number): CalibrationFile {
+/** The committed calibration, recalibrated at `createdAt` (another threshold of its verdict rule, same model). */
+function calibration(createdAt: string, threshold: number): CalibrationFile {
   const c = JSON.parse(readFileSync(join(ROOT, 'calibration', 'fmnist-cnn.json'), 'utf8')) as CalibrationFile;
-  const head = c.heads[c.primaryHead]!;
-  return { ...c, createdAt, heads: { ...c.heads, [c.primaryHead]: { ...head, threshold: head.sign * rawThreshold, rawThreshold } } };
+  return { ...c, createdAt, verdict: { ...c.verdict!, threshold } };
 }
 
 describe('schemas/', () => {
@@ -81,8 +80,8 @@ describe('event ids', () => {
 });
 
 describe('calibration-changed', () => {
-  const before = calibration('2026-11-26T19:07:07.632Z', 0.245);
-  const after = calibration('2026-12-01T09:30:00.000Z', 0.251);
+  const before = calibration('2026-11-26T19:07:07.632Z', -6.5);
+  const after = calibration('2026-12-01T09:30:00.000Z', -6.4);
   const model = { model: 'fmnist-cnn', modelFingerprint: 'a'.repeat(64) };
 
   it('names the old and the new calibration by content digest, and is a valid CloudEvent keyed by the model', () => {
@@ -130,7 +129,7 @@ describe('run --json lines', () => {
     });
     assertValid('dead-letter-headers', line.headers, 'dlq line headers');
 
-    const e = calibrationChanged({ model: 'fmnist-cnn', modelFingerprint: 'a'.repeat(64) }, null, calibrationRef(calibration('2026-12-01T09:30:00.000Z', 0.25)), 1_796_169_200_000);
+    const e = calibrationChanged({ model: 'fmnist-cnn', modelFingerprint: 'a'.repeat(64) }, null, calibrationRef(calibration('2026-12-01T09:30:00.000Z', -6.45)), 1_796_169_200_000);
     const [alerts] = topicMessages({ events: [e], records: [], letters: [] }, topics);
     const event = JSON.parse(recordLine(alerts!.topic, alerts!.messages[0]!)) as { key: string; headers: Record<string, string>; value: unknown };
     expect(event.value).toEqual(e);

@@ -6,7 +6,8 @@
  * judged in every record it would publish. A head the calibration has no threshold for, an
  * unknown head, and a statistics head without statistics each stop startup with the reason.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -88,7 +89,12 @@ describe('model.verdictHead', () => {
     const noThreshold = await failure('fmnist-cnn', 'odin', plain);
     expect(noThreshold).toMatchObject({ code: ErrorCodes.BAD_CONFIG });
     expect(noThreshold!.message).toMatch(/no threshold for the verdict head "odin".*calibrate --methods odin/);
-    const noStats = await failure('fmnist-cnn', 'react', plain);
+    // The shipped calibration without its feature statistics.
+    const tmp = mkdtempSync(join(tmpdir(), 'gaia-verdict-head-'));
+    const { featureStats: _, verdict: __, ...withoutStats } = JSON.parse(readFileSync(plain, 'utf8'));
+    const statsless = join(tmp, 'no-stats.json');
+    writeFileSync(statsless, JSON.stringify(withoutStats));
+    const noStats = await failure('fmnist-cnn', 'react', statsless).finally(() => rmSync(tmp, { recursive: true, force: true }));
     expect(noStats).toMatchObject({ code: ErrorCodes.FEATURE_STATS });
   }, 120_000);
 });

@@ -65,6 +65,9 @@ export class ConsoleView implements PipelineObserver {
   }
 }
 
+/** A verdict's GAIA-Z raw score: its score when GAIA-Z judged, else among the rule's heads' scores. */
+const gaiaZ = (r: VerdictRecord): number | undefined => (r.head === 'gaia_z' ? r.score : r.scores?.gaia_z);
+
 function replaySummary(records: VerdictRecord[], rejected: number, judged: boolean): string {
   const byFolder = new Map<string, VerdictRecord[]>();
   for (const r of records) {
@@ -73,15 +76,22 @@ function replaySummary(records: VerdictRecord[], rejected: number, judged: boole
   }
   const lines = ['', `${records.length} frames scored, ${rejected} rejected`];
   for (const [folder, rs] of byFolder) {
-    const z = rs.map((r) => r.score).sort((a, b) => a - b);
+    const z = rs.map(gaiaZ).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
     const flagged = judged ? `, ${rs.filter((r) => r.flagged).length} flagged OOD` : '';
-    lines.push(`  ${folder}: ${rs.length} frames${flagged}, GAIA-Z median ${z[Math.floor(z.length / 2)]!.toFixed(4)}, mean MSP ${(rs.reduce((a, r) => a + r.confidence, 0) / rs.length).toFixed(3)}`);
+    const median = z.length > 0 ? `, GAIA-Z median ${z[Math.floor(z.length / 2)]!.toFixed(4)}` : '';
+    lines.push(`  ${folder}: ${rs.length} frames${flagged}${median}, mean MSP ${(rs.reduce((a, r) => a + r.confidence, 0) / rs.length).toFixed(3)}`);
   }
   const id = byFolder.get('id');
   const ood = byFolder.get('ood');
   if (id && ood) {
-    // ID-scores: higher = more in-distribution (GAIA-Z raw is negated).
-    lines.push(`  AUROC id vs ood: GAIA-Z ${auroc(id.map((r) => -r.score), ood.map((r) => -r.score)).toFixed(3)}, MSP ${auroc(id.map((r) => r.confidence), ood.map((r) => r.confidence)).toFixed(3)}`);
+    // ID-scores: higher = more in-distribution (GAIA-Z raw is negated; the verdict rule's statistic already is one).
+    const parts: string[] = [];
+    if (id[0]!.head === 'verdict') parts.push(`verdict ${auroc(id.map((r) => r.score), ood.map((r) => r.score)).toFixed(3)}`);
+    const zId = id.map(gaiaZ);
+    const zOod = ood.map(gaiaZ);
+    if (zId.every((v) => v !== undefined) && zOod.every((v) => v !== undefined)) parts.push(`GAIA-Z ${auroc(zId.map((v) => -v!), zOod.map((v) => -v!)).toFixed(3)}`);
+    parts.push(`MSP ${auroc(id.map((r) => r.confidence), ood.map((r) => r.confidence)).toFixed(3)}`);
+    lines.push(`  AUROC id vs ood: ${parts.join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
