@@ -83,7 +83,10 @@ export function featureStatsOf(path: string, c: CalibrationFile): FeatureStats |
 export const defaultCalibrationPath = (model: string): string => join('calibration', `${model}.json`);
 
 export async function saveCalibration(path: string, calibration: CalibrationFile): Promise<void> {
-  await writeOutput(path, `${JSON.stringify(calibration, null, 2)}\n`);
+  // Indented for people, but a list of numbers on one line: a precision matrix one number per
+  // line would make the file several times larger (a Kubernetes ConfigMap holds at most 1 MiB).
+  const text = JSON.stringify(calibration, null, 2).replace(/\[\n\s*(-?[\d.eE+-]+(?:,\n\s*-?[\d.eE+-]+)*)\n\s*\]/g, (_, list: string) => `[${list.replace(/,\n\s*/g, ', ')}]`);
+  await writeOutput(path, `${text}\n`);
 }
 
 /**
