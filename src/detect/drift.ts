@@ -1,17 +1,76 @@
 /**
  * Drift episodes per source (docs/DEFINITIONS.md#drift-episodes). Each source keeps a sliding window of its
- * last `window` verdicts. An episode starts when the number of flagged frames k in the
- * window is very unlikely under the baseline rate p0 (one-sided binomial tail
- * P(X ≥ k | n, p0) < alpha), and ends with hysteresis: once the windowed rate has stayed at
- * or below `resolveRate` for `resolveAfterMs` of frame time. Pure: verdicts in, events out.
+ * last `window` verdicts and a CUSUM of its verdicts' ID p-values. An episode starts when
+ * either statistic crosses its threshold, both derived from one expected run time (ERT:
+ * frames between false drift-started events with no shift, src/detect/ert.ts):
+ *
+ * - flag-count: the number of flagged frames k in the window reaches the critical count
+ *   whose expected frames to a false alarm is 2·ERT (or, with an explicit alpha, the first
+ *   k with P(X ≥ k | n, p0) < alpha);
+ * - p-value-cusum: S ← max(0, S + ⌊−ln p⌋ − 2 ln 2) on a lattice reaches h, whose exact
+ *   in-control average run length is 2·ERT. Verdicts without a p-value feed only the flag count.
+ *
+ * An episode ends with hysteresis: once the windowed rate has stayed at or below
+ * `resolveRate`, with no CUSUM crossing (the CUSUM restarts at 0 at every crossing), for
+ * `resolveAfterMs` of frame time. Pure: verdicts in, events out.
  */
 import { binomialUpperTail, criticalCount } from './binomial.js';
+import {
+  combinedRunTime,
+  criticalCountForRunTime,
+  CUSUM_QUANTUM,
+  CUSUM_REFERENCE_STEPS,
+  cusumAverageRunLength,
+  cusumIncrement,
+  cusumThresholdForRunTime,
+  expectedFramesToFalseAlarmAt,
+} from './ert.js';
+
+/** One healthy camera at 30 fps raises a false episode about once a week: 30 · 7 · 86 400 frames. */
+export const DEFAULT_EXPECTED_RUN_TIME = 18_144_000;
+/** Largest ERT accepted (10^12 frames: 1000 years at 30 fps). */
+export const MAX_EXPECTED_RUN_TIME = 1e12;
+
+export type DriftStatistic = 'flag-count' | 'p-value-cusum';
+
+/** What observe() needs of a verdict. */
+export interface DriftVerdict {
+  readonly flagged: boolean;
+  /** The verdict's ID p-value against the calibration frames (absent: it feeds only the flag count). */
+  readonly pValue?: number;
+}
+
+/** The thresholds the options imply, and the false-alarm interval each gives. */
+export interface DriftThresholds {
+  /** Flagged verdicts in a full window that start an episode. */
+  readonly criticalCount: number;
+  /** Expected frames between false flag-count alarms at that count (upcrossing approximation). */
+  readonly flagCountRunTime: number;
+  /** CUSUM threshold h, in units of −ln p (undefined: the CUSUM is off). */
+  readonly cusumThreshold?: number;
+  /** Its exact in-control average run length, frames. */
+  readonly cusumRunTime?: number;
+  /** Both together: 1 / (1/flagCountRunTime + 1/cusumRunTime). */
+  readonly expectedRunTime: number;
+  /** Where the flag count's threshold comes from. */
+  readonly flagCountFrom: 'expectedRunTime' | 'alpha';
+}
 
 export interface DriftOptions {
   /** Verdicts in the sliding window. */
   readonly window: number;
-  /** Significance of the start test. */
-  readonly alpha: number;
+  /**
+   * Expected frames between false drift-started events of one source with no shift, both
+   * statistics together (default DEFAULT_EXPECTED_RUN_TIME).
+   */
+  readonly expectedRunTime?: number;
+  /**
+   * An explicit significance for the flag-count test instead of its share of the ERT
+   * (undefined or 0: derived from expectedRunTime). The CUSUM keeps its share.
+   */
+  readonly alpha?: number;
+  /** The p-value CUSUM (default true); off, the flag count gets the whole ERT. */
+  readonly pValueCusum?: boolean;
   /** Expected flag rate with no shift (the calibration's flagRate). */
   readonly p0: number;
   /** No test before the window holds this many verdicts (default: a full window). */
@@ -37,6 +96,13 @@ export interface DriftEvent {
   readonly p0: number;
   /** P(X ≥ flagged | window, p0). */
   readonly pValue: number;
+  /** For drift-started: the statistic that crossed its threshold (flag-count where both did). */
+  readonly statistic?: DriftStatistic;
+  /** The flag count that starts an episode at this window size. */
+  readonly criticalCount: number;
+  /** The p-value CUSUM (−ln p units; at a crossing, its value before the restart) and its threshold; absent with the CUSUM off. */
+  readonly cusum?: number;
+  readonly cusumThreshold?: number;
   /** Frame time of the verdict that triggered the event. */
   readonly ts: number;
   /** For drift-resolved: when the episode started. */
@@ -52,10 +118,11 @@ export interface SourceState {
 
 /**
  * A source's window as plain JSON, for the changelog topic (its state survives restarts and
- * partition moves). The ring is base64 of one byte per verdict, oldest at `next`.
+ * partition moves). The ring is base64 of one byte per verdict, oldest at `next`. v2 adds
+ * the CUSUM; restore() still reads v1 (the CUSUM starts at 0).
  */
 export interface DriftSnapshot {
-  readonly v: 1;
+  readonly v: 1 | 2;
   readonly source: string;
   readonly partition?: number;
   readonly ring: string;
@@ -66,6 +133,8 @@ export interface DriftSnapshot {
   readonly startedAt: number;
   /** null: the rate is not below resolveRate (NaN does not survive JSON). */
   readonly belowSince: number | null;
+  /** v2: the p-value CUSUM, −ln p units (a multiple of CUSUM_QUANTUM). */
+  readonly cusum?: number;
 }
 
 class SourceWindow {
@@ -73,6 +142,8 @@ class SourceWindow {
   next = 0;
   n = 0;
   k = 0;
+  /** The CUSUM, in lattice steps of CUSUM_QUANTUM. */
+  s = 0;
   active = false;
   startedAt = 0;
   /** Frame time since which the rate has stayed at or below resolveRate (NaN: not below). */
@@ -97,30 +168,76 @@ class SourceWindow {
 
 export class DriftMonitor {
   private readonly sources = new Map<string, SourceWindow>();
-  /** critical[n] = smallest k with P(X ≥ k | n, p0) < alpha, computed on first use. */
+  /** critical[n] = the flag count that starts an episode at n verdicts, computed on first use. */
   private critical: number[] = [];
   private readonly minFrames: number;
   private resolveRate: number;
   private current: DriftOptions;
+  /** ERT of each statistic (frames); the CUSUM threshold in steps (Infinity: off). */
+  private readonly flagRunTime: number;
+  private readonly cusumRunTimeTarget: number;
+  private readonly cusumSteps: number;
+  private cached: DriftThresholds | undefined;
 
   constructor(options: DriftOptions) {
-    if (!(options.window >= 1) || !(options.alpha > 0 && options.alpha < 1) || !(options.p0 > 0 && options.p0 < 1)) {
-      throw new RangeError(`drift options need window ≥ 1, 0 < alpha < 1, 0 < p0 < 1; got ${JSON.stringify(options)}`);
+    const ert = options.expectedRunTime ?? DEFAULT_EXPECTED_RUN_TIME;
+    const alpha = options.alpha ?? 0;
+    if (
+      !(options.window >= 1) ||
+      !(alpha === 0 || (alpha > 0 && alpha < 1)) ||
+      !(options.p0 > 0 && options.p0 < 1) ||
+      !(ert >= 2 * options.window && ert <= MAX_EXPECTED_RUN_TIME)
+    ) {
+      throw new RangeError(
+        `drift options need window ≥ 1, alpha 0 (derived) or in (0, 1), 0 < p0 < 1, 2·window ≤ expectedRunTime ≤ ${MAX_EXPECTED_RUN_TIME}; got ${JSON.stringify(options)}`,
+      );
     }
     this.current = options;
     this.minFrames = Math.min(options.minFrames ?? options.window, options.window);
     this.resolveRate = options.resolveRate ?? 2 * options.p0;
+    const cusum = options.pValueCusum ?? true;
+    // Each statistic gets twice the ERT: their false-alarm rates add up to 1/ERT.
+    this.flagRunTime = cusum ? 2 * ert : ert;
+    this.cusumRunTimeTarget = cusum ? 2 * ert : Infinity;
+    this.cusumSteps = cusum ? cusumThresholdForRunTime(2 * ert) : Infinity;
   }
 
   get options(): DriftOptions {
     return this.current;
   }
 
+  /** The thresholds in force (for the startup log and the metrics; computed once per baseline). */
+  get thresholds(): DriftThresholds {
+    this.cached ??= this.computeThresholds();
+    return this.cached;
+  }
+
+  private computeThresholds(): DriftThresholds {
+    const { window, p0 } = this.current;
+    const k = this.criticalCount(window);
+    const flagCountRunTime = expectedFramesToFalseAlarmAt(window, p0, k);
+    const cusum = Number.isFinite(this.cusumSteps)
+      ? { cusumThreshold: this.cusumSteps * CUSUM_QUANTUM, cusumRunTime: cusumAverageRunLength(this.cusumSteps) }
+      : {};
+    return {
+      criticalCount: k,
+      flagCountRunTime,
+      ...cusum,
+      expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : [])),
+      flagCountFrom: this.current.alpha ? 'alpha' : 'expectedRunTime',
+    };
+  }
+
+  /** The CUSUM's share of the ERT it was built for (Infinity: off). */
+  get cusumTarget(): number {
+    return this.cusumRunTimeTarget;
+  }
+
   /**
    * A new calibration's baseline rate (a reload): the next verdict is tested against it.
    * Windows keep their verdicts (judged at the old threshold, which a recalibration of the
    * same model moves little) and open episodes stay open, so a reload neither raises nor
-   * hides an alarm by itself.
+   * hides an alarm by itself. The CUSUM does not depend on p0 and carries on.
    */
   setBaseline(p0: number): void {
     if (!(p0 > 0 && p0 < 1)) throw new RangeError(`p0 must be in (0, 1), got ${p0}`);
@@ -128,28 +245,45 @@ export class DriftMonitor {
     this.current = { ...this.current, p0 };
     if (defaultResolve) this.resolveRate = 2 * p0;
     this.critical = [];
+    this.cached = undefined;
   }
 
   /** Records one verdict; returns the episode event it causes, if any. */
-  observe(source: string, flagged: boolean, ts: number, partition?: number): DriftEvent | undefined {
+  observe(source: string, verdict: DriftVerdict, ts: number, partition?: number): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
       w = new SourceWindow(this.options.window);
       this.sources.set(source, w);
     }
     if (partition !== undefined) w.partition = partition;
-    w.push(flagged);
+    w.push(verdict.flagged);
     w.lastSeen = Date.now();
-    if (w.n < this.minFrames) return undefined;
+    // The CUSUM needs no full window; a p-value that is not one (absent, NaN, outside [0, 1]) is skipped.
+    let crossed = false;
+    let cusumAtCrossing = 0;
+    const p = verdict.pValue;
+    if (Number.isFinite(this.cusumSteps) && typeof p === 'number' && p >= 0 && p <= 1) {
+      w.s = Math.max(0, w.s + cusumIncrement(p) - CUSUM_REFERENCE_STEPS);
+      if (w.s >= this.cusumSteps) {
+        crossed = true;
+        cusumAtCrossing = w.s;
+        w.s = 0;
+      }
+    }
+    const tested = w.n >= this.minFrames;
     const rate = w.k / w.n;
     if (!w.active) {
-      if (w.k < this.criticalCount(w.n)) return undefined;
+      const flagHit = tested && w.k >= this.criticalCount(w.n);
+      if (!flagHit && !crossed) return undefined;
       w.active = true;
       w.startedAt = ts;
       w.belowSince = Number.NaN;
-      return this.event('drift-started', source, w, ts);
+      const started = { ...this.event('drift-started', source, w, ts, crossed ? cusumAtCrossing : w.s), statistic: flagHit ? ('flag-count' as const) : ('p-value-cusum' as const) };
+      w.s = 0; // restarted at the alarm, whichever statistic fired
+      return started;
     }
-    if (rate > this.resolveRate) {
+    // Still drifting by the p-values: the hysteresis clock starts again.
+    if (crossed || !tested || rate > this.resolveRate) {
       w.belowSince = Number.NaN;
       return undefined;
     }
@@ -169,7 +303,7 @@ export class DriftMonitor {
     const w = this.sources.get(source);
     if (!w) return undefined;
     return {
-      v: 1,
+      v: 2,
       source,
       ...(w.partition === undefined ? {} : { partition: w.partition }),
       ring: Buffer.from(w.ring).toString('base64'),
@@ -179,19 +313,23 @@ export class DriftMonitor {
       active: w.active,
       startedAt: w.startedAt,
       belowSince: Number.isNaN(w.belowSince) ? null : w.belowSince,
+      cusum: w.s * CUSUM_QUANTUM,
     };
   }
 
   /**
    * Takes over a window from the changelog (a restart, or a partition that moved here). A
    * snapshot of another window size, or an inconsistent one, is refused (returns false): the
-   * source then starts afresh.
+   * source then starts afresh. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0.
    */
   restore(snap: DriftSnapshot): boolean {
     const ring = Buffer.from(snap.ring, 'base64');
     let k = 0;
     for (const b of ring) k += b;
-    const consistent = snap.v === 1 && ring.length === this.options.window && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
+    const cusum = snap.v === 2 ? snap.cusum : 0;
+    const consistent =
+      (snap.v === 1 || (snap.v === 2 && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
+      ring.length === this.options.window && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
     if (!consistent) return false;
     const w = new SourceWindow(this.options.window);
     w.ring = new Uint8Array(ring);
@@ -201,6 +339,8 @@ export class DriftMonitor {
     w.active = snap.active;
     w.startedAt = snap.startedAt;
     w.belowSince = snap.belowSince ?? Number.NaN;
+    // Above the threshold (a snapshot of a run with a larger ERT): it crosses on the next p-value.
+    w.s = Math.round(cusum! / CUSUM_QUANTUM);
     w.partition = snap.partition;
     this.sources.set(snap.source, w);
     return true;
@@ -259,11 +399,12 @@ export class DriftMonitor {
   }
 
   private criticalCount(n: number): number {
-    this.critical[n] ??= criticalCount(n, this.options.p0, this.options.alpha);
+    const { p0, alpha } = this.options;
+    this.critical[n] ??= alpha ? criticalCount(n, p0, alpha) : criticalCountForRunTime(n, p0, this.flagRunTime);
     return this.critical[n];
   }
 
-  private event(type: DriftEvent['type'], source: string, w: SourceWindow, ts: number): DriftEvent {
+  private event(type: DriftEvent['type'], source: string, w: SourceWindow, ts: number, cusumSteps = w.s): DriftEvent {
     return {
       type,
       source,
@@ -272,6 +413,8 @@ export class DriftMonitor {
       rate: w.k / w.n,
       p0: this.options.p0,
       pValue: binomialUpperTail(w.k, w.n, this.options.p0),
+      criticalCount: this.criticalCount(w.n),
+      ...(Number.isFinite(this.cusumSteps) ? { cusum: cusumSteps * CUSUM_QUANTUM, cusumThreshold: this.cusumSteps * CUSUM_QUANTUM } : {}),
       ts,
     };
   }
@@ -285,8 +428,5 @@ export class DriftMonitor {
  * a fresh window.
  */
 export function expectedFramesToFalseAlarm(window: number, p0: number, alpha: number): number {
-  const k = criticalCount(window, p0, alpha);
-  const below = binomialUpperTail(k - 1, window, p0) - binomialUpperTail(k, window, p0);
-  const upcrossing = below * p0 * (1 - (k - 1) / window);
-  return window + 1 / upcrossing;
+  return expectedFramesToFalseAlarmAt(window, p0, criticalCount(window, p0, alpha));
 }

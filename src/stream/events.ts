@@ -96,6 +96,8 @@ export interface VerdictRecord extends FrameOrigin, Provenance {
   readonly head: string;
   readonly score: number;
   readonly flagged: boolean;
+  /** The verdict's ID p-value against the calibration frames. */
+  readonly pValue?: number;
   readonly predictedClass: string;
   readonly confidence: number;
   /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */
