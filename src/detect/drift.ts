@@ -24,6 +24,7 @@ import {
   cusumIncrement,
   cusumThresholdForRunTime,
   expectedFramesToFalseAlarmAt,
+  upcrossingFramesToFalseAlarm,
 } from './ert.js';
 
 /** One healthy camera at 30 fps raises a false episode about once a week: 30 · 7 · 86 400 frames. */
@@ -173,10 +174,11 @@ export class DriftMonitor {
   private readonly minFrames: number;
   private resolveRate: number;
   private current: DriftOptions;
-  /** ERT of each statistic (frames); the CUSUM threshold in steps (Infinity: off). */
+  /** The configured ERT; the flag count's share of it (frames); the CUSUM's threshold in steps (Infinity: off). */
+  private readonly ert: number;
   private readonly flagRunTime: number;
-  private readonly cusumRunTimeTarget: number;
-  private readonly cusumSteps: number;
+  private cusumRunTimeTarget = Infinity;
+  private cusumSteps = Infinity;
   private cached: DriftThresholds | undefined;
 
   constructor(options: DriftOptions) {
@@ -195,11 +197,24 @@ export class DriftMonitor {
     this.current = options;
     this.minFrames = Math.min(options.minFrames ?? options.window, options.window);
     this.resolveRate = options.resolveRate ?? 2 * options.p0;
-    const cusum = options.pValueCusum ?? true;
-    // Each statistic gets twice the ERT: their false-alarm rates add up to 1/ERT.
-    this.flagRunTime = cusum ? 2 * ert : ert;
-    this.cusumRunTimeTarget = cusum ? 2 * ert : Infinity;
-    this.cusumSteps = cusum ? cusumThresholdForRunTime(2 * ert) : Infinity;
+    this.ert = ert;
+    this.flagRunTime = (options.pValueCusum ?? true) ? 2 * ert : ert;
+    this.shareCusum();
+  }
+
+  /**
+   * The CUSUM gets what the flag count leaves of the false-alarm rate: 1/ERT₂ = 1/ERT − 1/ERT₁,
+   * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, so ERT₂ is
+   * between ERT and 2·ERT). With an explicit alpha the flag count is the operator's: the
+   * CUSUM keeps 2·ERT.
+   */
+  private shareCusum(): void {
+    if (!(this.current.pValueCusum ?? true)) return;
+    const { window, p0, alpha } = this.current;
+    const flag = alpha ? 2 * this.ert : expectedFramesToFalseAlarmAt(window, p0, this.criticalCount(window));
+    const target = alpha || !(flag > this.ert) ? 2 * this.ert : Math.round(1 / (1 / this.ert - 1 / flag));
+    this.cusumRunTimeTarget = target;
+    this.cusumSteps = cusumThresholdForRunTime(target);
   }
 
   get options(): DriftOptions {
@@ -215,7 +230,7 @@ export class DriftMonitor {
   private computeThresholds(): DriftThresholds {
     const { window, p0 } = this.current;
     const k = this.criticalCount(window);
-    const flagCountRunTime = expectedFramesToFalseAlarmAt(window, p0, k);
+    const flagCountRunTime = this.current.alpha ? upcrossingFramesToFalseAlarm(window, p0, k) : expectedFramesToFalseAlarmAt(window, p0, k);
     const cusum = Number.isFinite(this.cusumSteps)
       ? { cusumThreshold: this.cusumSteps * CUSUM_QUANTUM, cusumRunTime: cusumAverageRunLength(this.cusumSteps) }
       : {};
@@ -246,6 +261,7 @@ export class DriftMonitor {
     if (defaultResolve) this.resolveRate = 2 * p0;
     this.critical = [];
     this.cached = undefined;
+    this.shareCusum();
   }
 
   /** Records one verdict; returns the episode event it causes, if any. */
@@ -421,12 +437,9 @@ export class DriftMonitor {
 }
 
 /**
- * Expected verdicts between false drift alarms on an in-distribution stream, from the
- * upcrossing (declumping) approximation of scan statistics: an alarm starts when the
- * window count steps from k*−1 to k*, which per verdict has probability
- * P(K = k*−1) · p0 · (1 − (k*−1)/W) for K ~ Binomial(W, p0); plus the W verdicts that fill
- * a fresh window.
+ * Expected verdicts between false flag-count alarms on an in-distribution stream at this
+ * window and alpha, from the upcrossing (declumping) approximation (upcrossingFramesToFalseAlarm).
  */
 export function expectedFramesToFalseAlarm(window: number, p0: number, alpha: number): number {
-  return expectedFramesToFalseAlarmAt(window, p0, criticalCount(window, p0, alpha));
+  return upcrossingFramesToFalseAlarm(window, p0, criticalCount(window, p0, alpha));
 }
