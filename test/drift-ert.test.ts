@@ -209,6 +209,32 @@ describe('the p-value CUSUM on a subtle shift', () => {
     expect(events[1]!.ts - events[0]!.ts).toBeGreaterThan(500 * 100);
   });
 
+  it('does not flap on a long subtle shift, even with a short resolveAfterMs (the CUSUM stays above h while the shift lasts)', () => {
+    const random = mulberry32(11);
+    const m = new DriftMonitor({ window: 500, p0: P0, resolveAfterMs: 100 }); // default ERT; one frame of hysteresis at 10 fps
+    const events: DriftEvent[] = [];
+    let t = 0;
+    for (let i = 0; i < 2000; i++) {
+      const p = 1 - random();
+      expect(m.observe('cam', { flagged: p <= P0, pValue: p }, (t += 100))).toBeUndefined();
+    }
+    // 20 000 frames of Beta(0.5, 1) p-values and no flags at all (only the p-values show it), then back to normal.
+    for (let i = 0; i < 20_000; i++) {
+      const p = (1 - random()) ** 2;
+      const e = m.observe('cam', { flagged: false, pValue: p }, (t += 100));
+      if (e) events.push(e);
+    }
+    expect(events.map((e) => e.type)).toEqual(['drift-started']);
+    for (let i = 0; i < 2000; i++) {
+      const p = 1 - random();
+      const e = m.observe('cam', { flagged: p <= P0, pValue: p }, (t += 100));
+      if (e) events.push(e);
+    }
+    expect(events.map((e) => e.type)).toEqual(['drift-started', 'drift-resolved']);
+    expect(events[1]!.cusum!).toBeLessThan(events[1]!.cusumThreshold!);
+    expect(m.snapshot('cam')!.cusum).toBeLessThan(events[1]!.cusumThreshold!);
+  });
+
   it('frames without a p-value feed only the flag count', () => {
     const m = new DriftMonitor({ window: 100, p0: P0, resolveAfterMs: 1000, expectedRunTime: 1e4 });
     for (let i = 0; i < 5000; i++) expect(m.observe('cam', { flagged: false }, i)).toBeUndefined();

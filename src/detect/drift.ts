@@ -11,8 +11,8 @@
  *   in-control average run length is 2·ERT. Verdicts without a p-value feed only the flag count.
  *
  * An episode ends with hysteresis: once the windowed rate has stayed at or below
- * `resolveRate`, with no CUSUM crossing (the CUSUM restarts at 0 at every crossing), for
- * `resolveAfterMs` of frame time. Pure: verdicts in, events out.
+ * `resolveRate` and the CUSUM below h (capped at 2h while the episode is open) for
+ * `resolveAfterMs` of frame time; the CUSUM then restarts at 0. Pure: verdicts in, events out.
  */
 import { binomialUpperTail, criticalCount } from './binomial.js';
 import {
@@ -101,7 +101,7 @@ export interface DriftEvent {
   readonly statistic?: DriftStatistic;
   /** The flag count that starts an episode at this window size. */
   readonly criticalCount: number;
-  /** The p-value CUSUM (−ln p units; at a crossing, its value before the restart) and its threshold; absent with the CUSUM off. */
+  /** The p-value CUSUM (−ln p units) and its threshold h; absent with the CUSUM off. */
   readonly cusum?: number;
   readonly cusumThreshold?: number;
   /** Frame time of the verdict that triggered the event. */
@@ -275,38 +275,35 @@ export class DriftMonitor {
     w.push(verdict.flagged);
     w.lastSeen = Date.now();
     // The CUSUM needs no full window; a p-value that is not one (absent, NaN, outside [0, 1]) is skipped.
-    let crossed = false;
-    let cusumAtCrossing = 0;
     const p = verdict.pValue;
     if (Number.isFinite(this.cusumSteps) && typeof p === 'number' && p >= 0 && p <= 1) {
       w.s = Math.max(0, w.s + cusumIncrement(p) - CUSUM_REFERENCE_STEPS);
-      if (w.s >= this.cusumSteps) {
-        crossed = true;
-        cusumAtCrossing = w.s;
-        w.s = 0;
-      }
+      // Open, the CUSUM is capped at 2h: after the shift ends it falls below h within about
+      // h / (k − E[−ln p]) = h / 0.39 frames, however long the shift lasted.
+      if (w.active) w.s = Math.min(w.s, 2 * this.cusumSteps);
     }
+    const drifting = w.s >= this.cusumSteps;
     const tested = w.n >= this.minFrames;
     const rate = w.k / w.n;
     if (!w.active) {
       const flagHit = tested && w.k >= this.criticalCount(w.n);
-      if (!flagHit && !crossed) return undefined;
+      if (!flagHit && !drifting) return undefined;
       w.active = true;
       w.startedAt = ts;
       w.belowSince = Number.NaN;
-      const started = { ...this.event('drift-started', source, w, ts, crossed ? cusumAtCrossing : w.s), statistic: flagHit ? ('flag-count' as const) : ('p-value-cusum' as const) };
-      w.s = 0; // restarted at the alarm, whichever statistic fired
-      return started;
+      return { ...this.event('drift-started', source, w, ts), statistic: flagHit ? 'flag-count' : 'p-value-cusum' };
     }
-    // Still drifting by the p-values: the hysteresis clock starts again.
-    if (crossed || !tested || rate > this.resolveRate) {
+    // Still drifting by the flag rate or by the p-values (CUSUM at or above h): the hysteresis clock starts again.
+    if (drifting || !tested || rate > this.resolveRate) {
       w.belowSince = Number.NaN;
       return undefined;
     }
     if (Number.isNaN(w.belowSince)) w.belowSince = ts;
     if (ts - w.belowSince < this.options.resolveAfterMs) return undefined;
     w.active = false;
-    return { ...this.event('drift-resolved', source, w, ts), startedAt: w.startedAt };
+    const resolved = { ...this.event('drift-resolved', source, w, ts), startedAt: w.startedAt };
+    w.s = 0; // restarted: the next episode needs a fresh crossing
+    return resolved;
   }
 
   state(source: string): SourceState | undefined {
@@ -355,7 +352,7 @@ export class DriftMonitor {
     w.active = snap.active;
     w.startedAt = snap.startedAt;
     w.belowSince = snap.belowSince ?? Number.NaN;
-    // Above the threshold (a snapshot of a run with a larger ERT): it crosses on the next p-value.
+    // At or above this h (a window written under a larger ERT), it starts an episode on the next p-value.
     w.s = Math.round(cusum! / CUSUM_QUANTUM);
     w.partition = snap.partition;
     this.sources.set(snap.source, w);
@@ -420,7 +417,7 @@ export class DriftMonitor {
     return this.critical[n];
   }
 
-  private event(type: DriftEvent['type'], source: string, w: SourceWindow, ts: number, cusumSteps = w.s): DriftEvent {
+  private event(type: DriftEvent['type'], source: string, w: SourceWindow, ts: number): DriftEvent {
     return {
       type,
       source,
@@ -430,7 +427,7 @@ export class DriftMonitor {
       p0: this.options.p0,
       pValue: binomialUpperTail(w.k, w.n, this.options.p0),
       criticalCount: this.criticalCount(w.n),
-      ...(Number.isFinite(this.cusumSteps) ? { cusum: cusumSteps * CUSUM_QUANTUM, cusumThreshold: this.cusumSteps * CUSUM_QUANTUM } : {}),
+      ...(Number.isFinite(this.cusumSteps) ? { cusum: w.s * CUSUM_QUANTUM, cusumThreshold: this.cusumSteps * CUSUM_QUANTUM } : {}),
       ts,
     };
   }
