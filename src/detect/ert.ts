@@ -21,7 +21,7 @@ import { binomialUpperTail, logBinomialPmf } from './binomial.js';
  * which per verdict has probability P(K = k−1) · p0 · (1 − (k−1)/W) for K ~ Binomial(W, p0);
  * plus the W verdicts that fill a fresh window. It counts every upcrossing, also those of a
  * clump that the first one already alarmed on, so it underestimates the run time: by
- * 1.4× (W 50 and 100) to 2.2× (W 500) in test/drift-ert.test.ts.
+ * 1.1× (W 50) to 2.3× (W 500) in test/drift-ert.test.ts.
  */
 export function upcrossingFramesToFalseAlarm(window: number, p0: number, k: number): number {
   if (k > window) return Infinity;
