@@ -178,6 +178,7 @@ export class Agent {
       const header = threshold
         ? `model ${name}; verdicts: ${verdictRule(head, threshold)} (${calibration.path}, p0 ${(100 * threshold.flagRate).toFixed(1)}%); drift: ${driftInWords(config, drift!)}`
         : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
+      if (drift) log.info({ configuredRunTime: config.drift.expectedRunTime, referenceFps: config.drift.referenceFps, ...drift.thresholds }, `drift alarms: ${driftInWords(config, drift)}`);
       // With --json stdout holds only records: the console view stays silent.
       const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: threshold !== undefined });
       return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, calibration, metrics, drift, stream, console: view, header });
