@@ -86,6 +86,23 @@ describe('thresholds from the expected run time', () => {
   });
 });
 
+describe('a new baseline (calibration reload)', () => {
+  it('re-derives the flag count and the CUSUM share for the new p0, keeping the total at the ERT, and keeps the CUSUM state', () => {
+    const m = new DriftMonitor({ window: 500, p0: 0.05, resolveAfterMs: 1000 });
+    const random = mulberry32(9);
+    for (let i = 0; i < 300; i++) m.observe('cam', { flagged: false, pValue: (1 - random()) ** 1.3 }, i);
+    const before = m.snapshot('cam')!.cusum;
+    const t0 = m.thresholds;
+    m.setBaseline(0.1);
+    const t1 = m.thresholds;
+    expect(t1.criticalCount).toBeGreaterThan(t0.criticalCount);
+    expect(t1.flagCountRunTime).toBeGreaterThanOrEqual(2 * DEFAULT_EXPECTED_RUN_TIME);
+    expect(t1.expectedRunTime).toBeGreaterThanOrEqual(DEFAULT_EXPECTED_RUN_TIME);
+    expect(t1.expectedRunTime).toBeLessThan(1.5 * DEFAULT_EXPECTED_RUN_TIME);
+    expect(m.snapshot('cam')!.cusum).toBe(before);
+  });
+});
+
 describe('measured false-alarm interval on simulated in-distribution streams', () => {
   // [ERT, window, alarms]: ~40 alarms each, so the mean is within ±30 % of the truth at 2σ.
   const cases = [
