@@ -22,7 +22,7 @@ describe('deploy/ rules and routing', () => {
   it('promtool check rules', () => {
     const r = tool('promtool', ['check', 'rules', 'deploy/prometheus/gaia-rules.yml']);
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('SUCCESS: 17 rules found');
+    expect(r.out).toContain('SUCCESS: 18 rules found');
   });
 
   it('promtool test rules: every alert, drift excess and traffic guard, no flapping', () => {
@@ -35,7 +35,7 @@ describe('deploy/ rules and routing', () => {
     const r = tool('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('SUCCESS: 1 rule files found');
-    expect(r.out).toContain('SUCCESS: 17 rules found');
+    expect(r.out).toContain('SUCCESS: 18 rules found');
   });
 
   it('amtool check-config', () => {

@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config/load.js';
 import { isFlagged, mulberry32 } from '../src/detect/calibration.js';
 import { binomialUpperTail, criticalCount } from '../src/detect/binomial.js';
 import { DriftMonitor, expectedFramesToFalseAlarm, type DriftEvent } from '../src/detect/drift.js';
+import { expectedFramesToFalseAlarmAt } from '../src/detect/ert.js';
 import { openFrameSet } from '../src/frames/frame-set.js';
 import { loadCalibration } from '../src/offline/calibration-file.js';
 import { scoreSet } from '../src/offline/score-set.js';
@@ -44,7 +45,7 @@ describe('DriftMonitor', () => {
     let t = 0;
     const feed = (source: string, flags: boolean[]) => {
       for (const f of flags) {
-        const e = m.observe(source, f, (t += 100));
+        const e = m.observe(source, { flagged: f }, (t += 100));
         if (e) events.push(e);
       }
     };
@@ -70,12 +71,12 @@ describe('DriftMonitor', () => {
   it('does not flap: a rate hovering at the resolve bound does not end the episode early', () => {
     const m = new DriftMonitor(options);
     let t = 0;
-    for (let i = 0; i < 60; i++) m.observe('s', true, (t += 100));
+    for (let i = 0; i < 60; i++) m.observe('s', { flagged: true }, (t += 100));
     expect(m.state('s')!.active).toBe(true);
     // Alternate between just above and below 2·p0: the hysteresis clock keeps restarting.
     const events: DriftEvent[] = [];
     for (let i = 0; i < 400; i++) {
-      const e = m.observe('s', i % 9 === 0, (t += 100));
+      const e = m.observe('s', { flagged: i % 9 === 0 }, (t += 100));
       if (e) events.push(e);
     }
     expect(events.filter((e) => e.type === 'drift-resolved').length).toBeLessThanOrEqual(1);
@@ -84,8 +85,8 @@ describe('DriftMonitor', () => {
 
   it('forgets sources gone quiet, but never one with an open episode', () => {
     const m = new DriftMonitor({ ...options, idleForgetMs: 60_000 });
-    for (let i = 0; i < 1000; i++) m.observe(`transient-${i}`, false, i); // e.g. per-session ids
-    for (let i = 0; i < 60; i++) m.observe('drifting', true, i);
+    for (let i = 0; i < 1000; i++) m.observe(`transient-${i}`, { flagged: false }, i); // e.g. per-session ids
+    for (let i = 0; i < 60; i++) m.observe('drifting', { flagged: true }, i);
     expect(m.state('drifting')!.active).toBe(true);
     expect(m.size).toBe(1001);
     expect(m.forgetIdle(Date.now() + 30_000)).toEqual([]); // not idle long enough yet
@@ -99,6 +100,7 @@ describe('DriftMonitor', () => {
   it('refuses nonsense options', () => {
     expect(() => new DriftMonitor({ ...options, p0: 0 })).toThrow(RangeError);
     expect(() => new DriftMonitor({ ...options, alpha: 2 })).toThrow(RangeError);
+    expect(() => new DriftMonitor({ ...options, expectedRunTime: 99 })).toThrow(RangeError);
   });
 });
 
@@ -147,15 +149,19 @@ describe('false alarms and detection delay on real verdicts (fmnist-resnet18)', 
     let since = 0;
     for (let frame = 0; gaps.length < 30 && frame < 20_000_000; frame++) {
       since++;
-      if (monitor.observe('cam', stream.next().value as boolean, frame)) {
+      if (monitor.observe('cam', { flagged: stream.next().value as boolean }, frame)) {
         gaps.push(since);
         since = 0;
         monitor = new DriftMonitor({ window, alpha, p0, resolveAfterMs: Infinity });
       }
     }
     const measured = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-    console.log(`window ${window}, alpha ${alpha}: ${gaps.length} false drifts, mean ${measured.toFixed(0)} frames apart, predicted ${predicted.toFixed(0)}`);
+    // The first-passage prediction that drift.expectedRunTime uses (src/detect/ert.ts) is closer than the upcrossing one.
+    const firstPassage = expectedFramesToFalseAlarmAt(window, p0, criticalCount(window, p0, alpha));
+    console.log(`window ${window}, alpha ${alpha}: ${gaps.length} false drifts, mean ${measured.toFixed(0)} frames apart, predicted ${predicted.toFixed(0)} (upcrossing), ${firstPassage.toFixed(0)} (first passage)`);
     expect(gaps.length).toBe(30);
+    expect(measured / firstPassage).toBeGreaterThan(1 / 1.5);
+    expect(measured / firstPassage).toBeLessThan(1.5);
     expect(measured / predicted).toBeGreaterThan(1 / 3);
     expect(measured / predicted).toBeLessThan(3);
   });
@@ -169,11 +175,11 @@ describe('false alarms and detection delay on real verdicts (fmnist-resnet18)', 
       const stream = idStream(1000 + run);
       const monitor = new DriftMonitor({ window: 200, alpha: 1e-3, p0, resolveAfterMs: 60_000 });
       let frame = 0;
-      for (; frame < 1000; frame++) expect(monitor.observe('cam', stream.next().value as boolean, frame)).toBeUndefined();
+      for (; frame < 1000; frame++) expect(monitor.observe('cam', { flagged: stream.next().value as boolean }, frame)).toBeUndefined();
       const switchedAt = frame;
       for (;;) {
         const flagged = random() < 0.5 ? random() < 0.85 : (stream.next().value as boolean);
-        if (monitor.observe('cam', flagged, frame++)) break;
+        if (monitor.observe('cam', { flagged }, frame++)) break;
       }
       delays.push(frame - switchedAt);
     }

@@ -28,6 +28,14 @@ const calibrated = { rawThreshold: 0.25, flagRate: 0.05, fingerprint: 'c0ffee012
 const seriesOf = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`));
 
 describe('AgentMetrics', () => {
+  it('reports the drift alarms\' expected run time once a drift monitor is watched, and nothing before', async () => {
+    const registry = new MetricsRegistry();
+    const m = metricsFor(registry);
+    expect(seriesOf(await registry.metrics(), 'gaia_drift_expected_run_time_frames')).toEqual([]);
+    m.watchDrift(() => undefined, () => 18_231_243);
+    expect(seriesOf(await registry.metrics(), 'gaia_drift_expected_run_time_frames')).toEqual(['gaia_drift_expected_run_time_frames{model="fmnist-cnn"} 18231243']);
+  });
+
   it('counts scored frames by source and verdict, with score ratios, latency, batches and the calibration', async () => {
     const registry = new MetricsRegistry();
     const m = metricsFor(registry);

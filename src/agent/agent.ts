@@ -172,15 +172,16 @@ export class Agent {
       metrics.setCalibration(calibration.current ? calibrationMetrics(calibration.current) : undefined);
       metrics.watchReady(() => board.snapshot().ready);
       const drift = judge ? driftMonitor(config, judge.flagRate) : undefined;
-      if (drift) metrics.watchDrift((source) => drift.state(source));
+      if (drift) metrics.watchDrift((source) => drift.state(source), () => drift.thresholds.expectedRunTime);
 
       const stream = await openStream(config, pkg.dir, log, deps.json ? deps.stdout : undefined);
       closers.push(() => stream.source.close());
       board.source = stream.source;
       metrics.watchLag(() => stream.source.lag());
       const header = judge
-        ? `model ${name}; verdicts: ${judge.describe()} (${calibration.path}, p0 ${(100 * judge.flagRate).toFixed(1)}%); drift: window ${config.drift.window}, alpha ${config.drift.alpha}`
+        ? `model ${name}; verdicts: ${judge.describe()} (${calibration.path}, p0 ${(100 * judge.flagRate).toFixed(1)}%); drift: ${driftInWords(config, drift!)}`
         : `model ${name}; no calibration found: scores only, no verdicts or drift (write one with gaia-sentinel calibrate)`;
+      if (drift) log.info({ configuredRunTime: config.drift.expectedRunTime, referenceFps: config.drift.referenceFps, ...drift.thresholds }, `drift alarms: ${driftInWords(config, drift)}`);
       // With --json stdout holds only records: the console view stays silent.
       const view = new ConsoleView({ out: deps.json ? { write: () => true } : deps.stdout, verbose: deps.verbose ?? false, keepRecords: stream.finite && !deps.json, judged: judge !== undefined });
       return new Agent({ config, log, board, telemetry, pkg, scorer, fingerprint, calibration, metrics, drift, stream, console: view, header });
@@ -224,7 +225,7 @@ export class Agent {
     else {
       const drift = driftMonitor(config, judge.flagRate);
       this.drift = drift;
-      metrics.watchDrift((source) => drift.state(source));
+      metrics.watchDrift((source) => drift.state(source), () => drift.thresholds.expectedRunTime);
       view.judging();
     }
     metrics.setCalibration(calibrationMetrics(current));
@@ -446,10 +447,27 @@ function verdictHead(name: string, where: string): HeadName {
 function driftMonitor(config: Readonly<Config>, p0: number): DriftMonitor {
   return new DriftMonitor({
     window: config.drift.window,
-    alpha: config.drift.alpha,
+    expectedRunTime: config.drift.expectedRunTime,
+    ...(config.drift.alpha > 0 ? { alpha: config.drift.alpha } : {}),
+    pValueCusum: config.drift.pValueCusum,
     p0,
     resolveAfterMs: config.drift.resolveAfterMs,
     ...(config.drift.resolveRate > 0 ? { resolveRate: config.drift.resolveRate } : {}),
     ...(config.drift.idleForgetMs > 0 ? { idleForgetMs: config.drift.idleForgetMs } : {}),
   });
+}
+
+/**
+ * The drift alarm rate in words: "a false episode every 18144000 frames per source (7.0 days at 30 fps): window 500,
+ * episode at 53 flagged (alone every 54.4M frames); p-value CUSUM h 28.07 (every 37.6M frames); window 500, ...".
+ */
+function driftInWords(config: Readonly<Config>, drift: DriftMonitor): string {
+  const t = drift.thresholds;
+  const fps = config.drift.referenceFps;
+  const frames = (n: number) => (n >= 1e6 ? `${(n / 1e6).toPrecision(3)}M` : n >= 1e3 ? `${(n / 1e3).toPrecision(3)}k` : n.toFixed(0));
+  const hours = t.expectedRunTime / fps / 3600;
+  const when = hours >= 48 ? `${(hours / 24).toPrecision(3)} days` : `${hours.toPrecision(3)} hours`;
+  const flag = `window ${config.drift.window}, episode at ${t.criticalCount} flagged${t.flagCountFrom === 'alpha' ? ` (drift.alpha ${config.drift.alpha})` : ''} (alone a false one every ${frames(t.flagCountRunTime)} frames)`;
+  const cusum = t.cusumThreshold === undefined ? 'p-value CUSUM off' : `p-value CUSUM h ${t.cusumThreshold.toFixed(2)} (alone every ${frames(t.cusumRunTime!)} frames)`;
+  return `a false episode every ${frames(t.expectedRunTime)} frames per source (${when} at ${fps} fps; drift.expectedRunTime ${config.drift.expectedRunTime}); ${flag}; ${cusum}`;
 }

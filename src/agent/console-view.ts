@@ -43,7 +43,7 @@ export class ConsoleView implements PipelineObserver {
       return;
     }
     this.o.out.write(
-      `[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.flagged}/${e.window} frames flagged (${(100 * e.rate).toFixed(1)}% vs p0 ${(100 * e.p0).toFixed(1)}%, p = ${e.pValue.toExponential(1)})\n`,
+      `[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.flagged}/${e.window} frames flagged (${(100 * e.rate).toFixed(1)}% vs p0 ${(100 * e.p0).toFixed(1)}%, p = ${e.pValue.toExponential(1)})${e.statistic === 'p-value-cusum' ? `, by the p-value CUSUM (${e.cusum!.toFixed(1)} ≥ ${e.cusumThreshold!.toFixed(1)})` : ''}\n`,
     );
   }
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { CONFIG_KEYS, envOf } from './keys.js';
+import { MAX_EXPECTED_RUN_TIME } from '../detect/drift.js';
 import { schema } from './schema.js';
 
 const PROVIDERS = ['cpu', 'cuda'];
@@ -30,6 +31,13 @@ convict.addFormat({
   name: 'probability',
   validate(value: unknown) {
     if (typeof value !== 'number' || !(value > 0 && value < 1)) throw new Error('must be a number strictly between 0 and 1');
+  },
+  coerce: (v: string) => Number(v),
+});
+convict.addFormat({
+  name: 'positive-number',
+  validate(value: unknown) {
+    if (typeof value !== 'number' || !(value > 0 && Number.isFinite(value))) throw new Error('must be a number above 0');
   },
   coerce: (v: string) => Number(v),
 });
@@ -143,6 +151,19 @@ function crossCheck(c: Config): void {
   }
   if (Boolean(c.kafka.sslCertFile) !== Boolean(c.kafka.sslKeyFile)) {
     bad('kafka.sslCertFile and kafka.sslKeyFile (env GAIA_KAFKA_SSL_CERT_FILE, GAIA_KAFKA_SSL_KEY_FILE) go together: mutual TLS needs both');
+  }
+  const ertDefault = schema.drift.expectedRunTime.default;
+  if (c.drift.alpha > 0 && c.drift.expectedRunTime !== ertDefault) {
+    bad(
+      `drift.alpha (${c.drift.alpha}, env GAIA_DRIFT_ALPHA) and drift.expectedRunTime (${c.drift.expectedRunTime}, env GAIA_DRIFT_EXPECTED_RUN_TIME) both set the flag-count threshold: ` +
+        'set only drift.expectedRunTime (alpha 0), or only alpha',
+    );
+  }
+  if (c.drift.expectedRunTime < 2 * c.drift.window || c.drift.expectedRunTime > MAX_EXPECTED_RUN_TIME) {
+    bad(
+      `drift.expectedRunTime (${c.drift.expectedRunTime}, env GAIA_DRIFT_EXPECTED_RUN_TIME) must be between twice drift.window (${2 * c.drift.window}) and ${MAX_EXPECTED_RUN_TIME} frames: ` +
+        'a shorter one cannot be met by a test that needs a full window',
+    );
   }
   if (c.kafka.saslMechanism && !c.kafka.saslUsername) {
     bad(`kafka.saslMechanism is ${c.kafka.saslMechanism} but kafka.saslUsername (env GAIA_KAFKA_SASL_USERNAME) is empty`);

@@ -250,17 +250,35 @@ export const schema = {
     },
   },
   drift: {
-    window: {
-      doc: 'Verdicts per source in the sliding window of the drift test.',
+    expectedRunTime: {
+      doc: 'Expected frames between false drift-started events of one source with no shift (ERT), both drift statistics together; each gets twice it. Default 18144000: once a week at 30 fps. The thresholds of the flag count and the p-value CUSUM are derived from it.',
       format: 'positive-int',
-      default: 100,
+      default: 18_144_000,
+      env: 'GAIA_DRIFT_EXPECTED_RUN_TIME',
+    },
+    referenceFps: {
+      doc: 'Frame rate (frames/s) at which the startup log states drift.expectedRunTime in hours and days. Only the log uses it.',
+      format: 'positive-number',
+      default: 30,
+      env: 'GAIA_DRIFT_REFERENCE_FPS',
+    },
+    window: {
+      doc: 'Verdicts per source in the sliding window of the flag-count drift test.',
+      format: 'positive-int',
+      default: 500,
       env: 'GAIA_DRIFT_WINDOW',
     },
     alpha: {
-      doc: 'A drift episode starts when P(X >= flagged | window, p0) falls below alpha.',
-      format: 'probability',
-      default: 0.001,
+      doc: 'Override of the flag-count test: an episode starts when P(X >= flagged | window, p0) falls below alpha, instead of the count derived from drift.expectedRunTime. 0: derived (the default). Setting both alpha and a non-default drift.expectedRunTime is refused.',
+      format: 'probability-or-zero',
+      default: 0,
       env: 'GAIA_DRIFT_ALPHA',
+    },
+    pValueCusum: {
+      doc: 'The second drift statistic: a CUSUM of the verdicts\' ID p-values, for shifts that leave flags rare. false: off, and the flag count gets the whole drift.expectedRunTime.',
+      format: 'bool',
+      default: true,
+      env: 'GAIA_DRIFT_P_VALUE_CUSUM',
     },
     resolveRate: {
       doc: 'An episode may end once the windowed flag rate is at or below this (0: twice p0).',

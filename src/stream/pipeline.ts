@@ -185,7 +185,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
         stats.flagged++;
         events.push(alert);
       }
-      const episode = drift?.observe(record.source, record.flagged, record.capturedAt ?? scoredAt, record.partition);
+      const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition);
       // The frame that tipped the window identifies the event (its id) and lets a consumer find it.
       if (episode) events.push({ ...episode, model: record.model, modelFingerprint: record.modelFingerprint, calibration: record.calibration, trigger: frameRef(record) });
     });

@@ -95,6 +95,8 @@ export class AgentMetrics implements PipelineObserver {
   private queueSource: (() => PipelineQueue) | undefined;
   /** Drift state per source, read on each verdict (fed while a calibration is loaded). */
   private driftOf: ((source: string) => { rate: number; active: boolean } | undefined) | undefined;
+  /** The drift alarms' expected run time (frames between false episodes per source), read on each scrape. */
+  private driftRunTime: (() => number) | undefined;
   private calibration: CalibrationMetrics | undefined;
 
   constructor(registry: Registry, options: MetricsOptions) {
@@ -184,6 +186,19 @@ export class AgentMetrics implements PipelineObserver {
         for (const [stage, frames] of Object.entries(queueOf())) this.set({ stage }, frames);
       },
     });
+    const runTimeOf = () => this.driftRunTime?.();
+    const model = options.model;
+    new Gauge({
+      name: 'gaia_drift_expected_run_time_frames',
+      help: 'Expected frames between false drift-started events per source with no shift (drift.expectedRunTime, as its thresholds give it); absent without a calibration.',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        const v = runTimeOf();
+        this.reset();
+        if (v !== undefined && Number.isFinite(v)) this.set({ model }, v);
+      },
+    });
     const readyOf = () => this.readySource?.() ?? false;
     new Gauge({
       name: 'gaia_ready',
@@ -224,8 +239,9 @@ export class AgentMetrics implements PipelineObserver {
   }
 
   /** Where each verdict's drift state (flagged ratio in the window, episode open) is read from. */
-  watchDrift(driftOf: (source: string) => { rate: number; active: boolean } | undefined): void {
+  watchDrift(driftOf: (source: string) => { rate: number; active: boolean } | undefined, expectedRunTime?: () => number): void {
     this.driftOf = driftOf;
+    this.driftRunTime = expectedRunTime;
   }
 
   /** Where to read readiness from, on each scrape. */
