@@ -251,9 +251,10 @@ describe('gaia-sentinel run', () => {
     expect(at[0]!).toBeLessThan((512 + 100) * frameTime);
     expect(at[1]!).toBeGreaterThan(1024 * frameTime);
 
-    const auroc = /AUROC id vs ood: GAIA-Z (\d\.\d+), MSP (\d\.\d+)/.exec(r.stdout);
+    const auroc = /AUROC id vs ood: verdict (\d\.\d+), GAIA-Z (\d\.\d+), MSP (\d\.\d+)/.exec(r.stdout);
     expect(auroc, r.stdout).not.toBeNull();
     expect(Number(auroc![1])).toBeGreaterThan(0.9);
+    expect(Number(auroc![2])).toBeGreaterThan(0.9);
     // Against the committed calibration's verdict rule: most digits are flagged, about 5 % of the clothes
     // (GAIA-Z alone flags more of these digits; this small model's energy and features hardly see them).
     const ood = /ood: 512 frames, (\d+) flagged OOD/.exec(r.stdout);

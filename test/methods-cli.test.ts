@@ -71,7 +71,8 @@ describe('every method through calibrate, eval and bench', () => {
     const reports = join(dir, 'reports');
     await evalCommand(['--model', MODEL, '--id', ID, '--ood', OOD, '--methods', 'all', '--calibration', calibration, '--out-dir', reports], out.io);
     const json = JSON.parse(await readFile(join(reports, 'eval-fmnist-cnn.json'), 'utf8'));
-    expect(json.heads).toEqual(METHOD_HEADS);
+    // Every method, and the calibration's verdict rule beside them.
+    expect(json.heads).toEqual([...METHOD_HEADS, 'verdict']);
     for (const h of METHOD_HEADS) expect(json.results[h].ood.auroc, h).toBeGreaterThan(0);
     for (const label of ['| ODIN |', '| ReAct |', '| GradNorm |', '| RankFeat |', '| Mahalanobis |', '| GAIA-A (fusion, q = 2) |']) {
       expect(out.stdout).toContain(label);
