@@ -21,7 +21,9 @@
  * --window-table: the flag count alone on Bernoulli flags, p0 5 % before the change and
  * 10 %, 20 %, 50 % after it, per window size at --ert (the table behind drift.window's default).
  *
- * Output: JSON on stdout (and in --out), or with --markdown a Markdown table.
+ * Output: JSON on stdout (and in --out), or with --markdown a Markdown table; with --suite
+ * data/sets/SUITE.json also one row per corruption type with its three severities, and the
+ * semantic sets (docs/RESULTS.md#drift-detection-on-the-suite).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     'window-table': { type: 'boolean', default: false },
     windows: { type: 'string', default: '100,200,300,500,1000,2000' },
     markdown: { type: 'boolean', default: false },
+    suite: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -190,11 +193,48 @@ function sets() {
   for (const s of shifted) {
     console.log(`| ${s.set} | ${s.frames} | ${(100 * s.flagRate).toFixed(1)} % | ${s.medianFrames} | ${s.p90Frames} | ${s.by['flag-count']} / ${s.by['p-value-cusum']} | ${s.falseAlarmsBeforeChange} | ${s.notDetectedWithin} |`);
   }
+  if (values.suite) console.log(`\n${suiteTables(values.suite, shifted, maxFrames)}`);
   console.log(
     `\nFalse alarms on a resampled ID stream at ERT ${faErt}: ${gaps.length} alarms, mean ${measured.toFixed(0)} frames apart (${(measured / faErt).toFixed(2)}× the configured ERT; ` +
       `${faBy['flag-count']} by the flag count, ${faBy['p-value-cusum']} by the CUSUM). The default ERT (${DEFAULT_EXPECTED_RUN_TIME}) is too long to measure here; its thresholds come from the same derivation, so expect a similar ratio there ` +
       '(resampling keeps the frames i.i.d.: real streams are autocorrelated, which lengthens runs of flags and shortens the interval).',
   );
+}
+
+/**
+ * The corruption suite as one row per type (severities 1–3 side by side) and the semantic
+ * sets: median frames to detection among the runs that detected, with the share of runs that
+ * did not within maxFrames, and the set's flag rate.
+ */
+function suiteTables(
+  path: string,
+  shifted: ReadonlyArray<{ set: string; runs: number; notDetectedWithin: number; medianFrames: number; flagRate: number }>,
+  maxFrames: number,
+): string {
+  const suite = JSON.parse(readFileSync(path, 'utf8')) as { corruptions: Array<{ name: string; type: string; family: string; severity: number }>; semantic: Array<{ name: string }> };
+  const by = new Map(shifted.map((s) => [s.set, s]));
+  const frames = (n: number) => Math.round(n).toLocaleString('en-US').replaceAll(',', ' ');
+  const cell = (name: string) => {
+    const s = by.get(name);
+    if (!s) return 'n/a';
+    const flagged = `${(100 * s.flagRate).toFixed(0)} %`;
+    const u = s.notDetectedWithin;
+    if (2 * u >= s.runs) return `> ${frames(maxFrames)} (${s.runs - u} of ${s.runs} detected) · ${flagged}`;
+    return `${frames(s.medianFrames)}${u ? ` (${u} of ${s.runs} not within ${frames(maxFrames)})` : ''} · ${flagged}`;
+  };
+  const types = [...new Map(suite.corruptions.map((c) => [c.type, c.family]))];
+  const rows = types.map(([type, family]) => `| ${type} | ${family} | ${[1, 2, 3].map((k) => cell(`shift-${type}-s${k}`)).join(' | ')} |`);
+  const semantic = suite.semantic.filter((s) => by.has(s.name)).map((s) => `| ${s.name} | ${cell(s.name)} |`);
+  return [
+    'Median frames to detection · share of the set flagged:\n',
+    '| corruption | family | severity 1 | severity 2 | severity 3 |',
+    '|---|---|---:|---:|---:|',
+    ...rows,
+    '',
+    '| semantic set | median frames to detection · share flagged |',
+    '|---|---:|',
+    ...semantic,
+  ].join('\n');
 }
 
 if (values['window-table']) windowTable();

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import type { HeadName } from '../src/compile/heads.js';
-import { isFlagged } from '../src/detect/calibration.js';
+import { isFlagged, mulberry32 } from '../src/detect/calibration.js';
+import { DriftMonitor } from '../src/detect/drift.js';
 import { openFrameSet } from '../src/frames/frame-set.js';
 import { judgeOf, loadCalibration, readFeatureStats } from '../src/offline/calibration-file.js';
 import { scoreSet } from '../src/offline/score-set.js';
@@ -48,6 +49,31 @@ describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation 
       const deciles = new Array<number>(10).fill(0);
       for (const v of verdicts) deciles[Math.min(9, Math.floor(v.pValue! * 10))]!++;
       for (const d of deciles) expect(Math.abs(d / scores.count - 0.1)).toBeLessThan(0.02);
+
+      // Stream level: these verdicts, resampled (seeded) into one long in-distribution stream,
+      // raise false drift episodes (flag count and p-value CUSUM together) at about the
+      // configured expected run time: within [ERT/3, 3·ERT], as Alibi Detect's tests require.
+      // 2·10⁴ frames: an ERT a test can measure; the default's thresholds come from the same derivation.
+      const ert = 20_000;
+      const options = { window: 100, p0: judge.flagRate, expectedRunTime: ert, resolveAfterMs: Number.POSITIVE_INFINITY };
+      const random = mulberry32(name.length);
+      const gaps: number[] = [];
+      let monitor = new DriftMonitor(options);
+      let since = 0;
+      for (let frame = 0; gaps.length < 40 && frame < 40 * 3 * ert; frame++) {
+        since++;
+        const v = verdicts[Math.floor(random() * verdicts.length)]!;
+        if (monitor.observe('cam', { flagged: v.flagged, pValue: v.pValue! }, frame)) {
+          gaps.push(since);
+          since = 0;
+          monitor = new DriftMonitor(options);
+        }
+      }
+      const measured = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+      console.log(`${name}: ${gaps.length} false drift episodes on resampled ID verdicts, mean ${measured.toFixed(0)} frames apart at ERT ${ert}`);
+      expect(gaps.length).toBe(40);
+      expect(measured).toBeGreaterThan(ert / 3);
+      expect(measured).toBeLessThan(3 * ert);
       const manifest = JSON.parse(readFileSync(join('models', name, 'manifest.json'), 'utf8'));
       expect(scores.accuracy).toBeGreaterThan(manifest.metrics.test_accuracy - 0.02);
     } finally {
