@@ -48,7 +48,7 @@ describe('ReferenceScores', () => {
     expect(ref.pValue(0)).toBeCloseTo(1 / 5, 12);
     expect(ref.pValue(2)).toBeCloseTo(4 / 5, 12);
     expect(ref.pValue(9)).toBe(1);
-    expect(ref.pValue(Number.NaN)).toBeNaN();
+    expect(ref.pValue(Number.NaN)).toBeCloseTo(1 / 5, 12); // a broken score: the smallest p-value, never NaN in a record
   });
 });
 
@@ -80,6 +80,15 @@ describe('fitVerdictRule', () => {
     // p = 0.06 twice: neither alone is under 5%, together they are unusual.
     expect(combinePValues('fisher', [0.06, 0.06])).toBeLessThan(combinePValues('fisher', [0.01, 1]));
     expect(combinePValues('min-p', [0.06, 0.06])).toBeGreaterThan(combinePValues('min-p', [0.01, 1]));
+  });
+
+  it('flags a frame whose head score is NaN, with valid p-values (no NaN in the record)', () => {
+    const calib = frames(1000, 3);
+    const judge = rule(fitVerdictRule('fisher', ['a', 'b'], calib), calib);
+    const j = judge.judge({ a: [Number.NaN], b: [10] }, 0);
+    expect(j.flagged).toBe(true);
+    expect(j.pValues!.a).toBeCloseTo(1 / 1001, 12);
+    expect(Number.isFinite(j.pValue!) && j.pValue! > 0).toBe(true);
   });
 
   it('refuses no heads, or heads scored on different frames', () => {

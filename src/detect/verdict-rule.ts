@@ -58,10 +58,11 @@ export class ReferenceScores {
 
   /**
    * Conformal ID p-value of a new frame's ID-score: (1 + #{reference ≤ s}) / (n + 1). Under
-   * no shift P(p ≤ a) ≤ a for every a; small = atypically low ID-score. NaN stays NaN.
+   * no shift P(p ≤ a) ≤ a for every a; small = atypically low ID-score. A score that is not
+   * a number (a broken frame) gets the smallest, 1 / (n + 1): it is no evidence of ID.
    */
   pValue(s: number): number {
-    if (Number.isNaN(s)) return Number.NaN;
+    if (Number.isNaN(s)) return 1 / (this.sorted.length + 1);
     return (1 + this.countAtOrBelow(s)) / (this.sorted.length + 1);
   }
 }
@@ -169,9 +170,9 @@ export class VerdictRule implements Judge {
       pValues[h.name] = p;
     });
     const statistic = combinePValues(this.combine, this.p);
-    // NaN from a head (a broken frame's score) is flagged: an unusable score is not evidence of ID.
-    const flagged = Number.isNaN(statistic) || statistic <= this.threshold;
-    return { flagged, score: statistic, idScore: statistic, pValue: Number.isNaN(statistic) ? 0 : this.reference.pValue(statistic), pValues };
+    // A head's NaN (a broken frame's score) is flagged: an unusable score is not evidence of ID.
+    const flagged = statistic <= this.threshold || this.ruleHeads.some((h) => Number.isNaN(raw[h.name]![i]!));
+    return { flagged, score: statistic, idScore: statistic, pValue: this.reference.pValue(statistic), pValues };
   }
 
   /** "fisher(gaia_z, energy) ≤ −7.31": when a frame is flagged, in words. */
@@ -209,7 +210,7 @@ export class HeadJudge implements Judge {
     // NaN compares false: flag it, as the rule does.
     const flagged = Number.isNaN(s) || s <= this.calibration.threshold;
     if (!this.reference) return { flagged, score, idScore: s };
-    const p = Number.isNaN(s) ? 0 : this.reference.pValue(s);
+    const p = this.reference.pValue(s);
     return { flagged, score, idScore: s, pValue: p, pValues: { [this.name]: p } };
   }
 
