@@ -701,6 +701,25 @@ def dumps_compact(obj) -> str:
     return _NUM_LIST.sub(lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]", json.dumps(obj, indent=1))
 
 
+
+def replace_set(out_root: str, name: str, files: dict) -> bool:
+    """Writes a set's files to out_root/name unless they are there byte for byte already (returns
+    True then); a new version is written to a temporary folder that then replaces the old one,
+    so a reader never sees a half-written set."""
+    final = os.path.join(out_root, name)
+    unchanged = os.path.isdir(final) and sorted(os.listdir(final)) == sorted(files) and all(
+        open(os.path.join(final, k), "rb").read() == v for k, v in files.items())
+    if not unchanged:
+        tmp = tempfile.mkdtemp(prefix=f".{name}.", dir=out_root)
+        os.chmod(tmp, 0o755)
+        for k, v in files.items():
+            with open(os.path.join(tmp, k), "wb") as fh:
+                fh.write(v)
+        if os.path.isdir(final):
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    return unchanged
+
 def write_set(b: Built, out_root: str, seed: int) -> dict:
     files = {"images-idx3-ubyte": idx_images_bytes(b.images)}
     if b.labels is not None:
@@ -724,18 +743,7 @@ def write_set(b: Built, out_root: str, seed: int) -> dict:
     manifest.update(b.extra)
     files["manifest.json"] = (dumps_compact(manifest) + "\n").encode("utf-8")
 
-    final = os.path.join(out_root, b.name)
-    unchanged = os.path.isdir(final) and sorted(os.listdir(final)) == sorted(files) and all(
-        open(os.path.join(final, k), "rb").read() == v for k, v in files.items())
-    if not unchanged:
-        tmp = tempfile.mkdtemp(prefix=f".{b.name}.", dir=out_root)
-        os.chmod(tmp, 0o755)
-        for k, v in files.items():
-            with open(os.path.join(tmp, k), "wb") as fh:
-                fh.write(v)
-        if os.path.isdir(final):
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+    unchanged = replace_set(out_root, b.name, files)
     size = sum(len(v) for v in files.values())
     print(f"  {b.name:13s} {b.role:8s} {manifest['count']:6d} images  {size / 1e6:7.2f} MB  "
           f"{'unchanged' if unchanged else 'written'}", flush=True)

@@ -27,9 +27,7 @@ import json
 import math
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -308,18 +306,7 @@ def write_set(name: str, images: np.ndarray, labels: np.ndarray, manifest: dict,
             "labels": True}
     manifest = {**head, **manifest, "built_by": "scripts/data/build_shifts.py"}
     files["manifest.json"] = (dumps_compact(manifest) + "\n").encode("utf-8")
-    final = os.path.join(out_root, name)
-    unchanged = os.path.isdir(final) and sorted(os.listdir(final)) == sorted(files) and all(
-        open(os.path.join(final, k), "rb").read() == v for k, v in files.items())
-    if not unchanged:
-        tmp = tempfile.mkdtemp(prefix=f".{name}.", dir=out_root)
-        os.chmod(tmp, 0o755)
-        for k, v in files.items():
-            with open(os.path.join(tmp, k), "wb") as fh:
-                fh.write(v)
-        if os.path.isdir(final):
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+    unchanged = bs.replace_set(out_root, name, files)
     size = sum(len(v) for v in files.values())
     print(f"  {name:24s} {manifest['role']:15s} {head['count']:5d} images  {size / 1e6:5.2f} MB  "
           f"{'unchanged' if unchanged else 'written'}", flush=True)
