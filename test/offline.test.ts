@@ -146,7 +146,8 @@ describe('calibrate and eval commands', () => {
   it('evaluates ID vs OOD sets into JSON, Markdown and an ROC SVG', async () => {
     const out = capture();
     const reports = join(dir, 'reports');
-    await evalCommand(['--model', MODEL, '--id', join(SAMPLES, 'id'), '--ood', join(SAMPLES, 'ood'), '--calibration', calibration, '--out-dir', reports], out.io);
+    const framesOut = join(reports, 'frames.ndjson');
+    await evalCommand(['--model', MODEL, '--id', join(SAMPLES, 'id'), '--ood', join(SAMPLES, 'ood'), '--calibration', calibration, '--out-dir', reports, '--frames-out', framesOut], out.io);
     const json = JSON.parse(await readFile(join(reports, 'eval-fmnist-cnn.json'), 'utf8'));
     // The agent's verdict rule is reported beside the single heads, as the method `verdict`.
     expect(json.heads).toEqual(['gaia_z', 'gaia_a', 'msp', 'energy', 'verdict']);
@@ -161,6 +162,16 @@ describe('calibrate and eval commands', () => {
     const md = await readFile(join(reports, 'eval-fmnist-cnn.md'), 'utf8');
     expect(md).toContain('| GAIA-Z |');
     expect(md).toContain('| verdict rule |');
+    // --frames-out: one line per set, every frame's verdict and raw head scores.
+    const sets = (await readFile(framesOut, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(sets.map((x) => [x.set, x.id, x.count])).toEqual([['id', true, 512], ['ood', false, 512]]);
+    for (const x of sets) {
+      expect(x.pValue).toHaveLength(512);
+      expect(x.flagged).toHaveLength(512);
+      expect(Object.keys(x.scores).sort()).toEqual(['energy', 'gaia_a', 'gaia_z', 'msp']);
+      expect(x.pValue.every((p: number) => p > 0 && p <= 1)).toBe(true);
+    }
+    expect(sets[0].flagged.reduce((a: number, f: number) => a + f, 0) / 512).toBeCloseTo(json.flagRates.verdict, 9);
     const svg = await readFile(join(reports, 'eval-fmnist-cnn-roc.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('ID vs ood');

@@ -17,7 +17,7 @@ import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
 import { parseOnBadFrame } from './calibrate.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
-import type { HeadName } from '../compile/heads.js';
+import { METHOD_HEADS, type HeadName } from '../compile/heads.js';
 
 export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--methods LIST|all] [--calibration FILE] [--out-dir DIR]
 
@@ -68,6 +68,10 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   // The verdict rule's heads are scored too, so it can be reported beside them.
   const verdictHeadOverride = config.model.verdictHead || undefined;
   const judgeHeads = hasCalibration ? ((await readJudgeHeads(calibrationPath, verdictHeadOverride)) ?? []) : [];
+  const unknown = judgeHeads.filter((h) => !(METHOD_HEADS as readonly string[]).includes(h));
+  if (unknown.length > 0) {
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `${calibrationPath} judges with ${unknown.join(', ')}, which is not a score head (${METHOD_HEADS.join(', ')}); recalibrate with gaia-sentinel calibrate`);
+  }
   const scored = [...new Set([...asked, ...(judgeHeads as HeadName[])])];
   const statsHeads = needsStats(scored);
   if (statsHeads.length > 0 && !hasCalibration) {
@@ -182,7 +186,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
         id: isId,
         count: s.count,
         ...(verdicts.has(s) ? { flagged: verdicts.get(s)!.flagged, pValue: verdicts.get(s)!.pValue } : {}),
-        scores: Object.fromEntries(scored.map((h) => [h, Array.from(s.heads[h]!)])),
+        scores: Object.fromEntries(Object.entries(s.heads).filter(([h]) => h !== 'logits').map(([h, v]) => [h, Array.from(v)])),
       });
     await writeOutput(framesOut, `${[line(id, true), ...ood.map((o) => line(o, false))].join('\n')}\n`);
   }
