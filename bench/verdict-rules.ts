@@ -56,17 +56,22 @@ const heads = Object.keys(idSet.scores).filter((h) => ID_SCORE_SIGN[h] !== undef
 
 const idScores = (h: string, s: SetLine) => Float64Array.from(s.scores[h]!, (v) => ID_SCORE_SIGN[h]! * v);
 
-/** A candidate's ID statistic for every frame of a set. */
-function statistic(candidate: { heads: string[]; combine: CombineRule }, s: SetLine): Float64Array {
-  const stored = fitVerdictRule(candidate.combine, candidate.heads, Object.fromEntries(candidate.heads.map((h) => [h, idScores(h, calib!)])));
-  const rule = new VerdictRule(
+/** A candidate rule fitted on the calibration set, exactly as `calibrate` fits it. */
+function fitted(candidate: { heads: string[]; combine: CombineRule }): VerdictRule {
+  const calibScores = Object.fromEntries(candidate.heads.map((h) => [h, idScores(h, calib!)]));
+  const stored = fitVerdictRule(candidate.combine, candidate.heads, calibScores);
+  return new VerdictRule(
     stored.combine,
-    candidate.heads.map((h) => ({ name: h, sign: ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(idScores(h, calib!)) })),
+    candidate.heads.map((h) => ({ name: h, sign: ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(calibScores[h]!) })),
     stored.threshold,
     stored.flagRate,
     new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
   );
-  const raw = Object.fromEntries(candidate.heads.map((h) => [h, s.scores[h]!]));
+}
+
+/** A rule's ID statistic for every frame of a set, as the agent judges them. */
+function statistic(rule: VerdictRule, s: SetLine): Float64Array {
+  const raw = Object.fromEntries(rule.heads.map((h) => [h, s.scores[h]!]));
   return Float64Array.from({ length: s.count }, (_, i) => rule.judge(raw, i).idScore);
 }
 
@@ -84,7 +89,8 @@ for (const spec of asked.split(';')) {
 
 const rows: Array<Record<string, number | string>> = [];
 for (const c of candidates) {
-  const score = (s: SetLine) => (c.combine ? statistic({ heads: c.heads, combine: c.combine }, s) : idScores(c.heads[0]!, s));
+  const rule = c.combine ? fitted({ heads: c.heads, combine: c.combine }) : undefined;
+  const score = (s: SetLine) => (rule ? statistic(rule, s) : idScores(c.heads[0]!, s));
   const id = score(idSet);
   const row: Record<string, number | string> = { candidate: c.name };
   for (const [group, names] of Object.entries(groups)) {

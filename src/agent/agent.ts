@@ -7,13 +7,13 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import { DEFAULT_HEADS, METHOD_HEADS, STATS_HEADS, type GaiaZMode, type HeadName } from '../compile/heads.js';
+import { DEFAULT_HEADS, METHOD_HEADS, type GaiaZMode, type HeadName } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
 import { DriftMonitor } from '../detect/drift.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
-import { defaultCalibrationPath, readFeatureStats, readJudgeHeads } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, readScorerNeeds } from '../offline/calibration-file.js';
 import { fingerprintOf } from '../offline/fingerprint.js';
 import { loadScorer } from '../runtime/load-scorer.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
@@ -112,14 +112,15 @@ export class Agent {
       const pkg = await loadModelPackage(config.model.dir);
       const name = pkg.manifest.name;
       board.model = name;
-      const head = config.model.verdictHead ? verdictHead(config.model.verdictHead, 'model.verdictHead (env GAIA_MODEL_VERDICT_HEAD)') : undefined;
+      const head = config.model.verdictHead ? verdictHead(config.model.verdictHead) : undefined;
       const calibrationPath = config.calibration.path || defaultCalibrationPath(name);
-      // The heads the calibration judges with are compiled in: its verdict rule's, or model.verdictHead.
-      const judgeHeads = ((await readJudgeHeads(calibrationPath, head)) ?? (head ? [head] : [])).map((h) => verdictHead(h, `${calibrationPath}: verdict.heads`));
+      // The heads the calibration judges with are compiled in (its verdict rule's, or
+      // model.verdictHead), and react's and mahalanobis' feature statistics with them.
+      const needs = await readScorerNeeds(calibrationPath, head);
+      const judgeHeads = needs?.judgeHeads ?? (head ? [head] : []);
       const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads])];
-      // react and mahalanobis are compiled with the calibration's feature statistics.
-      const compiledStats = judgeHeads.some((h) => STATS_HEADS.includes(h));
-      const featureStats = compiledStats ? await readFeatureStats(calibrationPath) : undefined;
+      const featureStats = needs?.featureStats;
+      const compiledStats = featureStats !== undefined;
       const started = performance.now();
       const { scorer, compiled, model } = await loadScorer(
         pkg,
@@ -436,10 +437,10 @@ function calibrationMetrics(c: LoadedCalibration): CalibrationMetrics {
   return { ...(z ? { rawThreshold: z.rawThreshold } : {}), flagRate: c.judge.flagRate, fingerprint: c.ref.digest };
 }
 
-/** A head to judge with (model.verdictHead, or one a calibration's rule names), checked: a head the compiler offers that has a calibrated score. */
-function verdictHead(name: string, where: string): HeadName {
+/** model.verdictHead, checked: a head the compiler offers that has a calibrated score. */
+function verdictHead(name: string): HeadName {
   if (!(METHOD_HEADS as readonly string[]).includes(name)) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: ${where} is "${name}"; choose one of ${METHOD_HEADS.join(', ')}`);
+    throw new GaiaError(ErrorCodes.BAD_CONFIG, `invalid configuration: model.verdictHead (env GAIA_MODEL_VERDICT_HEAD) is "${name}"; choose one of ${METHOD_HEADS.join(', ')}`);
   }
   return name as HeadName;
 }

@@ -5,6 +5,7 @@
  * running calibration in place; the swap itself is one assignment, which the pipeline reads
  * once per batch. Reloads run one at a time.
  */
+import { STATS_HEADS } from '../compile/heads.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { fileExists } from '../files.js';
@@ -91,7 +92,7 @@ export class CalibrationSlot {
     if (this.expected.compiledStats && current && next.file.featureStats?.digest !== current.file.featureStats?.digest) {
       const error = new GaiaError(
         ErrorCodes.FEATURE_STATS,
-        `${this.path} holds other feature statistics than the ones compiled into the scoring graph (${this.expected.compiledHeads.filter((h) => h === 'react' || h === 'mahalanobis').join(', ')}); restart the agent to use them`,
+        `${this.path} holds other feature statistics than the ones compiled into the scoring graph (${this.expected.compiledHeads.filter((h) => (STATS_HEADS as readonly string[]).includes(h)).join(', ')}); restart the agent to use them`,
       );
       return { kind: 'failed', error, current };
     }

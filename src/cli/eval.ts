@@ -9,7 +9,7 @@ import { evaluate, rocCurves } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { loadModelPackage } from '../frames/manifest.js';
-import { defaultCalibrationPath, judgeOf, loadCalibration, readFeatureStats, readJudgeHeads } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, judgeOf, loadCalibration, readScorerNeeds } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
 import { scoreSet, type SetScores } from '../offline/score-set.js';
@@ -17,7 +17,6 @@ import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
 import { parseOnBadFrame } from './calibrate.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
-import { METHOD_HEADS, type HeadName } from '../compile/heads.js';
 
 export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--methods LIST|all] [--calibration FILE] [--out-dir DIR]
 
@@ -67,12 +66,8 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const hasCalibration = Boolean(values.calibration) || (await fileExists(calibrationPath));
   // The verdict rule's heads are scored too, so it can be reported beside them.
   const verdictHeadOverride = config.model.verdictHead || undefined;
-  const judgeHeads = hasCalibration ? ((await readJudgeHeads(calibrationPath, verdictHeadOverride)) ?? []) : [];
-  const unknown = judgeHeads.filter((h) => !(METHOD_HEADS as readonly string[]).includes(h));
-  if (unknown.length > 0) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `${calibrationPath} judges with ${unknown.join(', ')}, which is not a score head (${METHOD_HEADS.join(', ')}); recalibrate with gaia-sentinel calibrate`);
-  }
-  const scored = [...new Set([...asked, ...(judgeHeads as HeadName[])])];
+  const needs = hasCalibration ? await readScorerNeeds(calibrationPath, verdictHeadOverride, asked) : undefined;
+  const scored = [...new Set([...asked, ...(needs?.judgeHeads ?? [])])];
   const statsHeads = needsStats(scored);
   if (statsHeads.length > 0 && !hasCalibration) {
     throw new GaiaError(
@@ -81,7 +76,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
         'make one with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET, or pass --calibration FILE',
     );
   }
-  const featureStats = statsHeads.length > 0 ? await readFeatureStats(calibrationPath) : undefined;
+  const featureStats = needs?.featureStats;
   const session = await openOfflineSession(config, {
     heads: ['logits', ...scored],
     ...(featureStats ? { headSettings: { featureStats } } : {}),

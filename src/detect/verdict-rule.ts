@@ -164,14 +164,17 @@ export class VerdictRule implements Judge {
 
   judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement {
     const pValues: Record<string, number> = {};
+    let broken = false;
     this.ruleHeads.forEach((h, k) => {
-      const p = h.reference.pValue(h.sign * raw[h.name]![i]!);
+      const s = h.sign * raw[h.name]![i]!;
+      broken ||= Number.isNaN(s);
+      const p = h.reference.pValue(s);
       this.p[k] = p;
       pValues[h.name] = p;
     });
     const statistic = combinePValues(this.combine, this.p);
     // A head's NaN (a broken frame's score) is flagged: an unusable score is not evidence of ID.
-    const flagged = statistic <= this.threshold || this.ruleHeads.some((h) => Number.isNaN(raw[h.name]![i]!));
+    const flagged = statistic <= this.threshold || broken;
     return { flagged, score: statistic, idScore: statistic, pValue: this.reference.pValue(statistic), pValues };
   }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureStats } from '../compile/feature-stats.js';
+import { METHOD_HEADS, STATS_HEADS, type HeadName } from '../compile/heads.js';
 import type { HeadCalibration } from '../detect/calibration.js';
 import { COMBINE_RULES, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -95,7 +96,10 @@ export async function saveCalibration(path: string, calibration: CalibrationFile
  * file with loadCalibration, which checks the fingerprint the statistics are tied to.
  */
 export async function readFeatureStats(path: string): Promise<FeatureStats> {
-  const c = await readCalibrationJson(path);
+  return requiredStats(path, await readCalibrationJson(path));
+}
+
+function requiredStats(path: string, c: CalibrationFile): FeatureStats {
   const stats = featureStatsOf(path, c);
   if (!stats) {
     throw new GaiaError(
@@ -104,6 +108,43 @@ export async function readFeatureStats(path: string): Promise<FeatureStats> {
     );
   }
   return stats;
+}
+
+/** What must be compiled into a scorer before a calibration can judge with it. */
+export interface ScorerNeeds {
+  /** The heads its judge reads: the verdict rule's, or `head` alone. */
+  readonly judgeHeads: readonly HeadName[];
+  /** Its feature statistics, when those heads or `alsoHeads` include react or mahalanobis. */
+  readonly featureStats?: FeatureStats;
+}
+
+/**
+ * One read of a calibration before a scorer exists: the heads its judge reads (`head` alone
+ * when given: model.verdictHead), checked to be score heads, and the feature statistics
+ * they (or `alsoHeads`) need. undefined when there is no file at `path` and nothing needs
+ * its statistics.
+ */
+export async function readScorerNeeds(path: string, head: string | undefined, alsoHeads: readonly HeadName[] = []): Promise<ScorerNeeds | undefined> {
+  const needStats = (heads: readonly string[]) => [...heads, ...alsoHeads].some((h) => (STATS_HEADS as readonly string[]).includes(h));
+  let c: CalibrationFile;
+  try {
+    c = await readCalibrationJson(path);
+  } catch (err) {
+    const missing = (err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT';
+    if (missing && !(head && needStats([head]))) return undefined;
+    throw err;
+  }
+  const names = head ? [head] : (c.verdict?.heads ?? [c.primaryHead]);
+  const unknown = names.filter((h) => !(METHOD_HEADS as readonly string[]).includes(h));
+  if (unknown.length > 0) {
+    throw new GaiaError(
+      ErrorCodes.BAD_CONFIG,
+      `${head ? 'model.verdictHead' : `${path}: verdict.heads`} names ${unknown.join(', ')}, which is not a score head (${METHOD_HEADS.join(', ')}); ` +
+        (head ? 'choose one of them' : 'recalibrate with gaia-sentinel calibrate'),
+    );
+  }
+  const judgeHeads = names as HeadName[];
+  return { judgeHeads, ...(needStats(judgeHeads) ? { featureStats: requiredStats(path, c) } : {}) };
 }
 
 async function readCalibrationJson(path: string): Promise<CalibrationFile> {
@@ -118,22 +159,6 @@ async function readCalibrationJson(path: string): Promise<CalibrationFile> {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `${path} is not a ${CALIBRATION_FORMAT} file; write one with gaia-sentinel calibrate`);
   }
   return c;
-}
-
-/**
- * The heads a calibration's judge reads (the verdict rule's, or `head` alone), before a
- * scorer exists: they must be compiled into it. undefined when there is no file at `path`.
- */
-export async function readJudgeHeads(path: string, head?: string): Promise<readonly string[] | undefined> {
-  let c: CalibrationFile;
-  try {
-    c = await readCalibrationJson(path);
-  } catch (err) {
-    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if (head) return [head];
-  return c.verdict?.heads ?? [c.primaryHead];
 }
 
 /**
