@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { FeatureStats } from '../compile/feature-stats.js';
-import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN } from '../detect/calibration.js';
+import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant, type HeadCalibration } from '../detect/calibration.js';
 import { estimateFeatureStats } from '../detect/feature-stats.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
@@ -12,7 +12,7 @@ import { openFrameSet } from '../frames/frame-set.js';
 import { defaultCalibrationPath, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../offline/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
-import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
+import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
 import { fraction, wholeNumber } from './flags.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
@@ -134,7 +134,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     // The default GAIA-A is left out, with a note, where the classifier cannot have it.
     ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
   });
-  for (const o of session.omitted) io.stderr.write(`note: ${o.head} left out: ${o.why}\n`);
+  for (const line of sessionNotes(session)) io.stderr.write(`${line}\n`);
   try {
     const set = await openFrameSet(values.data, { maxBytes: config.frames.maxBytes });
     const scores = await scoreSet(set, session.pre, session.scorer, {
@@ -150,7 +150,22 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         .map(([h, raw]) => [h, calibrateHead(raw, ID_SCORE_SIGN[h]!, DEFAULT_CALIBRATE_OPTIONS)]),
     );
     const name = session.pkg.manifest.name;
-    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined);
+    // A head that cannot rank the calibration frames is left out of the default rule, and said.
+    const constant = Object.keys(heads).filter((h) => isNearConstant(heads[h]!));
+    const ranking = Object.keys(heads).filter((h) => !constant.includes(h));
+    const warningOf = (h: string) => nearConstantWarning(h, heads[h]!, scores.count, session.notes, ranking);
+    const constantAsked = (askedVerdictHeads ?? []).filter((h) => constant.includes(h));
+    if (constantAsked.length > 0) {
+      throw new GaiaError(
+        ErrorCodes.BAD_CONFIG,
+        `--verdict-heads ${values['verdict-heads']}: ${constantAsked.map(warningOf).join(' ')} ` +
+          `The rule would get nothing from ${constantAsked.length > 1 ? 'them' : 'it'} (an ID p-value of 1 for every frame), and a head that flags every calibration frame cannot be loaded; nothing was written. Drop ${constantAsked.join(' and ')} from --verdict-heads`,
+      );
+    }
+    const leftOut = (h: string) => !askedVerdictHeads && (DEFAULT_VERDICT_HEADS as readonly string[]).includes(h);
+    const warnings = constant.map((h) => `${warningOf(h)}${leftOut(h) ? ' The verdict rule leaves it out.' : ''}`);
+    for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined && !constant.includes(h));
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
         ? fitVerdictRule(
@@ -166,7 +181,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       taps: config.model.taps,
       createdAt: new Date().toISOString(),
       data: { source: scores.source, frames: scores.count, rejected: scores.rejected.length },
-      primaryHead: heads.gaia_z ? 'gaia_z' : Object.keys(heads)[0]!,
+      primaryHead: ranking.includes('gaia_z') ? 'gaia_z' : (ranking[0] ?? (heads.gaia_z ? 'gaia_z' : Object.keys(heads)[0]!)),
       ...(verdict ? { verdict } : {}),
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
@@ -183,6 +198,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         primaryHead: calibration.primaryHead,
         ...(verdict ? { verdict: { combine: verdict.combine, heads: verdict.heads, threshold: verdict.threshold, flagRate: verdict.flagRate } } : {}),
         heads: Object.fromEntries(Object.entries(heads).map(([h, c]) => [h, { rawThreshold: c.rawThreshold, rawThresholdInterval95: c.rawThresholdInterval95, flagRate: c.flagRate }])),
+        ...(constant.length > 0 ? { nearConstant: constant, warnings } : {}),
       };
       io.stdout.write(`${JSON.stringify(summary)}\n`);
       return;
@@ -204,6 +220,32 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   } finally {
     await session.scorer.close();
   }
+}
+
+/**
+ * What to tell the user about a head that gave one score to (nearly) every calibration
+ * frame: that it cannot judge this model, why where the compiler foresaw it (GAIA-Z with no
+ * zero-derivative op between its taps and the logits), and which heads still rank.
+ */
+export function nearConstantWarning(
+  head: string,
+  c: HeadCalibration,
+  frames: number,
+  compileNotes: readonly string[],
+  ranking: readonly string[],
+): string {
+  const q = (v: number | undefined) => (v === undefined ? '?' : v.toPrecision(6));
+  const foreseen = head === 'gaia_z' && compileNotes.some((n) => n.startsWith('gaia_z: no tap reaches the logits'));
+  const why = head === 'gaia_z'
+    ? foreseen
+      ? ', as the compiler foresaw (no tap reaches the logits through an op whose derivative is zero on a region, so no gradient entry is zero)'
+      : ' (almost no gradient entry is zero at the taps on these frames)'
+    : '';
+  return (
+    `${head} is near constant on the ${frames} calibration frames (q05 ${q(c.quantiles.q05)}, q95 ${q(c.quantiles.q95)}; ` +
+    `p0 = ${(100 * c.flagRate).toFixed(1)}%, not 5%)${why}: it cannot tell frames apart on this model. ` +
+    (ranking.length > 0 ? `The heads that still rank these frames: ${ranking.join(', ')}.` : 'No calibrated head ranks these frames.')
+  );
 }
 
 /** Scores the ID training set with the features head and estimates react's and mahalanobis' statistics. */

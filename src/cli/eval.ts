@@ -13,7 +13,7 @@ import { defaultCalibrationPath, judgeOf, loadCalibration, readScorerNeeds } fro
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
 import { scoreSet, type SetScores } from '../offline/score-set.js';
-import { OFFLINE_HEADS, openOfflineSession } from '../offline/session.js';
+import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
 import { parseOnBadFrame } from './calibrate.js';
 import type { CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
@@ -83,7 +83,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
     // The default GAIA-A is left out, with a note, where the classifier cannot have it.
     ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
   });
-  for (const o of session.omitted) io.stderr.write(`note: ${o.head} left out: ${o.why}\n`);
+  for (const line of sessionNotes(session)) io.stderr.write(`${line}\n`);
   const methods = asked.filter((m) => !session.omitted.some((o) => o.head === m));
   const name = session.pkg.manifest.name;
   // Fail before scoring, not after, when the calibration belongs to another model.

@@ -98,6 +98,22 @@ export function calibrateHead(raw: ArrayLike<number>, sign: 1 | -1, options: Cal
   };
 }
 
+/** Relative spread of the central 90% below which a head is taken as constant on its calibration set. */
+export const NEAR_CONSTANT_SPREAD = 1e-6;
+
+/**
+ * Whether a head gave (nearly) one raw score to the central 90% of its calibration frames
+ * (q05 to q95 within NEAR_CONSTANT_SPREAD of the median): it cannot rank them, and its
+ * TPR-95 threshold falls in the tie, so it flags far more than 5% (p0 up to 100%). The
+ * known case is GAIA-Z on a network whose taps reach the logits through smooth activations
+ * only (SiLU, GELU: every gradient entry non-zero, every zero ratio 1).
+ */
+export function isNearConstant(head: Pick<HeadCalibration, 'quantiles'>): boolean {
+  const { q05, q50, q95 } = head.quantiles;
+  if (q05 === undefined || q50 === undefined || q95 === undefined) return false;
+  return q95 - q05 <= NEAR_CONSTANT_SPREAD * Math.max(Math.abs(q50), Number.MIN_VALUE);
+}
+
 /** Whether a raw head output is flagged as out-of-distribution by a calibration. */
 export function isFlagged(raw: number, head: Pick<HeadCalibration, 'sign' | 'threshold'>): boolean {
   return head.sign * raw <= head.threshold;

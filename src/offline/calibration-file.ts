@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureStats } from '../compile/feature-stats.js';
 import { METHOD_HEADS, STATS_HEADS, type HeadName } from '../compile/heads.js';
-import type { HeadCalibration } from '../detect/calibration.js';
+import { isNearConstant, type HeadCalibration } from '../detect/calibration.js';
 import { COMBINE_RULES, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { writeOutput } from '../files.js';
@@ -249,6 +249,13 @@ function validateHead(path: string, name: string, h: HeadCalibration): void {
   if (!finite(h.rawThreshold)) bad('rawThreshold', h.rawThreshold, 'a finite number');
   if (finite(h.threshold) && finite(h.rawThreshold) && Math.abs(h.sign * h.threshold - h.rawThreshold) > 1e-9 * Math.max(1, Math.abs(h.rawThreshold))) {
     bad('rawThreshold', h.rawThreshold, `sign × threshold (${h.sign * h.threshold})`);
+  }
+  if (h.flagRate === 1 && h.quantiles && isNearConstant(h)) {
+    throw new GaiaError(
+      ErrorCodes.BAD_CONFIG,
+      `${path}: heads.${name} flags every calibration frame (p0 = 100%): the head gave nearly one score to all of them ` +
+        `(q05 ${h.quantiles.q05}, q95 ${h.quantiles.q95}) and cannot judge this model; judge with another head (model.verdictHead) or recalibrate the rule without it (calibrate --verdict-heads)`,
+    );
   }
   if (!(finite(h.flagRate) && h.flagRate > 0 && h.flagRate < 1)) bad('flagRate', h.flagRate, 'a number strictly between 0 and 1 (the baseline flag rate p0)');
 }

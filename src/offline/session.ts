@@ -15,6 +15,8 @@ export interface OfflineSession {
   readonly fingerprint: string;
   /** Optional heads this model cannot have, left out, each with why (say so to the user). */
   readonly omitted: ReadonlyArray<{ readonly head: HeadName; readonly why: string }>;
+  /** What the compiler noted about this model (a fallback to the float backward, an uninformative GAIA-Z). */
+  readonly notes: readonly string[];
 }
 
 export const OFFLINE_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'gaia_a', 'msp', 'energy'];
@@ -62,5 +64,11 @@ export async function openOfflineSession(config: Readonly<Config>, want: Session
     pre: new Preprocessor(pkg.manifest, config.frames),
     fingerprint: fingerprintOf(model, compiled.taps, pkg.manifest),
     omitted,
+    notes: compiled.notes,
   };
+}
+
+/** The lines calibrate and eval print before scoring: heads left out, then the compiler's notes. */
+export function sessionNotes(session: Pick<OfflineSession, 'omitted' | 'notes'>): string[] {
+  return [...session.omitted.map((o) => `note: ${o.head} left out: ${o.why}`), ...session.notes.map((n) => `note: ${n}`)];
 }
