@@ -18,7 +18,7 @@ import { DataType } from '../src/onnx/schema.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { windowGeometry } from '../src/onnx/window-geometry.js';
 
-interface Case { cin: number; cout: number; group: number; k: number; s: number; p: number; size: number; d?: number; zeros?: 'some' | 'slice' }
+interface Case { cin: number; cout: number; group: number; k: number; s: number; p: number; size: number; d?: number; zeros?: 'some' | 'slice' | 'few' }
 
 function random(n: number, seed: number): Float32Array {
   let x = seed;
@@ -77,6 +77,10 @@ const CASES: Case[] = [
   { cin: 4, cout: 6, group: 1, k: 3, s: 1, p: 1, size: 7, zeros: 'some' },
   { cin: 4, cout: 6, group: 1, k: 3, s: 2, p: 1, size: 8, zeros: 'slice' },
   { cin: 6, cout: 6, group: 6, k: 3, s: 1, p: 1, size: 7, zeros: 'some' },
+  // Zeros in a few input channels (the shortcut elsewhere): input channel 1's centre tap
+  // for every output channel, and one weight of channel 6.
+  { cin: 8, cout: 6, group: 1, k: 3, s: 1, p: 1, size: 7, zeros: 'few' },
+  { cin: 8, cout: 6, group: 1, k: 3, s: 2, p: 1, size: 9, zeros: 'few' },
 ];
 
 describe('Conv pattern rule', () => {
@@ -93,6 +97,10 @@ describe('Conv pattern rule', () => {
       const wData = random(c.cout * cinG * c.k * c.k, 7);
       if (c.zeros === 'some') wData.forEach((_, i) => i % 5 === 2 && (wData[i] = 0));
       if (c.zeros === 'slice') wData.fill(0, 0, cinG * c.k * c.k); // output channel 0 reads nothing
+      if (c.zeros === 'few') {
+        for (let o = 0; o < c.cout; o++) wData[((o * cinG + 1) * c.k + 1) * c.k + 1] = 0;
+        wData[((2 * cinG + 6) * c.k + 0) * c.k + 2] = 0;
+      }
       const w = Tensor.float32('w', [c.cout, cinG, c.k, c.k], wData);
       const shapes = new Map<string, Shape>([
         ['x', [batch, c.cin, c.size, c.size]],
@@ -141,6 +149,11 @@ describe('Conv pattern rule', () => {
       });
       expect(ones).toBeGreaterThan(0);
       expect(ones).toBeLessThan(expected.length);
+      if (c.zeros === 'few') {
+        // The zeros matter here: the shared footprint alone would be wrong somewhere.
+        const shortcut = referencePattern(c, wData.map((v) => (v === 0 ? 1 : v)), dy, out, batch);
+        expect(expected.some((v, i) => v !== shortcut[i])).toBe(true);
+      }
     });
   }
 });

@@ -19,19 +19,36 @@ import { runModel } from './helpers/ort.js';
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const heads = ['logits', 'gaia_z', 'gaia_z_ratios'] as const;
 
-/** Zeroes the weights of every Conv and Gemm whose magnitude is below the 40th percentile. */
-function pruned(model: Model): Model {
+/**
+ * Zeroes the weights of every Conv and Gemm whose magnitude is below the 40th percentile
+ * (`few`: only the 3 smallest of each, so that they touch a few input channels).
+ */
+function pruned(model: Model, few = false): Model {
   const weights = new Set(model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').map((n) => n.inputs[1]!));
   const initializers = new Map(
     [...model.graph.initializers].map(([name, t]) => {
       if (!weights.has(name)) return [name, t] as const;
       const data = t.toFloat32().slice();
-      const cut = [...data].map(Math.abs).sort((a, b) => a - b)[Math.floor(0.4 * data.length)]!;
+      const cut = [...data].map(Math.abs).sort((a, b) => a - b)[few ? 3 : Math.floor(0.4 * data.length)]!;
       data.forEach((v, i) => Math.abs(v) < cut && (data[i] = 0));
       return [name, Tensor.float32(name, t.dims, data)] as const;
     }),
   );
   return { ...model, graph: { ...model.graph, initializers } };
+}
+
+for (const arch of ['resnet_basic', 'resnet_bottleneck', 'densenet']) {
+  it(`a ${arch} with 3 zero weights per layer (the shortcut but for the channels they touch) gives the float mode's zero ratios exactly`, async () => {
+    const dir = join(FIXTURES, 'parity', arch);
+    const model = pruned(await loadModel(join(dir, 'model.folded.onnx')), true);
+    const input = readNpy(join(dir, 'input.npy'));
+    const pattern = compileScoringGraph(model, { heads, gaiaZMode: 'pattern' });
+    expect(pattern.model.graph.nodes.some((n) => n.outputs[0]!.includes('pattern_few_zeros'))).toBe(true);
+    const p = await runModel(pattern.model, input);
+    const f = await runModel(compileScoringGraph(model, { heads }).model, input);
+    expect([...p.gaia_z_ratios!.data]).toEqual([...f.gaia_z_ratios!.data]);
+    expect([...p.gaia_z!.data]).toEqual([...f.gaia_z!.data]);
+  });
 }
 
 for (const arch of ['resnet_basic', 'mobilenetv2', 'densenet']) {

@@ -10,9 +10,12 @@
  *   channels, then the transposed footprint of the kernel, as a MaxPool (spread below).
  * - Some weights zero (pruned or quantised models): the transposed convolution of the
  *   pattern with the weights replaced by their non-zero indicator (a binary convolution);
- *   its counts are positive exactly where a term is non-zero.
+ *   its counts are positive exactly where a term is non-zero. When the zeros touch only a
+ *   few input channels (fewZeros), the shortcut for the others and the binary convolution
+ *   for those.
  */
-import { attr, attrInt, describeNode } from '../../onnx/graph.js';
+import { attr, attrInt, describeNode, type Shape } from '../../onnx/graph.js';
+import { Tensor } from '../../onnx/tensor.js';
 import { DataType } from '../../onnx/schema.js';
 import { windowGeometry, type WindowGeometry } from '../../onnx/window-geometry.js';
 import { convInputGrad, staticSpatial } from '../rules/conv.js';
@@ -99,6 +102,49 @@ function channelOr(ctx: PatternContext, p: string): string {
   return b.op1('Mul', [f.shared, b.op1('Cast', [positive], [attr.int('to', DataType.FLOAT)])], [], 'pattern_any');
 }
 
+/** A dense Conv whose zero weights touch at most 1/FEW_ZEROS_SHARE of its input channels takes fewZeros. */
+const FEW_ZEROS_SHARE = 4;
+
+/** The input channels of a group-1 Conv that read at least one zero weight. */
+function channelsReadingZeros(weights: Float32Array, cout: number, cin: number, kernelSize: number): number[] {
+  const dirty = new Set<number>();
+  for (let i = 0; i < weights.length; i++) if (weights[i] === 0) dirty.add(Math.floor(i / kernelSize) % cin);
+  return [...dirty].sort((x, y) => x - y);
+}
+
+/**
+ * A dense Conv with a few zero weights (a trained or randomly initialised net can have a
+ * handful; BN folding of a γ = 0 channel gives a zero slice): the shared footprint is exact
+ * for every input channel that reads no zero weight, and only the channels that do need
+ * the binary convolution, restricted to them (cost ∝ their number, not C_in). The result
+ * is full-size: the shared pattern where clean, the binary one embedded (a 1×1 selection
+ * Conv: one 0/1 term per output) where not.
+ */
+function fewZeros(ctx: PatternContext, p: string, ps: Shape, dims: number[], weights: Float32Array, dirty: number[], geo: WindowGeometry): string {
+  const { b, node } = ctx;
+  const [x] = node.inputs as [string];
+  const xShape = ctx.shape(x);
+  const [cout, cin, ...kernel] = dims as [number, number, ...number[]];
+  const kernelSize = kernel.reduce((a, k) => a * k, 1);
+  const shared = spread(ctx, ps[1] === 1 ? p : channelOr(ctx, p), 1, geo);
+  const full = ps[1] === 1 ? b.op1('Expand', [p, b.op1('Shape', [node.outputs[0]!])]) : p;
+  const sub = new Float32Array(cout * dirty.length * kernelSize);
+  for (let o = 0; o < cout; o++) {
+    dirty.forEach((i, j) => sub.set(weights.subarray((o * cin + i) * kernelSize, (o * cin + i + 1) * kernelSize), (o * dirty.length + j) * kernelSize));
+  }
+  const binary = nonZeroConstant(b, Tensor.float32('pattern_conv_weight', [cout, dirty.length, ...kernel], sub), 'pattern_conv_weight');
+  const own = fromCount(b, convInputGrad(b, full, binary, 1, geo));
+  const ones = kernel.map(() => 1);
+  const select = new Float32Array(cin * dirty.length);
+  dirty.forEach((i, j) => (select[i * dirty.length + j] = 1));
+  const embedded = b.op1('Conv', [own, b.floatTensor('pattern_select', [cin, dirty.length, ...ones], select)], [attr.ints('kernel_shape', ones)], 'pattern_dirty');
+  const keep = Float32Array.from({ length: cin }, (_, i) => (dirty.includes(i) ? 0 : 1));
+  const clean = b.op1('Mul', [shared, b.floatTensor('pattern_clean', [1, cin, ...ones], keep)]);
+  const result = b.op1('Max', [clean, embedded], [], 'pattern_few_zeros');
+  ctx.setPatternShape(result, xShape);
+  return result;
+}
+
 const emit = (ctx: PatternContext): Array<string | undefined> => {
   const { b, node } = ctx;
   const [x, weight] = node.inputs as [string, string];
@@ -119,7 +165,13 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
     ps = yShape;
   }
 
-  if (!denseWeights(w.toFloat32())) {
+  const weights = w.toFloat32();
+  if (!denseWeights(weights)) {
+    const kernelSize = weights.length / (cout * cinPerGroup);
+    const dirty = group === 1 ? channelsReadingZeros(weights, cout, cinPerGroup, kernelSize) : [];
+    if (group === 1 && dirty.length * FEW_ZEROS_SHARE <= cinPerGroup) {
+      return [fewZeros(ctx, p, ps, w.dims as number[], weights, dirty, geo)];
+    }
     if (ps[1] === 1) p = b.op1('Expand', [p, b.op1('Shape', [node.outputs[0]!])]);
     const binary = nonZeroConstant(b, w, 'pattern_conv_weight');
     return [fromCount(b, convInputGrad(b, p, binary, group, geo))];
