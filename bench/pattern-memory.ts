@@ -1,7 +1,8 @@
 /**
  * Peak resident memory of one scoring session per GAIA-Z mode (or the plain classifier),
- * each in its own process so onnxruntime's arena starts empty: VmHWM after one run at the
- * given batch, minus VmHWM after creating the session, divided by the batch.
+ * each in its own process: VmHWM after --runs runs at the given batch, minus VmHWM after
+ * creating the session, divided by the batch. Still ±10–25% between identical processes
+ * (the allocator's timing): run it several times and read the median.
  *
  *   npm run build && for m in plain float pattern; do
  *     node dist/bench/pattern-memory.js --model models/fmnist-resnet18/model.onnx --batch 128 --mode $m; done
@@ -17,6 +18,14 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/fmnist-resnet18/model.onnx' },
     batch: { type: 'string', default: '128' },
     mode: { type: 'string', default: 'pattern' },
+    /** Runs; the peak is over all of them (the second run still plans memory). */
+    runs: { type: 'string', default: '3' },
+    /**
+     * onnxruntime's CPU arena keeps what it grew to and rounds requests up, so one run's
+     * growth depends on how the arena happened to extend (±30% between identical runs);
+     * without it the peak is the graph's own.
+     */
+    arena: { type: 'boolean', default: false },
   },
 });
 const peakKiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
@@ -24,12 +33,12 @@ const model = await loadModel(values.model!);
 const graph = values.mode === 'plain'
   ? model
   : compileScoringGraph(model, { gaiaZMode: values.mode === 'pattern' ? 'pattern' : 'float' }).model;
-const session = await ort.InferenceSession.create(encodeModel(graph), { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+const session = await ort.InferenceSession.create(encodeModel(graph), { executionProviders: ['cpu'], intraOpNumThreads: 2, enableCpuMemArena: values.arena! });
 const batch = Number(values.batch);
 const shape = [batch, ...model.graph.inputs[0]!.shape!.slice(1).map(Number)];
 const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
 const before = peakKiB();
-await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, shape) });
+for (let i = 0; i < Number(values.runs); i++) await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, shape) });
 const after = peakKiB();
-console.log(`${values.model} ${values.mode} batch ${batch}: peak +${((after - before) / 1024).toFixed(1)} MiB, ${((after - before) / batch).toFixed(0)} KiB/frame`);
+console.log(`${values.model} ${values.mode} batch ${batch}${values.arena ? ', arena' : ''}: peak +${((after - before) / 1024).toFixed(1)} MiB, ${((after - before) / batch).toFixed(0)} KiB/frame`);
 await session.release();

@@ -33,6 +33,18 @@ const { values } = parseArgs({
      * shared with other jobs, the work a run does, not how long it waited for a core.
      */
     'cpu-time': { type: 'boolean', default: false },
+    /**
+     * Without onnxruntime's CPU memory arena (each session's arena keeps its peak and
+     * rounds allocations up): for the largest batches, where four sessions in one
+     * process would not fit in memory otherwise.
+     */
+    'no-arena': { type: 'boolean', default: false },
+    /**
+     * Leave the float-mode session out (its columns print –): the largest batches fit in
+     * memory with the arena as two sessions where three do not; time float / plain in a
+     * second run.
+     */
+    'no-float': { type: 'boolean', default: false },
   },
 });
 
@@ -45,6 +57,7 @@ async function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    ...(values['no-arena'] ? { enableCpuMemArena: false } : {}),
     ...(cpuTime ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
 }
@@ -73,11 +86,11 @@ const t2 = performance.now();
 if (pattern.gaiaZMode !== 'pattern') console.log(`pattern mode fell back: ${pattern.notes.join('; ')}`);
 const shape = model.graph.inputs[0]!.shape!.slice(1).map(Number);
 const plainS = await session(encodeModel(model));
-const floatS = await session(encodeModel(float.model));
+const floatS = values['no-float'] ? undefined : await session(encodeModel(float.model));
 const patternS = await session(encodeModel(pattern.model));
 const beforeS = values.before ? await session(await readFile(values.before)) : undefined;
 console.log(
-  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads${cpuTime ? ', CPU time (no spinning)' : ''}; ` +
+  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads${cpuTime ? ', CPU time (no spinning)' : ''}${values['no-arena'] ? ', no memory arena' : ''}; ` +
     `compile ${(t1 - t0).toFixed(0)} ms (float), ${(t2 - t1).toFixed(0)} ms (pattern); ` +
     `nodes ${model.graph.nodes.length} / ${float.model.graph.nodes.length} / ${pattern.model.graph.nodes.length} (plain / float / pattern)`,
 );
@@ -96,8 +109,8 @@ for (const batch of values.batches!.split(',').map(Number)) {
     const ms = cpuTime ? (used.user + used.system) / 1000 : performance.now() - start;
     return { ms: ms / batch, out };
   };
-  const f0 = (await run(floatS)).out.gaia_z!.data as Float32Array;
   const p0 = (await run(patternS)).out.gaia_z!.data as Float32Array;
+  const f0 = floatS ? ((await run(floatS)).out.gaia_z!.data as Float32Array) : p0;
   const b0 = beforeS ? ((await run(beforeS)).out.gaia_z!.data as Float32Array) : p0;
   const diff = [f0, b0].reduce((m, other) => other.reduce((d, v, i) => Math.max(d, Math.abs(v - p0[i]!)), m), 0);
   await run(plainS);
@@ -105,7 +118,7 @@ for (const batch of values.batches!.split(',').map(Number)) {
   const deadline = performance.now() + Number(values.seconds) * 1000;
   while (times.plain.length < Number(values['min-runs']) || performance.now() < deadline) {
     times.plain.push((await run(plainS)).ms);
-    times.float.push((await run(floatS)).ms);
+    times.float.push(floatS ? (await run(floatS)).ms : Number.NaN);
     times.pattern.push((await run(patternS)).ms);
     if (beforeS) times.before.push((await run(beforeS)).ms);
   }
@@ -125,11 +138,12 @@ for (const batch of values.batches!.split(',').map(Number)) {
     rounds: times.plain.length,
   };
   rows.push(row);
-  const r = (s: { median: number; low: number; high: number }) => `${s.median.toFixed(2)}x (${s.low.toFixed(2)}–${s.high.toFixed(2)})`;
+  const r = (s: { median: number; low: number; high: number }) => (Number.isNaN(s.median) ? '–' : `${s.median.toFixed(2)}x (${s.low.toFixed(2)}–${s.high.toFixed(2)})`);
+  const ms = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
   const beforeCells = row.before === undefined ? '' : ` ${row.before.toFixed(3)} | ${r(row.beforeOverPlain!)} | ${r(row.beforeOverPattern!)} |`;
   console.log(
-    `| ${batch} | ${row.plain.toFixed(3)} | ${row.float.toFixed(3)} | ${row.pattern.toFixed(3)} | ${r(row.floatOverPlain)} | ${r(row.patternOverPlain)} | ${r(row.floatOverPattern)} |${beforeCells} ${diff.toExponential(1)} | ${row.rounds} |`,
+    `| ${batch} | ${ms(row.plain)} | ${ms(row.float)} | ${ms(row.pattern)} | ${r(row.floatOverPlain)} | ${r(row.patternOverPlain)} | ${r(row.floatOverPattern)} |${beforeCells} ${diff.toExponential(1)} | ${row.rounds} |`,
   );
 }
 if (values.json) await writeFile(values.json, JSON.stringify({ model: values.model, threads, heads, clock: cpuTime ? 'cpu' : 'wall', rows }, null, 2));
-await Promise.all([plainS.release(), floatS.release(), patternS.release(), beforeS?.release()]);
+await Promise.all([plainS.release(), floatS?.release(), patternS.release(), beforeS?.release()]);

@@ -46,7 +46,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis with
                        --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis with --stats-data); each must be among --methods
+                       of them calibrated: mahalanobis with --stats-data); each must be among --methods.
+                       A head near constant on these frames (it cannot rank them) gets a warning,
+                       is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine: fisher (default: sum of logs) or min-p
   --out FILE           default: calibration/<model name>.json
   --on-bad-frame MODE  skip (default: report and go on) or stop (fail naming the file)

@@ -207,7 +207,7 @@ export const schema = {
       env: 'GAIA_PAD_BATCHES',
     },
     warmup: {
-      doc: 'Run every batch shape once before the agent turns ready, so no frame waits on a first run: auto (on a GPU), always or never.',
+      doc: 'Run every batch shape twice before the agent turns ready, so no frame waits on the first runs (which plan memory): auto (on a GPU), always or never.',
       format: ['auto', 'always', 'never'],
       default: 'auto',
       env: 'GAIA_WARMUP',

@@ -96,7 +96,11 @@ export class OrtScorer implements Scorer {
     if (on(shapes.pad)) this.buckets = buckets;
     if (!on(shapes.warmup)) return;
     const started = performance.now();
-    for (const size of this.buckets.length > 0 ? buckets : [1, shapes.maxBatch]) await this.score(new Float32Array(size * this.perFrame()), size);
+    // Twice per shape: onnxruntime's CPU provider still plans and faults in its memory on the
+    // second run (docs/BENCHMARKS.md, "Warm-up": a ResNet-50 at batch 16 runs 4x slower twice).
+    for (const size of this.buckets.length > 0 ? buckets : [1, shapes.maxBatch]) {
+      for (let run = 0; run < 2; run++) await this.score(new Float32Array(size * this.perFrame()), size);
+    }
     this.warmupMs = performance.now() - started;
   }
 
