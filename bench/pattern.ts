@@ -34,6 +34,12 @@ const { values } = parseArgs({
      */
     'cpu-time': { type: 'boolean', default: false },
     /**
+     * Wall clock with onnxruntime's spin-waiting off. Each session has its own thread pool,
+     * and with spinning a session's threads keep spinning into the next session's run in
+     * the same round, which inflates short runs (batch 1 and 16 of a 28×28 net) on 2 cores.
+     */
+    'no-spin': { type: 'boolean', default: false },
+    /**
      * Without onnxruntime's CPU memory arena (each session's arena keeps its peak and
      * rounds allocations up): for the largest batches, where four sessions in one
      * process would not fit in memory otherwise.
@@ -58,7 +64,7 @@ async function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     ...(values['no-arena'] ? { enableCpuMemArena: false } : {}),
-    ...(cpuTime ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    ...(cpuTime || values['no-spin'] ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
 }
 
@@ -90,7 +96,7 @@ const floatS = values['no-float'] ? undefined : await session(encodeModel(float.
 const patternS = await session(encodeModel(pattern.model));
 const beforeS = values.before ? await session(await readFile(values.before)) : undefined;
 console.log(
-  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads${cpuTime ? ', CPU time (no spinning)' : ''}${values['no-arena'] ? ', no memory arena' : ''}; ` +
+  `model ${values.model}: ${float.taps.length} taps, heads ${heads.join(',')}, ${threads} threads${cpuTime ? ', CPU time (no spinning)' : values['no-spin'] ? ', wall clock without spinning' : ''}${values['no-arena'] ? ', no memory arena' : ''}; ` +
     `compile ${(t1 - t0).toFixed(0)} ms (float), ${(t2 - t1).toFixed(0)} ms (pattern); ` +
     `nodes ${model.graph.nodes.length} / ${float.model.graph.nodes.length} / ${pattern.model.graph.nodes.length} (plain / float / pattern)`,
 );
