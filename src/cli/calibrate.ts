@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { FeatureStats } from '../compile/feature-stats.js';
+import { UNINFORMATIVE_GAIA_Z_NOTE } from '../compile/heads.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant, type HeadCalibration } from '../detect/calibration.js';
 import { estimateFeatureStats } from '../detect/feature-stats.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
@@ -237,7 +238,7 @@ export function nearConstantWarning(
   ranking: readonly string[],
 ): string {
   const q = (v: number | undefined) => (v === undefined ? '?' : v.toPrecision(6));
-  const foreseen = head === 'gaia_z' && compileNotes.some((n) => n.startsWith('gaia_z: no tap reaches the logits'));
+  const foreseen = head === 'gaia_z' && compileNotes.includes(UNINFORMATIVE_GAIA_Z_NOTE);
   const why = head === 'gaia_z'
     ? foreseen
       ? ', as the compiler foresaw (no tap reaches the logits through an op whose derivative is zero on a region, so no gradient entry is zero)'

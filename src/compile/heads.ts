@@ -27,6 +27,13 @@ import { patternBackward, patternCounts, patternUnsupported } from './pattern/in
 import type { ReluFactors } from './pattern/types.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
 
+/** The compile note for a model whose taps reach the logits only through smooth ops (calibrate confirms it on frames). */
+export const UNINFORMATIVE_GAIA_Z_NOTE =
+  'gaia_z: no tap reaches the logits through an op whose derivative is exactly zero on a region (ReLU, Clip, ' +
+  'HardSigmoid, HardSwish, MaxPool, Slice, ...): with only smooth activations (SiLU, GELU, Sigmoid) almost every ' +
+  'gradient entry is non-zero, so expect zero ratios of ≈ 1 and a near-constant GAIA-Z; the heads that do not ' +
+  'count zeros (msp, energy, gaia_a) are unaffected';
+
 export const HEAD_NAMES = [
   'logits',
   'gaia_z',
@@ -138,12 +145,7 @@ export function buildHeads(
     const seeds = [{ tensor: logits, grad: onehot }];
     const targets = taps.map((t) => t.tensor);
     if (tapsWithZeroRegions(graph, b.info, logits, targets).size === 0) {
-      notes.push(
-        'gaia_z: no tap reaches the logits through an op whose derivative is exactly zero on a region (ReLU, Clip, ' +
-          'HardSigmoid, HardSwish, MaxPool, Slice, ...): with only smooth activations (SiLU, GELU, Sigmoid) almost every ' +
-          'gradient entry is non-zero, so expect zero ratios of ≈ 1 and a near-constant GAIA-Z; the heads that do not ' +
-          'count zeros (msp, energy, gaia_a) are unaffected',
-      );
+      notes.push(UNINFORMATIVE_GAIA_Z_NOTE);
     }
     if (mode === 'pattern') {
       const why = patternUnsupported(graph, b, [logits], targets);

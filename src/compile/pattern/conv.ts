@@ -106,7 +106,7 @@ function channelOr(ctx: PatternContext, p: string): string {
 const FEW_ZEROS_SHARE = 4;
 
 /** The input channels of a group-1 Conv that read at least one zero weight. */
-function channelsReadingZeros(weights: Float32Array, cout: number, cin: number, kernelSize: number): number[] {
+function channelsReadingZeros(weights: Float32Array, cin: number, kernelSize: number): number[] {
   const dirty = new Set<number>();
   for (let i = 0; i < weights.length; i++) if (weights[i] === 0) dirty.add(Math.floor(i / kernelSize) % cin);
   return [...dirty].sort((x, y) => x - y);
@@ -167,11 +167,8 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
 
   const weights = w.toFloat32();
   if (!denseWeights(weights)) {
-    const kernelSize = weights.length / (cout * cinPerGroup);
-    const dirty = group === 1 ? channelsReadingZeros(weights, cout, cinPerGroup, kernelSize) : [];
-    if (group === 1 && dirty.length * FEW_ZEROS_SHARE <= cinPerGroup) {
-      return [fewZeros(ctx, p, ps, w.dims as number[], weights, dirty, geo)];
-    }
+    const dirty = group === 1 ? channelsReadingZeros(weights, cinPerGroup, weights.length / (cout * cinPerGroup)) : undefined;
+    if (dirty && dirty.length * FEW_ZEROS_SHARE <= cinPerGroup) return [fewZeros(ctx, p, ps, w.dims as number[], weights, dirty, geo)];
     if (ps[1] === 1) p = b.op1('Expand', [p, b.op1('Shape', [node.outputs[0]!])]);
     const binary = nonZeroConstant(b, w, 'pattern_conv_weight');
     return [fromCount(b, convInputGrad(b, p, binary, group, geo))];
