@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { loadModelPackage } from '../src/frames/manifest.js';
+import { loadModelPackage } from '../src/model/manifest.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
 
 const { values } = parseArgs({

@@ -28,7 +28,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../src/detect/calibration.js';
-import { DEFAULT_EXPECTED_RUN_TIME, DriftMonitor, type DriftOptions, type DriftStatistic } from '../src/detect/drift.js';
+import type { DriftStatistic } from '../src/contracts/drift.js';
+import { DEFAULT_EXPECTED_RUN_TIME, DriftMonitor, type DriftOptions } from '../src/detect/drift.js';
 import { schema } from '../src/config/schema.js';
 
 const { values } = parseArgs({

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../src/config/load.js';
-import { loadModelPackage } from '../src/frames/manifest.js';
+import { loadModelPackage } from '../src/model/manifest.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
-import { loadScorer } from '../src/runtime/load-scorer.js';
+import { loadScorer } from '../src/model/open-model.js';
 
 const { values } = parseArgs({
   options: {

@@ -4,8 +4,8 @@
  * replay, counts for a Kafka agent (which keeps no per-frame history).
  */
 import { auroc } from '../detect/metrics.js';
-import type { PipelineObserver } from '../stream/contracts.js';
-import type { AlertEvent, VerdictRecord } from '../stream/events.js';
+import type { PipelineObserver } from '../contracts/stream.js';
+import type { AlertEvent, VerdictRecord } from '../contracts/events.js';
 import type { PipelineStats } from '../stream/pipeline.js';
 
 export interface ConsoleOptions {

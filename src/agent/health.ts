@@ -5,7 +5,7 @@
  * loaded, the source connected, no delivery failed). A restarting consumer is live but not
  * ready, and ready again once it rejoins: readiness heals by itself.
  */
-import type { SourceHealth } from '../stream/contracts.js';
+import type { SourceHealth } from '../contracts/stream.js';
 
 export type AgentPhase = 'loading' | 'running' | 'stopping' | 'stopped' | 'failed';
 

@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import type { SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import type { DriftSnapshot } from '../detect/drift.js';
-import type { AtomicPublisher, FrameSource, OutputSink } from '../stream/contracts.js';
+import type { DriftSnapshot } from '../contracts/drift.js';
+import type { AtomicPublisher, FrameSource, OutputSink } from '../contracts/stream.js';
 import { jsonLinesSink, printingPublisher, printingSink, type Writable } from '../stream/json-lines.js';
-import { ensureChangelog, readChangelog } from '../stream/kafka-changelog.js';
-import { kafkaTls, type KafkaConnection } from '../stream/kafka-client.js';
-import type { OutputTopics } from '../stream/kafka-records.js';
-import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka-sinks.js';
-import { KafkaSource } from '../stream/kafka-source.js';
+import { ensureChangelog, readChangelog } from '../stream/kafka/changelog.js';
+import { kafkaTls, type KafkaConnection } from '../stream/kafka/client.js';
+import type { OutputTopics } from '../stream/kafka/records.js';
+import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka/sinks.js';
+import { KafkaSource } from '../stream/kafka/source.js';
 import { parsePhase, ReplaySource } from '../stream/replay-source.js';
 
 export interface Stream {

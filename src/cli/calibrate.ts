@@ -10,7 +10,7 @@ import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
-import { defaultCalibrationPath, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../offline/calibration-file.js';
+import { defaultCalibrationPath, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../calibration/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
 import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseGaiaZMode, parseHeads } from '../compile/index.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { DEFAULT_ODIN } from '../compile/heads/odin.js';
-import { readFeatureStats } from '../offline/calibration-file.js';
+import { readFeatureStats } from '../calibration/calibration-file.js';
 import type { CliIO } from './io.js';
 
 export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern]

@@ -12,7 +12,7 @@ import { loadConfig } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readBounded } from '../files.js';
 import { sniffFormat } from '../frames/sniff.js';
-import { KafkaFrameProducer, type OutgoingFrame } from '../stream/kafka-frame-producer.js';
+import { KafkaFrameProducer, type OutgoingFrame } from '../stream/kafka/frame-producer.js';
 import { createLogger } from '../telemetry/logger.js';
 import { wholeNumber } from './flags.js';
 import type { CliIO } from './io.js';

@@ -14,6 +14,7 @@
  * `resolveRate` and the CUSUM below h (capped at 2h while the episode is open) for
  * `resolveAfterMs` of frame time; the CUSUM then restarts at 0. Pure: verdicts in, events out.
  */
+import type { DriftEvent, DriftSnapshot, DriftStatistic } from '../contracts/drift.js';
 import { binomialUpperTail, criticalCount } from './binomial.js';
 import {
   combinedRunTime,
@@ -31,8 +32,6 @@ import {
 export const DEFAULT_EXPECTED_RUN_TIME = 18_144_000;
 /** Largest ERT accepted (10^12 frames: 1000 years at 30 fps). */
 export const MAX_EXPECTED_RUN_TIME = 1e12;
-
-export type DriftStatistic = 'flag-count' | 'p-value-cusum';
 
 /** What observe() needs of a verdict. */
 export interface DriftVerdict {
@@ -87,29 +86,6 @@ export interface DriftOptions {
   readonly idleForgetMs?: number;
 }
 
-export interface DriftEvent {
-  readonly type: 'drift-started' | 'drift-resolved';
-  readonly source: string;
-  /** Verdicts in the window, flagged among them, and their ratio. */
-  readonly window: number;
-  readonly flagged: number;
-  readonly rate: number;
-  readonly p0: number;
-  /** P(X ≥ flagged | window, p0). */
-  readonly pValue: number;
-  /** For drift-started: the statistic that crossed its threshold (flag-count where both did). */
-  readonly statistic?: DriftStatistic;
-  /** The flag count that starts an episode at this window size. */
-  readonly criticalCount: number;
-  /** The p-value CUSUM (−ln p units) and its threshold h; absent with the CUSUM off. */
-  readonly cusum?: number;
-  readonly cusumThreshold?: number;
-  /** Frame time of the verdict that triggered the event. */
-  readonly ts: number;
-  /** For drift-resolved: when the episode started. */
-  readonly startedAt?: number;
-}
-
 export interface SourceState {
   readonly active: boolean;
   readonly window: number;
@@ -117,26 +93,6 @@ export interface SourceState {
   readonly rate: number;
 }
 
-/**
- * A source's window as plain JSON, for the changelog topic (its state survives restarts and
- * partition moves). The ring is base64 of one byte per verdict, oldest at `next`. v2 adds
- * the CUSUM; restore() still reads v1 (the CUSUM starts at 0).
- */
-export interface DriftSnapshot {
-  readonly v: 1 | 2;
-  readonly source: string;
-  readonly partition?: number;
-  readonly ring: string;
-  readonly next: number;
-  readonly n: number;
-  readonly k: number;
-  readonly active: boolean;
-  readonly startedAt: number;
-  /** null: the rate is not below resolveRate (NaN does not survive JSON). */
-  readonly belowSince: number | null;
-  /** v2: the p-value CUSUM, −ln p units (a multiple of CUSUM_QUANTUM). */
-  readonly cusum?: number;
-}
 
 class SourceWindow {
   ring: Uint8Array;

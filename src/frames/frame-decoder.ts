@@ -4,9 +4,8 @@
  * Every way a message can be unusable is a FrameError with its own reason, which the
  * agent counts and sends to the DLQ.
  */
+import type { Headers } from '../contracts/stream.js';
 import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
-
-export type Headers = Readonly<Record<string, string | undefined>>;
 
 /** Encoded formats sharp decodes (content-type → accepted). */
 const ENCODED = new Set(['image/jpeg', 'image/jpg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);

@@ -4,7 +4,7 @@
  * frames that already have the model's geometry (see png-direct.ts), so the two paths
  * share one definition of the colour conversion and the normalisation.
  */
-import type { ModelManifest } from './manifest.js';
+import type { ModelManifest } from '../model/manifest.js';
 
 /**
  * BT.601 luma as sharp computes it in the resampling path (recomb with float weights,

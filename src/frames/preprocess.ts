@@ -8,7 +8,7 @@
  */
 import sharp from 'sharp';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { ModelManifest } from './manifest.js';
+import type { ModelManifest } from '../model/manifest.js';
 import { normaliseInto, toModelChannels } from './pixels.js';
 import { decodePngAtSize } from './png-direct.js';
 import { sniffFormat, type ImageFormat } from './sniff.js';

@@ -2,11 +2,11 @@
 import type { GaiaZMode, HeadName, HeadSettings } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, isGaiaError } from '../errors.js';
-import { loadModelPackage, type ModelPackage } from '../frames/manifest.js';
+import { loadModelPackage, type ModelPackage } from '../model/manifest.js';
 import { Preprocessor } from '../frames/preprocess.js';
-import { loadScorer } from '../runtime/load-scorer.js';
+import { loadScorer } from '../model/open-model.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOf } from '../model/fingerprint.js';
 
 export interface OfflineSession {
   readonly pkg: ModelPackage;

@@ -9,7 +9,7 @@
  * batch after a quiet spell still goes at once): exactly-once uses it as its transaction
  * interval, as Kafka Streams commits a transaction every 100 ms rather than per record batch.
  */
-import type { BatchOutputs, SourceMessage } from './contracts.js';
+import type { BatchOutputs, SourceMessage } from '../contracts/stream.js';
 
 export type Deliver = (outputs: BatchOutputs, messages: readonly SourceMessage[]) => Promise<void>;
 

@@ -10,11 +10,11 @@ import type { Judge } from '../detect/verdict-rule.js';
 import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { Scorer } from '../runtime/scorer.js';
-import type { AtomicPublisher, BatchOutputs, DeliveryStage, MessageSource, OutputSink, PipelineObserver, SourceMessage } from './contracts.js';
-import type { AlertEvent, CalibrationRef, DeadLetter } from './events.js';
+import type { AtomicPublisher, BatchOutputs, DeliveryStage, MessageSource, OutputSink, PipelineObserver, SourceMessage } from '../contracts/stream.js';
+import type { AlertEvent, CalibrationRef, DeadLetter } from '../contracts/events.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
-import { frameRef, judgeBatch } from './verdicts.js';
+import { frameRef, judgeBatch } from '../judging/verdicts.js';
 
 export interface PipelineOptions {
   readonly source: MessageSource;

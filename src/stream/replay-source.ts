@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readBounded } from '../files.js';
-import type { FrameSource, RevokedPartitions, SourceHealth, SourceMessage } from './contracts.js';
+import type { FrameSource, RevokedPartitions, SourceHealth, SourceMessage } from '../contracts/stream.js';
 
 export interface ReplayPhase {
   readonly dir: string;

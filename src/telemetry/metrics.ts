@@ -7,8 +7,8 @@
  * SourceLabels and class labels through the model's label set, so series stay bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { DeliveryStage, PipelineObserver, PipelineQueue } from '../stream/contracts.js';
-import type { DeadLetter, VerdictRecord } from '../stream/events.js';
+import type { DeliveryStage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
+import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
 import { SourceLabels } from './source-labels.js';
 
 /** A fresh registry: inject it, never use prom-client's global one (tests would share state). */

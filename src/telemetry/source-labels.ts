@@ -6,7 +6,7 @@
  * that arrives after a burst of junk keys gets a slot once those go quiet. Every other
  * source is counted as "other". Label values are capped in length (prefix and digest).
  */
-import { boundedId } from '../stream/source-id.js';
+import { boundedId } from '../contracts/source-id.js';
 
 /** Longest label value, in bytes (Prometheus has no limit; scrapes and TSDB memory do). */
 export const MAX_LABEL_BYTES = 64;

@@ -11,7 +11,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { CloudEvent, Kafka, type KafkaMessage as CloudEventsKafkaMessage } from 'cloudevents';
 import type { KafkaMessage } from 'kafkajs';
-import { dataSchema, EVENT_TYPES, type EventKind } from '../../src/stream/cloud-events.js';
+import { dataSchema, EVENT_TYPES, type EventKind } from '../../src/contracts/cloud-events.js';
 
 const SCHEMAS = join(import.meta.dirname, '..', '..', 'schemas');
 

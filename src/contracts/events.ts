@@ -1,0 +1,139 @@
+/**
+ * The output contracts (docs/EVENTS.md), as plain JSON-serialisable records: the data of
+ * each CloudEvent (cloud-events.ts adds the attributes) and the dead letters. Sinks (the
+ * Kafka topics, NDJSON on stdout) only ever see these. Each type's JSON Schema is in
+ * schemas/; a field added keeps the type's version, any other change bumps it.
+ */
+import type { DriftEvent, DriftSnapshot } from './drift.js';
+
+/** Where a frame came from in its stream (Kafka coordinates; the file for a replay). */
+export interface FrameOrigin {
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: string;
+}
+
+/** Which calibration judged: a digest of the calibration file's content, and when it was made. */
+export interface CalibrationRef {
+  readonly digest: string;
+  readonly createdAt: string;
+}
+
+/** What produced a record: in every verdict and every event, so a consumer can tell fleets and releases apart. */
+export interface Provenance {
+  readonly model: string;
+  /** The model fingerprint calibrations are checked against. */
+  readonly modelFingerprint: string;
+  /** null: no calibration loaded (scores only). */
+  readonly calibration: CalibrationRef | null;
+}
+
+/** The frame whose verdict caused an event: its id and stream coordinates. */
+export interface FrameRef extends FrameOrigin {
+  readonly frameId: string;
+}
+
+export interface FrameOodEvent extends FrameOrigin, Provenance {
+  readonly type: 'frame-ood';
+  readonly source: string;
+  readonly frameId: string;
+  /**
+   * What judged: `verdict` (the calibration's verdict rule; score is its combined statistic,
+   * flagged at or below threshold) or a head (model.verdictHead; its raw score and the raw
+   * threshold it reached).
+   */
+  readonly head: string;
+  readonly score: number;
+  readonly threshold: number;
+  /** The verdict's and each head's ID p-value, and (a rule) each head's raw score: see VerdictRecord. */
+  readonly pValue?: number;
+  readonly pValues?: Readonly<Record<string, number>>;
+  readonly scores?: Readonly<Record<string, number>>;
+  readonly predictedClass: string;
+  readonly confidence: number;
+  /** Capture time (from the frame, when known) and verdict time, ms since the epoch. */
+  readonly capturedAt?: number;
+  readonly scoredAt: number;
+}
+
+export type DriftAlert = DriftEvent & Provenance & { readonly trigger: FrameRef };
+
+/**
+ * A source's drift state could not follow it to its new owner (its partition moved and no
+ * changelog is configured, or the changelog could not be read): an open episode of it ends
+ * here without a drift-resolved; the new owner starts a fresh window.
+ */
+export interface DriftResetEvent extends Provenance {
+  readonly type: 'drift-state-reset';
+  readonly source: string;
+  /** When the open episode started (frame time), if one was open. */
+  readonly startedAt?: number;
+  readonly reason: string;
+  readonly ts: number;
+}
+
+/**
+ * The agent's calibration was replaced (a reload): verdicts after it use the new threshold,
+ * and drift baselines change with p0. Keyed by the model, not a frame source.
+ */
+export interface CalibrationChangedEvent {
+  readonly type: 'calibration-changed';
+  readonly model: string;
+  readonly modelFingerprint: string;
+  /** null: the agent had no calibration before. */
+  readonly previous: CalibrationRef | null;
+  readonly current: CalibrationRef;
+  readonly ts: number;
+}
+
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | CalibrationChangedEvent;
+
+/** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
+export interface DriftStateRecord {
+  readonly source: string;
+  /** The input partition its frames arrive on: the changelog record goes to the same partition. */
+  readonly partition?: number;
+  readonly snapshot: DriftSnapshot | null;
+}
+
+/** One verdict, for the optional scores topic. */
+export interface VerdictRecord extends FrameOrigin, Provenance {
+  readonly source: string;
+  readonly frameId: string;
+  /**
+   * What judged: `verdict` (the calibration's verdict rule; score is its combined statistic)
+   * or a head (model.verdictHead, or gaia_z while no calibration is loaded) and its raw score.
+   */
+  readonly head: string;
+  readonly score: number;
+  readonly flagged: boolean;
+  /** The verdict's ID p-value against the calibration frames: ≈ Uniform(0, 1) on in-distribution frames, small = atypical. */
+  readonly pValue?: number;
+  /** Each judging head's ID p-value: which head fired. */
+  readonly pValues?: Readonly<Record<string, number>>;
+  /** A rule's heads' raw scores (gaia_z, energy, ...). */
+  readonly scores?: Readonly<Record<string, number>>;
+  readonly predictedClass: string;
+  readonly confidence: number;
+  /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */
+  readonly capturedAt?: number;
+  readonly scoredAt: number;
+}
+
+/** A message's key and headers exactly as they arrived (Kafka: bytes; a null key stays null). */
+export interface OriginalMessage {
+  readonly key: Uint8Array | null;
+  readonly headers: Readonly<Record<string, Uint8Array | string | ReadonlyArray<Uint8Array | string> | undefined>>;
+}
+
+/** A frame that could not be scored, with everything needed to replay it. */
+export interface DeadLetter extends FrameOrigin {
+  readonly key: string | undefined;
+  /** The original key and headers, where the source has them (Kafka), for the DLQ record. */
+  readonly original?: OriginalMessage;
+  readonly frameId: string;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly reason: string;
+  readonly message: string;
+}
