@@ -17,7 +17,7 @@ import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../src/config/load.js';
 import { loadModelPackage } from '../src/model/manifest.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
-import { loadScorer } from '../src/model/open-model.js';
+import { openModel } from '../src/model/open-model.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +46,7 @@ for (const name of values.models!.split(',')) {
   // What the agent runs: its default heads and settings, on the CPU provider.
   const config = loadConfig({ env: {}, overrides: { 'model.dir': dir, 'runtime.executionProviders': ['cpu'] } });
   const pkg = await loadModelPackage(dir);
-  const { scorer } = await loadScorer(
+  const { scorer } = await openModel(
     pkg,
     { executionProviders: ['cpu'], requireGpu: false, intraOpThreads: config.runtime.intraOpThreads, taps: config.model.taps, gaiaZMode: 'pattern' },
     { batchTimeoutMs: 600_000 },

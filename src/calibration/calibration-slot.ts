@@ -2,25 +2,16 @@
  * The calibration the agent judges with, replaceable while it runs (SIGHUP, or a changed
  * file). A reload reads and checks the whole file first (format, every field the verdicts
  * use, the fingerprint against the loaded model), so a bad or foreign file leaves the
- * running calibration in place; the swap itself is one assignment, which the pipeline reads
- * once per batch. Reloads run one at a time.
+ * running calibration in place. A reload that passes is handed to the judging stage, which
+ * swaps it in between batches. Reloads run one at a time.
  */
 import { STATS_HEADS } from '../compile/heads.js';
-import type { Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { fileExists } from '../files.js';
-import { defaultCalibrationPath, judgeOf, loadCalibration, type CalibrationFile } from './calibration-file.js';
-import { calibrationRef } from './calibration-identity.js';
-import type { CalibrationRef } from '../contracts/events.js';
+import { defaultCalibrationPath } from './calibration-file.js';
+import { bindCalibration, loadCalibrationFor, type CalibrationReading, type LoadedCalibration } from './calibration-load.js';
 
-export interface LoadedCalibration {
-  readonly path: string;
-  readonly file: CalibrationFile;
-  /** What verdicts are judged with: the file's verdict rule, or model.verdictHead's threshold. */
-  readonly judge: Judge;
-  /** sha256 of the file's content and its creation time: tells two calibrations of the same model apart. */
-  readonly ref: CalibrationRef;
-}
+export type { LoadedCalibration } from './calibration-load.js';
 
 export type ReloadOutcome =
   | { readonly kind: 'changed'; readonly previous: LoadedCalibration | undefined; readonly current: LoadedCalibration }
@@ -49,11 +40,15 @@ export class CalibrationSlot {
     private loaded: LoadedCalibration | undefined,
   ) {}
 
-  /** The configured file (which must load), else calibration/<model>.json if it exists. */
-  static async open(configuredPath: string, expected: Expected): Promise<CalibrationSlot> {
+  /**
+   * The configured file (which must load), else calibration/<model>.json if it exists. `first`:
+   * the same file as read before compiling (readCalibration), checked here without a second read.
+   */
+  static async open(configuredPath: string, expected: Expected, first?: CalibrationReading): Promise<CalibrationSlot> {
     const path = configuredPath || defaultCalibrationPath(expected.model);
     const slot = new CalibrationSlot(path, configuredPath !== '', expected, undefined);
-    if (configuredPath || (await fileExists(path))) slot.loaded = await slot.read();
+    if (first) slot.loaded = bindCalibration(first, slot.expectedModel);
+    else if (configuredPath || (await fileExists(path))) slot.loaded = await slot.read();
     return slot;
   }
 
@@ -100,9 +95,12 @@ export class CalibrationSlot {
     return { kind: 'changed', previous: current, current: next };
   }
 
-  private async read(): Promise<LoadedCalibration> {
+  private get expectedModel(): { model: string; fingerprint: string; head?: string } {
     const { model, fingerprint, head } = this.expected;
-    const file = await loadCalibration(this.path, { model, fingerprint, ...(head ? { head } : {}) });
-    return { path: this.path, file, judge: judgeOf(this.path, file, head), ref: calibrationRef(file) };
+    return { model, fingerprint, ...(head ? { head } : {}) };
+  }
+
+  private read(): Promise<LoadedCalibration> {
+    return loadCalibrationFor(this.path, this.expectedModel);
   }
 }

@@ -9,7 +9,8 @@ import { evaluate, rocCurves } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { loadModelPackage } from '../model/manifest.js';
-import { defaultCalibrationPath, judgeOf, loadCalibration, readScorerNeeds } from '../calibration/calibration-file.js';
+import { defaultCalibrationPath } from '../calibration/calibration-file.js';
+import { bindCalibration, readCalibration } from '../calibration/calibration-load.js';
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
 import { scoreSet, type SetScores } from '../offline/score-set.js';
@@ -61,13 +62,13 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const asked = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
-  const modelName = (await loadModelPackage(config.model.dir)).manifest.name;
-  const calibrationPath = values.calibration ?? defaultCalibrationPath(modelName);
+  const pkg = await loadModelPackage(config.model.dir);
+  const calibrationPath = values.calibration ?? defaultCalibrationPath(pkg.manifest.name);
   const hasCalibration = Boolean(values.calibration) || (await fileExists(calibrationPath));
   // The verdict rule's heads are scored too, so it can be reported beside them.
   const verdictHeadOverride = config.model.verdictHead || undefined;
-  const needs = hasCalibration ? await readScorerNeeds(calibrationPath, verdictHeadOverride, asked) : undefined;
-  const scored = [...new Set([...asked, ...(needs?.judgeHeads ?? [])])];
+  const reading = hasCalibration ? await readCalibration(calibrationPath, verdictHeadOverride, asked, true) : undefined;
+  const scored = [...new Set([...asked, ...(reading?.needs.judgeHeads ?? [])])];
   const statsHeads = needsStats(scored);
   if (statsHeads.length > 0 && !hasCalibration) {
     throw new GaiaError(
@@ -76,21 +77,26 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
         'make one with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET, or pass --calibration FILE',
     );
   }
-  const featureStats = needs?.featureStats;
-  const session = await openOfflineSession(config, {
-    heads: ['logits', ...scored],
-    ...(featureStats ? { headSettings: { featureStats } } : {}),
-    // The default GAIA-A is left out, with a note, where the classifier cannot have it.
-    ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
-  });
+  const featureStats = reading?.needs.featureStats;
+  const session = await openOfflineSession(
+    config,
+    {
+      heads: ['logits', ...scored],
+      ...(featureStats ? { headSettings: { featureStats } } : {}),
+      // The default GAIA-A is left out, with a note, where the classifier cannot have it.
+      ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
+    },
+    pkg,
+  );
   for (const line of sessionNotes(session)) io.stderr.write(`${line}\n`);
   const methods = asked.filter((m) => !session.omitted.some((o) => o.head === m));
   const name = session.pkg.manifest.name;
   // Fail before scoring, not after, when the calibration belongs to another model.
-  const cal = hasCalibration
-    ? await loadCalibration(calibrationPath, { model: name, fingerprint: session.fingerprint, ...(verdictHeadOverride ? { head: verdictHeadOverride } : {}) })
+  const loaded = reading
+    ? bindCalibration(reading, { model: name, fingerprint: session.fingerprint, ...(verdictHeadOverride ? { head: verdictHeadOverride } : {}) })
     : undefined;
-  const judge: Judge | undefined = cal ? judgeOf(calibrationPath, cal, verdictHeadOverride) : undefined;
+  const cal = loaded?.file;
+  const judge: Judge | undefined = loaded?.judge;
   const score = async (path: string): Promise<SetScores> => {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const result = await scoreSet(set, session.pre, session.scorer, {

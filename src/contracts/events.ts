@@ -33,27 +33,36 @@ export interface FrameRef extends FrameOrigin {
   readonly frameId: string;
 }
 
-export interface FrameOodEvent extends FrameOrigin, Provenance {
-  readonly type: 'frame-ood';
+/**
+ * What a frame's verdict says, shared by the verdict record and the frame-ood event (the
+ * event is the record of a flagged frame, with the threshold it reached).
+ */
+export interface FrameJudgement extends FrameOrigin, Provenance {
   readonly source: string;
   readonly frameId: string;
   /**
    * What judged: `verdict` (the calibration's verdict rule; score is its combined statistic,
-   * flagged at or below threshold) or a head (model.verdictHead; its raw score and the raw
-   * threshold it reached).
+   * flagged at or below threshold) or a head (model.verdictHead, or gaia_z while no
+   * calibration is loaded: its raw score and the raw threshold it reached).
    */
   readonly head: string;
   readonly score: number;
-  readonly threshold: number;
-  /** The verdict's and each head's ID p-value, and (a rule) each head's raw score: see VerdictRecord. */
+  /** The verdict's ID p-value against the calibration frames: ≈ Uniform(0, 1) on in-distribution frames, small = atypical. */
   readonly pValue?: number;
+  /** Each judging head's ID p-value: which head fired. */
   readonly pValues?: Readonly<Record<string, number>>;
+  /** A rule's heads' raw scores (gaia_z, energy, ...). */
   readonly scores?: Readonly<Record<string, number>>;
   readonly predictedClass: string;
   readonly confidence: number;
-  /** Capture time (from the frame, when known) and verdict time, ms since the epoch. */
+  /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */
   readonly capturedAt?: number;
   readonly scoredAt: number;
+}
+
+export interface FrameOodEvent extends FrameJudgement {
+  readonly type: 'frame-ood';
+  readonly threshold: number;
 }
 
 export type DriftAlert = DriftEvent & Provenance & { readonly trigger: FrameRef };
@@ -97,27 +106,8 @@ export interface DriftStateRecord {
 }
 
 /** One verdict, for the optional scores topic. */
-export interface VerdictRecord extends FrameOrigin, Provenance {
-  readonly source: string;
-  readonly frameId: string;
-  /**
-   * What judged: `verdict` (the calibration's verdict rule; score is its combined statistic)
-   * or a head (model.verdictHead, or gaia_z while no calibration is loaded) and its raw score.
-   */
-  readonly head: string;
-  readonly score: number;
+export interface VerdictRecord extends FrameJudgement {
   readonly flagged: boolean;
-  /** The verdict's ID p-value against the calibration frames: ≈ Uniform(0, 1) on in-distribution frames, small = atypical. */
-  readonly pValue?: number;
-  /** Each judging head's ID p-value: which head fired. */
-  readonly pValues?: Readonly<Record<string, number>>;
-  /** A rule's heads' raw scores (gaia_z, energy, ...). */
-  readonly scores?: Readonly<Record<string, number>>;
-  readonly predictedClass: string;
-  readonly confidence: number;
-  /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */
-  readonly capturedAt?: number;
-  readonly scoredAt: number;
 }
 
 /** A message's key and headers exactly as they arrived (Kafka: bytes; a null key stays null). */

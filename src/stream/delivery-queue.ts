@@ -8,6 +8,10 @@
  * number of round trips for size. `minIntervalMs` also spaces deliveries out (the first
  * batch after a quiet spell still goes at once): exactly-once uses it as its transaction
  * interval, as Kafka Streams commits a transaction every 100 ms rather than per record batch.
+ *
+ * It also owns the backpressure between scoring and the brokers: offer() returns only once
+ * the frames scored but not yet delivered are few enough, which bounds memory when the
+ * brokers are slow and leaves room to merge batches into one delivery.
  */
 import type { BatchOutputs, SourceMessage } from '../contracts/stream.js';
 
@@ -20,6 +24,13 @@ interface Waiting {
   readonly reject: (err: unknown) => void;
 }
 
+export interface Backpressure {
+  /** offer() waits while more frames than this are scored but not delivered. */
+  readonly maxPendingFrames: number;
+  /** Each failed offered batch, with its error (offer() itself does not throw it). */
+  readonly onFailure?: (err: unknown) => void;
+}
+
 export class DeliveryQueue {
   private waiting: Waiting[] = [];
   private active = false;
@@ -29,11 +40,45 @@ export class DeliveryQueue {
   /** Deliveries made so far, and the batches they carried (for tests and logs). */
   deliveries = 0;
   batches = 0;
+  /** Offered batches, oldest first, with their frame counts, until offer() has waited for them. */
+  private offered: Array<{ readonly delivered: Promise<void>; readonly frames: number }> = [];
+  private offeredFrames = 0;
+  /** Frames offered whose delivery has not settled (the queue gauge; offeredFrames lags behind it). */
+  private unsettled = 0;
 
   constructor(
     private readonly deliver: Deliver,
     private readonly minIntervalMs = 0,
+    private readonly backpressure: Backpressure = { maxPendingFrames: Number.POSITIVE_INFINITY },
   ) {}
+
+  /** Frames handed in whose delivery has not settled yet. */
+  get pendingFrames(): number {
+    return this.unsettled;
+  }
+
+  /**
+   * Queues a batch's outputs and returns once the frames awaiting delivery are at most
+   * maxPendingFrames (waiting for the oldest deliveries first). A failure goes to onFailure.
+   */
+  async offer(outputs: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
+    this.unsettled += messages.length;
+    const delivered = this.push(outputs, messages)
+      .catch((err: unknown) => this.backpressure.onFailure?.(err))
+      .finally(() => (this.unsettled -= messages.length));
+    this.offered.push({ delivered, frames: messages.length });
+    this.offeredFrames += messages.length;
+    while (this.offeredFrames > this.backpressure.maxPendingFrames) {
+      const oldest = this.offered.shift()!;
+      await oldest.delivered;
+      this.offeredFrames -= oldest.frames;
+    }
+  }
+
+  /** Settles once every offered batch is delivered or failed. */
+  async drain(): Promise<void> {
+    await Promise.all(this.offered.map((o) => o.delivered));
+  }
 
   /**
    * Queues a batch's outputs; resolves once they are delivered (with the batches merged into

@@ -1,61 +1,45 @@
 /**
- * The agent's data flow, independent of Kafka: messages from a source are decoded
- * (overlapping inference), micro-batched, scored in the worker thread, judged against the
- * calibration, fed to the per-source drift windows, and their outputs handed to the sinks;
- * only then is the batch acknowledged to the source (at-least-once). Bad frames go to the
- * DLQ with their reason and are acknowledged too, so a partition never stalls on them.
+ * The agent's data flow, independent of Kafka, in the order a frame takes it: a message
+ * from the source is decoded (several at once, handed on in arrival order), micro-batched,
+ * scored in the worker thread, judged (verdicts, alerts, drift), and its batch's outputs
+ * handed to the delivery queue; only once the sinks have them is the batch acknowledged to
+ * the source (at-least-once), or both happen in one transaction (exactly-once). Bad frames
+ * go to the DLQ with their reason and are acknowledged too, so a partition never stalls.
  */
-import type { DriftMonitor } from '../detect/drift.js';
-import type { Judge } from '../detect/verdict-rule.js';
+import type { BatchOutputs, DeliveryStage, MessageSource, OutputSink, AtomicPublisher, PipelineObserver, SourceMessage } from '../contracts/stream.js';
+import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
 import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
-import type { Scorer } from '../runtime/scorer.js';
-import type { AtomicPublisher, BatchOutputs, DeliveryStage, MessageSource, OutputSink, PipelineObserver, SourceMessage } from '../contracts/stream.js';
-import type { AlertEvent, CalibrationRef, DeadLetter } from '../contracts/events.js';
+import type { ScoreBatch, Scorer } from '../runtime/scorer.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
-import { frameRef, judgeBatch } from '../judging/verdicts.js';
+
+/** The judging stage as the pipeline sees it: a scored batch in, what to publish for it out. */
+export interface BatchJudge {
+  judge(messages: readonly SourceMessage[], out: ScoreBatch, scoredAt: number): Omit<BatchOutputs, 'letters' | 'records'> & { readonly records: readonly VerdictRecord[] };
+}
 
 export interface PipelineOptions {
   readonly source: MessageSource;
+  /** Decoding: the model package's preprocessing. */
   readonly pre: Preprocessor;
-  readonly scorer: Scorer;
-  readonly labels: readonly string[];
-  readonly model: string;
-  readonly fingerprint: string;
-  /**
-   * What judges frames (the calibration's verdict rule, or one head's threshold); without it
-   * frames get scores but no verdicts. As functions, judge, calibration and drift are read
-   * together once per batch, so a reloaded calibration applies from the next batch on,
-   * never to half of one.
-   */
-  readonly judge?: Judge | (() => Judge | undefined);
-  /** Which calibration file the judge comes from (carried by every verdict and event). */
-  readonly calibration?: CalibrationRef | (() => CalibrationRef | undefined);
-  readonly drift?: DriftMonitor | (() => DriftMonitor | undefined);
-  /** The head whose score unjudged records carry, while no calibration is loaded (default gaia_z). */
-  readonly scoreHead?: string;
-  readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
-  /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
-  readonly atomic?: AtomicPublisher;
+  /** Frames decoded at once, ahead of the batcher (default 4). */
+  readonly decodeConcurrency?: number;
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
   readonly highWaterMark: number;
+  readonly scorer: Scorer;
+  readonly judging: BatchJudge;
+  /** Verdict time (default Date.now). */
+  readonly now?: () => number;
+  readonly sinks: OutputSink | Pick<OutputSink, 'publish'>;
+  /** When set, outputs and acknowledgements go through it atomically (exactly-once). */
+  readonly atomic?: AtomicPublisher;
   /** Least time between two deliveries (exactly-once: the transaction interval); default 0. */
   readonly deliveryIntervalMs?: number;
-  /** Frames decoded at once, ahead of the batcher (default 4). */
-  readonly decodeConcurrency?: number;
-  readonly now?: () => number;
-  /** Deliver each touched source's drift window with the batch's outputs (for a changelog topic). */
-  readonly driftChangelog?: boolean;
   /** Told of every batch, verdict, event, dead letter and failed delivery (metrics, console). */
   readonly observer?: PipelineObserver;
-}
-
-interface Decoded {
-  readonly message: SourceMessage;
-  readonly tensor: Float32Array;
 }
 
 export interface PipelineStats {
@@ -67,145 +51,137 @@ export interface PipelineStats {
   deliveredBatches: number;
 }
 
-export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
-  const stats: PipelineStats = { scored: 0, flagged: 0, deadLetters: 0, deliveries: 0, deliveredBatches: 0 };
-  // Outputs waiting for (or in) delivery, oldest first, with their frame counts. Scoring
-  // waits while more than `maxAwaiting` frames are scored but not delivered, which bounds
-  // memory when the brokers are slow and leaves room to merge batches into one delivery.
-  const awaiting: Array<{ delivered: Promise<void>; frames: number }> = [];
-  let awaitingFrames = 0;
-  // Frames whose outputs are not yet acknowledged (the queue gauge; awaitingFrames lags behind).
-  let delivering = 0;
-  const maxAwaiting = Math.max(2 * o.maxBatch, Math.floor(o.highWaterMark / 2));
-  // A failed batch stops the pipeline: its frames are not acknowledged, so they are redelivered.
-  let failure: unknown;
-  const now = o.now ?? Date.now;
-  const judgeNow = typeof o.judge === 'function' ? o.judge : () => o.judge as Judge | undefined;
-  const calibrationNow = typeof o.calibration === 'function' ? o.calibration : () => o.calibration as CalibrationRef | undefined;
-  const driftNow = typeof o.drift === 'function' ? o.drift : () => o.drift as DriftMonitor | undefined;
-  const per = o.pre.elementsPerFrame;
-  const observer = o.observer ?? {};
-  let resume: (() => void) | undefined;
-  /**
-   * The first failure stops everything at once: the source stops handing out messages (a
-   * quiet partition would otherwise keep the loop waiting, the failure unreported), and
-   * nothing after it is acknowledged, so its frames are redelivered.
-   */
-  const fail = (err: unknown) => {
-    if (failure !== undefined) return;
-    failure = err;
-    o.source.stop();
-    resume?.();
-  };
-  let paused: Promise<void> | undefined;
+interface Decoded {
+  readonly message: SourceMessage;
+  readonly tensor: Float32Array;
+}
 
-  const batcher = new MicroBatcher<Decoded>({
-    maxBatch: o.maxBatch,
-    maxWaitMs: o.maxWaitMs,
-    highWaterMark: o.highWaterMark,
-    lowWaterMark: Math.floor(o.highWaterMark / 2),
-    onPause: () => {
-      o.source.pause();
-      observer.sourcePaused?.(true);
-      paused = new Promise((r) => (resume = r));
-    },
-    onResume: () => {
-      o.source.resume();
-      observer.sourcePaused?.(false);
-      resume?.();
-      paused = undefined;
-    },
-    process: (batch) => scoreBatch(batch),
-    onError: fail,
-  });
+export function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
+  return new Pipeline(o).run();
+}
 
-  // The step the delivery in flight is at (deliveries run one at a time), for the failure metric.
-  let stage: DeliveryStage = 'publish';
-  /** Outputs, then acknowledgement; or both in one transaction. */
-  async function deliver(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
-    if (o.atomic) {
-      stage = 'transaction';
-      return o.atomic.publish(out, messages);
-    }
-    stage = 'publish';
-    await o.sinks.publish(out);
-    stage = 'commit';
-    await o.source.ack(messages);
+class Pipeline {
+  private readonly stats: PipelineStats = { scored: 0, flagged: 0, deadLetters: 0, deliveries: 0, deliveredBatches: 0 };
+  private readonly observer: PipelineObserver;
+  private readonly batcher: MicroBatcher<Decoded>;
+  private readonly delivery: DeliveryQueue;
+  /** Taken from the source, not yet with the batcher or the DLQ. */
+  private inDecoding = 0;
+  /** Set while backpressure holds the source: the loop waits on it. */
+  private paused: Promise<void> | undefined;
+  private resume: (() => void) | undefined;
+  /** The first failure: it stops everything, and nothing after it is acknowledged (its frames are redelivered). */
+  private failure: unknown;
+  /** The step the delivery in flight is at (deliveries run one at a time), for the failure metric. */
+  private stage: DeliveryStage = 'publish';
+
+  constructor(private readonly o: PipelineOptions) {
+    this.observer = o.observer ?? {};
+    this.batcher = new MicroBatcher<Decoded>({
+      maxBatch: o.maxBatch,
+      maxWaitMs: o.maxWaitMs,
+      highWaterMark: o.highWaterMark,
+      lowWaterMark: Math.floor(o.highWaterMark / 2),
+      onPause: () => this.pauseSource(),
+      onResume: () => this.resumeSource(),
+      process: (batch) => this.score(batch),
+      onError: (err) => this.fail(err),
+    });
+    this.delivery = new DeliveryQueue((out, messages) => this.deliver(out, messages), o.deliveryIntervalMs ?? 0, {
+      // Room to merge batches into one delivery, and a bound on memory when the brokers are slow.
+      maxPendingFrames: Math.max(2 * o.maxBatch, Math.floor(o.highWaterMark / 2)),
+      onFailure: (err) => {
+        if (this.failure === undefined) this.observer.deliveryFailed?.(err, this.stage);
+        this.fail(err);
+      },
+    });
   }
 
-  const delivery = new DeliveryQueue(deliver, o.deliveryIntervalMs ?? 0);
-
-  /** Outputs to the delivery queue; returns once the frames awaiting delivery are few enough. */
-  async function handOn(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
-    delivering += messages.length;
-    const delivered = delivery
-      .push(out, messages)
-      .catch((err: unknown) => {
-        if (failure === undefined) observer.deliveryFailed?.(err, stage);
-        fail(err);
-      })
-      .finally(() => (delivering -= messages.length));
-    awaiting.push({ delivered, frames: messages.length });
-    awaitingFrames += messages.length;
-    while (awaitingFrames > maxAwaiting) {
-      const oldest = awaiting.shift()!;
-      await oldest.delivered;
-      awaitingFrames -= oldest.frames;
+  /** Source → decode: takes messages until the source ends or a failure stops it, then drains every stage. */
+  async run(): Promise<PipelineStats> {
+    this.observer.watchQueue?.(() => ({ decoding: this.inDecoding, scoring: this.batcher.size, delivering: this.delivery.pendingFrames }));
+    // Up to `decodeConcurrency` frames decode at once (sharp runs on libuv's thread pool, so
+    // one at a time would leave decoding bound by each call's latency); their results are
+    // handed on strictly in arrival order, each as soon as it and those before it are done.
+    const concurrency = Math.max(1, this.o.decodeConcurrency ?? 4);
+    let handedOn: Promise<void> = Promise.resolve();
+    const decoding: Array<Promise<void>> = [];
+    try {
+      for await (const message of this.o.source.messages()) {
+        if (this.paused) await this.paused;
+        if (this.failure !== undefined) break;
+        const decoded = this.decode(message);
+        handedOn = handedOn.then(() => this.handOn(message, decoded));
+        decoding.push(handedOn);
+        while (decoding.length >= concurrency) await decoding.shift();
+      }
+    } catch (err) {
+      this.fail(err);
     }
+    await handedOn.catch((err: unknown) => this.fail(err));
+    await this.batcher.close();
+    await this.delivery.drain();
+    if (this.failure !== undefined) throw this.failure;
+    this.stats.deliveries = this.delivery.deliveries;
+    this.stats.deliveredBatches = this.delivery.batches;
+    return this.stats;
   }
 
-  async function scoreBatch(batch: Decoded[]): Promise<void> {
+  /** Decodes one frame into its own tensor; resolves to the tensor, or to the error that rejects the frame. */
+  private decode(message: SourceMessage): Promise<Float32Array | unknown> {
+    this.inDecoding++;
+    const tensor = new Float32Array(this.o.pre.elementsPerFrame);
+    return decodeFrame(this.o.pre, message.value, message.headers, tensor).then(
+      () => tensor,
+      (err: unknown) => err,
+    );
+  }
+
+  /** Decode → batch: a decoded frame joins the batcher; an undecodable one goes to the DLQ. */
+  private async handOn(message: SourceMessage, decoded: Promise<Float32Array | unknown>): Promise<void> {
+    const result = await decoded;
+    this.inDecoding--;
+    if (result instanceof Float32Array) this.batcher.push({ message, tensor: result });
+    else if (result instanceof FrameError) await this.deadLetter(message, result);
+    else throw result;
+  }
+
+  private pauseSource(): void {
+    this.o.source.pause();
+    this.observer.sourcePaused?.(true);
+    this.paused = new Promise((r) => (this.resume = r));
+  }
+
+  private resumeSource(): void {
+    this.o.source.resume();
+    this.observer.sourcePaused?.(false);
+    this.resume?.();
+    this.paused = undefined;
+  }
+
+  /** Batch → score → judge → delivery queue. */
+  private async score(batch: Decoded[]): Promise<void> {
+    const per = this.o.pre.elementsPerFrame;
     const input = new Float32Array(batch.length * per);
     batch.forEach((d, i) => input.set(d.tensor, i * per));
     const started = performance.now();
-    const out = await o.scorer.score(input, batch.length);
-    observer.batch?.(batch.length, (performance.now() - started) / 1000);
+    const out = await this.o.scorer.score(input, batch.length);
+    this.observer.batch?.(batch.length, (performance.now() - started) / 1000);
     const messages = batch.map((d) => d.message);
-    const scoredAt = now();
-    const judge = judgeNow();
-    const calibration = calibrationNow();
-    const drift = driftNow();
-    const { records, alerts } = judgeBatch(messages, out, {
-      labels: o.labels,
-      numClasses: o.scorer.numClasses,
-      model: o.model,
-      fingerprint: o.fingerprint,
-      head: o.scoreHead ?? 'gaia_z',
-      scoredAt,
-      ...(judge ? { judge } : {}),
-      ...(calibration ? { calibration } : {}),
-    });
-    const events: AlertEvent[] = [];
-    records.forEach((record, i) => {
-      observer.verdict?.(record);
-      stats.scored++;
-      if (!judge) return;
-      const alert = alerts[i];
-      if (alert) {
-        stats.flagged++;
-        events.push(alert);
-      }
-      const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition);
-      // The frame that tipped the window identifies the event (its id) and lets a consumer find it.
-      if (episode) events.push({ ...episode, model: record.model, modelFingerprint: record.modelFingerprint, calibration: record.calibration, trigger: frameRef(record) });
-    });
-    for (const e of events) observer.event?.(e);
-    // Outputs first, acknowledgement after: a crash in between replays the batch
-    // (at-least-once). Delivery runs behind scoring, in batch order, so the next batch is
-    // scored while this one's outputs travel to the brokers.
-    const states =
-      drift && o.driftChangelog
-        ? [...new Map(records.map((r) => [r.source, r.partition] as const))].map(([source, partition]) => ({
-            source,
-            ...(partition === undefined ? {} : { partition }),
-            snapshot: drift.snapshot(source) ?? null,
-          }))
-        : undefined;
-    await handOn({ events, records, letters: [], ...(states ? { states } : {}) }, messages);
+    const judged = this.o.judging.judge(messages, out, (this.o.now ?? Date.now)());
+    for (const record of judged.records) {
+      this.observer.verdict?.(record);
+      this.stats.scored++;
+      if (record.flagged) this.stats.flagged++;
+    }
+    for (const e of judged.events) this.observer.event?.(e);
+    // Delivery runs behind scoring, in batch order, so the next batch is scored while this
+    // one's outputs travel to the brokers.
+    await this.delivery.offer({ ...judged, letters: [] }, messages);
   }
 
   /** A frame that cannot be decoded: to the DLQ, in line with the batches' outputs so acknowledgements keep their order. */
-  async function deadLetter(message: SourceMessage, err: FrameError): Promise<void> {
+  private async deadLetter(message: SourceMessage, err: FrameError): Promise<void> {
     const letter: DeadLetter = {
       ...message.origin,
       key: message.source,
@@ -216,47 +192,32 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
       reason: err.reason,
       message: err.message,
     };
-    stats.deadLetters++;
-    observer.deadLetter?.(letter);
-    await handOn({ events: [], records: [], letters: [letter] }, [message]);
+    this.stats.deadLetters++;
+    this.observer.deadLetter?.(letter);
+    await this.delivery.offer({ events: [], records: [], letters: [letter] }, [message]);
   }
 
-  // Up to `decodeConcurrency` frames decode at once (sharp runs on libuv's thread pool, so
-  // one at a time would leave decoding bound by each call's latency); their results are
-  // handed on strictly in arrival order, each as soon as it and those before it are done.
-  const decodeConcurrency = Math.max(1, o.decodeConcurrency ?? 4);
-  let handedOn: Promise<void> = Promise.resolve();
-  const decoding: Array<Promise<void>> = [];
-  let inDecoding = 0; // taken from the source, not yet with the batcher or the DLQ
-  observer.watchQueue?.(() => ({ decoding: inDecoding, scoring: batcher.size, delivering }));
-  try {
-    for await (const message of o.source.messages()) {
-      if (paused) await paused;
-      if (failure !== undefined) break;
-      inDecoding++;
-      const tensor = new Float32Array(per);
-      const decoded = decodeFrame(o.pre, message.value, message.headers, tensor).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      handedOn = handedOn.then(async () => {
-        const err = await decoded;
-        inDecoding--;
-        if (err === undefined) batcher.push({ message, tensor });
-        else if (err instanceof FrameError) await deadLetter(message, err);
-        else throw err;
-      });
-      decoding.push(handedOn);
-      while (decoding.length >= decodeConcurrency) await decoding.shift();
+  /** Outputs first, acknowledgement after (a crash in between replays the batch); or both in one transaction. */
+  private async deliver(out: BatchOutputs, messages: readonly SourceMessage[]): Promise<void> {
+    if (this.o.atomic) {
+      this.stage = 'transaction';
+      return this.o.atomic.publish(out, messages);
     }
-  } catch (err) {
-    fail(err);
+    this.stage = 'publish';
+    await this.o.sinks.publish(out);
+    this.stage = 'commit';
+    await this.o.source.ack(messages);
   }
-  await handedOn.catch(fail);
-  await batcher.close();
-  await Promise.all(awaiting.map((a) => a.delivered));
-  if (failure !== undefined) throw failure;
-  stats.deliveries = delivery.deliveries;
-  stats.deliveredBatches = delivery.batches;
-  return stats;
+
+  /**
+   * The first failure stops everything at once: the source stops handing out messages (a
+   * quiet partition would otherwise keep the loop waiting, the failure unreported), and
+   * nothing after it is acknowledged, so its frames are redelivered.
+   */
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.o.source.stop();
+    this.resume?.();
+  }
 }

@@ -13,7 +13,8 @@ import type { HeadName } from '../../src/compile/heads.js';
 import { isFlagged, mulberry32 } from '../../src/detect/calibration.js';
 import { DriftMonitor } from '../../src/detect/drift.js';
 import { openFrameSet } from '../../src/frames/frame-set.js';
-import { judgeOf, loadCalibration, readFeatureStats } from '../../src/calibration/calibration-file.js';
+import { readFeatureStats } from '../../src/calibration/calibration-file.js';
+import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
 import { scoreSet } from '../../src/offline/score-set.js';
 import { openOfflineSession } from '../../src/offline/session.js';
 

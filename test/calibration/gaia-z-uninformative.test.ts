@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateCommand } from '../../src/cli/calibrate.js';
 import { evalCommand } from '../../src/cli/eval.js';
 import { isNearConstant } from '../../src/detect/calibration.js';
-import { loadCalibration } from '../../src/calibration/calibration-file.js';
+import { loadCalibration } from '../../src/calibration/calibration-check.js';
 import { ErrorCodes, type GaiaError } from '../../src/errors.js';
 import { encodeModel, loadModel } from '../../src/onnx/model-io.js';
 import { Tensor } from '../../src/onnx/tensor.js';

@@ -24,7 +24,7 @@ import { loadModelPackage } from '../../src/model/manifest.js';
 import { Preprocessor } from '../../src/frames/preprocess.js';
 import type { Model } from '../../src/onnx/graph.js';
 import { loadModel } from '../../src/onnx/model-io.js';
-import { loadCalibration } from '../../src/calibration/calibration-file.js';
+import { loadCalibration } from '../../src/calibration/calibration-check.js';
 import { modelFingerprint } from '../../src/model/fingerprint.js';
 import { scoreSet } from '../../src/offline/score-set.js';
 import { openOfflineSession } from '../../src/offline/session.js';

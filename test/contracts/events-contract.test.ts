@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CalibrationFile } from '../../src/calibration/calibration-file.js';
 import { calibrationRef } from '../../src/calibration/calibration-identity.js';
-import { calibrationChanged } from '../../src/judging/calibration-event.js';
+import { calibrationChanged } from '../../src/judging/events.js';
 import { dataSchema, EVENT_TYPES, eventId, type EventKind } from '../../src/contracts/cloud-events.js';
 import { eventEnvelope } from '../../src/contracts/event-envelope.js';
 import type { DeadLetter } from '../../src/contracts/events.js';

@@ -13,7 +13,7 @@ import type { DriftEvent } from '../../src/contracts/drift.js';
 import { DriftMonitor, expectedFramesToFalseAlarm } from '../../src/detect/drift.js';
 import { expectedFramesToFalseAlarmAt } from '../../src/detect/ert.js';
 import { openFrameSet } from '../../src/frames/frame-set.js';
-import { loadCalibration } from '../../src/calibration/calibration-file.js';
+import { loadCalibration } from '../../src/calibration/calibration-check.js';
 import { scoreSet } from '../../src/offline/score-set.js';
 import { openOfflineSession } from '../../src/offline/session.js';
 

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/detect/calibration.js';
 import { combinePValues, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../../src/detect/verdict-rule.js';
 import { ErrorCodes, type GaiaError } from '../../src/errors.js';
-import { judgeOf, loadCalibration, saveCalibration, type CalibrationFile } from '../../src/calibration/calibration-file.js';
+import { saveCalibration, type CalibrationFile } from '../../src/calibration/calibration-file.js';
+import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gaia-verdict-rule-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadConfig } from '../../src/config/load.js';
 import { isFlagged, type HeadCalibration } from '../../src/detect/calibration.js';
-import { judgeOf } from '../../src/calibration/calibration-file.js';
+import { judgeOf } from '../../src/calibration/calibration-check.js';
 import { ErrorCodes, type GaiaError } from '../../src/errors.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -12,7 +12,8 @@ import { calibrateHead, isFlagged } from '../../src/detect/calibration.js';
 import { ErrorCodes, GaiaError } from '../../src/errors.js';
 import { loadModelPackage } from '../../src/model/manifest.js';
 import { loadModel } from '../../src/onnx/model-io.js';
-import { loadCalibration, type CalibrationFile } from '../../src/calibration/calibration-file.js';
+import { type CalibrationFile } from '../../src/calibration/calibration-file.js';
+import { loadCalibration } from '../../src/calibration/calibration-check.js';
 import { modelFingerprint } from '../../src/model/fingerprint.js';
 import { capture } from '../helpers/capture.js';
 

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { DriftMonitor } from '../../src/detect/drift.js';
-import { judgeOf, loadCalibration, type CalibrationFile } from '../../src/calibration/calibration-file.js';
+import { type CalibrationFile } from '../../src/calibration/calibration-file.js';
+import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
 import { calibrationRef } from '../../src/calibration/calibration-identity.js';
 import { openOfflineSession, type OfflineSession } from '../../src/offline/session.js';
+import { Judging, type JudgingOptions } from '../../src/judging/judging.js';
 import type { AlertEvent, DeadLetter, DriftAlert, VerdictRecord } from '../../src/contracts/events.js';
 import { topicMessages } from '../../src/stream/kafka/records.js';
 import type { MessageSource, SourceMessage } from '../../src/contracts/stream.js';
@@ -32,13 +34,11 @@ afterAll(async () => {
   await session.scorer.close();
 });
 
-/** The model side of the pipeline options: preprocessing, the real scorer, labels, identity. */
-const scoring = () => ({
+/** The model side of the pipeline options: preprocessing, the real scorer, and judging with labels and identity. */
+const scoring = (judging: Partial<JudgingOptions> = {}) => ({
   pre: session.pre,
   scorer: session.scorer as Scorer,
-  labels: session.pkg.manifest.labels,
-  model: 'fmnist-cnn',
-  fingerprint: session.fingerprint,
+  judging: new Judging({ labels: session.pkg.manifest.labels, numClasses: session.scorer.numClasses, model: 'fmnist-cnn', fingerprint: session.fingerprint, ...judging }),
 });
 
 /** An in-memory source that records what happens to each message. */
@@ -96,8 +96,7 @@ describe('runPipeline', () => {
     const verdicts: string[] = [];
     const stats = await runPipeline({
       source,
-      ...scoring(),
-      judge: judgeOf('calibration', calibration, 'gaia_z'),
+      ...scoring({ calibration: { judge: judgeOf('calibration', calibration, 'gaia_z'), ref: calibrationRef(calibration) } }),
       sinks: {
         publish: async ({ events, records, letters: ls }) => {
           if (events.length > 0) source.log.push(`alerts ${events.length}`);
@@ -129,10 +128,10 @@ describe('runPipeline', () => {
       const records: VerdictRecord[] = [];
       await runPipeline({
         source: new ListSource([...frames('id', 200), ...frames('ood', 100, 200)]),
-        ...scoring(),
-        judge: judgeOf('calibration', calibration, 'gaia_z'),
-        calibration: calibrationRef(calibration),
-        drift: new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
+        ...scoring({
+          calibration: { judge: judgeOf('calibration', calibration, 'gaia_z'), ref: calibrationRef(calibration) },
+          drift: () => new DriftMonitor({ window: 100, alpha: 1e-3, p0: calibration.heads.gaia_z!.flagRate, resolveAfterMs: 1000 }),
+        }),
         sinks: {
           publish: async (out) => {
             events.push(...out.events);

@@ -1,0 +1,33 @@
+/** The drift monitor the configuration asks for, and its alarm rate in words for the operator. */
+import type { Config } from '../config/load.js';
+import { DriftMonitor, type DriftThresholds } from '../detect/drift.js';
+
+type DriftConfig = Readonly<Config['drift']>;
+
+/** A drift monitor with the configured windows and expected run time, for baseline flag rate p0. */
+export function driftMonitor(drift: DriftConfig, p0: number): DriftMonitor {
+  return new DriftMonitor({
+    window: drift.window,
+    expectedRunTime: drift.expectedRunTime,
+    ...(drift.alpha > 0 ? { alpha: drift.alpha } : {}),
+    pValueCusum: drift.pValueCusum,
+    p0,
+    resolveAfterMs: drift.resolveAfterMs,
+    ...(drift.resolveRate > 0 ? { resolveRate: drift.resolveRate } : {}),
+    ...(drift.idleForgetMs > 0 ? { idleForgetMs: drift.idleForgetMs } : {}),
+  });
+}
+
+/**
+ * The drift alarm rate in words: "a false episode every 18.4M frames per source (7.10 days at 30 fps; ...); window 500,
+ * episode at 52 flagged (alone a false one every 42.0M frames); p-value CUSUM h 27.81 (alone every 32.7M frames)".
+ */
+export function driftInWords(drift: DriftConfig, t: DriftThresholds): string {
+  const fps = drift.referenceFps;
+  const frames = (n: number) => (n >= 1e6 ? `${(n / 1e6).toPrecision(3)}M` : n >= 1e3 ? `${(n / 1e3).toPrecision(3)}k` : n.toFixed(0));
+  const hours = t.expectedRunTime / fps / 3600;
+  const when = hours >= 48 ? `${(hours / 24).toPrecision(3)} days` : `${hours.toPrecision(3)} hours`;
+  const flag = `window ${drift.window}, episode at ${t.criticalCount} flagged${t.flagCountFrom === 'alpha' ? ` (drift.alpha ${drift.alpha})` : ''} (alone a false one every ${frames(t.flagCountRunTime)} frames)`;
+  const cusum = t.cusumThreshold === undefined ? 'p-value CUSUM off' : `p-value CUSUM h ${t.cusumThreshold.toFixed(2)} (alone every ${frames(t.cusumRunTime!)} frames)`;
+  return `a false episode every ${frames(t.expectedRunTime)} frames per source (${when} at ${fps} fps; drift.expectedRunTime ${drift.expectedRunTime}); ${flag}; ${cusum}`;
+}

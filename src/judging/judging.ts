@@ -1,0 +1,141 @@
+/**
+ * The judging stage: a scored batch in; its verdict records, every alert they cause
+ * (frame-ood, drift-started, drift-resolved) and, with a changelog, the drift windows they
+ * touched, out. It owns what verdicts depend on between batches: the active calibration
+ * (judge and identity, swapped as one between batches, never within one) and the drift
+ * monitor, which is created with the first calibration and follows each new one's p0.
+ */
+import type { DriftSnapshot } from '../contracts/drift.js';
+import type {
+  AlertEvent,
+  CalibrationChangedEvent,
+  CalibrationRef,
+  DriftResetEvent,
+  DriftStateRecord,
+  Provenance,
+  VerdictRecord,
+} from '../contracts/events.js';
+import type { SourceMessage } from '../contracts/stream.js';
+import type { DriftMonitor } from '../detect/drift.js';
+import type { Judge } from '../detect/verdict-rule.js';
+import type { ScoreBatch } from '../runtime/scorer.js';
+import { calibrationChanged, driftAlert, driftStateReset, frameOodEvent } from './events.js';
+import { verdictRecords } from './verdicts.js';
+
+/** What judges, and which calibration file it comes from. */
+export interface ActiveCalibration {
+  readonly judge: Judge;
+  readonly ref: CalibrationRef;
+}
+
+export interface JudgingOptions {
+  readonly model: string;
+  readonly fingerprint: string;
+  readonly labels: readonly string[];
+  readonly numClasses: number;
+  /** The head whose score records carry while no calibration is loaded (default gaia_z). */
+  readonly scoreHead?: string;
+  /** What judges from the start; without it frames get scores but no verdicts until swap(). */
+  readonly calibration?: ActiveCalibration;
+  /** Makes the drift monitor for a baseline flag rate p0; without it there are no drift episodes. */
+  readonly drift?: (p0: number) => DriftMonitor;
+  /** A changelog topic keeps the drift windows: each batch carries those it touched, and a moved partition's state follows it. */
+  readonly changelog?: boolean;
+}
+
+/** A judged batch: what the delivery stage publishes for it. */
+export interface JudgedBatch {
+  readonly records: VerdictRecord[];
+  /** In order: each flagged frame's frame-ood event, followed by the drift event it caused. */
+  readonly events: AlertEvent[];
+  /** With a changelog: the drift windows of the sources in the batch. */
+  readonly states?: DriftStateRecord[];
+}
+
+const MOVED_WITHOUT_CHANGELOG = 'its partition moved to another consumer and no drift changelog is configured (drift.changelogTopic)';
+
+export class Judging {
+  private active: ActiveCalibration | undefined;
+  private monitor: DriftMonitor | undefined;
+
+  constructor(private readonly o: JudgingOptions) {
+    this.active = o.calibration;
+    this.monitor = o.calibration && o.drift ? o.drift(o.calibration.judge.flagRate) : undefined;
+  }
+
+  get calibration(): ActiveCalibration | undefined {
+    return this.active;
+  }
+
+  /** Created with the first calibration. */
+  get drift(): DriftMonitor | undefined {
+    return this.monitor;
+  }
+
+  /** What produced a record: in every verdict and event. */
+  get provenance(): Provenance {
+    return { model: this.o.model, modelFingerprint: this.o.fingerprint, calibration: this.active?.ref ?? null };
+  }
+
+  judge(messages: readonly SourceMessage[], out: ScoreBatch, scoredAt: number): JudgedBatch {
+    const judge = this.active?.judge;
+    const drift = this.monitor;
+    const records = verdictRecords(messages, out, {
+      labels: this.o.labels,
+      numClasses: this.o.numClasses,
+      head: this.o.scoreHead ?? 'gaia_z',
+      provenance: this.provenance,
+      scoredAt,
+      ...(judge ? { judge } : {}),
+    });
+    const events: AlertEvent[] = [];
+    if (judge) {
+      for (const record of records) {
+        if (record.flagged) events.push(frameOodEvent(record, judge.rawThreshold));
+        const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition);
+        if (episode) events.push(driftAlert(episode, record));
+      }
+    }
+    if (!drift || !this.o.changelog) return { records, events };
+    const touched = new Map(records.map((r) => [r.source, r.partition] as const));
+    const states = [...touched].map(([source, partition]) => ({ source, ...(partition === undefined ? {} : { partition }), snapshot: drift.snapshot(source) ?? null }));
+    return { records, events, states };
+  }
+
+  /**
+   * Judges with `next` from the next batch on: drift tests follow its p0 (the first
+   * calibration creates the drift monitor). Returns the calibration-changed event.
+   */
+  swap(next: ActiveCalibration, ts: number): CalibrationChangedEvent {
+    const previous = this.active;
+    this.active = next;
+    if (this.monitor) this.monitor.setBaseline(next.judge.flagRate);
+    else if (this.o.drift) this.monitor = this.o.drift(next.judge.flagRate);
+    return calibrationChanged({ model: this.o.model, modelFingerprint: this.o.fingerprint }, previous?.ref ?? null, next.ref, ts);
+  }
+
+  /**
+   * Partitions moved to another consumer: their sources' drift state goes. Without a
+   * changelog it cannot follow them, so each open episode ends here with a drift-state-reset.
+   */
+  forget(partitions: readonly number[], ts: number): { readonly sources: string[]; readonly resets: DriftResetEvent[] } {
+    const drift = this.monitor;
+    const orphaned = this.o.changelog ? [] : (drift?.activeOn(partitions) ?? []);
+    const resets = orphaned.map((s) => driftStateReset(s, this.provenance, drift?.startedAt(s), MOVED_WITHOUT_CHANGELOG, ts));
+    return { sources: drift?.forgetPartitions(partitions) ?? [], resets };
+  }
+
+  /** The drift windows a changelog kept for sources on `partitions`; returns how many were restored (undefined: no drift monitor yet). */
+  restore(snapshots: Iterable<DriftSnapshot>, partitions: readonly number[]): number | undefined {
+    const drift = this.monitor;
+    if (!drift) return undefined;
+    let restored = 0;
+    for (const snap of snapshots) if (snap.partition !== undefined && partitions.includes(snap.partition) && drift.restore(snap)) restored++;
+    return restored;
+  }
+
+  /** Sources that went quiet give back their windows; returns them. */
+  forgetIdle(): string[] {
+    return this.monitor?.forgetIdle() ?? [];
+  }
+}
