@@ -1,0 +1,90 @@
+/**
+ * One source's drift state (drift.ts): the ring of its last verdicts' flags, the p-value
+ * CUSUM, the open episode, and the same as a changelog snapshot.
+ */
+import type { DriftSnapshot } from '../contracts/drift.js';
+import { CUSUM_QUANTUM } from './ert.js';
+
+export interface SourceState {
+  readonly active: boolean;
+  readonly window: number;
+  readonly flagged: number;
+  readonly rate: number;
+}
+
+export class SourceWindow {
+  ring: Uint8Array;
+  next = 0;
+  n = 0;
+  k = 0;
+  /** The CUSUM, in lattice steps of CUSUM_QUANTUM. */
+  s = 0;
+  active = false;
+  startedAt = 0;
+  /** Frame time since which the rate has stayed at or below resolveRate (NaN: not below). */
+  belowSince = Number.NaN;
+  /** Wall-clock time of the last verdict (frame times may be old or skewed). */
+  lastSeen = Date.now();
+  /** The input partition the source's frames arrive on, where there is one: the window moves with it. */
+  partition: number | undefined;
+
+  constructor(size: number) {
+    this.ring = new Uint8Array(size);
+  }
+
+  push(flagged: boolean): void {
+    if (this.n === this.ring.length) this.k -= this.ring[this.next]!;
+    else this.n++;
+    this.ring[this.next] = flagged ? 1 : 0;
+    this.k += this.ring[this.next]!;
+    this.next = (this.next + 1) % this.ring.length;
+  }
+
+  get state(): SourceState {
+    return { active: this.active, window: this.n, flagged: this.k, rate: this.n ? this.k / this.n : 0 };
+  }
+
+  /** The window as the changelog stores it. */
+  toSnapshot(source: string): DriftSnapshot {
+    return {
+      v: 2,
+      source,
+      ...(this.partition === undefined ? {} : { partition: this.partition }),
+      ring: Buffer.from(this.ring).toString('base64'),
+      next: this.next,
+      n: this.n,
+      k: this.k,
+      active: this.active,
+      startedAt: this.startedAt,
+      belowSince: Number.isNaN(this.belowSince) ? null : this.belowSince,
+      cusum: this.s * CUSUM_QUANTUM,
+    };
+  }
+
+  /**
+   * A window from a changelog snapshot, or undefined for one of another window size or an
+   * inconsistent one. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0.
+   */
+  static fromSnapshot(snap: DriftSnapshot, size: number): SourceWindow | undefined {
+    const ring = Buffer.from(snap.ring, 'base64');
+    let k = 0;
+    for (const b of ring) k += b;
+    const cusum = snap.v === 2 ? snap.cusum : 0;
+    const consistent =
+      (snap.v === 1 || (snap.v === 2 && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
+      ring.length === size && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
+    if (!consistent) return undefined;
+    const w = new SourceWindow(size);
+    w.ring = new Uint8Array(ring);
+    w.next = snap.next;
+    w.n = snap.n;
+    w.k = snap.k;
+    w.active = snap.active;
+    w.startedAt = snap.startedAt;
+    w.belowSince = snap.belowSince ?? Number.NaN;
+    // At or above this h (a window written under a larger ERT), it starts an episode on the next p-value.
+    w.s = Math.round(cusum! / CUSUM_QUANTUM);
+    w.partition = snap.partition;
+    return w;
+  }
+}
