@@ -5,14 +5,13 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { DriftSnapshot } from '../contracts/drift.js';
 import type { AtomicPublisher, FrameSource, OutputSink } from '../contracts/stream.js';
-import { jsonLinesSink, printingPublisher, printingSink, type Writable } from '../stream/json-lines.js';
+import { jsonLinesSink, printingPublisher, printingSink, type Writable } from '../stream/kafka/json-lines.js';
 import { ensureChangelog, readChangelog } from '../stream/kafka/changelog.js';
-import { kafkaTls, type KafkaConnection } from '../stream/kafka/client.js';
+import { kafkaConnection } from '../stream/kafka/client.js';
 import type { OutputTopics } from '../stream/kafka/records.js';
 import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka/sinks.js';
 import { KafkaSource } from '../stream/kafka/source.js';
@@ -45,19 +44,6 @@ function outputTopics(config: Readonly<Config>): OutputTopics {
     frameOodOnAlerts: k.frameOodOnAlerts,
     // The consumer group is the deployment: ids are unique within it (docs/EVENTS.md).
     eventSource: config.source.kind === 'kafka' ? `/gaia-sentinel/${encodeURIComponent(k.groupId)}` : '/gaia-sentinel/replay',
-  };
-}
-
-/** How the agent (and `gaia-sentinel produce`) connect: brokers, TLS and SASL from config. */
-export function kafkaConnection(config: Readonly<Config>, log: Logger): KafkaConnection {
-  const k = config.kafka;
-  return {
-    brokers: k.brokers,
-    clientId: k.clientId,
-    ssl: kafkaTls(k),
-    retries: k.retries,
-    logger: log,
-    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
   };
 }
 

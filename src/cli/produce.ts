@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { kafkaConnection } from '../agent/open-stream.js';
+import { kafkaConnection } from '../stream/kafka/client.js';
 import { loadConfig } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readBounded } from '../files.js';

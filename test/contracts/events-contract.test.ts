@@ -13,7 +13,7 @@ import { calibrationChanged } from '../../src/judging/events.js';
 import { dataSchema, EVENT_TYPES, eventId, type EventKind } from '../../src/contracts/cloud-events.js';
 import { eventEnvelope } from '../../src/contracts/event-envelope.js';
 import type { DeadLetter } from '../../src/contracts/events.js';
-import { recordLine } from '../../src/stream/json-lines.js';
+import { recordLine } from '../../src/stream/kafka/json-lines.js';
 import { deadLetterMessage, topicMessages } from '../../src/stream/kafka/records.js';
 import { assertCloudEvent, assertValid, loadSchemas } from '../helpers/contract.js';
 

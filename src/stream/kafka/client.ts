@@ -1,13 +1,14 @@
 /**
  * The one place a kafkajs client is built, so the source and the sinks connect the same
- * way. kafkajs is in maintenance mode: only kafka-*.ts files import it, behind the stream
- * contracts (contracts.ts), so it can be swapped.
+ * way. kafkajs is in maintenance mode: only stream/kafka/ imports it, behind the stream
+ * contracts (contracts/stream.ts), so it can be swapped.
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import kafkajs from 'kafkajs';
 import type { Kafka, logCreator, Producer, RetryOptions, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { Config } from '../../config/load.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { kafkaError } from './errors.js';
 
@@ -99,4 +100,17 @@ export async function connectProducer(c: KafkaConnection): Promise<Producer> {
   } catch (cause) {
     throw kafkaError(`connecting the producer to ${c.brokers.join(',')}`, cause);
   }
+}
+
+/** How the agent (and `gaia-sentinel produce`) connect: brokers, TLS and SASL from config. */
+export function kafkaConnection(config: Readonly<Config>, log: Logger): KafkaConnection {
+  const k = config.kafka;
+  return {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    ssl: kafkaTls(k),
+    retries: k.retries,
+    logger: log,
+    ...(k.saslMechanism ? { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } as SASLOptions } : {}),
+  };
 }

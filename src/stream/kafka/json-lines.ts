@@ -5,8 +5,8 @@
  * a binary header) are base64 under a `*Base64` name.
  */
 import type { IHeaders, Message, TopicMessages } from 'kafkajs';
-import type { AtomicPublisher, BatchOutputs, OutputSink, SourceMessage } from '../contracts/stream.js';
-import { topicMessages, type OutputTopics } from './kafka/records.js';
+import type { AtomicPublisher, BatchOutputs, OutputSink, SourceMessage } from '../../contracts/stream.js';
+import { topicMessages, type OutputTopics } from './records.js';
 
 export interface Writable {
   write(chunk: string): unknown;
