@@ -9,7 +9,7 @@
 //   node scripts/dockerfile-dry-run.mjs [--target cpu] [--keep] [--out DIR]
 //
 // Prints the final stage's folder (the image's /app) and its ENTRYPOINT/CMD/HEALTHCHECK as
-// JSON on the last line, for a caller (test/image-build.test.ts) to run.
+// JSON on the last line, for a caller (test/deploy/image-build.test.ts) to run.
 import { execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

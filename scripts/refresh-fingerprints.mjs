@@ -3,9 +3,9 @@
 // stay as they are. Run after `npm run build`: node scripts/refresh-fingerprints.mjs
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModelPackage } from '../dist/src/frames/manifest.js';
+import { loadModelPackage } from '../dist/src/model/manifest.js';
 import { loadModel } from '../dist/src/onnx/model-io.js';
-import { modelFingerprint } from '../dist/src/offline/fingerprint.js';
+import { modelFingerprint } from '../dist/src/model/fingerprint.js';
 
 for (const file of readdirSync('calibration').filter((f) => f.endsWith('.json'))) {
   const path = join('calibration', file);

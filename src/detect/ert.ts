@@ -21,7 +21,7 @@ import { binomialUpperTail, logBinomialPmf } from './binomial.js';
  * which per verdict has probability P(K = k−1) · p0 · (1 − (k−1)/W) for K ~ Binomial(W, p0);
  * plus the W verdicts that fill a fresh window. It counts every upcrossing, also those of a
  * clump that the first one already alarmed on, so it underestimates the run time: by
- * 1.1× (W 50) to 2.3× (W 500) in test/drift-ert.test.ts.
+ * 1.1× (W 50) to 2.3× (W 500) in test/detect/drift-ert.test.ts.
  */
 export function upcrossingFramesToFalseAlarm(window: number, p0: number, k: number): number {
   if (k > window) return Infinity;
@@ -38,7 +38,7 @@ export function upcrossingFramesToFalseAlarm(window: number, p0: number, k: numb
  * verdict flagged and the leaving one not; down (1 − p0)·c/W), started from that law below k.
  * For a birth-death chain the time to step from c to c+1 is exactly
  * P(K ≤ c) / (P(K = c) · up(c)). It counts first passages only, so clumps of upcrossings
- * count once; measured on the DriftMonitor it is within 3–16 % (test/drift-ert.test.ts).
+ * count once; measured on the DriftMonitor it is within 3–16 % (test/detect/drift-ert.test.ts).
  */
 export function expectedFramesToFalseAlarmAt(window: number, p0: number, k: number): number {
   if (k > window) return Infinity;

@@ -9,7 +9,7 @@ import type { ModelManifest } from '../model/manifest.js';
 /**
  * BT.601 luma as sharp computes it in the resampling path (recomb with float weights,
  * +0.5, then the cast to 8 bits truncates): identical for all 2^24 RGB triples, which
- * test/preprocess.test.ts checks exhaustively against sharp.
+ * test/frames/preprocess.test.ts checks exhaustively against sharp.
  */
 const W_R = Math.fround(0.299);
 const W_G = Math.fround(0.587);

@@ -107,7 +107,7 @@ export class OrtScorer implements Scorer {
   async score(input: Float32Array, size: number): Promise<ScoreBatch> {
     const per = this.perFrame();
     // Padded with zero frames to the next bucket: every frame's score is independent of its
-    // batch (test/batch-independence.test.ts), so the padding only costs compute.
+    // batch (test/compile/batch-independence.test.ts), so the padding only costs compute.
     const run = this.buckets.find((b) => b >= size) ?? size;
     const data = run === size ? input.subarray(0, size * per) : padded(input, size * per, run * per);
     const tensor = new ort.Tensor('float32', data, [run, ...this.options.inputShape]);

@@ -58,7 +58,7 @@ describe('a MobileNetV3 (no pooled linear head)', () => {
     expect(cal.stderr).toMatch(/note: gaia_a left out: .*global pool → flatten → linear.*HardSwish/);
     expect(cal.stdout).toMatch(/calibrated mobilenet-v3-small-test on 32 frames/);
     // Random weights: the logits barely move between frames, so energy cannot rank them and
-    // the default rule leaves it out (test/gaia-z-uninformative.test.ts).
+    // the default rule leaves it out (test/calibration/gaia-z-uninformative.test.ts).
     expect(cal.stderr).toMatch(/warning: energy is near constant on the 32 calibration frames .* The verdict rule leaves it out\./);
     const ev = capture();
     await evalCommand(['--model', pkg, '--id', frames, '--ood', join(SAMPLES, 'ood'), '--calibration', calibration, '--out-dir', join(tmp, 'reports')], ev.io);

@@ -10,7 +10,7 @@
  *   fails here (and so does a bump without new golden scores).
  *
  * After an intended scoring change: bump SCORING_SEMANTICS_VERSION (src/compile/semantics.ts),
- * then `GAIA_WRITE_SCORING_GOLDEN=1 npx vitest run test/scoring-semantics.test.ts`, and
+ * then `GAIA_WRITE_SCORING_GOLDEN=1 npx vitest run test/compile/scoring-semantics.test.ts`, and
  * recalibrate the bundled models (their calibrations no longer match, by design).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 """PyTorch references of the paper's baselines and GAIA-A's Table 3 variants, each written
 from its paper / official-code definition with autograd (no closed forms), for the parity
-fixtures of test/baselines-parity.test.ts (made by make_baseline_fixtures.py).
+fixtures of test/compile/baselines-parity.test.ts (made by make_baseline_fixtures.py).
 
 The model must expose ``model.pool`` (global pool, its input = the last feature map) and
 ``model.fc`` (final Linear, its input = the penultimate features), as architectures.py does.

@@ -1,4 +1,4 @@
-"""Fixtures for test/baselines-parity.test.ts in test/fixtures/parity/<arch>/baselines/.
+"""Fixtures for test/compile/baselines-parity.test.ts in test/fixtures/parity/<arch>/baselines/.
 
     /usr/bin/python3 tools/reference/make_baseline_fixtures.py [--arch NAME ...]
 

@@ -1,7 +1,7 @@
 """A small SiLU network (no op with a zero-derivative region between its BN taps and the
 logits), random He-initialised weights and BN statistics from training-mode passes, so its
 features and logits do vary between frames while every GAIA-Z zero ratio is 1: the
-fixture of test/gaia-z-uninformative.test.ts.
+fixture of test/calibration/gaia-z-uninformative.test.ts.
 
     /opt/torchenv/bin/python tools/reference/make_smooth_net.py test/fixtures/smooth-net/model.onnx
 """

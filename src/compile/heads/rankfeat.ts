@@ -3,7 +3,7 @@
  * feature map, seen as a [C, H·W] matrix, then Energy of the logits the rest gives (higher =
  * more in-distribution). σ₁u₁v₁ᵀ comes from power iteration unrolled in the graph, as the
  * official code's SVD substitute; its error against an exact SVD is measured in
- * test/baselines-parity.test.ts (docs/COMPILER.md).
+ * test/compile/baselines-parity.test.ts (docs/COMPILER.md).
  */
 import { attr, type Graph } from '../../onnx/graph.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
