@@ -15,6 +15,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { HealthBoard, type AgentHealth } from './health.js';
 import { agentObserver } from './observer.js';
 import { watchSource } from './source-events.js';
+import { startSweeps } from './sweeps.js';
 import { assemble, calibrationMetrics, type AgentDeps, type AgentParts } from './startup.js';
 
 export type { AgentHealth } from './health.js';
@@ -143,16 +144,10 @@ export class Agent {
     return stats;
   }
 
-  /** What runs beside the pipeline: the idle sweep, the calibration file watch, the source's events. Returns how to stop it. */
+  /** What runs beside the pipeline: the sweeps, the calibration file watch, the source's events. Returns how to stop it. */
   private watch(): () => void {
-    const { config, metrics, judging, calibration } = this.p;
-    // Sources that went quiet give back their window and metric series (bounded memory).
-    const idleSweep =
-      config.drift.idleForgetMs > 0
-        ? setInterval(() => {
-            for (const s of judging.forgetIdle()) metrics.forgetSource(s);
-          }, Math.min(60_000, config.drift.idleForgetMs)).unref()
-        : undefined;
+    const { config, calibration } = this.p;
+    const stopSweeps = startSweeps(this.p);
     // A changed calibration file is picked up without a signal (polling stat, which also
     // sees a Kubernetes ConfigMap update: those swap a symlink, which fs.watch misses).
     const watched = config.calibration.watchIntervalMs > 0 ? calibration.path : undefined;
@@ -163,7 +158,7 @@ export class Agent {
     }
     watchSource(this.p);
     return () => {
-      clearInterval(idleSweep);
+      stopSweeps();
       if (watched) unwatchFile(watched);
     };
   }

@@ -38,6 +38,10 @@ export class ConsoleView implements PipelineObserver {
       this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.model}: calibration ${e.current.digest.slice(0, 12)} (created ${e.current.createdAt})\n`);
       return;
     }
+    if (e.type === 'drift-silent') {
+      this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: no frame for ${(e.silenceMs / 1000).toFixed(0)} s; the episode ends unresolved (${e.flagged}/${e.window} frames flagged when it went quiet)\n`);
+      return;
+    }
     if (e.type === 'drift-state-reset') {
       this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.reason}\n`);
       return;

@@ -10,7 +10,8 @@ import type { Config } from '../config/load.js';
 import type { DriftSnapshot } from '../contracts/drift.js';
 import type { AtomicPublisher, FrameSource, OutputSink } from '../contracts/stream.js';
 import { jsonLinesSink, printingPublisher, printingSink, type Writable } from '../stream/kafka/json-lines.js';
-import { ensureChangelog, readChangelog } from '../stream/kafka/changelog.js';
+import { readChangelog } from '../stream/kafka/changelog.js';
+import { prepareTopics } from '../stream/kafka/topics.js';
 import { kafkaConnection } from '../stream/kafka/client.js';
 import type { OutputTopics } from '../stream/kafka/records.js';
 import { KafkaSinks, KafkaTransactionalPublisher } from '../stream/kafka/sinks.js';
@@ -32,24 +33,30 @@ export interface Stream {
 
 const NO_SINK: OutputSink = { publish: async () => {}, close: async () => {} };
 
+/** The drift changelog topic, or '' when it is off. */
+export function changelogTopic(config: Readonly<Config>): string {
+  return config.drift.changelog ? config.drift.changelogTopic || `${config.kafka.groupId}-drift-changelog` : '';
+}
+
 /** The output topics and event settings both source kinds share (a replay prints them with --json). */
-function outputTopics(config: Readonly<Config>): OutputTopics {
+function outputTopics(config: Readonly<Config>, model: string): OutputTopics {
   const k = config.kafka;
   return {
     alertsTopic: k.alertsTopic,
     scoresTopic: k.scoresTopic,
     dlqTopic: k.dlqTopic,
-    changelogTopic: config.drift.changelogTopic,
+    changelogTopic: changelogTopic(config),
     maxMessageBytes: k.maxMessageBytes,
     frameOodOnAlerts: k.frameOodOnAlerts,
-    // The consumer group is the deployment: ids are unique within it (docs/EVENTS.md).
-    eventSource: config.source.kind === 'kafka' ? `/gaia-sentinel/${encodeURIComponent(k.groupId)}` : '/gaia-sentinel/replay',
+    // The deployment: ids are unique within it (docs/EVENTS.md), whatever the consumer group is called.
+    eventSource: k.eventSource || `/gaia-sentinel/${encodeURIComponent(model)}`,
   };
 }
 
 /** `json`: print every published record there (`run --json`); a replay then "publishes" only there. */
-export async function openStream(config: Readonly<Config>, modelDir: string, log: Logger, json?: Writable): Promise<Stream> {
-  const topics = outputTopics(config);
+export async function openStream(config: Readonly<Config>, model: { readonly name: string; readonly dir: string }, log: Logger, json?: Writable): Promise<Stream> {
+  const topics = outputTopics(config, model.name);
+  const modelDir = model.dir;
   if (config.source.kind !== 'kafka') {
     const samples = (sub: string, repeat: number) => ({ dir: join(modelDir, 'samples', sub), repeat });
     const phases = config.replay.dirs.length > 0 ? config.replay.dirs.map(parsePhase) : [samples('id', 1), samples('ood', 1), samples('id', 2)];
@@ -58,8 +65,16 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
   }
   const k = config.kafka;
   const connection = kafkaConnection(config, log);
-  const changelogTopic = config.drift.changelogTopic;
-  if (changelogTopic) await ensureChangelog(connection, changelogTopic, k.framesTopic);
+  const changelog = changelogTopic(config);
+  await prepareTopics(connection, {
+    frames: k.framesTopic,
+    outputs: [
+      { topic: k.alertsTopic, setting: 'kafka.alertsTopic (env GAIA_KAFKA_ALERTS_TOPIC)' },
+      { topic: k.dlqTopic, setting: 'kafka.dlqTopic (env GAIA_KAFKA_DLQ_TOPIC)' },
+      ...(k.scoresTopic ? [{ topic: k.scoresTopic, setting: 'kafka.scoresTopic (env GAIA_KAFKA_SCORES_TOPIC)' }] : []),
+    ],
+    ...(changelog ? { changelog } : {}),
+  });
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const kafkaSink = await KafkaSinks.create({ ...connection, ...topics });
@@ -85,7 +100,7 @@ export async function openStream(config: Readonly<Config>, modelDir: string, log
       ...(atomic ? { atomic } : {}),
       deliveryIntervalMs: atomic ? k.transactionIntervalMs : k.lingerMs,
       finite: false,
-      ...(changelogTopic ? { restore: (partitions: readonly number[]) => readChangelog(connection, changelogTopic, partitions, 60_000) } : {}),
+      ...(changelog ? { restore: (partitions: readonly number[]) => readChangelog(connection, changelog, partitions, 60_000) } : {}),
       description:
         `${source.description}; alerts → ${k.alertsTopic}${k.frameOodOnAlerts ? ' (with frame-ood)' : ''}, dead letters → ${k.dlqTopic}` +
         `${k.scoresTopic ? `, verdicts → ${k.scoresTopic}` : ''}; ${atomic ? `exactly-once (transactional id ${transactionalId})` : 'at-least-once'}`,

@@ -68,7 +68,7 @@ export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: L
   metrics.setCalibration(calibration.current ? calibrationMetrics(calibration.current) : undefined);
   metrics.watchReady(() => board.snapshot().ready);
 
-  const stream = await openStream(config, pkg.dir, log, deps.json ? deps.stdout : undefined);
+  const stream = await openStream(config, { name, dir: pkg.dir }, log, deps.json ? deps.stdout : undefined);
   closers.push(() => stream.source.close());
   board.source = stream.source;
   metrics.watchLag(() => stream.source.lag());

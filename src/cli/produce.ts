@@ -22,7 +22,8 @@ export const produceUsage = `Usage: gaia-sentinel produce PATH... [--source ID] 
 
 Sends image files (and every file of the given folders, in name order) to the frames topic,
 one Kafka message per frame: key = the source id, headers content-type (from the bytes),
-frame-id (<file name>#<pass>) and ts (send time, ms since the epoch). Kafka connection:
+frame-id (<file name>#<run>.<pass>, the run being its start time in base 36, so ids never
+repeat across runs) and ts (send time, ms since the epoch). Kafka connection:
 the agent's settings (GAIA_KAFKA_BROKERS, TLS, SASL; docs/CONFIG.md).
 
   --source ID          source id, the message key (default camera-1)
@@ -116,6 +117,8 @@ export async function produceCommand(argv: string[], io: CliIO): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const started = Date.now();
+  // Frame ids name the run as well as the file and the pass, so a second run sends new ids.
+  const run = started.toString(36);
   let sent = 0;
   let pending: OutgoingFrame[] = [];
   let pendingBytes = 0;
@@ -132,7 +135,8 @@ export async function produceCommand(argv: string[], io: CliIO): Promise<void> {
         if (stopped) break;
         if (fps > 0) {
           const due = started + (tick * 1000) / fps;
-          if (due > Date.now()) await sleep(due - Date.now());
+          const wait = due - Date.now();
+          if (wait > 0) await sleep(wait);
         }
         tick++;
         const value = await readBounded(file.path, limit);
@@ -140,7 +144,7 @@ export async function produceCommand(argv: string[], io: CliIO): Promise<void> {
         for (const source of sources) {
           // One produce request stays under the topic limit (a record batch counts against it whole).
           if (pendingBytes + value.byteLength > limit) await flush();
-          pending.push({ source, frameId: `${basename(file.path)}#${pass}`, value, contentType: file.contentType, ts });
+          pending.push({ source, frameId: `${basename(file.path)}#${run}.${pass}`, value, contentType: file.contentType, ts });
           pendingBytes += value.byteLength + OVERHEAD_BYTES / 16;
         }
         if (fps > 0 || pending.length >= 256) await flush();

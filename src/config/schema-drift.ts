@@ -63,11 +63,23 @@ export const driftSchema = {
     default: 1000,
     env: 'GAIA_DRIFT_RESOLVE_AFTER_MS',
   },
+  changelog: {
+    doc: 'Kafka source: keep each source\'s drift window in a compacted changelog topic (drift.changelogTopic). Each delivery writes the windows of the sources it touched; a partition\'s new owner restores them before scoring, so windows and open episodes survive restarts, crashes and partition moves, and a redelivered frame is not counted twice. false: off (a restarted agent starts every source afresh: an open episode gets no drift-resolved and a crash can start it twice; a moved source\'s open episode ends with a drift-state-reset event).',
+    format: 'bool',
+    default: true,
+    env: 'GAIA_DRIFT_CHANGELOG',
+  },
   changelogTopic: {
-    doc: 'Kafka source: compacted topic of drift windows keyed by source (created if missing, with as many partitions as the frames topic). Each delivery writes the windows of the sources it touched; a partition\'s new owner restores them before scoring, so windows and open episodes survive restarts and partition moves. Empty: off (a moved source starts afresh, and its open episode ends with a drift-state-reset event).',
+    doc: 'The drift changelog topic, created if missing (compacted, as many partitions as the frames topic: the agent then needs the CREATE ACL on it, or create it yourself). Empty: <kafka.groupId>-drift-changelog, as Kafka Streams names its changelogs after the application.',
     format: String,
     default: '',
     env: 'GAIA_DRIFT_CHANGELOG_TOPIC',
+  },
+  silenceMs: {
+    doc: 'An open drift episode whose source sends no frame for this long (wall-clock ms) ends with a drift-silent event: the source went quiet, it did not recover (0: never; the episode stays open until frames show recovery).',
+    format: 'nat',
+    default: 900_000,
+    env: 'GAIA_DRIFT_SILENCE_MS',
   },
   idleForgetMs: {
     doc: 'A source with no frame for this long (ms) and no open episode loses its window and drift series, so memory stays bounded as source ids come and go (0: never).',

@@ -23,6 +23,12 @@ export const kafkaSchema = {
   },
   clientId: { doc: 'Kafka client id.', format: String, default: 'gaia-sentinel', env: 'GAIA_KAFKA_CLIENT_ID' },
   groupId: { doc: 'Consumer group: agents sharing it split the partitions.', format: String, default: 'gaia-sentinel', env: 'GAIA_KAFKA_GROUP_ID' },
+  eventSource: {
+    doc: 'The CloudEvents source (ce_source) of every record the agent publishes: the name of the deployment, which (ce_source, ce_id) deduplication keys on. Empty: /gaia-sentinel/<model name>. Unlike the consumer group, it does not change when the group is renamed.',
+    format: String,
+    default: '',
+    env: 'GAIA_EVENT_SOURCE',
+  },
   ssl: { doc: 'Connect with TLS.', format: 'bool', default: false, env: 'GAIA_KAFKA_SSL' },
   sslCaFile: {
     doc: 'PEM file of the CA(s) that signed the brokers\' certificates (TLS); empty: the system CAs.',

@@ -15,6 +15,7 @@ export const EVENT_TYPES = {
   'drift-started': 'io.gaia-sentinel.drift.started.v1',
   'drift-resolved': 'io.gaia-sentinel.drift.resolved.v1',
   'drift-state-reset': 'io.gaia-sentinel.drift.state-reset.v1',
+  'drift-silent': 'io.gaia-sentinel.drift.silent.v1',
   'calibration-changed': 'io.gaia-sentinel.calibration.changed.v1',
 } as const;
 

@@ -35,7 +35,7 @@ export interface DriftEvent {
  * the CUSUM; restore() still reads v1 (the CUSUM starts at 0).
  */
 export interface DriftSnapshot {
-  readonly v: 1 | 2;
+  readonly v: 1 | 2 | 3;
   readonly source: string;
   readonly partition?: number;
   readonly ring: string;
@@ -48,4 +48,24 @@ export interface DriftSnapshot {
   readonly belowSince: number | null;
   /** v2: the p-value CUSUM, −ln p units (a multiple of the CUSUM quantum). */
   readonly cusum?: number;
+  /**
+   * v3: the input offset (on `partition`) of the last frame the window holds: a frame
+   * redelivered after a restart (at or below it) is not counted twice.
+   */
+  readonly offset?: string;
+  /** v3: the frame time of the last frame the window holds. */
+  readonly lastTs?: number;
+}
+
+/** An open episode the drift monitor ended because its source sent nothing for a while. */
+export interface SilentEpisode {
+  readonly source: string;
+  /** Frame time the episode started at, and of the source's last frame. */
+  readonly startedAt: number;
+  readonly lastFrameAt: number;
+  /** The window as it was: verdicts, flagged among them, their ratio, and the baseline p0. */
+  readonly window: number;
+  readonly flagged: number;
+  readonly rate: number;
+  readonly p0: number;
 }

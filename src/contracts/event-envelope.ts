@@ -16,12 +16,13 @@ export interface Envelope {
 function cause(e: AlertEvent): { subject: string; time: number; parts: Array<string | number | undefined> } {
   switch (e.type) {
     case 'frame-ood':
-      return { subject: e.source, time: e.scoredAt, parts: [e.topic, e.partition, e.offset ?? e.frameId] };
+      return { subject: e.source, time: e.capturedAt ?? e.scoredAt, parts: [e.topic, e.partition, e.offset ?? e.frameId] };
     case 'drift-started':
     case 'drift-resolved':
       return { subject: e.source, time: e.ts, parts: [e.trigger.topic, e.trigger.partition, e.trigger.offset ?? e.trigger.frameId] };
     case 'drift-state-reset':
-      // No frame causes it: the episode it ends does (one reset per episode).
+    case 'drift-silent':
+      // No frame causes it: the episode it ends does (one per episode).
       return { subject: e.source, time: e.ts, parts: [e.source, e.startedAt] };
     case 'calibration-changed':
       return { subject: e.model, time: e.ts, parts: [e.model, e.previous?.digest, e.current.digest, e.ts] };
@@ -42,7 +43,8 @@ export function verdictEnvelope(r: VerdictRecord, ceSource: string): Envelope {
   const id = eventId('frame-scored', [r.topic, r.partition, r.offset ?? r.frameId]);
   return {
     key: r.source,
-    headers: cloudEventHeaders({ kind: 'frame-scored', id, source: ceSource, subject: r.source, time: r.scoredAt }),
+    // The frame's own time, so that a redelivery's headers are the same as the first delivery's.
+    headers: cloudEventHeaders({ kind: 'frame-scored', id, source: ceSource, subject: r.source, time: r.capturedAt ?? r.scoredAt }),
     value: JSON.stringify(r),
   };
 }

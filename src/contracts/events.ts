@@ -55,7 +55,11 @@ export interface FrameJudgement extends FrameOrigin, Provenance {
   readonly scores?: Readonly<Record<string, number>>;
   readonly predictedClass: string;
   readonly confidence: number;
-  /** Capture time (from the frame's ts header, when present) and verdict time, ms since the epoch. */
+  /**
+   * Capture time (the frame's ts header, else its Kafka record's timestamp) and verdict time,
+   * ms since the epoch. A redelivered frame keeps its capture time; scoredAt is when it was
+   * (last) scored.
+   */
   readonly capturedAt?: number;
   readonly scoredAt: number;
 }
@@ -82,6 +86,28 @@ export interface DriftResetEvent extends Provenance {
 }
 
 /**
+ * An open drift episode ended because its source went quiet, not because it recovered: no
+ * frame arrived for drift.silenceMs (wall-clock). The page clears; whether the camera came
+ * back healthy is unknown until it sends frames again (a new episode opens if it is still off).
+ */
+export interface DriftSilentEvent extends Provenance {
+  readonly type: 'drift-silent';
+  readonly source: string;
+  /** When the episode started and when the source's last frame was taken (frame time). */
+  readonly startedAt: number;
+  readonly lastFrameAt: number;
+  /** The configured silence (drift.silenceMs) that ended it. */
+  readonly silenceMs: number;
+  /** The window when the source went quiet. */
+  readonly window: number;
+  readonly flagged: number;
+  readonly rate: number;
+  readonly p0: number;
+  /** When the agent ended the episode (wall-clock, ms since the epoch). */
+  readonly ts: number;
+}
+
+/**
  * The agent's calibration was replaced (a reload): verdicts after it use the new threshold,
  * and drift baselines change with p0. Keyed by the model, not a frame source.
  */
@@ -95,7 +121,7 @@ export interface CalibrationChangedEvent {
   readonly ts: number;
 }
 
-export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | CalibrationChangedEvent;
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | DriftSilentEvent | CalibrationChangedEvent;
 
 /** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
 export interface DriftStateRecord {

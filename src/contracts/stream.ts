@@ -15,7 +15,7 @@ export interface SourceMessage {
   readonly frameId: string;
   readonly value: Uint8Array;
   readonly headers: Headers;
-  /** Capture time, ms since the epoch (the `ts` header), when known and plausible. */
+  /** Capture time, ms since the epoch (the `ts` header, else the Kafka record's timestamp), when known and plausible. */
   readonly ts?: number;
   readonly origin: FrameOrigin;
   /**

@@ -27,6 +27,10 @@ export class SourceWindow {
   lastSeen = Date.now();
   /** The input partition the source's frames arrive on, where there is one: the window moves with it. */
   partition: number | undefined;
+  /** The input offset of the last frame counted (on `partition`): redeliveries at or below it are not counted again. */
+  offset: bigint | undefined;
+  /** Frame time of the last frame counted. */
+  lastTs: number | undefined;
 
   constructor(size: number) {
     this.ring = new Uint8Array(size);
@@ -47,7 +51,7 @@ export class SourceWindow {
   /** The window as the changelog stores it. */
   toSnapshot(source: string): DriftSnapshot {
     return {
-      v: 2,
+      v: 3,
       source,
       ...(this.partition === undefined ? {} : { partition: this.partition }),
       ring: Buffer.from(this.ring).toString('base64'),
@@ -58,20 +62,24 @@ export class SourceWindow {
       startedAt: this.startedAt,
       belowSince: Number.isNaN(this.belowSince) ? null : this.belowSince,
       cusum: this.s * CUSUM_QUANTUM,
+      ...(this.offset === undefined ? {} : { offset: this.offset.toString() }),
+      ...(this.lastTs === undefined ? {} : { lastTs: this.lastTs }),
     };
   }
 
   /**
    * A window from a changelog snapshot, or undefined for one of another window size or an
-   * inconsistent one. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0.
+   * inconsistent one. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0; one
+   * before v3 without the offset of its last frame (redeliveries are then counted again).
    */
   static fromSnapshot(snap: DriftSnapshot, size: number): SourceWindow | undefined {
     const ring = Buffer.from(snap.ring, 'base64');
     let k = 0;
     for (const b of ring) k += b;
-    const cusum = snap.v === 2 ? snap.cusum : 0;
+    const cusum = snap.v === 1 ? 0 : snap.cusum;
+    const offset = snap.v === 3 && typeof snap.offset === 'string' && /^\d{1,19}$/.test(snap.offset) ? BigInt(snap.offset) : undefined;
     const consistent =
-      (snap.v === 1 || (snap.v === 2 && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
+      (snap.v === 1 || ((snap.v === 2 || snap.v === 3) && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
       ring.length === size && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
     if (!consistent) return undefined;
     const w = new SourceWindow(size);
@@ -85,6 +93,8 @@ export class SourceWindow {
     // At or above this h (a window written under a larger ERT), it starts an episode on the next p-value.
     w.s = Math.round(cusum! / CUSUM_QUANTUM);
     w.partition = snap.partition;
+    w.offset = offset;
+    w.lastTs = typeof snap.lastTs === 'number' && Number.isFinite(snap.lastTs) ? snap.lastTs : undefined;
     return w;
   }
 }

@@ -14,7 +14,7 @@
  * `resolveRate` and the CUSUM below h (capped at 2h while the episode is open) for
  * `resolveAfterMs` of frame time; the CUSUM then restarts at 0. Pure: verdicts in, events out.
  */
-import type { DriftEvent, DriftSnapshot } from '../contracts/drift.js';
+import type { DriftEvent, DriftSnapshot, SilentEpisode } from '../contracts/drift.js';
 import { binomialUpperTail } from './binomial.js';
 import { CUSUM_QUANTUM, CUSUM_REFERENCE_STEPS, cusumIncrement } from './ert.js';
 import { assertDriftOptions, type DriftOptions, type DriftVerdict } from './drift-options.js';
@@ -70,14 +70,24 @@ export class DriftMonitor {
     this.limits = new DriftLimits(this.current);
   }
 
-  /** Records one verdict; returns the episode event it causes, if any. */
-  observe(source: string, verdict: DriftVerdict, ts: number, partition?: number): DriftEvent | undefined {
+  /**
+   * Records one verdict; returns the episode event it causes, if any. `offset`: the frame's
+   * input offset on `partition`; a frame at or below the last one counted there and no
+   * later (a redelivery after a restart restored the window) is not counted again.
+   */
+  observe(source: string, verdict: DriftVerdict, ts: number, partition?: number, offset?: string): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
       w = new SourceWindow(this.options.window);
       this.sources.set(source, w);
     }
+    const at = partition !== undefined && offset !== undefined && /^\d{1,19}$/.test(offset) ? BigInt(offset) : undefined;
+    // A redelivery: at or below the last offset counted there, and no later in frame time (a
+    // recreated topic starts its offsets again, with later frames).
+    if (at !== undefined && w.partition === partition && w.offset !== undefined && at <= w.offset && ts <= (w.lastTs ?? Number.POSITIVE_INFINITY)) return undefined;
     if (partition !== undefined) w.partition = partition;
+    w.offset = at;
+    w.lastTs = ts;
     w.push(verdict.flagged);
     w.lastSeen = Date.now();
     const { cusumSteps } = this.limits;
@@ -164,21 +174,38 @@ export class DriftMonitor {
     return dropped;
   }
 
+  /** Sources forgetIdle() would drop now. */
+  idle(now = Date.now()): string[] {
+    const limit = this.options.idleForgetMs;
+    if (!limit) return [];
+    return [...this.sources].filter(([, w]) => !w.active && now - w.lastSeen >= limit).map(([s]) => s);
+  }
+
   /**
    * Drops the windows of sources idle for `idleForgetMs` with no open episode (an open one is
    * kept: its drift-resolved is still owed); returns the sources dropped.
    */
   forgetIdle(now = Date.now()): string[] {
-    const limit = this.options.idleForgetMs;
-    if (!limit) return [];
-    const dropped: string[] = [];
-    for (const [source, w] of this.sources) {
-      if (!w.active && now - w.lastSeen >= limit) {
-        this.sources.delete(source);
-        dropped.push(source);
-      }
-    }
+    const dropped = this.idle(now);
+    for (const source of dropped) this.sources.delete(source);
     return dropped;
+  }
+
+  /**
+   * Ends the open episodes of sources that sent nothing for `silenceMs` (wall-clock): they
+   * went quiet, they did not recover. Each window keeps its verdicts; the CUSUM restarts, so
+   * a source that comes back still shifted opens a new episode. Returns the episodes ended.
+   */
+  endSilent(silenceMs: number, now = Date.now()): SilentEpisode[] {
+    const ended: SilentEpisode[] = [];
+    for (const [source, w] of this.sources) {
+      if (!w.active || now - w.lastSeen < silenceMs) continue;
+      w.active = false;
+      w.belowSince = Number.NaN;
+      w.s = 0;
+      ended.push({ source, startedAt: w.startedAt, lastFrameAt: w.lastTs ?? w.startedAt, window: w.n, flagged: w.k, rate: w.n ? w.k / w.n : 0, p0: this.options.p0 });
+    }
+    return ended;
   }
 
   /** Sources with a window. */

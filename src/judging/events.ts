@@ -1,14 +1,15 @@
 /**
  * Every alert kind the judging stage emits, each built by one function (docs/EVENTS.md): a
- * flagged frame, a drift episode starting or ending, drift state that could not follow its
- * source, and a replaced calibration. The field order is the published JSON's.
+ * flagged frame, a drift episode starting or ending, an episode ended by its source's
+ * silence, drift state that could not follow its source, and a replaced calibration. The field order is the published JSON's.
  */
-import type { DriftEvent } from '../contracts/drift.js';
+import type { DriftEvent, SilentEpisode } from '../contracts/drift.js';
 import type {
   CalibrationChangedEvent,
   CalibrationRef,
   DriftAlert,
   DriftResetEvent,
+  DriftSilentEvent,
   FrameOodEvent,
   FrameOrigin,
   FrameRef,
@@ -44,6 +45,23 @@ export function driftAlert(episode: DriftEvent, trigger: VerdictRecord): DriftAl
 /** A source's drift state could not follow it: its open episode (started at `startedAt`) ends here without a drift-resolved. */
 export function driftStateReset(source: string, provenance: Provenance, startedAt: number | undefined, reason: string, ts: number): DriftResetEvent {
   return { type: 'drift-state-reset', source, ...provenance, ...(startedAt === undefined ? {} : { startedAt }), reason, ts };
+}
+
+/** An open episode ended because its source sent nothing for `silenceMs`: it went quiet, it did not recover. */
+export function driftSilent(e: SilentEpisode, provenance: Provenance, silenceMs: number, ts: number): DriftSilentEvent {
+  return {
+    type: 'drift-silent',
+    source: e.source,
+    ...provenance,
+    startedAt: e.startedAt,
+    lastFrameAt: e.lastFrameAt,
+    silenceMs,
+    window: e.window,
+    flagged: e.flagged,
+    rate: e.rate,
+    p0: e.p0,
+    ts,
+  };
 }
 
 /** The running agent replaced its calibration: verdicts and drift baselines change from here on. */

@@ -11,6 +11,7 @@ import type {
   CalibrationChangedEvent,
   CalibrationRef,
   DriftResetEvent,
+  DriftSilentEvent,
   DriftStateRecord,
   Provenance,
   VerdictRecord,
@@ -19,7 +20,7 @@ import type { SourceMessage } from '../contracts/stream.js';
 import type { DriftMonitor } from '../detect/drift.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import type { ScoreBatch } from '../runtime/scorer.js';
-import { calibrationChanged, driftAlert, driftStateReset, frameOodEvent } from './events.js';
+import { calibrationChanged, driftAlert, driftSilent, driftStateReset, frameOodEvent } from './events.js';
 import { verdictRecords } from './verdicts.js';
 
 /** What judges, and which calibration file it comes from. */
@@ -52,7 +53,7 @@ export interface JudgedBatch {
   readonly states?: DriftStateRecord[];
 }
 
-const MOVED_WITHOUT_CHANGELOG = 'its partition moved to another consumer and no drift changelog is configured (drift.changelogTopic)';
+const MOVED_WITHOUT_CHANGELOG = 'its partition moved to another consumer and the drift changelog is off (drift.changelog)';
 
 export class Judging {
   private active: ActiveCalibration | undefined;
@@ -92,7 +93,7 @@ export class Judging {
     if (judge) {
       for (const record of records) {
         if (record.flagged) events.push(frameOodEvent(record, judge.rawThreshold));
-        const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition);
+        const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition, record.offset);
         if (episode) events.push(driftAlert(episode, record));
       }
     }
@@ -134,8 +135,38 @@ export class Judging {
     return restored;
   }
 
-  /** Sources that went quiet give back their windows; returns them. */
-  forgetIdle(): string[] {
-    return this.monitor?.forgetIdle() ?? [];
+  /**
+   * Sources that went quiet give back their windows; returns them, and (with a changelog)
+   * a tombstone for each, so the compacted topic forgets them too.
+   */
+  forgetIdle(): { readonly sources: string[]; readonly states: DriftStateRecord[] } {
+    const drift = this.monitor;
+    if (!drift) return { sources: [], states: [] };
+    const partitions = new Map<string, number | undefined>();
+    if (this.o.changelog) for (const s of drift.idle()) partitions.set(s, drift.snapshot(s)?.partition);
+    const sources = drift.forgetIdle();
+    const states = sources.filter((s) => partitions.has(s)).map((source) => {
+      const partition = partitions.get(source);
+      return { source, ...(partition === undefined ? {} : { partition }), snapshot: null };
+    });
+    return { sources, states };
+  }
+
+  /**
+   * Open episodes of sources silent for `silenceMs` end with a drift-silent event each (and,
+   * with a changelog, the closed window).
+   */
+  endSilent(silenceMs: number, now: number): { readonly events: DriftSilentEvent[]; readonly states: DriftStateRecord[] } {
+    const drift = this.monitor;
+    if (!drift) return { events: [], states: [] };
+    const ended = drift.endSilent(silenceMs, now);
+    const events = ended.map((e) => driftSilent(e, this.provenance, silenceMs, now));
+    const states = this.o.changelog
+      ? ended.map(({ source }) => {
+          const snapshot = drift.snapshot(source) ?? null;
+          return { source, ...(snapshot?.partition === undefined ? {} : { partition: snapshot.partition }), snapshot };
+        })
+      : [];
+    return { events, states };
   }
 }

@@ -27,6 +27,8 @@ const env = {
   GAIA_KAFKA_GROUP_ID: groupId,
   ...topicEnv(topics),
   GAIA_DRIFT_WINDOW: '50',
+  // This test is about the changelog turned off: a moved source's open episode ends with a drift-state-reset.
+  GAIA_DRIFT_CHANGELOG: 'false',
   GAIA_KAFKA_SESSION_TIMEOUT_MS: '10000',
 };
 

@@ -63,7 +63,7 @@ describe('gaia-sentinel produce → the agent (real broker)', () => {
     for (const m of frames) {
       expect(m.key?.toString()).toMatch(/^dock-[012]$/);
       expect(header(m, 'content-type')).toBe('image/png');
-      expect(header(m, 'frame-id')).toMatch(/^fmnist-test-\d+-\d\.png#0$/);
+      expect(header(m, 'frame-id')).toMatch(/^fmnist-test-\d+-\d\.png#[0-9a-z]+\.0$/);
       expect(Math.abs(Number(header(m, 'ts')) - Date.now())).toBeLessThan(120_000);
     }
 
@@ -94,7 +94,13 @@ describe('gaia-sentinel produce → the agent (real broker)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(450); // 10 frames at 20 fps: 9 intervals of 50 ms
     expect(r.stdout).toMatch(/^sent 10 frames \(1 files × 1 source\) to /);
     const frames = await collect(kafka, topic, (ms) => ms.length >= 10);
-    expect(frames.map((m) => header(m, 'frame-id'))).toEqual(Array.from({ length: 10 }, (_, i) => `${one.split('/').pop()}#${i}`));
+    const run = /#([0-9a-z]+)\.0$/.exec(header(frames[0]!, 'frame-id') ?? '')?.[1];
+    expect(frames.map((m) => header(m, 'frame-id'))).toEqual(Array.from({ length: 10 }, (_, i) => `${one.split('/').pop()}#${run}.${i}`));
+    // A second run sends the same file under new ids: frame ids never repeat across runs.
+    expect((await produce([one, '--topic', topic])).code).toBe(0);
+    const again = await collect(kafka, topic, (ms) => ms.length >= 11);
+    expect(header(again.at(-1)!, 'frame-id')).not.toBe(header(frames[0]!, 'frame-id'));
+    expect(header(again.at(-1)!, 'frame-id')).toMatch(new RegExp(`^${one.split('/').pop()!.replace('.', '\\.')}#[0-9a-z]+\\.0$`));
     for (const args of [['--fps=-1'], ['--sources', '0'], ['--repeat', 'x']]) {
       const bad = await produce([one, ...args, '--topic', topic]);
       expect(bad.code, args.join(' ')).toBe(2);

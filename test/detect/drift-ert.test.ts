@@ -271,11 +271,11 @@ describe('snapshots for the changelog', () => {
     });
   };
 
-  it('v2 carries the CUSUM: a restored monitor continues exactly as the original', () => {
+  it('v2 and later carry the CUSUM: a restored monitor continues exactly as the original', () => {
     const a = new DriftMonitor(options);
     const head = stream(1, 150).map((v, i) => a.observe('cam', v, i));
     const snap = a.snapshot('cam')!;
-    expect(snap.v).toBe(2);
+    expect(snap.v).toBe(3); // v3: v2 and the last frame's offset and time (drift-episode-ends.test.ts)
     expect(snap.cusum).toBeGreaterThan(0);
     assertValid('drift-window', JSON.parse(JSON.stringify(snap)), 'v2 snapshot');
     const b = new DriftMonitor(options);
@@ -297,7 +297,7 @@ describe('snapshots for the changelog', () => {
     assertValid('drift-window', v1, 'v1 snapshot');
     const b = new DriftMonitor(options);
     expect(b.restore(v1)).toBe(true);
-    expect(b.snapshot('cam')).toMatchObject({ v: 2, cusum: 0, k: v1.k, n: v1.n, next: v1.next });
+    expect(b.snapshot('cam')).toMatchObject({ v: 3, cusum: 0, k: v1.k, n: v1.n, next: v1.next });
     expect(b.restore({ ...a.snapshot('cam')!, cusum: -1 })).toBe(false);
     expect(b.restore({ ...a.snapshot('cam')!, cusum: undefined })).toBe(false);
   });

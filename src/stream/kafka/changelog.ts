@@ -4,39 +4,13 @@
  * frames arrive on. Every delivery writes the windows of the sources it touched (in the same
  * produce request or transaction as the verdicts); a consumer that is given a partition
  * reads that changelog partition to its end before it scores the partition's frames, so a
- * restart or a partition move keeps the sources' windows and open episodes.
+ * restart or a partition move keeps the sources' windows and open episodes. The topic itself
+ * is prepared with the others (topics.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { DriftSnapshot } from '../../contracts/drift.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { kafkaClient, type KafkaConnection } from './client.js';
-import { kafkaError } from './errors.js';
-
-/** Creates the changelog topic (compacted, as many partitions as the input) unless it exists with enough. */
-export async function ensureChangelog(c: KafkaConnection, changelog: string, input: string): Promise<void> {
-  const admin = kafkaClient(c).admin();
-  try {
-    await admin.connect();
-    const { topics } = await admin.fetchTopicMetadata({ topics: [input] });
-    const wanted = topics[0]!.partitions.length;
-    const existing = (await admin.listTopics()).includes(changelog);
-    if (!existing) {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: changelog, numPartitions: wanted, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
-      return;
-    }
-    const have = (await admin.fetchTopicMetadata({ topics: [changelog] })).topics[0]!.partitions.length;
-    if (have < wanted) {
-      throw new GaiaError(
-        ErrorCodes.BAD_CONFIG,
-        `drift.changelogTopic ${changelog} has ${have} partitions but ${input} has ${wanted}: it needs at least as many (add partitions, or name a new topic)`,
-      );
-    }
-  } catch (err) {
-    throw err instanceof GaiaError ? err : kafkaError(`preparing the drift changelog ${changelog}`, err);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
 
 /**
  * The latest snapshot per source on the given changelog partitions, read from their start

@@ -66,6 +66,14 @@ export function kafkaRetry(c: Pick<KafkaConnection, 'retries'>): RetryOptions {
   return { retries: c.retries ?? 30, initialRetryTime: 300, maxRetryTime: 5000 };
 }
 
+/**
+ * kafkajs warnings that say nothing about a healthy agent, logged at debug. Our idempotent
+ * producers keep the client's bounded retries (about 2.5 min) on purpose: when they run out
+ * the delivery fails, the agent stops and its supervisor restarts it with a new producer, so
+ * the sequence numbers kafkajs warns about are never reused.
+ */
+const EXPECTED_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
 /** kafkajs log entries as pino lines (one log stream for the whole process). */
 function pinoLogCreator(logger: Logger): logCreator {
   const child = logger.child({ component: 'kafkajs' });
@@ -73,6 +81,7 @@ function pinoLogCreator(logger: Logger): logCreator {
     ({ level, log }) => {
       const { message, ...extra } = log;
       if (level <= kafkajs.logLevel.ERROR) child.error(extra, message);
+      else if (level === kafkajs.logLevel.WARN && EXPECTED_WARNINGS.has(message)) child.debug(extra, message);
       else if (level === kafkajs.logLevel.WARN) child.warn(extra, message);
       else if (level === kafkajs.logLevel.INFO) child.info(extra, message);
       else child.debug(extra, message);

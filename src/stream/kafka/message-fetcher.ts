@@ -23,14 +23,18 @@ export const UNKEYED = 'unkeyed';
 function toSourceMessage(topic: string, partition: number, message: KafkaMessage): SourceMessage {
   const headers: Record<string, string | undefined> = {};
   for (const name of Object.keys(message.headers ?? {})) headers[name] = headerText(message, name);
-  const ts = Number(headers.ts);
+  // Capture time: the ts header, else the record's own timestamp (the producer's clock, or the
+  // broker's): either way a redelivery carries the same one.
+  const header = Number(headers.ts);
+  const stamp = Number(message.timestamp);
+  const ts = headers.ts && plausibleTs(header) ? header : plausibleTs(stamp) ? stamp : undefined;
   const frameId = headers['frame-id'];
   return {
     source: message.key ? boundedId(message.key.toString('utf8')) : UNKEYED,
     frameId: frameId === undefined ? `${topic}/${partition}/${message.offset}` : boundedId(frameId),
     value: message.value ?? new Uint8Array(0),
     headers,
-    ...(headers.ts && plausibleTs(ts) ? { ts } : {}),
+    ...(ts === undefined ? {} : { ts }),
     origin: { topic, partition, offset: message.offset },
     original: { key: message.key ?? null, headers: message.headers ?? {} },
   };

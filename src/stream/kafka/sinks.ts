@@ -5,6 +5,7 @@
  * Sends use acks=all, and resolve only once the brokers have the records, which is what
  * lets the pipeline commit the input offsets after them.
  */
+import kafkajs from 'kafkajs';
 import type { Producer, TopicMessages } from 'kafkajs';
 import type { AtomicPublisher, BatchOutputs, OffsetLedger, OutputSink, SourceMessage } from '../../contracts/stream.js';
 import { connectProducer, kafkaClient, type KafkaConnection } from './client.js';
@@ -58,7 +59,8 @@ export class KafkaTransactionalPublisher implements AtomicPublisher {
   static async create(options: KafkaSinkOptions & { transactionalId: string }, ledger: OffsetLedger): Promise<KafkaTransactionalPublisher> {
     let producer: Producer;
     try {
-      producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+      // The partitioner named, as for every producer here: kafkajs warns at each start otherwise.
+      producer = kafkaClient(options).producer({ transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
       await producer.connect();
     } catch (cause) {
       throw kafkaError(`connecting the transactional producer to ${options.brokers.join(',')}`, cause);
