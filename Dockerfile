@@ -4,8 +4,9 @@
 #   GPU: docker build --target gpu -t gaia-sentinel:gpu .   (run with --gpus all)
 # The layers that install dependencies see only the package files, so editing the sources
 # rebuilds from the TypeScript compile on, not from npm ci (nor, on GPU, the CUDA download).
-# The CPU install skips onnxruntime-node's CUDA download (.npmrc); the GPU install enables it
-# (ONNXRUNTIME_NODE_INSTALL=cuda12), so that build needs network access to NuGet.
+# The CPU install skips onnxruntime-node's CUDA download (package.json's allowScripts denies
+# its install script, which only fetches the CUDA provider); the GPU install runs that script
+# itself (ONNXRUNTIME_NODE_INSTALL=cuda12), so that build needs network access to NuGet.
 # What was and was not verified: docs/DEPLOY.md ("The images").
 
 ARG NODE_VERSION=24
@@ -14,14 +15,16 @@ ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 # --- dependencies (package files only) ---------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS deps-cpu
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 # --ignore-scripts: the package's own prepare script compiles sources not copied yet; the
-# two dependencies that need their install step (sharp, onnxruntime-node) get it from rebuild.
+# dependencies with an install step get it from rebuild: sharp's, and onnxruntime-node's is
+# denied (the env var skips its download where an older npm runs it anyway).
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund \
  && ONNXRUNTIME_NODE_INSTALL=skip npm rebuild sharp onnxruntime-node
 
 FROM deps-cpu AS deps-gpu
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node
+# Run directly: npm rebuild would skip the install script that allowScripts denies.
+RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install
 
 # --- compile, then keep only what runs ---------------------------------------------------
 FROM deps-cpu AS build
@@ -55,6 +58,7 @@ COPY package.json LICENSE README.md ./
 COPY bin bin
 COPY models models
 COPY calibration calibration
+COPY schemas schemas
 # Numeric, so Kubernetes can verify runAsNonRoot (the node user of the base image).
 USER 1000:1000
 EXPOSE 9464
@@ -80,6 +84,7 @@ COPY package.json LICENSE README.md ./
 COPY bin bin
 COPY models models
 COPY calibration calibration
+COPY schemas schemas
 USER 10001:10001
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["node", "bin/gaia-healthcheck.js"]

@@ -32,6 +32,11 @@ function packageJson(): { version: string; dir: string } {
   }
 }
 
+/** The installed package's folder (where models/, calibration/ and schemas/ ship), wherever the command runs from. */
+export function packageRoot(): string {
+  return packageJson().dir;
+}
+
 let cached: BuildInfo | undefined;
 
 export function buildInfo(): BuildInfo {

@@ -35,7 +35,7 @@ export class Agent {
   private constructor(private readonly p: AgentParts) {}
 
   static async create(config: Readonly<Config>, deps: AgentDeps): Promise<Agent> {
-    const log = deps.log ?? createLogger(config.log.level);
+    const log = deps.log ?? createLogger(config.log);
     const board = new HealthBoard(config.telemetry.readyStaleMs);
     const closers: Array<() => Promise<unknown>> = [];
     try {

@@ -21,6 +21,11 @@ export function agentObserver(metrics: AgentMetrics, view: ConsoleView, log: Log
       metrics.deadLetter(d);
       log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected');
     },
+    damagedFrame: (m, damage) => {
+      metrics.damagedFrame(m, damage);
+      // A dead-lettered one is logged as rejected; a scored one is logged here, with its source.
+      if (damage.action === 'score') log.warn({ source: m.source, frame: m.frameId, reason: damage.kind, err: damage.detail }, 'damaged frame scored');
+    },
     sourcePaused: (paused) => metrics.sourcePaused(paused),
     watchQueue: (read) => metrics.watchQueue(read),
     deliveryFailed: (err, stage) => {

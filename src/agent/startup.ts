@@ -13,7 +13,7 @@ import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { driftInWords, driftMonitor } from '../judging/drift-settings.js';
 import { Judging } from '../judging/judging.js';
-import { loadModelPackage, type ModelPackage } from '../model/manifest.js';
+import { isBundledPackage, loadModelPackage, type ModelPackage } from '../model/manifest.js';
 import { openModel } from '../model/open-model.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
 import type { WorkerScorer } from '../runtime/worker-scorer.js';
@@ -134,13 +134,13 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
   const name = pkg.manifest.name;
   board.model = name;
   const head = config.model.verdictHead ? verdictHead(config.model.verdictHead) : undefined;
-  const reading = await readCalibration(config.calibration.path || defaultCalibrationPath(name), head);
+  const reading = await readCalibration(config.calibration.path || defaultCalibrationPath(name, pkg.dir), head, [], false, name);
   const judgeHeads = reading?.needs.judgeHeads ?? (head ? [head] : []);
   const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads])];
   const featureStats = reading?.needs.featureStats;
   const started = performance.now();
   const r = config.runtime;
-  const { scorer, compiled, fingerprint } = await openModel(
+  const { scorer, compiled, fingerprint, graph } = await openModel(
     pkg,
     {
       executionProviders: r.executionProviders,
@@ -154,12 +154,14 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
       ...(featureStats ? { headSettings: { featureStats } } : {}),
       // convict has checked it against the schema's list.
       gaiaZMode: config.model.gaiaZMode as GaiaZMode,
+      // The next start reuses what this one compiled, where the package is the user's and writable.
+      keep: isBundledPackage(pkg.dir) ? false : 'if-writable',
     },
     { batchTimeoutMs: r.batchTimeoutMs },
   );
   closers.push(() => scorer.close());
   board.scorer = scorer;
-  if (scorer.fallbacks.length > 0) log.warn({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
+  if (scorer.fallbacks.length > 0) log[r.executionProviders.includes('auto') ? 'info' : 'warn']({ tried: scorer.fallbacks, using: scorer.executionProvider }, `execution provider fallback: using ${scorer.executionProvider}`);
   log.info(
     {
       model: name,
@@ -170,11 +172,13 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
       executionProvider: scorer.executionProvider,
       ...(scorer.buckets.length > 0 ? { batchShapes: scorer.buckets } : {}),
       ...(scorer.warmupMs > 0 ? { warmupMs: Math.round(scorer.warmupMs) } : {}),
+      graph: graph.source,
+      ...(graph.why ? { compiledBecause: graph.why } : {}),
       ms: Math.round(performance.now() - started),
     },
-    'scoring graph compiled and loaded',
+    graph.source === 'package' ? "scoring graph loaded from the package's model.gaia.onnx" : 'scoring graph compiled and loaded',
   );
-  const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats: featureStats !== undefined }, reading);
+  const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats: featureStats !== undefined, packageDir: pkg.dir }, reading);
   const judge = calibration.current?.judge;
   if (judge) log.info({ calibration: calibration.path, verdict: judge.describe(), heads: judge.heads, p0: judge.flagRate }, 'calibration loaded');
   return { pkg, scorer, fingerprint, calibration };

@@ -4,6 +4,7 @@
  * (calibration-check.ts), so a calibration is never applied to scores it was not made for.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureStats } from '../compile/feature-stats.js';
@@ -11,6 +12,7 @@ import type { HeadCalibration } from '../detect/calibration.js';
 import type { StoredVerdictRule } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { writeOutput } from '../files.js';
+import { packageRoot } from '../version.js';
 
 export const CALIBRATION_FORMAT = 'gaia-sentinel/calibration@1';
 
@@ -79,8 +81,20 @@ export function featureStatsOf(path: string, c: CalibrationFile): FeatureStats |
   return { reactThreshold: s.reactThreshold, numClasses: s.numClasses, dim: s.dim, classMeans: Float32Array.from(s.classMeans), precision: Float32Array.from(s.precision) };
 }
 
-/** Where a model's calibration lives unless configured otherwise: calibration/<model name>.json. */
-export const defaultCalibrationPath = (model: string): string => join('calibration', `${model}.json`);
+/**
+ * Where a model's calibration is unless configured otherwise: the package's own
+ * calibration.json (what calibrate writes); else calibration/<model name>.json, in the
+ * current folder (written by calibrate before 0.2) or as shipped with gaia-sentinel for its
+ * bundled models. Without any, the package's calibration.json, where calibrate will write one.
+ */
+export function defaultCalibrationPath(model: string, packageDir?: string): string {
+  const own = packageDir === undefined ? undefined : join(packageDir, CALIBRATION_IN_PACKAGE);
+  const candidates = [own, join('calibration', `${model}.json`), join(packageRoot(), 'calibration', `${model}.json`)].filter((p): p is string => p !== undefined);
+  return candidates.find((p) => existsSync(p)) ?? own ?? candidates[0]!;
+}
+
+/** A package's own calibration file. */
+export const CALIBRATION_IN_PACKAGE = 'calibration.json';
 
 export async function saveCalibration(path: string, calibration: CalibrationFile): Promise<void> {
   // Indented for people, but a list of numbers on one line: a precision matrix one number per

@@ -30,8 +30,8 @@ export interface CalibrationReading {
 /**
  * The one read of a calibration: the file, the heads its judge reads (`head` alone when
  * given: model.verdictHead), checked to be score heads, and the feature statistics they (or
- * `alsoHeads`) need. undefined when there is no file at `path`, it is not `required`, and
- * nothing needs its statistics. bindCalibration() then checks it against the compiled model
+ * `alsoHeads`) need; a calibration of another `model` is refused as such. undefined when
+ * there is no file at `path`, it is not `required`, and nothing needs its statistics. bindCalibration() then checks it against the compiled model
  * without reading it again.
  */
 export async function readCalibration(
@@ -39,6 +39,7 @@ export async function readCalibration(
   head: string | undefined,
   alsoHeads: readonly HeadName[] = [],
   required = false,
+  model?: string,
 ): Promise<CalibrationReading | undefined> {
   const needStats = (heads: readonly string[]) => [...heads, ...alsoHeads].some((h) => (STATS_HEADS as readonly string[]).includes(h));
   let c: CalibrationFile;
@@ -48,6 +49,13 @@ export async function readCalibration(
     const missing = (err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT';
     if (missing && !required && !(head && needStats([head]))) return undefined;
     throw err;
+  }
+  // Another model's calibration says so first, before any of its contents are checked against this one.
+  if (model !== undefined && c.model !== model) {
+    throw new GaiaError(
+      ErrorCodes.CALIBRATION_MISMATCH,
+      `${path} is a calibration of model "${c.model}", not of "${model}" (created ${c.createdAt}): point calibration.path (--calibration) at ${model}'s own, or calibrate ${model} with gaia-sentinel calibrate`,
+    );
   }
   const names = head ? [head] : (c.verdict?.heads ?? [c.primaryHead]);
   const unknown = names.filter((h) => !(METHOD_HEADS as readonly string[]).includes(h));

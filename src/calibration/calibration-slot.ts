@@ -27,6 +27,8 @@ interface Expected {
   readonly compiledHeads: readonly string[];
   /** Whether the graph has the calibration's feature statistics compiled in (react, mahalanobis). */
   readonly compiledStats: boolean;
+  /** The model package's folder (where its own calibration.json is). */
+  readonly packageDir?: string;
 }
 
 export class CalibrationSlot {
@@ -45,7 +47,7 @@ export class CalibrationSlot {
    * the same file as read before compiling (readCalibration), checked here without a second read.
    */
   static async open(configuredPath: string, expected: Expected, first?: CalibrationReading): Promise<CalibrationSlot> {
-    const path = configuredPath || defaultCalibrationPath(expected.model);
+    const path = configuredPath || defaultCalibrationPath(expected.model, expected.packageDir);
     const slot = new CalibrationSlot(path, configuredPath !== '', expected, undefined);
     if (first) slot.loaded = bindCalibration(first, slot.expectedModel);
     else if (configuredPath || (await fileExists(path))) slot.loaded = await slot.read();

@@ -18,14 +18,17 @@ import { defaultCalibrationPath, readFeatureStats } from '../calibration/calibra
 import { LABELS } from '../offline/report.js';
 import { encodeModel, loadModel } from '../onnx/model-io.js';
 import { wholeNumber } from './flags.js';
-import type { CliIO } from './io.js';
+import { UsageError, type CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
 
-export const benchUsage = `Usage: gaia-sentinel bench --model DIR [--methods LIST|all] [--batches 1,128] [--threads N] [--seconds S] [--calibration FILE] [--out FILE]
+export const benchUsage = `Usage: gaia-sentinel bench --model DIR [--methods LIST|all] [--batches 1,128] [--threads N] [--seconds S]
+                         [--calibration FILE] [--out FILE] [--json] [--config FILE]
 
 Times each method's scoring graph in onnxruntime (CPU) on seeded random input and prints
 ms/image per batch size, the forward-only classifier first (the GAIA paper's Table 1).
 
+  --model DIR          model package folder (manifest.json + model.onnx; not the .onnx file,
+                       which only compile takes)
   --methods LIST|all   default gaia_z,gaia_a,msp,energy; all: every method (react and
                        mahalanobis read the feature statistics of --calibration)
   --batches LIST       default 1,128
@@ -33,6 +36,8 @@ ms/image per batch size, the forward-only classifier first (the GAIA paper's Tab
   --seconds S          timed runs per (method, batch) last at least S seconds (default 3), at least 3 runs
   --calibration FILE   default calibration/<model name>.json
   --out FILE           also write the table as JSON
+  --json               print that JSON object on stdout instead of the table
+  --config FILE        JSON config file (keys: docs/CONFIG.md)
 `;
 
 export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
@@ -46,11 +51,12 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
       seconds: { type: 'string' },
       calibration: { type: 'string' },
       out: { type: 'string' },
+      json: { type: 'boolean', default: false },
       config: { type: 'string' },
     },
     strict: true,
   });
-  if (!values.model) throw new GaiaError(ErrorCodes.BAD_CONFIG, `bench needs --model\n\n${benchUsage}`);
+  if (!values.model) throw new UsageError('bench needs --model', benchUsage);
   const methods = parseMethods(values.methods, ['gaia_z', 'gaia_a', 'msp', 'energy']);
   const batches = (values.batches ?? '1,128').split(',').map((b) => wholeNumber('--batches', b.trim(), 1));
   const threads = wholeNumber('--threads', values.threads, 0, 0);
@@ -59,7 +65,7 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
   const pkg = await loadModelPackage(config.model.dir);
   const model = await loadModel(pkg.modelPath);
-  const featureStats = needsStats(methods).length > 0 ? await readFeatureStats(values.calibration ?? defaultCalibrationPath(pkg.manifest.name)) : undefined;
+  const featureStats = needsStats(methods).length > 0 ? await readFeatureStats(values.calibration ?? defaultCalibrationPath(pkg.manifest.name, pkg.dir)) : undefined;
   const shape = pkg.manifest.input.shape.slice(1) as number[];
 
   const methodsWithBaseline = ['logits', ...methods] as HeadName[];
@@ -96,10 +102,13 @@ export async function benchCommand(argv: string[], io: CliIO): Promise<void> {
     `|---|${batches.map(() => '---:').join('|')}|`,
     ...rows.map((r) => `| ${r.method} | ${batches.map((b) => r.msPerImage[b]!.toFixed(3)).join(' | ')} |`),
   ].join('\n');
-  io.stdout.write(`# Cost per image: ${pkg.manifest.name}, onnxruntime-node CPU, ${threads || 'all'} thread(s)\n\n${table}\n`);
-  if (values.out) {
-    await writeOutput(values.out, `${JSON.stringify({ model: pkg.manifest.name, threads, batches, seconds, rows, createdAt: new Date().toISOString() }, null, 2)}\n`);
-  }
+  const report = { model: pkg.manifest.name, threads, batches, seconds, rows, createdAt: new Date().toISOString() };
+  if (values.out) await writeOutput(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  io.stdout.write(
+    values.json
+      ? `${JSON.stringify({ ...report, ...(values.out ? { out: values.out } : {}) })}\n`
+      : `# Cost per image: ${pkg.manifest.name}, onnxruntime-node CPU, ${threads || 'all'} thread(s)\n\n${table}\n`,
+  );
 }
 
 /**

@@ -9,13 +9,15 @@ import { estimateFeatureStats } from '../detect/feature-stats.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import { fileExists } from '../files.js';
 import { openFrameSet } from '../frames/frame-set.js';
-import { defaultCalibrationPath, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../calibration/calibration-file.js';
+import { CALIBRATION_IN_PACKAGE, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../calibration/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
+import { featureStatistics } from '../offline/feature-statistics.js';
 import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
 import { fraction, wholeNumber } from './flags.js';
-import type { CliIO } from './io.js';
+import { UsageError, type CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
@@ -51,7 +53,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine: fisher (default: sum of logs) or min-p
-  --out FILE           default: calibration/<model name>.json
+  --out FILE           default: <model dir>/calibration.json (the package's own, which run and
+                       eval read by default)
+  --force              replace an existing calibration file
   --on-bad-frame MODE  skip (default: report and go on) or stop (fail naming the file)
   --min-frames N       refuse (GAIA_CALIBRATION_DATA, nothing written) with fewer scored
                        frames than N (default ${DEFAULT_MIN_FRAMES})
@@ -99,11 +103,17 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       'min-frames': { type: 'string' },
       'max-rejected': { type: 'string' },
       json: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
       config: { type: 'string' },
     },
     strict: true,
   });
-  if (!values.model || !values.data) throw new GaiaError(ErrorCodes.BAD_CONFIG, `calibrate needs --model and --data\n\n${calibrateUsage}`);
+  if (!values.model || !values.data) throw new UsageError('calibrate needs --model and --data', calibrateUsage);
+  // Into the package by default; an existing calibration (a shipped one above all) is replaced only when asked.
+  const out = values.out ?? join(values.model, CALIBRATION_IN_PACKAGE);
+  if (!values.force && (await fileExists(out))) {
+    throw new UsageError(`${out} exists: pass --force to replace it, or --out FILE to write another (a running agent reloads its file on SIGHUP)`, calibrateUsage);
+  }
   const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
   const minFrames = wholeNumber('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
   const maxRejected = fraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
@@ -130,7 +140,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       `calibrate: ${needsStats(methods).join(' and ')} need statistics of ID training features; pass --stats-data TRAINING_SET (e.g. data/sets/fmnist-train)`,
     );
   }
-  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io) : undefined;
+  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr) : undefined;
   const session = await openOfflineSession(config, {
     heads: ['logits', ...methods],
     ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
@@ -168,6 +178,12 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     const leftOut = (h: string) => !askedVerdictHeads && (DEFAULT_VERDICT_HEADS as readonly string[]).includes(h);
     const warnings = constant.map((h) => `${warningOf(h)}${leftOut(h) ? ' The verdict rule leaves it out.' : ''}`);
     for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+    if (ranking.length === 0) {
+      throw new GaiaError(
+        ErrorCodes.BAD_CONFIG,
+        `no head ranks the ${scores.count} calibration frames (${constant.map(warningOf).join(' ')}): a calibration of this model would flag every frame or none; nothing was written. Check that ${values.data} holds varied in-distribution frames and that the model's preprocessing (manifest.json) matches its training`,
+      );
+    }
     const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined && !constant.includes(h));
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
@@ -189,7 +205,6 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
     };
-    const out = values.out ?? defaultCalibrationPath(name);
     await saveCalibration(out, calibration);
     const z = heads.gaia_z;
     if (values.json) {
@@ -249,39 +264,4 @@ export function nearConstantWarning(
     `p0 = ${(100 * c.flagRate).toFixed(1)}%, not 5%)${why}: it cannot tell frames apart on this model. ` +
     (ranking.length > 0 ? `The heads that still rank these frames: ${ranking.join(', ')}.` : 'No calibrated head ranks these frames.')
   );
-}
-
-/** Scores the ID training set with the features head and estimates react's and mahalanobis' statistics. */
-async function featureStatistics(
-  config: Readonly<Config>,
-  path: string,
-  onBadFrame: OnBadFrame,
-  io: CliIO,
-): Promise<{ stats: FeatureStats; stored: StoredFeatureStats }> {
-  const session = await openOfflineSession(config, { heads: ['logits', 'features'] });
-  try {
-    const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
-    const scores = await scoreSet(set, session.pre, session.scorer, {
-      batch: config.runtime.maxBatch,
-      onBadFrame,
-      progress: progressReporter(`feature statistics ${set.name}`, io.stderr as NodeJS.WriteStream),
-    });
-    if (!scores.labels) {
-      throw new GaiaError(
-        ErrorCodes.FEATURE_STATS,
-        `--stats-data ${path} has no labels; Mahalanobis needs the class of every training frame (a set built by scripts/data, e.g. data/sets/fmnist-train)`,
-      );
-    }
-    const features = scores.heads.features!;
-    const stats = estimateFeatureStats({
-      features,
-      count: scores.count,
-      dim: features.length / scores.count,
-      labels: scores.labels,
-      numClasses: session.scorer.numClasses,
-    });
-    return { stats, stored: storeFeatureStats(stats, { source: scores.source, frames: scores.count, fingerprint: session.fingerprint }) };
-  } finally {
-    await session.scorer.close();
-  }
 }

@@ -1,25 +1,27 @@
 /** `gaia-sentinel eval`: FPR95 and AUROC of each method (default GAIA-Z, GAIA-A, MSP, Energy; --methods all) on ID vs OOD sets. */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type Config } from '../config/load.js';
 import { fileExists, writeOutput } from '../files.js';
 import { isFlagged } from '../detect/calibration.js';
 import type { Judge } from '../detect/verdict-rule.js';
-import { evaluate, rocCurves } from '../detect/evaluation.js';
+import { evaluate, rocCurves, type Evaluation } from '../detect/evaluation.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import type { HeadName } from '../compile/heads.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { loadModelPackage } from '../model/manifest.js';
-import { defaultCalibrationPath } from '../calibration/calibration-file.js';
-import { bindCalibration, readCalibration } from '../calibration/calibration-load.js';
+import { defaultCalibrationPath, type CalibrationFile } from '../calibration/calibration-file.js';
+import { bindCalibration, readCalibration, type LoadedCalibration } from '../calibration/calibration-load.js';
 import { progressReporter } from '../offline/progress.js';
 import { markdownTable, rocSvg } from '../offline/report.js';
-import { scoreSet, type SetScores } from '../offline/score-set.js';
-import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
+import { scoreSet, type OnBadFrame, type SetScores } from '../offline/score-set.js';
+import { OFFLINE_HEADS, openOfflineSession, sessionNotes, type OfflineSession } from '../offline/session.js';
 import { parseOnBadFrame } from './calibrate.js';
-import type { CliIO } from './io.js';
+import { UsageError, type CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
 
-export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--methods LIST|all] [--calibration FILE] [--out-dir DIR]
+export const evalUsage = `Usage: gaia-sentinel eval --model DIR --id PATH --ood PATH [--ood PATH]... [--methods LIST|all] [--calibration FILE]
+                        [--out-dir DIR] [--frames-out FILE] [--on-bad-frame skip|stop] [--json] [--config FILE]
 
 Scores an in-distribution set and one or more OOD sets, and reports FPR95 and AUROC per
 OOD set and on average for each method (default GAIA-Z, GAIA-A, MSP and Energy; docs/DEFINITIONS.md),
@@ -28,7 +30,8 @@ plus the flag rate a calibration gives on the ID set. Writes JSON, Markdown and 
   --methods LIST|all   heads to evaluate; all: every method of the GAIA paper's comparison
                        (react and mahalanobis read the feature statistics of the calibration,
                        made with calibrate --stats-data)
-  --model DIR          model package
+  --model DIR          model package folder (manifest.json + model.onnx; not the .onnx file,
+                       which only compile takes)
   --id PATH            ID evaluation set (not the calibration set), e.g. data/sets/fmnist-eval
   --ood PATH           OOD set or image folder (repeatable)
   --calibration FILE   default: calibration/<model name>.json when it exists; its verdict rule
@@ -38,9 +41,14 @@ plus the flag rate a calibration gives on the ID set. Writes JSON, Markdown and 
   --frames-out FILE    also write NDJSON, one line per set ({set, id, flagged, pValue, scores}):
                        every frame's verdict and raw head scores, for analysis and bench/drift-detection
   --on-bad-frame MODE  skip (default) or stop
+  --json               print one JSON object instead of the report: the files written, the
+                       sets, FPR95 and AUROC per method (average over the OOD sets) and per set
+  --config FILE        JSON config file (keys: docs/CONFIG.md)
 `;
 
-export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
+type EvalFlags = ReturnType<typeof parseEvalFlags>;
+
+function parseEvalFlags(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -52,22 +60,59 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
       'out-dir': { type: 'string' },
       'frames-out': { type: 'string' },
       'on-bad-frame': { type: 'string' },
+      json: { type: 'boolean', default: false },
       config: { type: 'string' },
     },
     strict: true,
   });
-  if (!values.model || !values.id || !values.ood?.length) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `eval needs --model, --id and at least one --ood\n\n${evalUsage}`);
+  if (!values.model || !values.id || !values.ood?.length) throw new UsageError('eval needs --model, --id and at least one --ood', evalUsage);
+  return { ...values, model: values.model, id: values.id, ood: values.ood };
+}
+
+/** What scoring needs: the session, the methods asked for that it computes, the calibration and its judge. */
+interface EvalSetup {
+  readonly config: Readonly<Config>;
+  readonly session: OfflineSession;
+  readonly methods: readonly HeadName[];
+  readonly calibrationPath: string;
+  readonly cal: CalibrationFile | undefined;
+  readonly judge: Judge | undefined;
+}
+
+export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
+  const flags = parseEvalFlags(argv);
+  const onBadFrame = parseOnBadFrame(flags['on-bad-frame']);
+  const setup = await openEvaluation(flags, io);
+  const { id, ood } = await scoreSets(setup, flags, onBadFrame, io);
+  const result = evaluateSets(setup, id, ood);
+  const lines = reportLines(setup, flags, id, ood, result);
+  const wrote = await writeReports(setup, flags, id, ood, result, lines);
+  if (!flags.json) {
+    io.stdout.write(`${lines.join('\n')}wrote ${wrote.join(', ')}\n`);
+    return;
   }
-  const onBadFrame = parseOnBadFrame(values['on-bad-frame']);
-  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  const asked = parseMethods(values.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
+  const summary = {
+    model: setup.session.pkg.manifest.name,
+    fingerprint: setup.session.fingerprint,
+    wrote,
+    id: { name: id.name, frames: id.count, rejected: id.rejected.length },
+    ood: ood.map((o) => ({ name: o.name, frames: o.count, rejected: o.rejected.length })),
+    methods: result.ev.average,
+    results: result.ev.results,
+    ...(result.flagRates ? { calibration: setup.calibrationPath, flagRates: result.flagRates } : {}),
+  };
+  io.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+async function openEvaluation(flags: EvalFlags, io: CliIO): Promise<EvalSetup> {
+  const config = loadConfig({ ...(flags.config ? { file: flags.config } : {}), overrides: { 'model.dir': flags.model } });
+  const asked = parseMethods(flags.methods, OFFLINE_HEADS.filter((h) => h !== 'logits'));
   const pkg = await loadModelPackage(config.model.dir);
-  const calibrationPath = values.calibration ?? defaultCalibrationPath(pkg.manifest.name);
-  const hasCalibration = Boolean(values.calibration) || (await fileExists(calibrationPath));
+  const calibrationPath = flags.calibration ?? defaultCalibrationPath(pkg.manifest.name, pkg.dir);
+  const hasCalibration = Boolean(flags.calibration) || (await fileExists(calibrationPath));
   // The verdict rule's heads are scored too, so it can be reported beside them.
   const verdictHeadOverride = config.model.verdictHead || undefined;
-  const reading = hasCalibration ? await readCalibration(calibrationPath, verdictHeadOverride, asked, true) : undefined;
+  const reading = hasCalibration ? await readCalibration(calibrationPath, verdictHeadOverride, asked, true, pkg.manifest.name) : undefined;
   const scored = [...new Set([...asked, ...(reading?.needs.judgeHeads ?? [])])];
   const statsHeads = needsStats(scored);
   if (statsHeads.length > 0 && !hasCalibration) {
@@ -84,19 +129,26 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
       heads: ['logits', ...scored],
       ...(featureStats ? { headSettings: { featureStats } } : {}),
       // The default GAIA-A is left out, with a note, where the classifier cannot have it.
-      ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
+      ...(flags.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
     },
     pkg,
   );
   for (const line of sessionNotes(session)) io.stderr.write(`${line}\n`);
   const methods = asked.filter((m) => !session.omitted.some((o) => o.head === m));
-  const name = session.pkg.manifest.name;
   // Fail before scoring, not after, when the calibration belongs to another model.
-  const loaded = reading
-    ? bindCalibration(reading, { model: name, fingerprint: session.fingerprint, ...(verdictHeadOverride ? { head: verdictHeadOverride } : {}) })
-    : undefined;
-  const cal = loaded?.file;
-  const judge: Judge | undefined = loaded?.judge;
+  const expected = { model: session.pkg.manifest.name, fingerprint: session.fingerprint, ...(verdictHeadOverride ? { head: verdictHeadOverride } : {}) };
+  let loaded: LoadedCalibration | undefined;
+  try {
+    loaded = reading ? bindCalibration(reading, expected) : undefined;
+  } catch (err) {
+    await session.scorer.close();
+    throw err;
+  }
+  return { config, session, methods, calibrationPath, cal: loaded?.file, judge: loaded?.judge };
+}
+
+async function scoreSets(setup: EvalSetup, flags: EvalFlags, onBadFrame: OnBadFrame, io: CliIO): Promise<{ id: SetScores; ood: SetScores[] }> {
+  const { config, session } = setup;
   const score = async (path: string): Promise<SetScores> => {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const result = await scoreSet(set, session.pre, session.scorer, {
@@ -107,14 +159,27 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
     for (const r of result.rejected) io.stderr.write(`skipped ${r.id}: ${r.message} (${r.reason})\n`);
     return result;
   };
-  let id: SetScores;
-  const ood: SetScores[] = [];
   try {
-    id = await score(values.id);
-    for (const path of values.ood) ood.push(await score(path));
+    const id = await score(flags.id);
+    const ood: SetScores[] = [];
+    for (const path of flags.ood) ood.push(await score(path));
+    return { id, ood };
   } finally {
     await session.scorer.close();
   }
+}
+
+interface EvalResult {
+  readonly ev: Evaluation;
+  readonly verdicts: ReadonlyMap<SetScores, Verdicts>;
+  /** A set's scores of each method, in the order the methods were asked for, then the verdict's. */
+  readonly inOrder: (s: SetScores) => Record<string, ArrayLike<number>>;
+  /** The calibration's realised flag rate on the ID set, per head and for the verdict rule. */
+  readonly flagRates: Record<string, number> | undefined;
+}
+
+function evaluateSets(setup: EvalSetup, id: SetScores, ood: readonly SetScores[]): EvalResult {
+  const { judge, cal, methods } = setup;
   // The agent's verdict on every frame: its ID statistic is the `verdict` method's score.
   const verdicts = new Map<SetScores, Verdicts>();
   if (judge) for (const s of [id, ...ood]) verdicts.set(s, judgeSet(judge, s));
@@ -124,74 +189,80 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
     ...(judge ? { verdict: verdicts.get(s)!.idScore } : {}),
   });
   const ev = evaluate(inOrder(id), ood.map((o) => ({ name: o.name, heads: inOrder(o) })));
+  return { ev, verdicts, inOrder, flagRates: cal ? flagRatesOf(cal, id, verdicts.get(id)!) : undefined };
+}
 
-  let flagRates: Record<string, number> | undefined;
-  if (cal) {
-    flagRates = Object.fromEntries(
-      Object.entries(cal.heads).filter(([h]) => id.heads[h] !== undefined).map(([h, c]) => {
-        const raw = id.heads[h]!;
-        let flagged = 0;
-        for (const v of raw) if (isFlagged(v, c)) flagged++;
-        return [h, flagged / raw.length];
-      }),
-    );
-    const v = verdicts.get(id)!;
-    flagRates.verdict = v.flagged.reduce((a, f) => a + f, 0) / id.count;
-  }
+function flagRatesOf(cal: CalibrationFile, id: SetScores, verdict: Verdicts): Record<string, number> {
+  const rates: Record<string, number> = Object.fromEntries(
+    Object.entries(cal.heads).filter(([h]) => id.heads[h] !== undefined).map(([h, c]) => {
+      const raw = id.heads[h]!;
+      let flagged = 0;
+      for (const v of raw) if (isFlagged(v, c)) flagged++;
+      return [h, flagged / raw.length];
+    }),
+  );
+  rates.verdict = verdict.flagged.reduce((a, f) => a + f, 0) / id.count;
+  return rates;
+}
 
-  const table = markdownTable(ev);
-  const lines = [
-    `# Evaluation: ${name}`,
+/** The Markdown report (and the text printed without --json), ending in an empty line. */
+function reportLines(setup: EvalSetup, flags: EvalFlags, id: SetScores, ood: readonly SetScores[], result: EvalResult): string[] {
+  const { flagRates } = result;
+  return [
+    `# Evaluation: ${setup.session.pkg.manifest.name}`,
     '',
-    `ID: ${id.name} (${id.count} frames, ${values.id})${id.accuracy === undefined ? '' : `, classifier accuracy ${(100 * id.accuracy).toFixed(2)}%`}; ` +
+    `ID: ${id.name} (${id.count} frames, ${flags.id})${id.accuracy === undefined ? '' : `, classifier accuracy ${(100 * id.accuracy).toFixed(2)}%`}; ` +
       `OOD: ${ood.map((o) => `${o.name} (${o.count})`).join(', ')}.`,
     'FPR95: % of OOD frames scoring above the threshold that accepts 95% of ID frames (lower is better). AUROC: %, ID as the positive class.',
     '',
-    table,
+    markdownTable(result.ev),
     '',
     ...(flagRates
       ? [
-          `Realised flag rate on ${id.name} at the thresholds of ${calibrationPath} (expected ≈ 5%): ` +
+          `Realised flag rate on ${id.name} at the thresholds of ${setup.calibrationPath} (expected ≈ 5%): ` +
             Object.entries(flagRates).map(([h, r]) => `${h} ${(100 * r).toFixed(2)}%`).join(', '),
           '',
         ]
       : []),
   ];
-  const outDir = values['out-dir'] ?? 'reports';
-  const base = join(outDir, `eval-${name}`);
+}
+
+/** Writes the Markdown, JSON and ROC reports (and --frames-out); returns the paths written, in that order. */
+async function writeReports(setup: EvalSetup, flags: EvalFlags, id: SetScores, ood: readonly SetScores[], result: EvalResult, lines: readonly string[]): Promise<string[]> {
+  const { session, judge } = setup;
+  const { ev, inOrder, flagRates } = result;
+  const name = session.pkg.manifest.name;
+  const base = join(flags['out-dir'] ?? 'reports', `eval-${name}`);
   const curves = Object.fromEntries(ood.map((o) => [o.name, rocCurves(inOrder(id), inOrder(o), ev.heads)]));
   await writeOutput(`${base}.md`, `${lines.join('\n')}\n![ROC curves](eval-${name}-roc.svg)\n`);
   await writeOutput(`${base}-roc.svg`, rocSvg(`ROC, ${name}: ID ${id.name} vs OOD sets`, curves, ev));
-  await writeOutput(
-    `${base}.json`,
-    `${JSON.stringify(
-      {
-        model: name,
-        fingerprint: session.fingerprint,
-        createdAt: new Date().toISOString(),
-        id: { name: id.name, source: id.source, frames: id.count, rejected: id.rejected.length, ...(id.accuracy === undefined ? {} : { accuracy: id.accuracy }) },
-        ood: ood.map((o) => ({ name: o.name, source: o.source, frames: o.count, rejected: o.rejected.length })),
-        ...ev,
-        ...(flagRates ? { calibration: calibrationPath, flagRates } : {}),
-        ...(judge ? { verdict: { name: judge.name, heads: judge.heads, rule: judge.describe(), flagRate: judge.flagRate } } : {}),
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  const framesOut = values['frames-out'];
-  if (framesOut) {
-    const line = (s: SetScores, isId: boolean) =>
-      JSON.stringify({
-        set: s.name,
-        id: isId,
-        count: s.count,
-        ...(verdicts.has(s) ? { flagged: verdicts.get(s)!.flagged, pValue: verdicts.get(s)!.pValue } : {}),
-        scores: Object.fromEntries(Object.entries(s.heads).filter(([h]) => h !== 'logits').map(([h, v]) => [h, Array.from(v)])),
-      });
-    await writeOutput(framesOut, `${[line(id, true), ...ood.map((o) => line(o, false))].join('\n')}\n`);
-  }
-  io.stdout.write(`${lines.join('\n')}wrote ${base}.md, ${base}.json, ${base}-roc.svg${framesOut ? `, ${framesOut}` : ''}\n`);
+  const report = {
+    model: name,
+    fingerprint: session.fingerprint,
+    createdAt: new Date().toISOString(),
+    id: { name: id.name, source: id.source, frames: id.count, rejected: id.rejected.length, ...(id.accuracy === undefined ? {} : { accuracy: id.accuracy }) },
+    ood: ood.map((o) => ({ name: o.name, source: o.source, frames: o.count, rejected: o.rejected.length })),
+    ...ev,
+    ...(flagRates ? { calibration: setup.calibrationPath, flagRates } : {}),
+    ...(judge ? { verdict: { name: judge.name, heads: judge.heads, rule: judge.describe(), flagRate: judge.flagRate } } : {}),
+  };
+  await writeOutput(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  const framesOut = flags['frames-out'];
+  if (framesOut) await writeOutput(framesOut, framesNdjson(id, ood, result.verdicts));
+  return [`${base}.md`, `${base}.json`, `${base}-roc.svg`, ...(framesOut ? [framesOut] : [])];
+}
+
+/** --frames-out: one line per set, every frame's verdict and raw head scores. */
+function framesNdjson(id: SetScores, ood: readonly SetScores[], verdicts: ReadonlyMap<SetScores, Verdicts>): string {
+  const line = (s: SetScores, isId: boolean) =>
+    JSON.stringify({
+      set: s.name,
+      id: isId,
+      count: s.count,
+      ...(verdicts.has(s) ? { flagged: verdicts.get(s)!.flagged, pValue: verdicts.get(s)!.pValue } : {}),
+      scores: Object.fromEntries(Object.entries(s.heads).filter(([h]) => h !== 'logits').map(([h, v]) => [h, Array.from(v)])),
+    });
+  return `${[line(id, true), ...ood.map((o) => line(o, false))].join('\n')}\n`;
 }
 
 interface Verdicts {

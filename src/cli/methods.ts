@@ -1,8 +1,15 @@
-/** `--methods`: which score heads calibrate, eval and bench compute ("all": every method of the paper's comparison). */
+/**
+ * `--methods` (calibrate, eval, bench) and `--heads` (compile): which score heads a command
+ * computes. `all` means the same in both: every method of the paper's comparison
+ * (METHOD_HEADS); `--heads all` adds the logits, which compile always outputs by default.
+ */
 import { parseHeads } from '../compile/compiler.js';
 import { METHOD_HEADS, STATS_HEADS, type HeadName } from '../compile/heads.js';
 import { ID_SCORE_SIGN } from '../detect/calibration.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
+
+/** What `--heads all` names: the logits and every method. */
+export const ALL_HEADS: readonly HeadName[] = ['logits', ...METHOD_HEADS];
 
 export function parseMethods(value: string | undefined, fallback: readonly HeadName[]): HeadName[] {
   if (value === undefined) return [...fallback];
@@ -13,6 +20,26 @@ export function parseMethods(value: string | undefined, fallback: readonly HeadN
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `--methods: ${unscored.join(', ')} is not a score; choose from ${METHOD_HEADS.join(', ')} or all`);
   }
   return heads;
+}
+
+/** `--heads LIST|all` for compile (what compile.ts should call instead of parseHeads). */
+export function parseHeadList(value: string): HeadName[] {
+  return value.trim() === 'all' ? [...ALL_HEADS] : parseHeads(value);
+}
+
+/**
+ * The command line with `--heads all` (or `--heads=all`) spelled out as ALL_HEADS, so that
+ * a command that parses --heads with parseHeads (compile, today) takes `all` too. cli/main.ts
+ * applies it to every command; it is a no-op once compile calls parseHeadList.
+ */
+export function expandHeadsAll(argv: readonly string[]): string[] {
+  const out = [...argv];
+  const end = out.includes('--') ? out.indexOf('--') : out.length;
+  for (let i = 0; i < end; i++) {
+    if (out[i] === '--heads' && out[i + 1]?.trim() === 'all') out[i + 1] = ALL_HEADS.join(',');
+    else if (out[i]?.replace(/\s+$/, '') === '--heads=all') out[i] = `--heads=${ALL_HEADS.join(',')}`;
+  }
+  return out;
 }
 
 export const needsStats = (methods: readonly HeadName[]) => methods.filter((m) => STATS_HEADS.includes(m));

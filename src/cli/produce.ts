@@ -15,7 +15,7 @@ import { sniffFormat } from '../frames/sniff.js';
 import { KafkaFrameProducer, type OutgoingFrame } from '../stream/kafka/frame-producer.js';
 import { createLogger } from '../telemetry/logger.js';
 import { wholeNumber } from './flags.js';
-import type { CliIO } from './io.js';
+import { UsageError, type CliIO } from './io.js';
 
 export const produceUsage = `Usage: gaia-sentinel produce PATH... [--source ID] [--sources N] [--fps F] [--repeat N]
                            [--topic T] [--content-type TYPE] [--json] [--config FILE]
@@ -95,7 +95,7 @@ export async function produceCommand(argv: string[], io: CliIO): Promise<void> {
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length === 0) throw new GaiaError(ErrorCodes.BAD_CONFIG, `produce needs at least one image file or folder\n\n${produceUsage}`);
+  if (positionals.length === 0) throw new UsageError('produce needs at least one image file or folder', produceUsage);
   const fps = values.fps === undefined ? 0 : Number(values.fps);
   if (!(fps >= 0) || values.fps?.trim() === '') throw new GaiaError(ErrorCodes.BAD_CONFIG, `--fps must be a number ≥ 0, got "${values.fps}"`);
   const sourceCount = wholeNumber('--sources', values.sources, 1);

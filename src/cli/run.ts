@@ -1,7 +1,8 @@
 /**
  * `gaia-sentinel run`: flags → config → agent → signals. The agent (src/agent/) does the
  * work; this command only wires it to the process: SIGTERM/SIGINT drain it, and past the
- * shutdown deadline it is aborted; SIGHUP reloads the calibration. The exit code is set by cli/main.ts from what this throws.
+ * shutdown deadline it is aborted (a transient failure: exit 75); SIGHUP reloads the
+ * calibration. The exit code is set by cli/main.ts from what this throws.
  */
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
@@ -17,11 +18,13 @@ Scores a stream of frames with GAIA-Z, judges each against the model's calibrati
 watches the drift rate of each source. Source: a replay of image folders as one camera
 (default: the model package's samples: id, ood, then id twice), or Kafka (source.kind).
 
-  --model DIR        model package (manifest.json + model.onnx); env GAIA_MODEL_DIR
+  --model DIR        model package folder (manifest.json + model.onnx; not the .onnx
+                     file, which only compile takes); env GAIA_MODEL_DIR
   --replay DIR[*N]   replay phase, N times (repeatable); env GAIA_REPLAY_DIRS
   --verbose          print every verdict, not only events
   --json             print every record the agent publishes (to Kafka, or would in a
-                     replay) as NDJSON: topic, key, headers, value (docs/EVENTS.md)
+                     replay) as NDJSON: topic, key, headers, value (docs/EVENTS.md); a
+                     failure ends stderr (the JSON logs) with one {"error": ...} line
   --config FILE      JSON config file (keys: docs/CONFIG.md)
 `;
 
@@ -75,7 +78,7 @@ async function runAgent(agent: Agent, config: Readonly<Config>, log: Logger): Pr
     deadline = setTimeout(() => {
       log.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline passed; aborting without a clean close');
       void agent.abort();
-      overdue(new GaiaError(ErrorCodes.RUNTIME, `the agent did not stop within shutdownTimeoutMs (${config.shutdownTimeoutMs} ms); aborted without committing`));
+      overdue(missedDeadline(config.shutdownTimeoutMs));
     }, config.shutdownTimeoutMs).unref();
   };
   const onTerm = () => stop('SIGTERM');
@@ -89,4 +92,18 @@ async function runAgent(agent: Agent, config: Readonly<Config>, log: Logger): Pr
     process.removeListener('SIGTERM', onTerm);
     process.removeListener('SIGINT', onInt);
   }
+}
+
+/**
+ * A drain that missed its deadline. Transient (exit 75): a broker outage while draining is
+ * the usual cause, and nothing needs changing: the frames in flight are redelivered to the
+ * restarted agent.
+ */
+function missedDeadline(ms: number): GaiaError {
+  return new GaiaError(
+    ErrorCodes.RUNTIME,
+    `the agent did not stop within shutdownTimeoutMs (${ms} ms); aborted without committing the frames in flight, which are redelivered after a restart ` +
+      '(if the brokers were reachable and this repeats, raise shutdownTimeoutMs, env GAIA_SHUTDOWN_TIMEOUT_MS)',
+    { retriable: true },
+  );
 }

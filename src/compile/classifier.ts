@@ -3,7 +3,7 @@
  * penultimate features (input of the final linear layer) and the last feature map (input
  * of the global pooling before it).
  */
-import { describeNode, producers, type Graph, type Node } from '../onnx/graph.js';
+import { describeNode, producers, type Graph, type Model, type Node } from '../onnx/graph.js';
 import type { GraphInfo } from '../onnx/shapes.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
@@ -78,5 +78,20 @@ export function findFeatures(graph: Graph, info: GraphInfo, logits: string): Fea
       return { penultimate, lastFeatureMap: fm };
     }
     fail(`expected a global pool before the linear layer, found ${p.opType}`, p);
+  }
+}
+
+/** Outputs only a scoring graph has: a classifier export never names its outputs so. */
+const SCORING_OUTPUTS = ['gaia_z', 'gaia_z_ratios', 'gaia_a'];
+
+/** Throws naming the model file when it is already a scoring graph. */
+export function refuseScoringGraph(model: Model, file: string): void {
+  const outputs = model.graph.outputs.map((o) => o.name);
+  const heads = outputs.filter((o) => SCORING_OUTPUTS.includes(o));
+  if (heads.length > 0) {
+    throw new GaiaError(
+      ErrorCodes.NOT_A_CLASSIFIER,
+      `${file} is already a gaia-sentinel scoring graph (outputs ${outputs.join(', ')}), not a classifier: give the classifier as exported (torch.onnx.export), which the scoring graph is compiled from`,
+    );
   }
 }

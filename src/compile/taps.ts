@@ -159,10 +159,24 @@ const spatialKey = (t: Tap) => t.shape.filter((_, i) => i > 0 && i !== t.channel
  * components and the reference implementation share).
  */
 export function lastStages(taps: readonly Tap[], n: number): Tap[] {
-  const sizes: string[] = [];
-  for (const t of taps) if (!sizes.includes(spatialKey(t))) sizes.push(spatialKey(t));
-  const keep = new Set(sizes.slice(-n));
+  const keep = new Set(stageSizes(taps).slice(-n));
   return taps.filter((t) => keep.has(spatialKey(t)));
+}
+
+/** The spatial sizes of the taps' stages, in order of first appearance (see `lastStages`). */
+function stageSizes(taps: readonly Tap[]): string[] {
+  return [...new Set(taps.map(spatialKey))];
+}
+
+/** `stages:N` asks for at most as many stages as the model has (none: `noTaps` says why). */
+function checkStageCount(spec: string, n: number, taps: readonly Tap[]): void {
+  const sizes = stageSizes(taps);
+  if (sizes.length === 0 || n <= sizes.length) return;
+  throw new GaiaError(
+    ErrorCodes.BAD_TAPS,
+    `tap selection "${spec}": the model has ${sizes.length} stage${sizes.length > 1 ? 's' : ''} of bn taps (spatial sizes ${sizes.join(', ')}); ` +
+      `choose ${sizes.length > 1 ? `stages:1 to stages:${sizes.length}` : 'stages:1'} (stages:${sizes.length} is every bn tap, as bn)`,
+  );
 }
 
 /** The channel axis of a tapped node's output: a LayerNormalization's normalised axis, else 1. */
@@ -201,6 +215,7 @@ export function selectTaps(graph: Graph, info: GraphInfo, spec = 'bn', traces: E
       throw new GaiaError(ErrorCodes.BAD_TAPS, `tap selection "${spec}": stages needs a positive integer, e.g. stages:2`);
     }
     const all = batchNormTaps(graph, info, traces);
+    checkStageCount(spec, n, all.taps);
     selection = { taps: lastStages(all.taps, n), notes: all.notes };
   } else if (kind === 'name') {
     let re: RegExp;

@@ -2,12 +2,15 @@
  * Loads and validates configuration: defaults < config file < environment < overrides.
  * An invalid value stops startup with the key, its env var, the value, and what is allowed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import convict from 'convict';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { CONFIG_KEYS, envOf } from './keys.js';
 import { MAX_EXPECTED_RUN_TIME } from '../detect/drift.js';
 import { schema } from './schema.js';
+import { MIN_MESSAGE_BYTES } from './schema-source.js';
+import { packageRoot } from '../version.js';
 
 const PROVIDERS = ['cpu', 'cuda'];
 
@@ -15,7 +18,9 @@ convict.addFormat({
   name: 'provider-list',
   validate(value: unknown) {
     if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty list such as ["cuda","cpu"]');
-    for (const p of value) if (!PROVIDERS.includes(p)) throw new Error(`"${p}" is not one of ${PROVIDERS.join(', ')}`);
+    // "auto" (CUDA if it loads, else the CPU) stands alone.
+    if (value.length === 1 && value[0] === 'auto') return;
+    for (const p of value) if (!PROVIDERS.includes(p)) throw new Error(`"${p}" is not one of ${PROVIDERS.join(', ')} (or auto alone)`);
   },
   coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
 });
@@ -97,6 +102,10 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   }
   const config = conf.getProperties();
   crossCheck(config);
+  // The bundled example is found wherever the command runs from: in the installed package
+  // when the current folder has no models/fmnist-cnn of its own.
+  const bundled = schema.model.dir.default;
+  if (config.model.dir === bundled && !existsSync(bundled)) config.model.dir = join(packageRoot(), bundled);
   return deepFreeze(config);
 }
 
@@ -134,6 +143,12 @@ function crossCheck(c: Config): void {
     bad(
       `kafka.maxBytesPerPartition (${c.kafka.maxBytesPerPartition}, env GAIA_KAFKA_MAX_BYTES_PER_PARTITION) must be at least frames.maxBytes ` +
         `(${c.frames.maxBytes}, env GAIA_FRAME_MAX_BYTES), or an oversized frame could never be fetched and would stall its partition`,
+    );
+  }
+  if (c.kafka.maxMessageBytes < MIN_MESSAGE_BYTES) {
+    bad(
+      `kafka.maxMessageBytes (${c.kafka.maxMessageBytes}, env GAIA_KAFKA_MAX_MESSAGE_BYTES) must be at least ${MIN_MESSAGE_BYTES}: ` +
+        'a dead letter cut down to digests, or a verdict, can take that much, and a record over the limit would be refused forever and stall its partition',
     );
   }
   if (c.runtime.maxWaitMs * 10 > c.kafka.sessionTimeoutMs) {

@@ -42,12 +42,18 @@ export const shutdownTimeoutSchema = {
   env: 'GAIA_SHUTDOWN_TIMEOUT_MS',
 };
 
-/** log: the log level. */
+/** log: the level and format of the log on stderr. */
 export const logSchema = {
   level: {
     doc: 'Log level: fatal, error, warn, info, debug or trace.',
     format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     default: 'info',
     env: 'GAIA_LOG_LEVEL',
+  },
+  format: {
+    doc: 'Log format on stderr: json (one JSON object per line), pretty (one short line per entry: time, level, message, a few fields) or auto (pretty on a terminal, else json).',
+    format: ['auto', 'json', 'pretty'],
+    default: 'auto',
+    env: 'GAIA_LOG_FORMAT',
   },
 };

@@ -2,6 +2,7 @@
  * Configuration sections of scoring: the model package, the ONNX Runtime and batching, and
  * which frames are decoded. Assembled in schema.ts.
  */
+import type { DamagedPolicy } from '../frames/preprocess.js';
 import type { ImageFormat } from '../frames/sniff.js';
 
 /** model: the model package and how its heads judge. */
@@ -35,9 +36,9 @@ export const modelSchema = {
 /** runtime: execution providers, batching and backpressure. */
 export const runtimeSchema = {
   executionProviders: {
-    doc: 'ONNX Runtime execution providers in order of preference.',
+    doc: 'ONNX Runtime execution providers in order of preference (cuda, cpu), or auto: CUDA when it loads, else the CPU, a fallback logged at info (a list that names cuda logs it as a warning).',
     format: 'provider-list',
-    default: ['cuda', 'cpu'],
+    default: ['auto'],
     env: 'GAIA_EXECUTION_PROVIDERS',
   },
   requireGpu: {
@@ -127,5 +128,11 @@ export const framesSchema = {
     format: 'positive-int',
     default: 2_000,
     env: 'GAIA_FRAME_DECODE_TIMEOUT_MS',
+  },
+  damaged: {
+    doc: 'A damaged frame (its header is valid, its data decodes only with its errors ignored: truncated or corrupt, e.g. a camera frame with a garbled half): dead-letter (reason damaged; the default, so the classifier never judges the damage and drift stays about the scene) or score (scored as decoded). Counted either way in gaia_damaged_frames_total.',
+    format: ['dead-letter', 'score'],
+    default: 'dead-letter' as DamagedPolicy,
+    env: 'GAIA_FRAME_DAMAGED',
   },
 };

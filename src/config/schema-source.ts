@@ -13,6 +13,15 @@ export const sourceSchema = {
   },
 };
 
+/**
+ * Least kafka.maxMessageBytes (8 KiB): the largest record the agent sends without a frame's
+ * bytes must fit, or it would be refused forever and stall its partition. That is a dead
+ * letter cut down to digests (a key of up to 1 KiB, an error message of up to 1024
+ * characters, coordinates and digests: at most about 5 kB), or a verdict with 256-byte ids
+ * (about 2 kB). Real topic limits are far above (Kafka's default is 1 MiB).
+ */
+export const MIN_MESSAGE_BYTES = 8192;
+
 /** kafka: brokers, security, topics and delivery. */
 export const kafkaSchema = {
   brokers: {
@@ -76,7 +85,7 @@ export const kafkaSchema = {
     env: 'GAIA_KAFKA_COMMIT_INTERVAL_MS',
   },
   maxMessageBytes: {
-    doc: 'The output topics\' max.message.bytes (Kafka\'s default is 1048588): no record or produce batch the agent sends exceeds it. Dead letters over it carry the frame\'s coordinates and SHA-256 instead of its bytes (docs/DELIVERY.md). Set it to the smallest limit of the alerts, scores and DLQ topics.',
+    doc: 'The output topics\' max.message.bytes (Kafka\'s default is 1048588): no record or produce batch the agent sends exceeds it. Dead letters over it carry the frame\'s coordinates and SHA-256 instead of its bytes (docs/DELIVERY.md). Set it to the smallest limit of the alerts, scores and DLQ topics; at least 8192 (the largest record without a frame must fit).',
     format: 'positive-int',
     default: 1_048_588,
     env: 'GAIA_KAFKA_MAX_MESSAGE_BYTES',

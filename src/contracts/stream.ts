@@ -117,6 +117,19 @@ export interface OffsetLedger {
 /** Which step of a delivery the brokers refused: the outputs, the offsets, or both at once (exactly-once). */
 export type DeliveryStage = 'publish' | 'commit' | 'transaction';
 
+/**
+ * A frame whose header is valid but whose data the decoder reads only by ignoring errors
+ * in it (docs/OPERATIONS.md, hostile input).
+ */
+export interface FrameDamage {
+  /** truncated: the bytes end before the format's end marker; corrupt: any other damage. */
+  readonly kind: 'truncated' | 'corrupt';
+  /** What frames.damaged did with it: dead-lettered (reason `damaged`) or scored as decoded. */
+  readonly action: 'dead-letter' | 'score';
+  /** Format, size, stage and the decoder's words: the dead letter's message. */
+  readonly detail: string;
+}
+
 /** Frames the pipeline holds, by stage. */
 export interface PipelineQueue {
   /** Taken from the source, being decoded. */
@@ -137,6 +150,8 @@ export interface PipelineObserver {
   verdict?(record: VerdictRecord): void;
   event?(event: AlertEvent): void;
   deadLetter?(letter: DeadLetter): void;
+  /** A damaged frame (frames.damaged): dead-lettered (then deadLetter follows) or scored anyway; counted either way. */
+  damagedFrame?(message: SourceMessage, damage: FrameDamage): void;
   /** A delivery failed: nothing after it is acknowledged, the source is stopped. */
   deliveryFailed?(err: unknown, stage: DeliveryStage): void;
   /** Backpressure paused (true) or resumed (false) the source. */

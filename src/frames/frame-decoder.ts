@@ -2,21 +2,22 @@
  * A frame message (docs/EVENTS.md, the input contract) → model input: the value is an encoded image (JPEG, PNG,
  * WebP, ...) or raw pixels described by the `x-shape` (HxWxC) and `x-dtype` headers.
  * Every way a message can be unusable is a FrameError with its own reason, which the
- * agent counts and sends to the DLQ.
+ * agent counts and sends to the DLQ. A damaged frame that frames.damaged lets through is
+ * decoded, and its damage returned so that it is counted all the same.
  */
-import type { Headers } from '../contracts/stream.js';
+import type { FrameDamage, Headers } from '../contracts/stream.js';
 import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
 
 /** Encoded formats sharp decodes (content-type → accepted). */
 const ENCODED = new Set(['image/jpeg', 'image/jpg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);
 const RAW = new Set(['application/octet-stream', 'image/x-raw']);
 
-export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array): Promise<void> {
+export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array): Promise<FrameDamage | undefined> {
   const contentType = headers['content-type']?.split(';')[0]!.trim().toLowerCase();
   const shape = headers['x-shape'];
   if (shape !== undefined || (contentType !== undefined && RAW.has(contentType))) {
     await pre.rawInto(value, rawLayout(value, shape, headers['x-dtype']), out);
-    return;
+    return undefined;
   }
   if (contentType !== undefined && !ENCODED.has(contentType)) {
     throw new FrameError(
@@ -24,7 +25,7 @@ export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers:
       `content-type "${contentType}" is not an image type gaia-sentinel decodes (${[...ENCODED].join(', ')}, or raw pixels with x-shape/x-dtype)`,
     );
   }
-  await pre.decodeInto(value, out);
+  return pre.decode(value, out);
 }
 
 function rawLayout(value: Uint8Array, shape: string | undefined, dtype: string | undefined): RawImage {

@@ -2,7 +2,8 @@
  * Decoded 8-bit pixels (HWC, interleaved) → the model's channels → normalised CHW floats.
  * Used on every frame: after sharp for frames that need resampling, and directly for
  * frames that already have the model's geometry (see png-direct.ts), so the two paths
- * share one definition of the colour conversion and the normalisation.
+ * share one definition of the colour conversion and the normalisation. Also where `cover`
+ * with `crop` cuts the frame (coverCrop), which sharp then does.
  */
 import type { ModelManifest } from '../model/manifest.js';
 
@@ -47,4 +48,35 @@ export function normaliseInto(data: Uint8Array, input: ModelManifest['input'], o
     const add = -input.mean[c]! / input.std[c]!;
     for (let i = 0; i < area; i++) out[c * area + i] = data[i * channels + c]! * mul + add;
   }
+}
+
+/** cover with crop: the size the frame is scaled to, and the top-left corner of the W x H cut. */
+export interface CoverCrop {
+  readonly width: number;
+  readonly height: number;
+  readonly left: number;
+  readonly top: number;
+}
+
+/**
+ * torchvision's Resize(W / crop) + CenterCrop(W) (timm's crop_pct) in integers: the frame
+ * scaled, aspect kept, to cover the box (W / crop) x (H / crop), then its centre W x H.
+ * Each rounding is torchvision's, since a pixel's shift is a visible difference at 224.
+ */
+export function coverCrop(frameWidth: number, frameHeight: number, width: number, height: number, crop: number): CoverCrop {
+  // timm: math.floor(img_size / crop_pct); the 1e-9 keeps a crop written as a ratio
+  // (299/342) from flooring a whole box side to one pixel less.
+  const boxW = Math.floor(width / crop + 1e-9);
+  const boxH = Math.floor(height / crop + 1e-9);
+  // The binding side gets the box's size, the other int(size * long / short), as torchvision.
+  const byWidth = boxW * frameHeight >= boxH * frameWidth;
+  const w = byWidth ? boxW : Math.floor((frameWidth * boxH) / frameHeight);
+  const h = byWidth ? Math.floor((frameHeight * boxW) / frameWidth) : boxH;
+  return { width: w, height: h, left: roundHalfEven((w - width) / 2), top: roundHalfEven((h - height) / 2) };
+}
+
+/** Python's round(), which CenterCrop uses: halves go to the even side (58.5 → 58, 115.5 → 116). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

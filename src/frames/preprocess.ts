@@ -4,13 +4,18 @@
  * mean and divide by the std, channel-first. Frames that already have the model's size
  * (raw pixels, 8-bit PNGs) skip libvips and its fixed per-image cost, with identical
  * results (png-direct.ts). Limits on bytes and pixels guard against decompression bombs;
- * every failure is a FRAME error with a reason, never a crash.
+ * every failure is a FRAME error with a reason, never a crash. A damaged frame (a valid
+ * header, data libvips reads only by ignoring its errors) is dead-lettered or scored as
+ * frames.damaged says, and reported either way (decode-failure.ts words the messages).
  */
 import sharp from 'sharp';
+import type { FrameDamage } from '../contracts/stream.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { ModelManifest } from '../model/manifest.js';
-import { normaliseInto, toModelChannels } from './pixels.js';
+import type { ModelManifest, ResizePolicy } from '../model/manifest.js';
+import { coverCrop, normaliseInto, toModelChannels } from './pixels.js';
+import { damagedMessage, endsEarly, saidBy, undecodableMessage } from './decode-failure.js';
 import { decodePngAtSize } from './png-direct.js';
+import { resizeCrop } from './resample.js';
 import { sniffFormat, type ImageFormat } from './sniff.js';
 
 export interface PreprocessLimits {
@@ -22,7 +27,11 @@ export interface PreprocessLimits {
   readonly formats?: readonly ImageFormat[];
   /** Longest one decode may take (ms, rounded up to seconds for libvips; default 2000). */
   readonly decodeTimeoutMs?: number;
+  /** A damaged frame (valid header, data that decodes only with its errors ignored): dead-letter it (default) or score it. */
+  readonly damaged?: DamagedPolicy;
 }
+
+export type DamagedPolicy = 'dead-letter' | 'score';
 
 const DEFAULT_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'];
 
@@ -33,10 +42,13 @@ export interface RawImage {
   readonly channels: 1 | 2 | 3 | 4;
 }
 
-export type FrameErrorReason = 'too-large' | 'undecodable' | 'too-many-pixels' | 'unsupported-content-type' | 'unsupported-format' | 'decode-timeout' | 'bad-raw-frame';
+/** Why a frame is dead-lettered: `x-error-reason` (schemas/dead-letter-headers.v1.json) and gaia_dead_letters_total{reason}. */
+export const FRAME_ERROR_REASONS = ['too-large', 'undecodable', 'too-many-pixels', 'unsupported-content-type', 'unsupported-format', 'decode-timeout', 'bad-raw-frame', 'damaged'] as const;
+export type FrameErrorReason = (typeof FRAME_ERROR_REASONS)[number];
 
 export class FrameError extends GaiaError {
-  constructor(readonly reason: FrameErrorReason, message: string, cause?: unknown) {
+  /** `damage`: set on a damaged frame that frames.damaged dead-letters. */
+  constructor(readonly reason: FrameErrorReason, message: string, cause?: unknown, readonly damage?: FrameDamage) {
     super(ErrorCodes.BAD_FRAME, message, cause === undefined ? {} : { cause });
   }
 }
@@ -66,11 +78,18 @@ export class Preprocessor {
   ) {
     const [, c, h, w] = manifest.input.shape;
     this.elementsPerFrame = c * h * w;
-    this.direct = options.direct ?? true;
+    // A frame at the model's size is still resampled when cover crops (torchvision scales a
+    // 224x224 frame to 256x256 and cuts the centre 224x224).
+    this.direct = (options.direct ?? true) && !crops(manifest.input.resize);
   }
 
   /** Decodes one encoded frame into `out` (channel-first, normalised). */
   async decodeInto(bytes: Uint8Array, out: Float32Array): Promise<void> {
+    await this.decode(bytes, out);
+  }
+
+  /** decodeInto, resolving to the frame's damage when frames.damaged lets a damaged frame through. */
+  async decode(bytes: Uint8Array, out: Float32Array): Promise<FrameDamage | undefined> {
     if (bytes.byteLength > this.limits.maxBytes) {
       throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
     }
@@ -81,7 +100,7 @@ export class Preprocessor {
     const { width, height } = this.manifest.input.resize;
     const direct = format === 'png' && this.direct && width * height <= this.limits.maxPixels ? decodePngAtSize(bytes, width, height) : undefined;
     if (direct) return this.fromPixels(direct.data, direct.channels, out);
-    await this.run(() => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn: 'error' }), out);
+    return this.decodeEncoded(bytes, format, out);
   }
 
   /** Preprocesses raw 8-bit pixels (HWC), e.g. an IDX data set image, like a decoded frame. */
@@ -97,58 +116,134 @@ export class Preprocessor {
     }
     const { width, height } = this.manifest.input.resize;
     if (this.direct && raw.width === width && raw.height === height) return this.fromPixels(pixels, raw.channels, out);
-    await this.run(() => sharp(pixels, { raw }), out);
+    const data = await this.settle(sharp(pixels, { raw }));
+    if (!(data instanceof Error)) return void this.normalise(data, out);
+    this.throwIfLimit(data);
+    throw new FrameError('undecodable', `raw frame ${raw.width}x${raw.height}x${raw.channels} could not be converted and resized (stage resize); ${saidBy(data)}`, data);
   }
 
   /** Pixels already at the model's size: colour conversion and normalisation only. */
-  private fromPixels(data: Uint8Array, channels: number, out: Float32Array): void {
+  private fromPixels(data: Uint8Array, channels: number, out: Float32Array): undefined {
     normaliseInto(toModelChannels(data, channels, this.manifest.input.channels), this.manifest.input, out);
   }
 
-  private async run(open: () => sharp.Sharp, out: Float32Array): Promise<void> {
+  /** Colour conversion and resizing per the manifest, to raw 8-bit pixels; rejects with libvips' error. */
+  private async pixels(img: sharp.Sharp): Promise<Buffer> {
     const { input } = this.manifest;
     const { resize } = input;
-    const channels = input.shape[1];
-    let data: Buffer;
-    try {
-      // Alpha is ignored (the manifest contract), never composited over the background.
-      // libvips checks the deadline as it goes and fails the pipeline with "timeout".
-      const seconds = Math.max(1, Math.ceil((this.limits.decodeTimeoutMs ?? 2000) / 1000));
-      let img = open().timeout({ seconds }).removeAlpha();
-      if (input.channels === 'gray') {
-        const { channels: inChannels = 1 } = await img.metadata();
-        // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's
-        // convert("L") that trained the model; sharp's grayscale() would take linear-light
-        // Rec.709 luminance instead. Grey sources pass through untouched.
-        // recomb yields floats that the final 8-bit cast truncates: +0.5 makes it round, as PIL.
-        if (inChannels >= 3) img = img.toColourspace('srgb').recomb(BT601_LUMA).linear(1, 0.5).extractChannel(0);
-        else img = img.extractChannel(0);
-      } else {
-        img = img.toColourspace('srgb');
-      }
-      const bg = resize.background;
-      data = await img
-        .resize(resize.width, resize.height, {
-          fit: resize.mode,
-          kernel: KERNELS[resize.interpolation],
-          background: { r: bg, g: bg, b: bg, alpha: 1 },
-        })
-        .raw()
-        .toBuffer();
-    } catch (cause) {
-      const message = (cause as Error).message;
-      if (/timeout/i.test(message)) {
-        throw new FrameError('decode-timeout', `frame took over ${this.limits.decodeTimeoutMs ?? 2000} ms to decode (frames.decodeTimeoutMs)`, cause);
-      }
-      if (/pixel limit/i.test(message)) {
-        throw new FrameError('too-many-pixels', `frame exceeds the limit of ${this.limits.maxPixels} pixels (decompression bomb guard)`, cause);
-      }
-      throw new FrameError('undecodable', `frame could not be decoded as an image: ${message}`, cause);
+    // Alpha is ignored (the manifest contract), never composited over the background.
+    // libvips checks the deadline as it goes and fails the pipeline with "timeout".
+    img = img.timeout({ seconds: this.timeoutSeconds }).removeAlpha();
+    if (input.channels === 'gray') {
+      const { channels: inChannels = 1 } = await img.metadata();
+      // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's
+      // convert("L") that trained the model; sharp's grayscale() would take linear-light
+      // Rec.709 luminance instead. Grey sources pass through untouched.
+      // recomb yields floats that the final 8-bit cast truncates: +0.5 makes it round, as PIL.
+      if (inChannels >= 3) img = img.toColourspace('srgb').recomb(BT601_LUMA).linear(1, 0.5).extractChannel(0);
+      else img = img.extractChannel(0);
+    } else {
+      img = img.toColourspace('srgb');
     }
-    const area = resize.width * resize.height;
-    if (data.length !== area * channels) {
-      throw new FrameError('undecodable', `decoded frame has ${data.length} values, expected ${area * channels}`);
+    const bg = resize.background;
+    if (crops(resize)) return cropped(img, resize);
+    return img
+      .resize(resize.width, resize.height, {
+        fit: resize.mode,
+        kernel: KERNELS[resize.interpolation],
+        background: { r: bg, g: bg, b: bg, alpha: 1 },
+      })
+      .raw()
+      .toBuffer();
+  }
+
+  /** The pixels, or the error that stopped libvips (never thrown: the callers look at it). */
+  private settle(img: sharp.Sharp): Promise<Buffer | Error> {
+    return this.pixels(img).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  }
+
+  private get timeoutSeconds(): number {
+    return Math.max(1, Math.ceil((this.limits.decodeTimeoutMs ?? 2000) / 1000));
+  }
+
+  /** Errors that are the frame's limits rather than its bytes: no second look. */
+  private throwIfLimit(err: Error): void {
+    if (/timeout/i.test(err.message)) {
+      throw new FrameError('decode-timeout', `frame took over ${this.limits.decodeTimeoutMs ?? 2000} ms to decode (frames.decodeTimeoutMs)`, err);
+    }
+    if (/pixel limit/i.test(err.message)) {
+      throw new FrameError('too-many-pixels', `frame exceeds the limit of ${this.limits.maxPixels} pixels (decompression bomb guard)`, err);
+    }
+  }
+
+  /**
+   * An encoded frame through libvips, strictly first (failOn warning: libjpeg's "corrupt
+   * data" warnings fail it, where failOn error let garbled pixels through). Only a frame
+   * that fails is looked at again: its header, then decoded with the errors in its data
+   * ignored, which tells a damaged frame (it decodes so) from an undecodable one.
+   */
+  private async decodeEncoded(bytes: Uint8Array, format: ImageFormat, out: Float32Array): Promise<FrameDamage | undefined> {
+    const open = (failOn: 'warning' | 'none') => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn });
+    const strict = await this.settle(open('warning'));
+    if (!(strict instanceof Error)) return this.normalise(strict, out);
+    this.throwIfLimit(strict);
+    const header = await open('none')
+      .metadata()
+      .catch((err: unknown) => new FrameError('undecodable', undecodableMessage({ format }, 'header', err), err));
+    if (header instanceof FrameError) throw header;
+    const context = { format, width: header.width, height: header.height };
+    const tolerant = await this.settle(open('none'));
+    if (tolerant instanceof Error) {
+      this.throwIfLimit(tolerant);
+      // Decoding alone (no resize), to say which stage failed; only undecodable frames pay it.
+      const decodes = await open('none').timeout({ seconds: this.timeoutSeconds }).stats().then(() => true, () => false);
+      throw new FrameError('undecodable', undecodableMessage(context, decodes ? 'resize' : 'decode', tolerant), tolerant);
+    }
+    const truncated = endsEarly(format, bytes);
+    const detail = damagedMessage(context, truncated, strict);
+    const action = this.limits.damaged ?? 'dead-letter';
+    const damage: FrameDamage = { kind: truncated ? 'truncated' : 'corrupt', action, detail };
+    if (action === 'dead-letter') throw new FrameError('damaged', `${detail}; dead-lettered by frames.damaged (score: score such frames)`, strict, damage);
+    this.normalise(tolerant, out);
+    return damage;
+  }
+
+  /** Raw 8-bit pixels at the model's size → the normalised tensor. */
+  private normalise(data: Buffer, out: Float32Array): undefined {
+    const { input } = this.manifest;
+    const area = input.resize.width * input.resize.height;
+    if (data.length !== area * input.shape[1]) {
+      throw new FrameError('undecodable', `decoded frame has ${data.length} values, expected ${area * input.shape[1]}`);
     }
     normaliseInto(data, input, out);
+    return undefined;
   }
+}
+
+/** cover with a crop below 1 (absent or 1: sharp's own cover, as before crop existed). */
+function crops(resize: ResizePolicy): boolean {
+  return resize.mode === 'cover' && resize.crop !== undefined && resize.crop !== 1;
+}
+
+/**
+ * cover with crop: the frame scaled to cover (W / crop) x (H / crop), then its centre
+ * W x H, where coverCrop says. Reducing (bilinear, bicubic), libvips resizes, with
+ * fastShrinkOnLoad off: JPEG shrink-on-load then leaves the kernel a reduction of 2 or
+ * more, which keeps 1366x768 and 800x800 frames as close to torchvision as smaller ones.
+ * Enlarging, or nearest, PIL's own resampling (resample.ts) on the decoded frame, where
+ * libvips strays further. test/frames/torchvision-parity.test.ts measures it.
+ */
+async function cropped(img: sharp.Sharp, resize: ResizePolicy): Promise<Buffer> {
+  const { width = 0, height = 0 } = await img.metadata();
+  const box = coverCrop(width, height, resize.width, resize.height, resize.crop!);
+  if (resize.interpolation === 'nearest' || box.width > width || box.height > height) {
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    const out = resizeCrop(data, info.width, info.height, info.channels, box, resize.width, resize.height, resize.interpolation);
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+  return img
+    .resize(box.width, box.height, { fit: 'fill', kernel: KERNELS[resize.interpolation], fastShrinkOnLoad: false })
+    .extract({ left: box.left, top: box.top, width: resize.width, height: resize.height })
+    .raw()
+    .toBuffer();
 }

@@ -29,6 +29,7 @@ export interface SessionHeads {
 
 /** `pkg`: the package when the caller has loaded it already (eval reads its name first). */
 export async function openOfflineSession(config: Readonly<Config>, want: SessionHeads = {}, pkg?: ModelPackage): Promise<OfflineSession> {
+  // (The package's compiled graph is reused when it was compiled for these heads; calibrate and eval never write it.)
   const opened = await openModel(pkg ?? (await loadModelPackage(config.model.dir)), {
     executionProviders: config.runtime.executionProviders,
     requireGpu: config.runtime.requireGpu,
@@ -46,7 +47,7 @@ export async function openOfflineSession(config: Readonly<Config>, want: Session
     pre: new Preprocessor(opened.pkg.manifest, config.frames),
     fingerprint: opened.fingerprint,
     omitted: opened.omitted,
-    notes: opened.compiled.notes,
+    notes: [...(opened.graph.why ? [`compiled the scoring graph again: ${opened.graph.why}`] : []), ...opened.compiled.notes],
   };
 }
 

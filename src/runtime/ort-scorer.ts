@@ -4,7 +4,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import type { ScoreBatch, Scorer } from './scorer.js';
 
 export interface OrtScorerOptions {
-  /** Execution providers in order of preference, e.g. ["cuda", "cpu"]. */
+  /** Execution providers in order of preference, e.g. ["cuda", "cpu"], or ["auto"] (providerOrder). */
   readonly executionProviders: readonly string[];
   /** Fail instead of falling back to CPU when no GPU provider loads. */
   readonly requireGpu: boolean;
@@ -33,6 +33,11 @@ export function batchBuckets(maxBatch: number): number[] {
   return out;
 }
 
+/** The providers to try: "auto" is CUDA, then the CPU (runtime.executionProviders). */
+export function providerOrder(providers: readonly string[]): readonly string[] {
+  return providers.flatMap((p) => (p === 'auto' ? ['cuda', 'cpu'] : [p]));
+}
+
 export class OrtScorer implements Scorer {
   private closing: Promise<void> | undefined;
   /** Providers tried before the one in use, each with why it did not load. */
@@ -57,7 +62,7 @@ export class OrtScorer implements Scorer {
     // A missing CUDA provider is an expected, reported fallback, not a native error print.
     ort.env.logLevel = 'fatal';
     const errors: string[] = [];
-    for (const provider of options.executionProviders) {
+    for (const provider of providerOrder(options.executionProviders)) {
       try {
         const session = await ort.InferenceSession.create(model, {
           executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: options.cudaDeviceId ?? 0 } : provider],

@@ -6,7 +6,7 @@
  * the source (at-least-once), or both happen in one transaction (exactly-once). Bad frames
  * go to the DLQ with their reason and are acknowledged too, so a partition never stalls.
  */
-import type { BatchOutputs, DeliveryStage, MessageSource, OutputSink, AtomicPublisher, PipelineObserver, SourceMessage } from '../contracts/stream.js';
+import type { BatchOutputs, DeliveryStage, FrameDamage, MessageSource, OutputSink, AtomicPublisher, PipelineObserver, SourceMessage } from '../contracts/stream.js';
 import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
 import { decodeFrame } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
@@ -54,6 +54,14 @@ export interface PipelineStats {
 interface Decoded {
   readonly message: SourceMessage;
   readonly tensor: Float32Array;
+}
+
+/** A decoded frame's tensor, and its damage when frames.damaged let a damaged frame through. */
+class DecodedTensor {
+  constructor(
+    readonly tensor: Float32Array,
+    readonly damage: FrameDamage | undefined,
+  ) {}
 }
 
 export function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
@@ -128,20 +136,23 @@ class Pipeline {
   }
 
   /** Decodes one frame into its own tensor; resolves to the tensor, or to the error that rejects the frame. */
-  private decode(message: SourceMessage): Promise<Float32Array | unknown> {
+  private decode(message: SourceMessage): Promise<DecodedTensor | unknown> {
     this.inDecoding++;
     const tensor = new Float32Array(this.o.pre.elementsPerFrame);
     return decodeFrame(this.o.pre, message.value, message.headers, tensor).then(
-      () => tensor,
+      (damage) => new DecodedTensor(tensor, damage),
       (err: unknown) => err,
     );
   }
 
   /** Decode → batch: a decoded frame joins the batcher; an undecodable one goes to the DLQ. */
-  private async handOn(message: SourceMessage, decoded: Promise<Float32Array | unknown>): Promise<void> {
+  private async handOn(message: SourceMessage, decoded: Promise<DecodedTensor | unknown>): Promise<void> {
     const result = await decoded;
     this.inDecoding--;
-    if (result instanceof Float32Array) this.batcher.push({ message, tensor: result });
+    // A damaged frame is reported whether it is scored or dead-lettered, in arrival order.
+    const damage = result instanceof DecodedTensor || result instanceof FrameError ? result.damage : undefined;
+    if (damage) this.observer.damagedFrame?.(message, damage);
+    if (result instanceof DecodedTensor) this.batcher.push({ message, tensor: result.tensor });
     else if (result instanceof FrameError) await this.deadLetter(message, result);
     else throw result;
   }

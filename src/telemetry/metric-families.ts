@@ -47,6 +47,7 @@ export interface PipelineFamilies {
   readonly inference: Histogram<never>;
   readonly latency: Histogram<never>;
   readonly deadLetters: Counter<'reason'>;
+  readonly damagedFrames: Counter<'reason' | 'action'>;
   readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
   readonly deliveryFailures: Counter<'stage'>;
   readonly commitFailures: Counter<never>;
@@ -126,6 +127,12 @@ function registerPipelineFamilies(registry: Registry, model: string, read: Scrap
   const inference = new Histogram({ name: 'gaia_inference_duration_seconds', help: 'Time to score one batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
   const latency = new Histogram({ name: 'gaia_end_to_end_latency_seconds', help: 'Frame capture time (ts header) to verdict.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
   const deadLetters = new Counter({ name: 'gaia_dead_letters_total', help: 'Frames that could not be scored and went to the dead-letter topic, by reason.', labelNames: ['reason'], registers });
+  const damagedFrames = new Counter({
+    name: 'gaia_damaged_frames_total',
+    help: 'Damaged frames (valid header, data decoded only by ignoring its errors), by reason (truncated, corrupt) and action (dead-letter, score: frames.damaged).',
+    labelNames: ['reason', 'action'],
+    registers,
+  });
   const modelInfo = new Gauge({ name: 'gaia_model_info', help: 'The loaded model (value 1).', labelNames: ['model', 'fingerprint', 'execution_provider'], registers });
   const deliveryFailures = new Counter({
     name: 'gaia_delivery_failures_total',
@@ -148,7 +155,7 @@ function registerPipelineFamilies(registry: Registry, model: string, read: Scrap
     labelNames: ['result'],
     registers,
   });
-  return { batchSize, inference, latency, deadLetters, modelInfo, deliveryFailures, commitFailures, paused, pauses, calibrationReloads };
+  return { batchSize, inference, latency, deadLetters, damagedFrames, modelInfo, deliveryFailures, commitFailures, paused, pauses, calibrationReloads };
 }
 
 /** The gauges read on every scrape rather than set as the pipeline reports. */

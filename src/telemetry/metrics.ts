@@ -5,7 +5,7 @@
  * SourceLabels and class labels through the model's label set, so series stay bounded.
  */
 import type { Registry } from 'prom-client';
-import type { DeliveryStage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
+import type { DeliveryStage, FrameDamage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
 import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
 import { registerAgentFamilies, type AgentFamilies } from './metric-families.js';
 import { SourceLabels } from './source-labels.js';
@@ -167,6 +167,11 @@ export class AgentMetrics implements PipelineObserver {
   /** A frame that could not be scored: counted here only, not in gaia_frames_total. */
   deadLetter(d: DeadLetter): void {
     this.families.deadLetters.inc({ reason: d.reason });
+  }
+
+  /** A damaged frame, whether dead-lettered (also counted above, reason "damaged") or scored. */
+  damagedFrame(_message: unknown, damage: FrameDamage): void {
+    this.families.damagedFrames.inc({ reason: damage.kind, action: damage.action });
   }
 
   sourcePaused(paused: boolean): void {

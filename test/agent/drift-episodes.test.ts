@@ -244,6 +244,16 @@ describe('redeliveries', () => {
   }, 300_000);
 });
 
+describe('the changelog topic', () => {
+  it('stops startup, naming the setting and what to do, when it cannot be created', async () => {
+    const { env } = await deployment('badlog', { GAIA_DRIFT_CHANGELOG_TOPIC: 'no spaces allowed' });
+    const a = agent(env);
+    expect(await a.exited()).not.toBe(0);
+    expect(a.stderr()).toMatch(/cannot create topic no spaces allowed \(drift\.changelogTopic \(env GAIA_DRIFT_CHANGELOG_TOPIC; drift\.changelog false turns it off\)\)/);
+    expect(a.stderr()).toMatch(/create it yourself \(compacted, 2 partitions\)/);
+  }, 60_000);
+});
+
 describe('a healthy run', () => {
   it('logs nothing at warn level or above, first start against a cluster without its topics included', async () => {
     // No topic exists yet: the agent creates its frames, output and changelog topics.

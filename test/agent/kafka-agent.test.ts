@@ -181,8 +181,10 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
   });
 
   it('gives the same event ids when the same input is consumed again (as after a redelivery), and prints what it publishes with --json', async () => {
-    // The group starts over from the beginning and publishes to fresh output topics; frame-ood
-    // events are opted in on the alerts topic this time, and --json prints what is published.
+    // The group starts over from the beginning and publishes to fresh output topics, with a
+    // fresh drift changelog as a new deployment would (the group's own changelog would keep
+    // the windows, and frames it already counted are not counted again); frame-ood events are
+    // opted in on the alerts topic this time, and --json prints what is published.
     await admin.deleteGroups([groupId]);
     const again = agentTopics('again-');
     await admin.createTopics({ waitForLeaders: true, topics: [again.alerts, again.scores, again.dlq].map((topic) => ({ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] })) });
@@ -194,6 +196,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
       GAIA_FRAME_MAX_PIXELS: '10000000',
       GAIA_DRIFT_WINDOW: '100',
       GAIA_DRIFT_RESOLVE_AFTER_MS: '1000',
+      GAIA_DRIFT_CHANGELOG_TOPIC: `${again.alerts}-changelog`,
     }, ['--json']);
     try {
       const ids = (ms: KafkaMessage[], type: string) => [...new Set(ms.filter((m) => header(m, 'ce_type') === type).map((m) => header(m, 'ce_id')!))].sort();

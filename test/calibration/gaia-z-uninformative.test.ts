@@ -79,7 +79,7 @@ describe('GAIA-Z on a network with only smooth activations', () => {
 
     // --json carries the same finding for scripts.
     const json = capture();
-    await calibrateCommand(['--model', smooth, '--data', frames, '--out', out, '--min-frames', '20', '--json'], json.io);
+    await calibrateCommand(['--model', smooth, '--data', frames, '--out', out, '--min-frames', '20', '--json', '--force'], json.io);
     const summary = JSON.parse(json.stdout);
     expect(summary.nearConstant).toEqual(['gaia_z']);
     expect(summary.warnings[0]).toMatch(/^gaia_z is near constant/);

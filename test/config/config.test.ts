@@ -79,11 +79,11 @@ describe('loadConfig defaults', () => {
       model: { dir: 'models/fmnist-cnn', taps: 'bn', gaiaZMode: 'pattern', verdictHead: '' },
       ...KAFKA_AND_SERVICE_DEFAULTS,
       calibration: { path: '', watchIntervalMs: 0 },
-      runtime: { executionProviders: ['cuda', 'cpu'], requireGpu: false, cudaDeviceId: 0, padBatches: 'auto', warmup: 'auto', intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },
+      runtime: { executionProviders: ['auto'], requireGpu: false, cudaDeviceId: 0, padBatches: 'auto', warmup: 'auto', intraOpThreads: 0, maxBatch: 32, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },
       drift: { expectedRunTime: 18_144_000, referenceFps: 30, window: 500, alpha: 0, pValueCusum: true, resolveRate: 0, resolveAfterMs: 1000, changelog: true, changelogTopic: '', silenceMs: 900_000, idleForgetMs: 3_600_000 },
-      frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000 },
+      frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: [], source: 'camera-1', fps: 400 },
-      log: { level: 'info' },
+      log: { level: 'info', format: 'auto' },
     });
   });
 
@@ -117,9 +117,9 @@ describe('environment variables', () => {
       calibration: { path: '/srv/calibration/other.json', watchIntervalMs: 0 },
       runtime: { executionProviders: ['cpu', 'cuda'], requireGpu: true, cudaDeviceId: 0, padBatches: 'auto', warmup: 'auto', intraOpThreads: 3, maxBatch: 8, maxWaitMs: 20, highWaterMark: 256, batchTimeoutMs: 60_000, decodeConcurrency: 4 },
       drift: { expectedRunTime: 18_144_000, referenceFps: 30, window: 500, alpha: 0, pValueCusum: true, resolveRate: 0, resolveAfterMs: 1000, changelog: true, changelogTopic: '', silenceMs: 900_000, idleForgetMs: 3_600_000 },
-      frames: { maxBytes: 1024, maxPixels: 250_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000 },
+      frames: { maxBytes: 1024, maxPixels: 250_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: ['frames/a', 'frames/b'], source: 'camera-1', fps: 400 },
-      log: { level: 'debug' },
+      log: { level: 'debug', format: 'auto' },
     });
   });
 

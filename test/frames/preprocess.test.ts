@@ -229,11 +229,15 @@ describe('limits and broken frames', () => {
     expect(err.reason).toBe('too-many-pixels');
   });
 
+  // A JPEG truncated to half decodes with its errors ignored: it is `damaged`, not undecodable (test/frames/damaged.test.ts).
+  it('refuses a JPEG truncated to half with reason damaged', async () => {
+    const jpeg = await grey(SMOOTH).resize(280, 280).jpeg({ quality: 90 }).toBuffer();
+    const err = await frameError(jpeg.subarray(0, jpeg.length >> 1));
+    expect(err.reason satisfies FrameErrorReason).toBe('damaged');
+    expect(err.code).toBe(ErrorCodes.BAD_FRAME);
+  });
+
   const undecodable: Array<[string, () => Promise<Uint8Array>]> = [
-    ['a JPEG truncated to half', async () => {
-      const jpeg = await grey(SMOOTH).resize(280, 280).jpeg({ quality: 90 }).toBuffer();
-      return jpeg.subarray(0, jpeg.length >> 1);
-    }],
     ['a PNG truncated to half', async () => {
       const png = await grey(RAMP).png().toBuffer();
       return png.subarray(0, png.length >> 1);

@@ -7,7 +7,7 @@
 import type { Batch, Consumer, KafkaMessage } from 'kafkajs';
 import type { GaiaError } from '../../errors.js';
 import type { SourceHealth, SourceMessage } from '../../contracts/stream.js';
-import { boundedId, plausibleTs } from '../../contracts/source-id.js';
+import { boundedId, plausibleTs, sourceIdOfKey } from '../../contracts/source-id.js';
 import { kafkaError } from './errors.js';
 import type { PartitionOffsets } from './partition-offsets.js';
 
@@ -20,6 +20,11 @@ export function headerText(message: KafkaMessage, name: string): string | undefi
 /** Stand-in source id of messages without a key (the dead letter keeps the null key). */
 export const UNKEYED = 'unkeyed';
 
+/** A record key's source id: a null or empty key is `unkeyed`; distinct bytes give distinct ids (sourceIdOfKey). */
+export function sourceIdOf(key: Buffer | null): string {
+  return key && key.length > 0 ? sourceIdOfKey(key) : UNKEYED;
+}
+
 function toSourceMessage(topic: string, partition: number, message: KafkaMessage): SourceMessage {
   const headers: Record<string, string | undefined> = {};
   for (const name of Object.keys(message.headers ?? {})) headers[name] = headerText(message, name);
@@ -30,7 +35,7 @@ function toSourceMessage(topic: string, partition: number, message: KafkaMessage
   const ts = headers.ts && plausibleTs(header) ? header : plausibleTs(stamp) ? stamp : undefined;
   const frameId = headers['frame-id'];
   return {
-    source: message.key ? boundedId(message.key.toString('utf8')) : UNKEYED,
+    source: sourceIdOf(message.key),
     frameId: frameId === undefined ? `${topic}/${partition}/${message.offset}` : boundedId(frameId),
     value: message.value ?? new Uint8Array(0),
     headers,

@@ -62,7 +62,7 @@ async function create(admin: Admin, topic: string, setting: string, spec: { numP
       ErrorCodes.BAD_CONFIG,
       `cannot create topic ${topic} (${setting})${types.length > 0 ? ` [${types.join(', ')}]` : ''}: ${(err as Error).message}; ` +
         (denied ? `the agent's principal needs the CREATE ACL on topic ${topic} (or on the cluster), or ` : '') +
-        `create it yourself${spec.configEntries ? ` (compacted, ${spec.numPartitions} partitions)` : ''}, or name another topic`,
+        `create it yourself${spec.configEntries ? ` (compacted, ${spec.numPartitions} partition${spec.numPartitions === 1 ? '' : 's'})` : ''}, or name another topic`,
       { cause: err },
     );
   }

@@ -1,0 +1,121 @@
+/**
+ * The compiled scoring graph kept in the model package (model.gaia.onnx), with a record of
+ * what it was compiled from and for (model.gaia.json): the classifier's weights, the taps,
+ * the preprocessing, the scoring semantics, the heads, the GAIA-Z mode and the head settings.
+ * A start whose request matches every one of them, and whose graph file still has the
+ * recorded digest, loads the graph instead of compiling; any difference is said, and the
+ * graph is compiled again (and kept, where the package is writable).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompileResult } from '../compile/compiler.js';
+import type { GaiaZMode, HeadName, HeadSettings } from '../compile/heads.js';
+import { SCORING_SEMANTICS_VERSION } from '../compile/semantics.js';
+import type { Model } from '../onnx/graph.js';
+import { modelDigest } from '../onnx/model-digest.js';
+import type { ModelManifest } from './manifest.js';
+
+export const SCORING_GRAPH_FILE = 'model.gaia.onnx';
+export const SCORING_RECORD_FILE = 'model.gaia.json';
+const FORMAT = 'gaia-sentinel/scoring-graph@1';
+
+/** What a scoring graph is compiled from and for: equal requests give equal graphs. */
+export interface CompileRequest {
+  readonly model: string;
+  readonly taps: string;
+  readonly preprocessing: string;
+  readonly semantics: number;
+  readonly heads: readonly string[];
+  readonly gaiaZMode: string;
+  readonly settings: string;
+}
+
+/** What a compile resolved, which a reused graph must still tell its users. */
+export interface CompiledSummary {
+  readonly taps: ReadonlyArray<{ readonly tensor: string }>;
+  readonly notes: readonly string[];
+  readonly gaiaZMode: GaiaZMode;
+  readonly numClasses: number;
+}
+
+interface Record_ extends CompiledSummary {
+  readonly format: typeof FORMAT;
+  readonly request: CompileRequest;
+  /** sha256 of model.gaia.onnx as written. */
+  readonly graph: string;
+}
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+export function compileRequest(model: Model, manifest: ModelManifest, o: { taps: string; heads: readonly HeadName[]; gaiaZMode: GaiaZMode; headSettings: HeadSettings }): CompileRequest {
+  const { name: _name, ...input } = manifest.input;
+  const stats = o.headSettings.featureStats;
+  const settings = {
+    odin: o.headSettings.odin ?? null,
+    featureStats: stats ? sha256(JSON.stringify([stats.reactThreshold, stats.numClasses, stats.dim, Array.from(stats.classMeans), Array.from(stats.precision)])) : null,
+  };
+  return {
+    model: modelDigest(model),
+    taps: o.taps,
+    preprocessing: sha256(JSON.stringify(input)),
+    semantics: SCORING_SEMANTICS_VERSION,
+    heads: [...o.heads].sort(),
+    gaiaZMode: o.gaiaZMode,
+    settings: sha256(JSON.stringify(settings)),
+  };
+}
+
+const WHAT: Record<keyof CompileRequest, string> = {
+  model: "the classifier's weights",
+  taps: 'the taps',
+  preprocessing: 'the preprocessing',
+  semantics: 'the scoring semantics version',
+  heads: 'the heads',
+  gaiaZMode: 'the GAIA-Z mode',
+  settings: 'the head settings (ODIN, feature statistics)',
+};
+
+/** The package's graph when it was compiled for `request`; else why not (undefined: the package has none). */
+export async function cachedGraph(dir: string, request: CompileRequest): Promise<{ bytes: Uint8Array; summary: CompiledSummary } | { why: string } | undefined> {
+  let record: Record_;
+  try {
+    record = JSON.parse(await readFile(join(dir, SCORING_RECORD_FILE), 'utf8')) as Record_;
+  } catch {
+    return undefined;
+  }
+  if (record.format !== FORMAT || typeof record.request !== 'object') return { why: `${SCORING_RECORD_FILE} is not a ${FORMAT} record` };
+  const differ = (Object.keys(WHAT) as Array<keyof CompileRequest>).filter((k) => JSON.stringify(record.request[k]) !== JSON.stringify(request[k]));
+  if (differ.length > 0) {
+    const heads = differ.includes('heads') ? ` (it has ${record.request.heads.join(', ')}; wanted ${request.heads.join(', ')})` : '';
+    return { why: `${SCORING_GRAPH_FILE} was compiled for other ${differ.map((k) => WHAT[k]).join(', ')}${heads}` };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(join(dir, SCORING_GRAPH_FILE));
+  } catch {
+    return { why: `${SCORING_GRAPH_FILE} is missing` };
+  }
+  if (sha256(bytes) !== record.graph) return { why: `${SCORING_GRAPH_FILE} does not match its record (changed or partly written)` };
+  return { bytes, summary: { taps: record.taps, notes: record.notes, gaiaZMode: record.gaiaZMode, numClasses: record.numClasses } };
+}
+
+/** Keeps a compiled graph in the package: the graph first, then its record (each written whole, then renamed). */
+export async function keepGraph(dir: string, request: CompileRequest, compiled: CompileResult, bytes: Uint8Array): Promise<void> {
+  const record: Record_ = {
+    format: FORMAT,
+    request,
+    graph: sha256(bytes),
+    taps: compiled.taps.map((t) => ({ tensor: t.tensor })),
+    notes: compiled.notes,
+    gaiaZMode: compiled.gaiaZMode,
+    numClasses: compiled.numClasses,
+  };
+  const write = async (file: string, data: string | Uint8Array) => {
+    const tmp = join(dir, `${file}.tmp-${process.pid}`);
+    await writeFile(tmp, data);
+    await rename(tmp, join(dir, file));
+  };
+  await write(SCORING_GRAPH_FILE, bytes);
+  await write(SCORING_RECORD_FILE, `${JSON.stringify(record, null, 2)}\n`);
+}
