@@ -1,10 +1,11 @@
 /** `gaia-sentinel compile`: model.onnx → scoring graph, printing the taps and op counts. */
 import { parseArgs } from 'node:util';
-import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseGaiaZMode, parseHeads } from '../compile/index.js';
+import { compileModelFile, DEFAULT_HEADS, HEAD_NAMES, parseGaiaZMode } from '../compile/index.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { DEFAULT_ODIN } from '../compile/heads/odin.js';
 import { readFeatureStats } from '../calibration/calibration-file.js';
-import type { CliIO } from './io.js';
+import { UsageError, type CliIO } from './io.js';
+import { parseHeadList } from './methods.js';
 
 export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern]
        [--calibration FILE] [--odin-epsilon E] [--odin-temperature T] [--odin-std S[,S...]] [--debug] [--json]
@@ -12,7 +13,8 @@ export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out 
 Rewrites an ONNX CNN classifier into a scoring graph that computes the logits, the
 backward pass GAIA needs, and the score heads in one session.run.
 
-  --model PATH   the classifier (first output: [batch, classes] logits, or a final Softmax)
+  --model FILE   the classifier's .onnx file (not the package folder run/calibrate/eval take;
+                 first output: [batch, classes] logits, or a final Softmax)
   --out PATH     where to write the scoring graph
   --taps SPEC    bn (default: every BatchNorm output, or Conv with BN folded in),
                  stages:N (the bn taps of the last N stages), name:REGEX (node names),
@@ -56,9 +58,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
     },
     strict: true,
   });
-  if (!values.model || !values.out) {
-    throw new GaiaError(ErrorCodes.BAD_CONFIG, `compile needs --model and --out\n\n${compileUsage}`);
-  }
+  if (!values.model || !values.out) throw new UsageError('compile needs --model and --out', compileUsage);
   const number = (flag: string, v: string | undefined, fallback: number, ok: (x: number) => boolean) => {
     if (v === undefined) return fallback;
     const x = Number(v);
@@ -74,7 +74,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
   const result = await compileModelFile(values.model, values.out, {
     headSettings: { odin, ...(featureStats ? { featureStats } : {}) },
     ...(values.taps ? { taps: values.taps } : {}),
-    ...(values.heads ? { heads: parseHeads(values.heads) } : {}),
+    ...(values.heads ? { heads: parseHeadList(values.heads) } : {}),
     ...(values['gaia-z-mode'] ? { gaiaZMode: parseGaiaZMode(values['gaia-z-mode']) } : {}),
     debug: values.debug ?? false,
   });

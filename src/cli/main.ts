@@ -9,7 +9,6 @@ import { compileCommand, compileUsage } from './compile.js';
 import { initCommand, initUsage } from './init.js';
 import { checkModelFlag } from './flags.js';
 import { ExitCode, exitCodeOf, UsageError, type CliIO } from './io.js';
-import { expandHeadsAll } from './methods.js';
 import { runCommand, runUsage } from './run.js';
 import { calibrateCommand, calibrateUsage } from './calibrate.js';
 import { evalCommand, evalUsage } from './eval.js';
@@ -82,9 +81,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (!command) return unknownCommand(name, io);
   if (options(rest).some((a) => HELP_FLAGS.includes(a))) return help(name, io);
   try {
-    const args = expandHeadsAll(rest);
-    await checkModelFlag(name, args);
-    await command.run(args, io);
+    await checkModelFlag(name, rest);
+    await command.run(rest, io);
     return ExitCode.OK;
   } catch (err) {
     return report(name, command.usage, err, io, options(rest).includes('--json'));

@@ -22,24 +22,10 @@ export function parseMethods(value: string | undefined, fallback: readonly HeadN
   return heads;
 }
 
-/** `--heads LIST|all` for compile (what compile.ts should call instead of parseHeads). */
+/** `--heads LIST|all` for compile: all is the logits and every method, as `--methods all` is every method. */
 export function parseHeadList(value: string): HeadName[] {
   return value.trim() === 'all' ? [...ALL_HEADS] : parseHeads(value);
 }
 
-/**
- * The command line with `--heads all` (or `--heads=all`) spelled out as ALL_HEADS, so that
- * a command that parses --heads with parseHeads (compile, today) takes `all` too. cli/main.ts
- * applies it to every command; it is a no-op once compile calls parseHeadList.
- */
-export function expandHeadsAll(argv: readonly string[]): string[] {
-  const out = [...argv];
-  const end = out.includes('--') ? out.indexOf('--') : out.length;
-  for (let i = 0; i < end; i++) {
-    if (out[i] === '--heads' && out[i + 1]?.trim() === 'all') out[i + 1] = ALL_HEADS.join(',');
-    else if (out[i]?.replace(/\s+$/, '') === '--heads=all') out[i] = `--heads=${ALL_HEADS.join(',')}`;
-  }
-  return out;
-}
 
 export const needsStats = (methods: readonly HeadName[]) => methods.filter((m) => STATS_HEADS.includes(m));

@@ -105,7 +105,7 @@ export async function produceCommand(argv: string[], io: CliIO): Promise<void> {
   const sources = sourceCount === 1 ? [base] : Array.from({ length: sourceCount }, (_, i) => `${base}-${i}`);
 
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}) });
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log);
   const limit = config.kafka.maxMessageBytes - OVERHEAD_BYTES;
   const files = await listFrames(positionals, limit, values['content-type'], (line) => io.stderr.write(`${line}\n`));
   const topic = values.topic ?? config.kafka.framesTopic;

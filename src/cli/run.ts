@@ -5,8 +5,8 @@
  * calibration. The exit code is set by cli/main.ts from what this throws.
  */
 import { parseArgs } from 'node:util';
-import { Agent } from '../agent/agent.js';
 import type { Logger } from 'pino';
+import { Agent } from '../agent/agent.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -44,17 +44,13 @@ export async function runCommand(argv: string[], io: CliIO): Promise<void> {
     ...(values.config ? { file: values.config } : {}),
     overrides: { ...(values.model ? { 'model.dir': values.model } : {}), ...(values.replay ? { 'replay.dirs': values.replay } : {}) },
   });
-  const log = createLogger(config.log.level);
-  // Installed before the (slow) start: SIGHUP's default action would kill the process. A
-  // signal during startup needs no reload, the calibration is read at the end of it.
+  const log = createLogger(config.log);
+  // Installed before the (slow) start: SIGHUP's default action would kill the process.
   let agent: Agent | undefined;
   const onHup = () => {
-    if (!agent) {
-      log.info('SIGHUP during startup: the calibration is read as the agent starts');
-      return;
-    }
-    log.info({ signal: 'SIGHUP' }, 'reloading the calibration');
-    void agent.reloadCalibration();
+    if (agent) log.info({ signal: 'SIGHUP' }, 'reloading the calibration');
+    else log.info('SIGHUP during startup: the calibration is read as the agent starts');
+    void agent?.reloadCalibration();
   };
   process.on('SIGHUP', onHup);
   try {
@@ -94,16 +90,6 @@ async function runAgent(agent: Agent, config: Readonly<Config>, log: Logger): Pr
   }
 }
 
-/**
- * A drain that missed its deadline. Transient (exit 75): a broker outage while draining is
- * the usual cause, and nothing needs changing: the frames in flight are redelivered to the
- * restarted agent.
- */
-function missedDeadline(ms: number): GaiaError {
-  return new GaiaError(
-    ErrorCodes.RUNTIME,
-    `the agent did not stop within shutdownTimeoutMs (${ms} ms); aborted without committing the frames in flight, which are redelivered after a restart ` +
-      '(if the brokers were reachable and this repeats, raise shutdownTimeoutMs, env GAIA_SHUTDOWN_TIMEOUT_MS)',
-    { retriable: true },
-  );
-}
+/** A drain that missed its deadline: transient (exit 75), as a broker outage while draining usually is; the frames in flight are redelivered. */
+const missedDeadline = (ms: number) =>
+  new GaiaError(ErrorCodes.RUNTIME, `the agent did not stop within shutdownTimeoutMs (${ms} ms); aborted without committing the frames in flight, which are redelivered after a restart (if the brokers were reachable and this repeats, raise shutdownTimeoutMs, env GAIA_SHUTDOWN_TIMEOUT_MS)`, { retriable: true });

@@ -20,7 +20,7 @@ const RESNET = 'test/fixtures/parity/resnet_basic/model.onnx';
 const PACKAGE = 'models/fmnist-cnn';
 /** The committed calibration of PACKAGE, with feature statistics (react, mahalanobis) and a verdict rule. */
 const CALIBRATION = 'calibration/fmnist-cnn.json';
-const COMMANDS = ['run', 'compile', 'calibrate', 'eval', 'produce', 'bench', 'dashboard-snapshot'];
+const COMMANDS = ['run', 'init', 'compile', 'calibrate', 'eval', 'produce', 'bench', 'dashboard-snapshot'];
 
 interface Result {
   code: number | null;
@@ -92,7 +92,7 @@ describe('help', () => {
 });
 
 describe('--json', () => {
-  const needs: Record<string, string[]> = { run: [], compile: ['--model', RESNET], calibrate: [], eval: [], produce: [], bench: [], 'dashboard-snapshot': [] };
+  const needs: Record<string, string[]> = { run: [], init: [], compile: ['--model', RESNET], calibrate: [], eval: [], produce: [], bench: [], 'dashboard-snapshot': [] };
 
   it.each(COMMANDS)('%s takes --json: a usage error under it is exactly one JSON line on stderr', async (name) => {
     const r = await cli([name, ...needs[name]!, '--json'], name === 'run' ? { GAIA_MAX_BATCH: '0' } : {});

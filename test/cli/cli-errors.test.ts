@@ -72,7 +72,7 @@ describe('output folders calibrate and eval cannot write', () => {
   const data = sampleFolder('calib', 24);
 
   it('calibrate: a full disk (/dev/full) is GAIA_IO naming the path', async () => {
-    const r = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', data, '--out', '/dev/full', '--min-frames', '20']);
+    const r = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', data, '--out', '/dev/full', '--min-frames', '20', '--force']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot write \/dev\/full \(the disk is full\).*\[GAIA_IO\]/);
     noStack(r);

@@ -120,7 +120,6 @@ describe('docs/YOUR-MODEL.md, every step, on an RGB 224x224 model and 1920x1080 
     expect(calibration).toMatchObject({ model: 'my-camera-model', data: { frames: 2000 } });
     await ran('eval');
     const report = JSON.parse(readFileSync(join(work, 'reports', 'eval-my-camera-model.json'), 'utf8')) as { flagRates: Record<string, number>; heads: Record<string, { auroc: number }> };
-    console.log(JSON.stringify(report.flagRates));
     expect(report.flagRates.verdict).toBeGreaterThanOrEqual(0.035);
     expect(report.flagRates.verdict).toBeLessThanOrEqual(0.065);
   }, 300_000);
