@@ -22,10 +22,10 @@ backward pass GAIA needs, and the score heads in one session.run.
   --heads LIST   comma-separated, from: ${HEAD_NAMES.join(', ')}
                  (default: ${DEFAULT_HEADS.join(',')})
   --gaia-z-mode MODE
-                 float (default): GAIA-Z counts the zeros of the float gradient;
-                 pattern: it propagates only where the gradient is non-zero (same
-                 scores, a fraction of the cost; falls back to float, with a note,
-                 where that cannot be proven exact)
+                 pattern (default, as the agent scores): GAIA-Z propagates only where
+                 the gradient is non-zero (the float mode's scores at a fraction of the
+                 cost; falls back to float, with a note, where that cannot be proven
+                 exact); float: GAIA-Z counts the zeros of the float gradient
   --calibration FILE
                  a calibration made with calibrate --stats-data: the feature statistics
                  the react and mahalanobis heads are built with
@@ -75,7 +75,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<void> {
     headSettings: { odin, ...(featureStats ? { featureStats } : {}) },
     ...(values.taps ? { taps: values.taps } : {}),
     ...(values.heads ? { heads: parseHeadList(values.heads) } : {}),
-    ...(values['gaia-z-mode'] ? { gaiaZMode: parseGaiaZMode(values['gaia-z-mode']) } : {}),
+    gaiaZMode: parseGaiaZMode(values['gaia-z-mode'] ?? 'pattern'),
     debug: values.debug ?? false,
   });
   if (values.json) {
