@@ -4,11 +4,15 @@
  * nobody restarts — else 503, so the orchestrator restarts it), /readyz (model loaded and
  * source connected: 200, else 503 with the reason). The server starts before the model
  * loads, so a slow start has a liveness endpoint. Connections are limited in number and
- * time: idle and slow clients cannot hold the server. Port 0 picks a free port (tests).
+ * time: idle and slow clients cannot hold the server. At the limit, a new connection is
+ * let in and an idle one closed instead, the oldest of the client holding the most: a
+ * client that hogs sockets (a stray scraper, a hostile peer) loses its own, and the
+ * orchestrator's probes still get through (connection-guard.ts). Port 0 picks a free port.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { guardConnections } from './connection-guard.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -65,7 +69,7 @@ export class TelemetryServer {
       }
       },
     );
-    server.maxConnections = options.maxConnections ?? 64;
+    guardConnections(server, options.maxConnections ?? 64);
     // A socket that sends nothing at all (not even the first header byte) is closed too.
     server.setTimeout(timeout, (socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
