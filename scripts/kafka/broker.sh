@@ -351,7 +351,14 @@ cmd_bounce() {
   while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
   alive "$pid" && kill -KILL "$pid" 2>/dev/null
   sleep "$seconds"
-  launch_broker || { rm -f "$STATE/bouncing"; die "bounce: the broker did not come back"; }
+  # A restarted single-node KRaft broker now and then never finishes starting (its controller
+  # registration races itself: NotControllerException): stop it and start it again.
+  local attempt TIMEOUT=${GAIA_KAFKA_BOUNCE_START_TIMEOUT:-45}
+  for attempt in 1 2 3; do
+    launch_broker && break
+    ((attempt < 3)) || { rm -f "$STATE/bouncing"; die "bounce: the broker did not come back"; }
+    say "bounce: the broker did not come back; starting it again (attempt $((attempt + 1)) of 3)"
+  done
   rm -f "$STATE/bouncing"
   if [[ -f "$WATCHFILE" ]]; then
     detach "$WATCHFILE" env GAIA_KAFKA_STATE="$STATE" GAIA_KAFKA_HOME="$CACHE" bash "$SELF" _watch "$pid" >>"$LOG" 2>&1

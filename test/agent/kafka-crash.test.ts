@@ -124,7 +124,7 @@ describe('delivery under failure (real broker)', () => {
     expect(agent.process.exitCode, agent.stderr().slice(-1500)).toBeNull(); // it kept running through the outage
     agent.process.kill('SIGTERM');
     expect(await agent.exited()).toBe(0);
-  });
+  }, 360_000);
 
   it('exactly-once: after SIGKILL mid-stream and a restart, a read_committed reader sees every verdict exactly once', async () => {
     const { topics, env } = await setup('eos');

@@ -86,7 +86,7 @@ describe('GAIA-Z on a network with only smooth activations', () => {
 
     // Asked for by name, it is refused: nothing is written.
     const before = readFileSync(out, 'utf8');
-    const err = await calibrateCommand(['--model', smooth, '--data', frames, '--out', out, '--min-frames', '20', '--verdict-heads', 'gaia_z,energy'], capture().io).catch((e: unknown) => e);
+    const err = await calibrateCommand(['--model', smooth, '--data', frames, '--out', out, '--min-frames', '20', '--verdict-heads', 'gaia_z,energy', '--force'], capture().io).catch((e: unknown) => e);
     expect((err as GaiaError).code).toBe(ErrorCodes.BAD_CONFIG);
     expect((err as GaiaError).message).toMatch(/^--verdict-heads gaia_z,energy: gaia_z is near constant .* nothing was written\. Drop gaia_z from --verdict-heads$/);
     expect(readFileSync(out, 'utf8')).toBe(before);

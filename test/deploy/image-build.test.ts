@@ -68,7 +68,7 @@ describe('the CPU image, built step by step without a Docker engine', () => {
   it('installs from the package files alone, then keeps only what runs: no dev dependencies, tests or foreign binaries', () => {
     expect(log).toContain('RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts');
     const top = readdirSync(image.app).sort();
-    expect(top).toEqual(['LICENSE', 'README.md', 'bin', 'calibration', 'dist', 'models', 'node_modules', 'package.json']);
+    expect(top).toEqual(['LICENSE', 'README.md', 'bin', 'calibration', 'dist', 'models', 'node_modules', 'package.json', 'schemas']);
     expect(readdirSync(join(image.app, 'dist'))).toEqual(['src']);
     for (const dev of ['vitest', 'typescript', 'yaml', '@vitest/runner']) expect(existsSync(join(image.app, 'node_modules', dev, 'package.json')), dev).toBe(false);
     const ort = join(image.app, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
