@@ -134,7 +134,8 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
   const name = pkg.manifest.name;
   board.model = name;
   const head = config.model.verdictHead ? verdictHead(config.model.verdictHead) : undefined;
-  const reading = await readCalibration(config.calibration.path || defaultCalibrationPath(name, pkg.dir), head, [], false, name);
+  const defaultPath = defaultCalibrationPath(name, pkg.dir);
+  const reading = await readCalibration(config.calibration.path || defaultPath, head, [], false, name);
   const judgeHeads = reading?.needs.judgeHeads ?? (head ? [head] : []);
   const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads])];
   const featureStats = reading?.needs.featureStats;
@@ -178,7 +179,7 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
     },
     graph.source === 'package' ? "scoring graph loaded from the package's model.gaia.onnx" : 'scoring graph compiled and loaded',
   );
-  const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats: featureStats !== undefined, packageDir: pkg.dir }, reading);
+  const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats: featureStats !== undefined, defaultPath }, reading);
   const judge = calibration.current?.judge;
   if (judge) log.info({ calibration: calibration.path, verdict: judge.describe(), heads: judge.heads, p0: judge.flagRate }, 'calibration loaded');
   return { pkg, scorer, fingerprint, calibration };

@@ -27,8 +27,8 @@ interface Expected {
   readonly compiledHeads: readonly string[];
   /** Whether the graph has the calibration's feature statistics compiled in (react, mahalanobis). */
   readonly compiledStats: boolean;
-  /** The model package's folder (where its own calibration.json is). */
-  readonly packageDir?: string;
+  /** Where the calibration is when none is configured (defaultCalibrationPath, resolved by the caller). */
+  readonly defaultPath?: string;
 }
 
 export class CalibrationSlot {
@@ -47,7 +47,7 @@ export class CalibrationSlot {
    * the same file as read before compiling (readCalibration), checked here without a second read.
    */
   static async open(configuredPath: string, expected: Expected, first?: CalibrationReading): Promise<CalibrationSlot> {
-    const path = configuredPath || defaultCalibrationPath(expected.model, expected.packageDir);
+    const path = configuredPath || expected.defaultPath || defaultCalibrationPath(expected.model);
     const slot = new CalibrationSlot(path, configuredPath !== '', expected, undefined);
     if (first) slot.loaded = bindCalibration(first, slot.expectedModel);
     else if (configuredPath || (await fileExists(path))) slot.loaded = await slot.read();

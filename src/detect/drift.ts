@@ -144,6 +144,11 @@ export class DriftMonitor {
     return true;
   }
 
+  /** The input partition a source's frames arrive on, where known. */
+  partitionOf(source: string): number | undefined {
+    return this.sources.get(source)?.partition;
+  }
+
   /** When the source's open episode started (frame time), if one is open. */
   startedAt(source: string): number | undefined {
     const w = this.sources.get(source);

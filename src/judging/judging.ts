@@ -142,13 +142,14 @@ export class Judging {
   forgetIdle(): { readonly sources: string[]; readonly states: DriftStateRecord[] } {
     const drift = this.monitor;
     if (!drift) return { sources: [], states: [] };
-    const partitions = new Map<string, number | undefined>();
-    if (this.o.changelog) for (const s of drift.idle()) partitions.set(s, drift.snapshot(s)?.partition);
-    const sources = drift.forgetIdle();
-    const states = sources.filter((s) => partitions.has(s)).map((source) => {
-      const partition = partitions.get(source);
-      return { source, ...(partition === undefined ? {} : { partition }), snapshot: null };
-    });
+    const sources = drift.idle();
+    const states = this.o.changelog
+      ? sources.map((source) => {
+          const partition = drift.partitionOf(source);
+          return { source, ...(partition === undefined ? {} : { partition }), snapshot: null };
+        })
+      : [];
+    for (const s of sources) drift.forget(s);
     return { sources, states };
   }
 

@@ -29,7 +29,8 @@ export function modelFingerprint(model: Model, taps: string, manifest: ModelMani
 }
 
 /** The fingerprint from taps already resolved by a compile of this model (the scorer's own). */
-export function fingerprintOf(model: Model, taps: ReadonlyArray<{ readonly tensor: string }>, manifest: ModelManifest): string {
+/** `digest`: the model's weights digest, when the caller has it already (hashing every weight is the costly part). */
+export function fingerprintOf(model: Model, taps: ReadonlyArray<{ readonly tensor: string }>, manifest: ModelManifest, digest = modelDigest(model)): string {
   const { input } = manifest;
   const scoring = JSON.stringify({
     format: 'gaia-sentinel/fingerprint@2',
@@ -44,5 +45,5 @@ export function fingerprintOf(model: Model, taps: ReadonlyArray<{ readonly tenso
       std: input.std,
     },
   });
-  return createHash('sha256').update(modelDigest(model)).update(scoring).digest('hex');
+  return createHash('sha256').update(digest).update(scoring).digest('hex');
 }

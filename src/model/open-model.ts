@@ -87,7 +87,7 @@ export async function openModel(pkg: ModelPackage, options: OpenModelOptions, su
     compiled,
     graph: cached && 'bytes' in cached ? { source: 'package' } : { source: 'compiled', ...(cached ? { why: cached.why } : {}) },
     // The compile (or the package's record of it) resolved the taps: no second compile for the fingerprint.
-    fingerprint: fingerprintOf(model, compiled.taps, pkg.manifest),
+    fingerprint: fingerprintOf(model, compiled.taps, pkg.manifest, request.model),
     omitted,
   };
 }

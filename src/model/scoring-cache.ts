@@ -22,6 +22,7 @@ const FORMAT = 'gaia-sentinel/scoring-graph@1';
 
 /** What a scoring graph is compiled from and for: equal requests give equal graphs. */
 export interface CompileRequest {
+  /** The classifier's weights digest (onnx/model-digest.ts). */
   readonly model: string;
   readonly taps: string;
   readonly preprocessing: string;
