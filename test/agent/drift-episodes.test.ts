@@ -44,6 +44,8 @@ function agent(env: Record<string, string>): Agent {
 }
 
 async function stop(a: Agent, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  // Only once it runs (it has printed what it consumes): a signal during startup is not a drain.
+  for (let i = 0; i < 600 && a.process.exitCode === null && !/consuming /.test(a.stdout()); i++) await sleep(100);
   if (a.process.exitCode !== null) return a.process.exitCode;
   a.process.kill(signal);
   return a.exited();
