@@ -20,6 +20,10 @@ export interface FeatureParts {
   readonly penultimate: string;
   /** The 4-D input of the global pool feeding it. */
   readonly lastFeatureMap: string;
+  /** The pooling node (GlobalAveragePool, ReduceMean or AveragePool) reading lastFeatureMap. */
+  readonly pool: Node;
+  /** The final linear layer (Gemm or MatMul) reading penultimate. */
+  readonly linear: Node;
 }
 
 const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity', 'Dropout']);
@@ -47,38 +51,55 @@ function isConstant(info: GraphInfo, name: string): boolean {
   return info.constants.has(name);
 }
 
+/** Why a classifier has no "global pool → flatten → linear" head, and the node where the walk stopped. */
+export interface NoFeatures {
+  readonly why: string;
+  readonly node?: Node;
+}
+
 /** Walks back from the logits through bias-add, linear layer, flatten and global pool. */
-export function findFeatures(graph: Graph, info: GraphInfo, logits: string): FeatureParts {
+export function locateFeatures(graph: Graph, info: GraphInfo, logits: string): FeatureParts | NoFeatures {
   const byTensor = producers(graph);
-  const fail = (why: string, node?: Node): never => {
-    throw new GaiaError(
-      ErrorCodes.BAD_HEAD,
-      `the heads that read the classifier's features (gaia_a and its variants, react, gradnorm, rankfeat, mahalanobis, features) ` +
-        `need a "global pool → flatten → linear" classifier head: ${why}${node ? ` (at ${describeNode(node)})` : ''}; leave them out of --heads for this model`,
-      node ? { node: node.name } : {},
-    );
-  };
-  let node = byTensor.get(logits) ?? fail('the logits are a graph input');
+  let node = byTensor.get(logits);
+  if (!node) return { why: 'the logits are a graph input' };
   if (node.opType === 'Add') {
     const act = node.inputs.find((i) => !isConstant(info, i));
-    node = byTensor.get(act ?? '') ?? fail('the bias Add has no producer', node);
+    const bias = node;
+    node = byTensor.get(act ?? '');
+    if (!node) return { why: 'the bias Add has no producer', node: bias };
   }
-  if (node.opType !== 'Gemm' && node.opType !== 'MatMul') fail('the logits do not come from Gemm or MatMul', node);
-  const penultimate = node.inputs.find((i) => !isConstant(info, i)) ?? fail('the linear layer has no activation input', node);
+  if (node.opType !== 'Gemm' && node.opType !== 'MatMul') return { why: 'the logits do not come from Gemm or MatMul', node };
+  const linear = node;
+  const penultimate = node.inputs.find((i) => !isConstant(info, i));
+  if (!penultimate) return { why: 'the linear layer has no activation input', node };
   let t = penultimate;
   for (;;) {
-    const p = byTensor.get(t) ?? fail(`no pooling layer before "${penultimate}"`);
+    const p = byTensor.get(t);
+    if (!p) return { why: `no pooling layer before "${penultimate}"` };
     if (RESHAPES.has(p.opType)) {
       t = p.inputs[0]!;
       continue;
     }
     if (p.opType === 'GlobalAveragePool' || p.opType === 'ReduceMean' || p.opType === 'AveragePool') {
       const fm = p.inputs[0]!;
-      if ((info.tensors.get(fm)?.shape.length ?? 0) < 3) fail('the pooled tensor has no spatial axes', p);
-      return { penultimate, lastFeatureMap: fm };
+      if ((info.tensors.get(fm)?.shape.length ?? 0) < 3) return { why: 'the pooled tensor has no spatial axes', node: p };
+      return { penultimate, lastFeatureMap: fm, pool: p, linear };
     }
-    fail(`expected a global pool before the linear layer, found ${p.opType}`, p);
+    return { why: `expected a global pool before the linear layer, found ${p.opType}`, node: p };
   }
+}
+
+/** locateFeatures, or an error for the heads that cannot do without the features. */
+export function findFeatures(graph: Graph, info: GraphInfo, logits: string): FeatureParts {
+  const found = locateFeatures(graph, info, logits);
+  if ('penultimate' in found) return found;
+  const { why, node } = found;
+  throw new GaiaError(
+    ErrorCodes.BAD_HEAD,
+    `the heads that read the classifier's features (gaia_a and its variants, react, gradnorm, rankfeat, mahalanobis, features) ` +
+      `need a "global pool → flatten → linear" classifier head: ${why}${node ? ` (at ${describeNode(node)})` : ''}; leave them out of --heads for this model`,
+    node ? { node: node.name } : {},
+  );
 }
 
 /** Outputs only a scoring graph has: a classifier export never names its outputs so. */

@@ -6,6 +6,8 @@
  * - msp, energy: the usual logit baselines (higher = more in-distribution).
  * - the paper's other baselines, one module each under heads/: odin, react, gradnorm,
  *   rankfeat, mahalanobis; features outputs the penultimate features (for calibrate).
+ * - saliency: a [N, h, w] map of where the predicted class was seen (heads/saliency.ts),
+ *   for the evidence page; not a score.
  */
 import { attr, type Graph, type Shape } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
@@ -23,6 +25,7 @@ import { mahalanobisHead } from './heads/mahalanobis.js';
 import { DEFAULT_ODIN, odinHead, type OdinSettings } from './heads/odin.js';
 import { rankFeatHead } from './heads/rankfeat.js';
 import { reactHead } from './heads/react.js';
+import { saliencyHead, type SaliencyMethod } from './heads/saliency.js';
 import { patternBackward, patternCounts, patternUnsupported } from './pattern/index.js';
 import type { ReluFactors } from './pattern/types.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
@@ -53,6 +56,7 @@ export const HEAD_NAMES = [
   'gaia_a_direct',
   'gaia_a_top1',
   'features',
+  'saliency',
 ] as const;
 export type HeadName = (typeof HEAD_NAMES)[number];
 /** gaia_a costs a second backward pass through the last two stages, so it is opt-in. */
@@ -66,8 +70,8 @@ export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'e
 export type GaiaZMode = 'float' | 'pattern';
 export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern'];
 
-/** The score heads of the paper's comparison: every head with a calibratable score (not the logits, ratios or features). */
-export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => h !== 'logits' && h !== 'gaia_z_ratios' && h !== 'features');
+/** The score heads of the paper's comparison: every head with a calibratable score (not the logits, ratios, features or saliency map). */
+export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => h !== 'logits' && h !== 'gaia_z_ratios' && h !== 'features' && h !== 'saliency');
 
 /** Heads that read statistics of ID training features (src/compile/feature-stats.ts). */
 export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis'];
@@ -76,6 +80,8 @@ export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis'];
 export interface HeadSettings {
   readonly featureStats?: FeatureStats;
   readonly odin?: OdinSettings;
+  /** Which map the saliency head builds (heads/saliency.ts); default "auto". */
+  readonly saliency?: SaliencyMethod;
 }
 
 export interface HeadOutputs {
@@ -220,6 +226,11 @@ export function buildHeads(
   if (want('features')) {
     const pen = featureParts().penultimate;
     outputs.set('features', { tensor: pen, shape: b.shapeOf(pen) ?? [batch, 'D'] });
+  }
+  if (want('saliency')) {
+    const map = saliencyHead(graph, b, cls, taps, settings.saliency);
+    outputs.set('saliency', { tensor: map.tensor, shape: map.shape });
+    notes.push(map.note);
   }
   return { outputs, notes, gaiaZMode: mode };
 }

@@ -123,8 +123,12 @@ export class OrtScorer implements Scorer {
       throw new GaiaError(ErrorCodes.RUNTIME, `scoring a batch of ${size} failed: ${(cause as Error).message}`, { cause, retriable: true });
     }
     const scores: Record<string, Float32Array> = {};
-    for (const head of this.heads) scores[head] = trim(out[head]!.data as Float32Array, size, run);
-    return { size, logits: trim(out.logits!.data as Float32Array, size, run), scores };
+    const frameShapes: Record<string, number[]> = {};
+    for (const head of this.heads) {
+      scores[head] = trim(out[head]!.data as Float32Array, size, run);
+      frameShapes[head] = out[head]!.dims.slice(1);
+    }
+    return { size, logits: trim(out.logits!.data as Float32Array, size, run), scores, frameShapes };
   }
 
   private perFrame(): number {

@@ -9,8 +9,13 @@ export interface ScoreBatch {
   readonly size: number;
   /** [size, classes] logits, row-major. */
   readonly logits: Float32Array;
-  /** Per-frame scores by head name (gaia_z, msp, energy, ...). */
+  /**
+   * Per-frame outputs by head name (gaia_z, msp, energy, ...), frame after frame, row-major:
+   * a scalar head has one value per frame, gaia_z_ratios a vector, saliency an [h, w] map.
+   */
   readonly scores: Readonly<Record<string, Float32Array>>;
+  /** Each head's shape per frame, without the batch axis ([] for a scalar, [h, w] for saliency). */
+  readonly frameShapes?: Readonly<Record<string, readonly number[]>>;
 }
 
 export interface Scorer {
@@ -34,4 +39,13 @@ export function predictedClasses(batch: ScoreBatch, numClasses: number): Int32Ar
     out[i] = best;
   }
   return out;
+}
+
+/** Frame `index`'s output of `head`: a view into the batch's array, with its per-frame shape. */
+export function frameOutput(batch: ScoreBatch, head: string, index: number): { readonly data: Float32Array; readonly shape: readonly number[] } {
+  const all = batch.scores[head];
+  if (!all) throw new Error(`the scoring graph has no "${head}" output (heads: ${Object.keys(batch.scores).join(', ')})`);
+  if (index < 0 || index >= batch.size) throw new Error(`frame ${index} is outside a batch of ${batch.size}`);
+  const per = all.length / batch.size;
+  return { data: all.subarray(index * per, (index + 1) * per), shape: batch.frameShapes?.[head] ?? (per === 1 ? [] : [per]) };
 }

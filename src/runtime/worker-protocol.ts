@@ -6,5 +6,11 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'ready'; readonly heads: string[]; readonly executionProvider: string; readonly fallbacks: string[]; readonly buckets: number[]; readonly warmupMs: number }
   | { readonly type: 'error'; readonly message: string; readonly code: string | undefined }
-  | { readonly type: 'scored'; readonly id: number; readonly logits: ArrayBuffer; readonly scores: Record<string, ArrayBuffer> }
+  | {
+      readonly type: 'scored';
+      readonly id: number;
+      readonly logits: ArrayBuffer;
+      readonly scores: Record<string, ArrayBuffer>;
+      readonly frameShapes?: Record<string, readonly number[]>;
+    }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly code: string | undefined };

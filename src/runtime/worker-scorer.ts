@@ -137,7 +137,7 @@ export class WorkerScorer implements Scorer {
       return;
     }
     const scores = Object.fromEntries(Object.entries(m.scores).map(([h, b]) => [h, new Float32Array(b)]));
-    p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores });
+    p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores, ...(m.frameShapes ? { frameShapes: m.frameShapes } : {}) });
   }
 
   /** The worker is gone: in-flight and later batches reject with `err`, listeners hear of it once. */
