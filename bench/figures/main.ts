@@ -1,0 +1,76 @@
+/**
+ * Makes the figures of docs/RESULTS.md "Figures" (issue #26), analogues of the GAIA paper's
+ * supplementary Figures 1–3, from the reference model and the data sets of
+ * scripts/data/build_sets.py:
+ *
+ *   /usr/bin/python3 scripts/data/build_sets.py          # data/sets/ (once)
+ *   npm run build && nice -n 10 node dist/bench/figures/main.js
+ *
+ * writes docs/img/figure-{1-saliency,2-scores,3-taps}.png. Options: --model DIR,
+ * --calibration FILE, --set NAME=PATH (repeatable; the first is the ID set), --count N
+ * frames per set, --examples N frames per set in Figure 1, --heads LIST, --out DIR, --json FILE.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseHeads } from '../../src/compile/compiler.js';
+import { collect } from './collect.js';
+import { figure1, figure2, figure3 } from './draw.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'models/fmnist-resnet18' },
+    calibration: { type: 'string', default: 'calibration/fmnist-resnet18.json' },
+    set: { type: 'string', multiple: true },
+    count: { type: 'string', default: '1000' },
+    examples: { type: 'string', default: '5' },
+    heads: { type: 'string', default: 'gaia_z,gaia_a,msp,energy,mahalanobis' },
+    out: { type: 'string', default: 'docs/img' },
+    json: { type: 'string' },
+  },
+});
+
+const DEFAULT_SETS = ['fmnist-eval', 'digits', 'photos', 'textures', 'noise'].map((n) => `${n}=data/sets/${n}`);
+
+const sets = (values.set ?? DEFAULT_SETS).map((spec) => {
+  const [name, path] = spec.includes('=') ? [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)] : [spec, spec];
+  if (!existsSync(path!)) {
+    throw new Error(`--set ${spec}: ${path} does not exist; build the data sets with /usr/bin/python3 scripts/data/build_sets.py, or pass --set NAME=FOLDER of images`);
+  }
+  return { name: name!, path: path! };
+});
+const positive = (flag: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number ≥ 1, got "${v}"`);
+  return n;
+};
+
+const data = await collect({
+  modelDir: values.model!,
+  calibration: values.calibration!,
+  sets,
+  count: positive('count', values.count!),
+  examples: positive('examples', values.examples!),
+  heads: parseHeads(values.heads!).filter((h) => h !== 'logits'),
+  batch: 64,
+});
+await mkdir(values.out!, { recursive: true });
+const files = {
+  'figure-1-saliency.png': await figure1(data),
+  'figure-2-scores.png': figure2(data),
+  'figure-3-taps.png': figure3(data),
+};
+for (const [name, svg] of Object.entries(files)) {
+  await svg.writePng(join(values.out!, name));
+  console.log(`wrote ${join(values.out!, name)}`);
+}
+console.log(data.saliencyNote);
+for (const s of data.sets) {
+  const median = (xs: Float32Array) => Float32Array.from(xs).sort()[Math.floor(xs.length / 2)]!;
+  console.log(`${s.name}: ${s.count} frames; median ${data.heads.map((h) => `${h} ${median(s.scores[h]!).toPrecision(4)}`).join(', ')}`);
+}
+if (values.json) {
+  const summary = { model: data.model, tapChannels: data.tapChannels, thresholds: data.thresholds, sets: data.sets.map((s) => ({ name: s.name, count: s.count, examples: s.examples.map((e) => e.id) })) };
+  await writeFile(values.json, JSON.stringify(summary, null, 2));
+}
