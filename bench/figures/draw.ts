@@ -128,7 +128,7 @@ export function figure2(data: Collected): Svg {
 }
 
 /** Per frame and tap: Σ over the tap's channels of r², over the channel count of every tap (the taps' terms sum to GAIA-Z). */
-function tapTerms(set: ScoredSet, tapChannels: readonly number[]): { contribution: number[][]; ratio: number[][] } {
+export function tapTerms(set: ScoredSet, tapChannels: readonly number[]): { contribution: number[][]; ratio: number[][] } {
   const channels = tapChannels.reduce((a, b) => a + b, 0);
   const contribution: number[][] = [];
   const ratio: number[][] = [];

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseHeads } from '../../src/compile/compiler.js';
 import { collect } from './collect.js';
-import { figure1, figure2, figure3 } from './draw.js';
+import { figure1, figure2, figure3, tapTerms } from './draw.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,6 +69,11 @@ console.log(data.saliencyNote);
 for (const s of data.sets) {
   const median = (xs: Float32Array) => Float32Array.from(xs).sort()[Math.floor(xs.length / 2)]!;
   console.log(`${s.name}: ${s.count} frames; median ${data.heads.map((h) => `${h} ${median(s.scores[h]!).toPrecision(4)}`).join(', ')}`);
+  // Figure 3's numbers: the mean of each tap's GAIA-Z term, summed over the taps of each channel width.
+  const { contribution } = tapTerms(s, data.tapChannels);
+  const byWidth = new Map<number, number>();
+  data.tapChannels.forEach((c, l) => byWidth.set(c, (byWidth.get(c) ?? 0) + contribution.reduce((acc, row) => acc + row[l]!, 0) / s.count));
+  console.log(`  mean GAIA-Z terms by tap width: ${[...byWidth].map(([c, v]) => `${c}-channel taps ${v.toFixed(4)}`).join(', ')}`);
 }
 if (values.json) {
   const summary = { model: data.model, tapChannels: data.tapChannels, thresholds: data.thresholds, sets: data.sets.map((s) => ({ name: s.name, count: s.count, examples: s.examples.map((e) => e.id) })) };

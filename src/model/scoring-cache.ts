@@ -55,6 +55,8 @@ export function compileRequest(model: Model, manifest: ModelManifest, o: { taps:
   const settings = {
     odin: o.headSettings.odin ?? null,
     featureStats: stats ? sha256(JSON.stringify([stats.reactThreshold, stats.numClasses, stats.dim, Array.from(stats.classMeans), Array.from(stats.precision)])) : null,
+    // Only a forced saliency map is part of the key, so the graphs packages already keep stay valid.
+    ...(o.headSettings.saliency && o.headSettings.saliency !== 'auto' ? { saliency: o.headSettings.saliency } : {}),
   };
   return {
     model: modelDigest(model),
@@ -74,7 +76,7 @@ const WHAT: Record<keyof CompileRequest, string> = {
   semantics: 'the scoring semantics version',
   heads: 'the heads',
   gaiaZMode: 'the GAIA-Z mode',
-  settings: 'the head settings (ODIN, feature statistics)',
+  settings: 'the head settings (ODIN, feature statistics, saliency method)',
 };
 
 /** The package's graph when it was compiled for `request`; else why not (undefined: the package has none). */
