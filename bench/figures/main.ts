@@ -8,7 +8,10 @@
  *
  * writes docs/img/figure-{1-saliency,2-scores,3-taps}.png. Options: --model DIR,
  * --calibration FILE, --set NAME=PATH (repeatable; the first is the ID set), --count N
- * frames per set, --examples N frames per set in Figure 1, --heads LIST, --out DIR, --json FILE.
+ * frames per set, --examples N frames per set in Figure 1, --heads LIST, --out DIR, --json FILE,
+ * --figures 1,2,3 (which to draw), --suffix S (appended to the file names). Figure 1 of the
+ * bundled model: --model models/fmnist-cnn --calibration calibration/fmnist-cnn.json
+ * --figures 1 --suffix=-fmnist-cnn.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -28,6 +31,10 @@ const { values } = parseArgs({
     heads: { type: 'string', default: 'gaia_z,gaia_a,msp,energy,mahalanobis' },
     out: { type: 'string', default: 'docs/img' },
     json: { type: 'string' },
+    /** Which figures to draw (comma-separated numbers). */
+    figures: { type: 'string', default: '1,2,3' },
+    /** Appended to each file name ("figure-1-saliency<suffix>.png"). */
+    suffix: { type: 'string', default: '' },
   },
 });
 
@@ -56,14 +63,18 @@ const data = await collect({
   batch: 64,
 });
 await mkdir(values.out!, { recursive: true });
-const files = {
-  'figure-1-saliency.png': await figure1(data),
-  'figure-2-scores.png': figure2(data),
-  'figure-3-taps.png': figure3(data),
-};
-for (const [name, svg] of Object.entries(files)) {
-  await svg.writePng(join(values.out!, name));
-  console.log(`wrote ${join(values.out!, name)}`);
+const wanted = values.figures!.split(',').map((f) => f.trim());
+const drawers = [
+  ['1', 'figure-1-saliency', () => figure1(data)],
+  ['2', 'figure-2-scores', () => figure2(data)],
+  ['3', 'figure-3-taps', () => figure3(data)],
+] as const;
+for (const f of wanted) if (!drawers.some(([n]) => n === f)) throw new Error(`--figures: unknown figure "${f}"; choose from 1, 2, 3`);
+for (const [n, name, draw] of drawers) {
+  if (!wanted.includes(n)) continue;
+  const file = join(values.out!, `${name}${values.suffix}.png`);
+  await (await draw()).writePng(file);
+  console.log(`wrote ${file}`);
 }
 console.log(data.saliencyNote);
 for (const s of data.sets) {
