@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { compileScoringGraph, parseGaiaZMode, parseHeads } from '../src/compile/compiler.js';
 import { SALIENCY_METHODS, type SaliencyMethod } from '../src/compile/heads/saliency.js';
 import { encodeModel, loadModel } from '../src/onnx/model-io.js';
+import { nodesOnlyFor, profileShare, type ProfileShare } from './saliency-profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,10 @@ const { values } = parseArgs({
      * measures their load as much as the graph.
      */
     'cpu-time': { type: 'boolean', default: false },
+    /** Also the head's share of onnxruntime's node profile over this many runs per row (bench/saliency-profile.ts); 0: off. */
+    profile: { type: 'string', default: '0' },
+    /** Only the profile, no paired timing. */
+    'profile-only': { type: 'boolean', default: false },
   },
 });
 
@@ -105,10 +110,16 @@ async function timePair(without: ort.InferenceSession, withMap: ort.InferenceSes
   };
 }
 
+const profileRuns = Number(values.profile);
+const pairs = !values['profile-only'];
+if (!pairs && !(profileRuns > 0)) throw new Error('--profile-only needs --profile RUNS (a number of runs > 0)');
 const rows = [];
+const profiles: Array<{ model: string; map: string; batch: number } & ProfileShare> = [];
 console.log(`${threads} threads, ${cpuTime ? 'CPU time (no spinning)' : 'wall clock'}; without: heads ${heads.join(',')} (GAIA-Z ${gaiaZMode} mode); with: the same + saliency`);
-console.log('| model | saliency | map | batch | without ms/frame | with ms/frame | extra ms/frame (median of pairs) | with / without (median of pairs) | interquartile | pairs |');
-console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+if (pairs) {
+  console.log('| model | saliency | map | batch | without ms/frame | with ms/frame | extra ms/frame (median of pairs) | with / without (median of pairs) | interquartile | pairs |');
+  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+}
 for (const file of values.models!.split(',')) {
   const model = await loadModel(file);
   const shape = model.graph.inputs[0]!.shape!.slice(1).map(Number);
@@ -117,8 +128,14 @@ for (const file of values.models!.split(',')) {
     const compiled = compileScoringGraph(model, { heads: [...heads, 'saliency'], gaiaZMode, headSettings: { saliency: method } });
     const note = compiled.notes.find((n) => n.startsWith('saliency:')) ?? '';
     const map = note.includes('(CAM)') ? 'CAM' : 'LayerCAM';
-    const withMap = await session(encodeModel(compiled.model));
+    const bytes = encodeModel(compiled.model);
+    const withMap = await session(bytes);
     for (const batch of batches) {
+      if (profileRuns > 0) {
+        const p = await profileShare(bytes, nodesOnlyFor(compiled.model.graph, 'saliency'), { threads, batch, shape, runs: profileRuns, data: frames(batch, shape) });
+        profiles.push({ model: file, map, batch, ...p });
+      }
+      if (!pairs) continue;
       const r = await timePair(without, withMap, batch, shape);
       rows.push({ model: file, method, map, batch, ...r });
       console.log(
@@ -129,4 +146,12 @@ for (const file of values.models!.split(',')) {
   }
   await without.release();
 }
-if (values.json) await writeFile(values.json, JSON.stringify({ threads, cpuTime, heads, gaiaZMode, rows }, null, 2));
+if (profiles.length > 0) {
+  console.log(`\nthe saliency nodes in onnxruntime's node profile (${profileRuns} runs per row after 2 warm-up runs; kernel time, ${threads} threads):`);
+  console.log('| model | map | batch | saliency nodes µs/frame | all nodes µs/frame | saliency share (median of runs) | saliency nodes found in the profile |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const p of profiles) {
+    console.log(`| ${p.model} | ${p.map} | ${p.batch} | ${p.headUs.toFixed(2)} | ${p.allUs.toFixed(1)} | ${(100 * p.share).toFixed(2)} % | ${p.found} of ${p.nodes} |`);
+  }
+}
+if (values.json) await writeFile(values.json, JSON.stringify({ threads, cpuTime, heads, gaiaZMode, rows, profiles }, null, 2));
