@@ -1,0 +1,116 @@
+/**
+ * Parity of the post-GAIA heads (KNN, fDBD, ViM, GEN, SCALE) with PyTorch / numpy references
+ * of their papers' and official codes' definitions (tools/reference/sota_reference.py, float64,
+ * brute-force neighbours, numpy's eigh and pinv), on the committed fixtures of
+ * tools/reference/make_baseline_fixtures.py, for both exports of five parity architectures;
+ * each sample alone scores as in its batch; and the heads refuse statistics they cannot use.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compileScoringGraph } from '../../src/compile/compiler.js';
+import type { FeatureStats } from '../../src/compile/feature-stats.js';
+import type { HeadName } from '../../src/compile/heads.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { loadModel } from '../../src/onnx/model-io.js';
+import { readNpy } from '../helpers/npy.js';
+import { runModel } from '../helpers/ort.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
+const ARCHS = ['plain_cnn', 'resnet_basic', 'resnet_bottleneck', 'mobilenetv2', 'densenet'];
+const HEADS: HeadName[] = ['knn', 'fdbd', 'vim', 'gen', 'scale'];
+const TOLERANCE = 1e-5;
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30));
+  return worst;
+}
+
+/** The fixtures' reference statistics, as calibrate would hand them to the compiler. */
+export function referenceStats(dir: string): FeatureStats {
+  const ref = (name: string) => readNpy(join(dir, 'baselines', `${name}.npy`));
+  const settings = JSON.parse(readFileSync(join(dir, 'baselines', 'sota_settings.json'), 'utf8')) as { knn_k: number; vim_dim: number };
+  const [numClasses, dim] = ref('class_means').shape as [number, number];
+  const bank = ref('knn_bank');
+  return {
+    reactThreshold: ref('react_threshold').data[0]!,
+    numClasses,
+    dim,
+    classMeans: ref('class_means').data,
+    precision: ref('precision').data,
+    knn: { k: settings.knn_k, bank: bank.data, rows: bank.shape[0]! },
+    featureMean: ref('train_mean').data,
+    vim: { principalDim: settings.vim_dim, origin: ref('vim_origin').data, residualBasis: ref('vim_basis').data, alpha: ref('vim_alpha').data[0]! },
+  };
+}
+
+for (const arch of ARCHS) {
+  const dir = join(FIXTURES, arch);
+  const input = readNpy(join(dir, 'input.npy'));
+  const stats = referenceStats(dir);
+  for (const file of ['model.onnx', 'model.folded.onnx']) {
+    describe(`${arch} (${file}): post-GAIA heads`, () => {
+      let out: Record<string, { data: Float32Array }>;
+      beforeAll(async () => {
+        const compiled = compileScoringGraph(await loadModel(join(dir, file)), { heads: HEADS, headSettings: { featureStats: stats } });
+        out = await runModel(compiled.model, input);
+      });
+
+      for (const head of HEADS) {
+        it(`${head} matches its reference (per-sample relative error ≤ ${TOLERANCE})`, () => {
+          expect(maxRelError(out[head]!.data, readNpy(join(dir, 'baselines', `${head}.npy`)).data)).toBeLessThanOrEqual(TOLERANCE);
+        });
+      }
+
+      it('gives every sample the same scores alone as in a batch (to 1e-6)', async () => {
+        const compiled = compileScoringGraph(await loadModel(join(dir, file)), { heads: HEADS, headSettings: { featureStats: stats } });
+        const [batch, ...rest] = input.shape as [number, ...number[]];
+        const per = input.data.length / batch;
+        for (let i = 0; i < batch; i++) {
+          const alone = await runModel(compiled.model, { data: input.data.slice(i * per, (i + 1) * per), shape: [1, ...rest] });
+          for (const head of HEADS) {
+            const v = alone[head]!.data[0]!;
+            expect(Math.abs(v - out[head]!.data[i]!), `${head}[${i}]`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)));
+          }
+        }
+      });
+    });
+  }
+}
+
+describe('post-GAIA heads that need feature statistics', () => {
+  const dir = join(FIXTURES, 'plain_cnn');
+  it('refuse to compile without them, naming --stats-data', async () => {
+    const model = await loadModel(join(dir, 'model.onnx'));
+    for (const head of ['knn', 'fdbd', 'vim'] as const) {
+      expect(() => compileScoringGraph(model, { heads: [head] })).toThrow(
+        expect.objectContaining({ code: ErrorCodes.FEATURE_STATS, message: expect.stringContaining('--stats-data') }),
+      );
+    }
+  });
+
+  it('refuse the statistics of a calibration made before they existed, saying to recompute them', async () => {
+    const model = await loadModel(join(dir, 'model.onnx'));
+    const { knn: _k, featureMean: _m, vim: _v, ...old } = referenceStats(dir);
+    for (const head of ['knn', 'fdbd', 'vim'] as const) {
+      expect(() => compileScoringGraph(model, { heads: [head], headSettings: { featureStats: old } })).toThrow(
+        expect.objectContaining({ code: ErrorCodes.FEATURE_STATS, message: expect.stringMatching(new RegExp(`${head}.*made before.*--stats-data`)) }),
+      );
+    }
+  });
+
+  it('refuse statistics of another feature width, and a k beyond the bank', async () => {
+    const model = await loadModel(join(dir, 'model.onnx'));
+    const stats = referenceStats(dir);
+    const narrow: FeatureStats = { ...stats, dim: 3 };
+    for (const head of ['knn', 'fdbd', 'vim'] as const) {
+      expect(() => compileScoringGraph(model, { heads: [head], headSettings: { featureStats: narrow } })).toThrow(expect.objectContaining({ code: ErrorCodes.FEATURE_STATS }));
+    }
+    const farK: FeatureStats = { ...stats, knn: { ...stats.knn!, k: stats.knn!.rows + 1 } };
+    expect(() => compileScoringGraph(model, { heads: ['knn'], headSettings: { featureStats: farK } })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.FEATURE_STATS, message: expect.stringContaining('--knn-k') }),
+    );
+  });
+});
