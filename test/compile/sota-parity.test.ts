@@ -5,7 +5,6 @@
  * tools/reference/make_baseline_fixtures.py, for both exports of five parity architectures;
  * each sample alone scores as in its batch; and the heads refuse statistics they cannot use.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileScoringGraph } from '../../src/compile/compiler.js';
@@ -15,6 +14,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { readNpy } from '../helpers/npy.js';
 import { runModel } from '../helpers/ort.js';
+import { referenceStats } from '../helpers/sota-stats.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
 const ARCHS = ['plain_cnn', 'resnet_basic', 'resnet_bottleneck', 'mobilenetv2', 'densenet'];
@@ -26,24 +26,6 @@ function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30));
   return worst;
-}
-
-/** The fixtures' reference statistics, as calibrate would hand them to the compiler. */
-export function referenceStats(dir: string): FeatureStats {
-  const ref = (name: string) => readNpy(join(dir, 'baselines', `${name}.npy`));
-  const settings = JSON.parse(readFileSync(join(dir, 'baselines', 'sota_settings.json'), 'utf8')) as { knn_k: number; vim_dim: number };
-  const [numClasses, dim] = ref('class_means').shape as [number, number];
-  const bank = ref('knn_bank');
-  return {
-    reactThreshold: ref('react_threshold').data[0]!,
-    numClasses,
-    dim,
-    classMeans: ref('class_means').data,
-    precision: ref('precision').data,
-    knn: { k: settings.knn_k, bank: bank.data, rows: bank.shape[0]! },
-    featureMean: ref('train_mean').data,
-    vim: { principalDim: settings.vim_dim, origin: ref('vim_origin').data, residualBasis: ref('vim_basis').data, alpha: ref('vim_alpha').data[0]! },
-  };
 }
 
 for (const arch of ARCHS) {
