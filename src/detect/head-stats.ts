@@ -7,7 +7,7 @@
  * - fDBD: the mean training feature;
  * - ViM: u = −pinv(W) b, the eigenvectors of the second-moment matrix of f − u
  *   (sklearn's EmpiricalCovariance(assume_centered=True)) beyond the `vimDim` largest
- *   eigenvalues, and α = mean max logit / mean ‖(f − u) NS‖.
+ *   eigenvalues, and α = mean max logit / mean ‖(f − u) NS‖ (logits W f + b).
  * Computed in float64; the graph receives float32.
  */
 import type { FeatureStats, KnnBank, VimStats } from '../compile/feature-stats.js';
@@ -30,8 +30,6 @@ export const defaultVimDim = (dim: number) => (dim >= 2048 ? 1000 : dim >= 768 ?
 export interface HeadStatsSample {
   /** Row-major [count, dim]. */
   readonly features: ArrayLike<number>;
-  /** Row-major [count, numClasses]: the model's logits of the same frames. */
-  readonly logits: ArrayLike<number>;
   readonly count: number;
   readonly dim: number;
   readonly finalLayer: FinalLayer;
@@ -45,8 +43,8 @@ export interface HeadStatsSettings {
 
 export function estimateHeadStats(s: HeadStatsSample, settings: HeadStatsSettings = {}): Required<Pick<FeatureStats, 'knn' | 'featureMean' | 'vim'>> {
   const { count: n, dim: d } = s;
-  if (s.features.length !== n * d || s.logits.length !== n * s.finalLayer.numClasses || s.finalLayer.dim !== d) {
-    throw new GaiaError(ErrorCodes.FEATURE_STATS, `head statistics: ${s.features.length} features, ${s.logits.length} logits and a ${s.finalLayer.numClasses}×${s.finalLayer.dim} final layer do not fit ${n} rows of ${d} features`);
+  if (s.features.length !== n * d || s.finalLayer.dim !== d) {
+    throw new GaiaError(ErrorCodes.FEATURE_STATS, `head statistics: ${s.features.length} features and a ${s.finalLayer.numClasses}×${s.finalLayer.dim} final layer do not fit ${n} rows of ${d} features`);
   }
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) mean[k]! += s.features[i * d + k]!;
@@ -149,8 +147,13 @@ function vimStats(s: HeadStatsSample, principalDim: number): VimStats {
       sq += dot * dot;
     }
     residualSum += Math.sqrt(sq);
+    // The logits W f + b in float64, as the official code computes them from the features.
     let top = -Infinity;
-    for (let k = 0; k < c; k++) top = Math.max(top, s.logits[i * c + k]!);
+    for (let k = 0; k < c; k++) {
+      let logit = s.finalLayer.bias[k]!;
+      for (let j = 0; j < d; j++) logit += s.finalLayer.weight[k * d + j]! * s.features[i * d + j]!;
+      top = Math.max(top, logit);
+    }
     maxLogitSum += top;
   }
   return { principalDim, origin: Float32Array.from(u), residualBasis: Float32Array.from(basis), alpha: maxLogitSum / residualSum };

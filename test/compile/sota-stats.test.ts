@@ -39,9 +39,8 @@ function projector(basis: ArrayLike<number>, d: number): Float64Array {
 async function sample(arch: string, file = 'model.onnx') {
   const dir = join(FIXTURES, arch);
   const features = readNpy(join(dir, 'baselines', 'stats_features.npy'));
-  const logits = readNpy(join(dir, 'baselines', 'stats_logits.npy'));
   const [count, dim] = features.shape as [number, number];
-  return { dir, s: { features: features.data, logits: logits.data, count, dim, finalLayer: finalLayerOf(await loadModel(join(dir, file))) } };
+  return { dir, s: { features: features.data, count, dim, finalLayer: finalLayerOf(await loadModel(join(dir, file))) } };
 }
 
 for (const arch of ARCHS) {

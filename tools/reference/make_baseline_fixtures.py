@@ -13,7 +13,6 @@ to the committed model.onnx. Writes:
     gradnorm.npy, odin.npy, odin_eps0.npy, [odin_std.npy for 3-channel inputs], react.npy,
     rankfeat.npy (exact SVD), mahalanobis.npy, gaia_a_*.npy   scores of input.npy
 and for the post-GAIA heads (sota_reference.py; test/compile/sota-parity.test.ts):
-    stats_logits.npy    (N, C) logits of the "training" inputs
     knn_bank.npy, train_mean.npy, vim_origin.npy, vim_basis.npy, vim_alpha.npy   float64 statistics
     knn.npy, fdbd.npy, vim.npy, gen.npy, scale.npy   float64 scores of input.npy
 """
@@ -88,8 +87,6 @@ def main() -> None:
         u, ns, alpha = S.vim_stats(model, feats, vim_dim)
         bank = S.knn_bank(feats)
         train_mean = feats.double().mean(dim=0).numpy()
-        with torch.no_grad():
-            save("stats_logits", R.G.logits_of(model, train).numpy().astype(np.float32))
         save("knn_bank", bank)
         save("train_mean", train_mean)
         save("vim_origin", u)
