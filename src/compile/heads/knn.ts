@@ -2,9 +2,9 @@
  * KNN (Sun et al. 2022, "Out-of-Distribution Detection with Deep Nearest Neighbors"):
  * −‖z − z_(k)‖ with z = f / (‖f‖ + 1e-10) the normalised penultimate features and z_(k)
  * their k-th nearest neighbour in a bank of normalised ID training features (higher = more
- * in-distribution). In the graph: z × bankᵀ (one MatMul), then the squared distances
- * ‖z‖² + ‖b‖² − 2 z·b (the bank's norms are constants, so a zero feature vector gets its
- * true distance 1, not √2), the k smallest by TopK, the square root of the k-th.
+ * in-distribution). In the graph: z × bankᵀ (one MatMul) orders the bank by distance
+ * (‖b‖² − 2 z·b, the bank's norms constants), TopK picks the k-th nearest row, and its
+ * distance is computed from the difference z − b itself.
  */
 import { attr } from '../../onnx/graph.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
@@ -36,12 +36,14 @@ export function knnHead(b: GraphBuilder, features: FeatureParts, stats: FeatureS
     }
     bankNorms[r] = sq;
   }
-  const dots = b.op1('MatMul', [z, b.floatTensor('knn_bank_t', [dim, knn.rows], bankT)]); // [B, N]
-  // ‖b‖² − 2 z·b: the k smallest of these are the k nearest (‖z‖² is the same for every row).
+  const bank = b.floatTensor('knn_bank_t', [dim, knn.rows], bankT);
+  const dots = b.op1('MatMul', [z, bank]); // [B, N]
+  // ‖b‖² − 2 z·b orders the rows by distance (‖z‖² is the same for every row): TopK finds the k-th nearest.
   const partial = b.op1('Sub', [b.floatTensor('knn_bank_norms', [knn.rows], bankNorms), b.op1('Mul', [dots, b.scalar(2)])]);
-  const [nearest] = b.op('TopK', [partial, b.ints([knn.k])], [attr.int('axis', 1), attr.int('largest', 0), attr.int('sorted', 1)], 2);
-  const kth = b.reduce('ReduceMax', b.slice(nearest!, [knn.k - 1], [knn.k], [1]), [1], false);
-  const zNorm = b.reduce('ReduceSumSquare', z, [1], false);
-  const squared = b.op1('Max', [b.op1('Add', [kth, zNorm]), b.scalar(0)]);
+  const [, nearest] = b.op('TopK', [partial, b.ints([knn.k])], [attr.int('axis', 1), attr.int('largest', 0), attr.int('sorted', 1)], 2);
+  const kth = b.op1('Reshape', [b.slice(nearest!, [knn.k - 1], [knn.k], [1]), b.ints([-1])]); // [B]
+  // Its distance again from the difference itself: ‖z‖² + ‖b‖² − 2 z·b loses digits to cancellation when z is close to b.
+  const neighbour = b.op1('Transpose', [b.op1('Gather', [bank, kth], [attr.int('axis', 1)])], [attr.ints('perm', [1, 0])]); // [B, D]
+  const squared = b.reduce('ReduceSumSquare', b.op1('Sub', [z, neighbour]), [1], false);
   return b.op1('Neg', [b.op1('Sqrt', [squared])], [], 'knn');
 }
