@@ -11,7 +11,7 @@ import { compileScoringGraph } from '../../src/compile/compiler.js';
 import type { FeatureStats } from '../../src/compile/feature-stats.js';
 import type { HeadName } from '../../src/compile/heads.js';
 import { ErrorCodes } from '../../src/errors.js';
-import { loadModel } from '../../src/onnx/model-io.js';
+import { decodeModel, encodeObject, loadModel } from '../../src/onnx/model-io.js';
 import { readNpy } from '../helpers/npy.js';
 import { runModel } from '../helpers/ort.js';
 import { referenceStats } from '../helpers/sota-stats.js';
@@ -94,5 +94,43 @@ describe('post-GAIA heads that need feature statistics', () => {
     expect(() => compileScoringGraph(model, { heads: ['knn'], headSettings: { featureStats: farK } })).toThrow(
       expect.objectContaining({ code: ErrorCodes.FEATURE_STATS, message: expect.stringContaining('--knn-k') }),
     );
+  });
+});
+
+describe('scale on a frame whose features are all zero', () => {
+  /** X → Relu → global pool → Gemm: a negative input leaves every penultimate feature at 0. */
+  function reluClassifier() {
+    const shape = (dims: Array<number | string>) => ({ tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } });
+    const graph = {
+      name: 'relu_head',
+      node: [
+        { name: 'relu', opType: 'Relu', input: ['x'], output: ['r'] },
+        { name: 'pool', opType: 'GlobalAveragePool', input: ['r'], output: ['p'] },
+        { name: 'flat', opType: 'Flatten', input: ['p'], output: ['f'], attribute: [{ name: 'axis', type: 2, i: 1 }] },
+        { name: 'fc', opType: 'Gemm', input: ['f', 'w', 'b'], output: ['y'], attribute: [{ name: 'transB', type: 2, i: 1 }] },
+      ],
+      initializer: [
+        { name: 'w', dims: [3, 4], dataType: 1, floatData: [0.5, -1, 2, 0.25, 1, 1, -0.5, 0, -2, 0.5, 1, 1.5] },
+        { name: 'b', dims: [3], dataType: 1, floatData: [0.1, -0.2, 0.3] },
+      ],
+      input: [{ name: 'x', type: shape(['N', 4, 2, 2]) }],
+      output: [{ name: 'y', type: shape(['N', 3]) }],
+    };
+    return decodeModel(encodeObject({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'test', graph }));
+  }
+
+  it('scores the energy of the bias alone (the official code divides 0 by 0), and a live frame as the definition', async () => {
+    const compiled = compileScoringGraph(reluClassifier(), { heads: ['logits', 'scale'], taps: 'op:Relu' });
+    const dead = new Float32Array(16).fill(-1);
+    const live = Float32Array.from({ length: 16 }, (_, i) => (i % 5) * 0.3);
+    const out = await runModel(compiled.model, { data: Float32Array.from([...dead, ...live]), shape: [2, 4, 2, 2] });
+    const lse = (v: number[]) => Math.log(v.reduce((acc, x) => acc + Math.exp(x), 0));
+    expect(out.scale!.data[0]).toBeCloseTo(lse([0.1, -0.2, 0.3]), 6);
+    // The live frame by hand: D = 4, p = 85 keeps the top 4 − round(3.4) = 1 activation.
+    const f = [0, 1, 2, 3].map((c) => [0, 1, 2, 3].reduce((acc, k) => acc + live[16 * 0 + c * 4 + k]!, 0) / 4);
+    const r = f.reduce((a, v) => a + v, 0) / Math.max(...f);
+    const w = [[0.5, -1, 2, 0.25], [1, 1, -0.5, 0], [-2, 0.5, 1, 1.5]];
+    const logits = w.map((row, k) => row.reduce((acc, wk, c) => acc + wk * f[c]! * Math.exp(r), [0.1, -0.2, 0.3][k]!));
+    expect(out.scale!.data[1]).toBeCloseTo(lse(logits), 4);
   });
 });

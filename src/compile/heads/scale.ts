@@ -32,7 +32,11 @@ export function scaleHead(graph: Graph, b: GraphBuilder, cls: ClassifierParts, f
   }
   const a = features.penultimate;
   const [top] = b.op('TopK', [a, b.ints([scaleTopCount(dim, percentile)])], [attr.int('axis', 1), attr.int('largest', 1), attr.int('sorted', 1)], 2);
-  const ratio = b.op1('Div', [b.reduce('ReduceSum', a, [1], true), b.reduce('ReduceSum', top!, [1], true)]);
+  const topSum = b.reduce('ReduceSum', top!, [1], true);
+  // All-zero features (a dead frame through ReLUs) would make r = 0/0 = NaN, as in the official code;
+  // any finite r leaves zero features zero, so divide by 1 there and score the frame instead.
+  const safeTopSum = b.op1('Where', [b.op1('Equal', [topSum, b.scalar(0)]), b.scalar(1), topSum]);
+  const ratio = b.op1('Div', [b.reduce('ReduceSum', a, [1], true), safeTopSum]);
   const shaped = b.op1('Mul', [a, b.op1('Exp', [ratio])], [], 'scale_shaped');
   const logits = replayForward(graph, b, new Map([[a, shaped]]), cls.logits);
   return b.reduce('ReduceLogSumExp', logits, [1], false);
