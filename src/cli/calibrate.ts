@@ -49,10 +49,11 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --stats-data PATH    ID *training* frames with labels (e.g. data/sets/fmnist-train): estimates
                        the feature statistics react, mahalanobis, knn, fdbd and vim need and stores them
                        (fingerprinted) in the calibration
-  --knn-bank N         ID training frames kept as knn's bank (default ${DEFAULT_KNN_BANK}, drawn at random,
-                       seeded; all when the set is smaller); the file grows by N × D × 5.3 bytes
+  --knn-bank N         ID training frames kept as knn's bank when --methods has knn (default ${DEFAULT_KNN_BANK},
+                       drawn at random, seeded; all when the set is smaller): N × D × 5.3 bytes
   --knn-k K            knn's neighbour (default: bank rows / 1000, at least 1)
-  --vim-dim P          vim's principal dimensions (default: 1000 for D ≥ 2048, 512 for D ≥ 768, else D/2)
+  --vim-dim P          vim's principal dimensions, when --methods has vim (default: 1000 for D ≥ 2048,
+                       512 for D ≥ 768, else D/2)
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis with
                        --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
@@ -150,7 +151,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       `calibrate: ${needsStats(methods).join(' and ')} need statistics of ID training features; pass --stats-data TRAINING_SET (e.g. data/sets/fmnist-train)`,
     );
   }
-  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr, headStatsSettings(values)) : undefined;
+  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr, { ...headStatsSettings(values), heads: methods }) : undefined;
   const session = await openOfflineSession(config, {
     heads: ['logits', ...methods],
     ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
@@ -240,7 +241,8 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
           ? `  verdict: ${verdict.combine} of the ID p-values of ${verdict.heads.join(', ')}, flag when ≤ ${verdict.threshold.toPrecision(6)}, p0 = ${(100 * verdict.flagRate).toFixed(2)}%\n`
           : '') +
         (stats ? `  feature statistics from ${stats.stored.frames} frames of ${statsData}: react τ = ${stats.stats.reactThreshold.toPrecision(6)}, ${stats.stats.dim} features` +
-            (stats.stats.knn ? `, knn bank ${stats.stats.knn.rows} frames (k ${stats.stats.knn.k}), vim ${stats.stats.vim?.principalDim} principal dimensions` : '') + '\n'
+            (stats.stats.knn ? `, knn bank ${stats.stats.knn.rows} frames (k ${stats.stats.knn.k})` : '') +
+            (stats.stats.vim ? `, vim ${stats.stats.vim.principalDim} principal dimensions` : '') + '\n'
           : '') +
         Object.entries(heads)
           .filter(([h]) => h !== 'gaia_z')

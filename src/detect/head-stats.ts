@@ -39,9 +39,15 @@ export interface HeadStatsSettings {
   readonly knnBank?: number;
   readonly knnK?: number;
   readonly vimDim?: number;
+  /**
+   * The heads to estimate for (default all): knn's bank and vim's basis are kept only for
+   * heads calibrate was asked for, so a calibration without them stays small (a ConfigMap
+   * holds 1 MiB); fdbd's mean, D numbers, always.
+   */
+  readonly heads?: readonly string[];
 }
 
-export function estimateHeadStats(s: HeadStatsSample, settings: HeadStatsSettings = {}): Required<Pick<FeatureStats, 'knn' | 'featureMean' | 'vim'>> {
+export function estimateHeadStats(s: HeadStatsSample, settings: HeadStatsSettings = {}): Pick<FeatureStats, 'knn' | 'featureMean' | 'vim'> & { featureMean: Float32Array } {
   const { count: n, dim: d } = s;
   if (s.features.length !== n * d || s.finalLayer.dim !== d) {
     throw new GaiaError(ErrorCodes.FEATURE_STATS, `head statistics: ${s.features.length} features and a ${s.finalLayer.numClasses}×${s.finalLayer.dim} final layer do not fit ${n} rows of ${d} features`);
@@ -49,7 +55,12 @@ export function estimateHeadStats(s: HeadStatsSample, settings: HeadStatsSetting
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) mean[k]! += s.features[i * d + k]!;
   for (let k = 0; k < d; k++) mean[k]! /= n;
-  return { knn: knnBank(s, settings), featureMean: Float32Array.from(mean), vim: vimStats(s, settings.vimDim ?? defaultVimDim(d)) };
+  const wanted = (head: string) => settings.heads === undefined || settings.heads.includes(head);
+  return {
+    featureMean: Float32Array.from(mean),
+    ...(wanted('knn') ? { knn: knnBank(s, settings) } : {}),
+    ...(wanted('vim') ? { vim: vimStats(s, settings.vimDim ?? defaultVimDim(d)) } : {}),
+  };
 }
 
 /** mulberry32: a small seeded generator, so the bank is the same on every run. */

@@ -73,12 +73,12 @@ describe('post-GAIA heads that need feature statistics', () => {
     }
   });
 
-  it('refuse the statistics of a calibration made before they existed, saying to recompute them', async () => {
+  it('refuse statistics without theirs (not asked for, or made before they existed), saying to recompute them', async () => {
     const model = await loadModel(join(dir, 'model.onnx'));
     const { knn: _k, featureMean: _m, vim: _v, ...old } = referenceStats(dir);
     for (const head of ['knn', 'fdbd', 'vim'] as const) {
       expect(() => compileScoringGraph(model, { heads: [head], headSettings: { featureStats: old } })).toThrow(
-        expect.objectContaining({ code: ErrorCodes.FEATURE_STATS, message: expect.stringMatching(new RegExp(`${head}.*made before.*--stats-data`)) }),
+        expect.objectContaining({ code: ErrorCodes.FEATURE_STATS, message: expect.stringMatching(new RegExp(`${head}.*--methods names ${head}.*made before.*--stats-data`)) }),
       );
     }
   });

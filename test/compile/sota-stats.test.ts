@@ -49,12 +49,12 @@ for (const arch of ARCHS) {
       const { dir, s } = await sample(arch, file);
       const ref = referenceStats(dir);
       const got = estimateHeadStats(s, { knnBank: s.count, knnK: ref.knn!.k, vimDim: ref.vim!.principalDim });
-      expect(got.knn.rows).toBe(s.count);
-      expect(relToScale(got.knn.bank, ref.knn!.bank)).toBeLessThanOrEqual(1e-6);
+      expect(got.knn!.rows).toBe(s.count);
+      expect(relToScale(got.knn!.bank, ref.knn!.bank)).toBeLessThanOrEqual(1e-6);
       expect(relToScale(got.featureMean, ref.featureMean!)).toBeLessThanOrEqual(1e-6);
-      expect(relToScale(got.vim.origin, ref.vim!.origin)).toBeLessThanOrEqual(1e-5);
-      expect(Math.abs(got.vim.alpha - ref.vim!.alpha) / ref.vim!.alpha).toBeLessThanOrEqual(1e-5);
-      expect(relToScale(projector(got.vim.residualBasis, s.dim), projector(ref.vim!.residualBasis, s.dim))).toBeLessThanOrEqual(1e-5);
+      expect(relToScale(got.vim!.origin, ref.vim!.origin)).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs(got.vim!.alpha - ref.vim!.alpha) / ref.vim!.alpha).toBeLessThanOrEqual(1e-5);
+      expect(relToScale(projector(got.vim!.residualBasis, s.dim), projector(ref.vim!.residualBasis, s.dim))).toBeLessThanOrEqual(1e-5);
     });
   }
 }
@@ -62,17 +62,26 @@ for (const arch of ARCHS) {
 describe('the knn bank', () => {
   it('subsamples without repeats, seeded: the same rows on every run, each a normalised training feature', async () => {
     const { s } = await sample('resnet_basic');
-    const a = estimateHeadStats(s, { knnBank: 100 }).knn;
-    const b = estimateHeadStats(s, { knnBank: 100 }).knn;
+    const a = estimateHeadStats(s, { knnBank: 100 }).knn!;
+    const b = estimateHeadStats(s, { knnBank: 100 }).knn!;
     expect(a.rows).toBe(100);
     expect(a.k).toBe(defaultKnnK(100));
     expect(Array.from(a.bank)).toEqual(Array.from(b.bank));
-    const full = estimateHeadStats(s, { knnBank: s.count }).knn;
+    const full = estimateHeadStats(s, { knnBank: s.count }).knn!;
     const rowsOf = (bank: Float32Array) => Array.from({ length: bank.length / s.dim }, (_, r) => Array.from(bank.subarray(r * s.dim, (r + 1) * s.dim)).join(','));
     const all = new Set(rowsOf(full.bank));
     const picked = rowsOf(a.bank);
     expect(new Set(picked).size).toBe(100);
     for (const row of picked) expect(all.has(row)).toBe(true);
+  });
+
+  it('is kept only for the heads asked for: without knn and vim, only fdbd\'s mean', async () => {
+    const { s } = await sample('plain_cnn');
+    const got = estimateHeadStats(s, { heads: ['energy', 'fdbd', 'mahalanobis'] });
+    expect(got.featureMean.length).toBe(s.dim);
+    expect(got.knn).toBeUndefined();
+    expect(got.vim).toBeUndefined();
+    expect(estimateHeadStats(s, { heads: ['vim'] }).vim?.principalDim).toBe(defaultVimDim(s.dim));
   });
 
   it('defaults: 4096 frames, k = rows / 1000, vim keeps half of narrow features', () => {

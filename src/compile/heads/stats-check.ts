@@ -21,7 +21,8 @@ export function checkedFeatureWidth(head: string, b: GraphBuilder, features: Fea
 export function missingStats(head: string, what: string): GaiaError {
   return new GaiaError(
     ErrorCodes.FEATURE_STATS,
-    `the ${head} head needs ${what} of ID training features, which these feature statistics do not hold (they were made before ${head} existed); ` +
-      'recompute them with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET',
+    `the ${head} head needs ${what} of ID training features, which these feature statistics do not hold (calibrate keeps it only when --methods ` +
+      `names ${head}, and calibrations made before ${head} existed have none); recompute them with gaia-sentinel calibrate --model DIR ` +
+      `--data CALIBRATION_SET --stats-data TRAINING_SET --methods ${head},... (or all)`,
   );
 }
