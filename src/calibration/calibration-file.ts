@@ -13,6 +13,7 @@ import type { StoredVerdictRule } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { writeOutput } from '../files.js';
 import { packageRoot } from '../version.js';
+import { headStatsOf, storeHeadStats, updateHeadStatsDigest, type StoredHeadStats } from './head-stats-file.js';
 
 export const CALIBRATION_FORMAT = 'gaia-sentinel/calibration@1';
 
@@ -28,12 +29,12 @@ export interface CalibrationFile {
   /** The verdict rule: heads combined by their p-values (docs/DEFINITIONS.md#the-verdict-rule). */
   readonly verdict?: StoredVerdictRule;
   readonly heads: Readonly<Record<string, HeadCalibration>>;
-  /** Statistics of ID training features for the react and mahalanobis heads (calibrate --stats-data). */
+  /** Statistics of ID training features for the react, mahalanobis, knn, fdbd and vim heads (calibrate --stats-data). */
   readonly featureStats?: StoredFeatureStats;
 }
 
-/** FeatureStats as JSON, with where they came from and a digest of their numbers. */
-export interface StoredFeatureStats {
+/** FeatureStats as JSON, with where they came from and a digest of their numbers (the post-GAIA heads' in head-stats-file.ts). */
+export interface StoredFeatureStats extends StoredHeadStats {
   readonly source: string;
   readonly frames: number;
   /** The model fingerprint they were estimated with (the calibration's own). */
@@ -47,9 +48,12 @@ export interface StoredFeatureStats {
   readonly precision: readonly number[];
 }
 
-function statsDigest(s: Pick<FeatureStats, 'reactThreshold' | 'numClasses' | 'dim'> & { classMeans: ArrayLike<number>; precision: ArrayLike<number> }): string {
+type DigestedStats = Pick<FeatureStats, 'reactThreshold' | 'numClasses' | 'dim' | 'knn' | 'featureMean' | 'vim'> & { classMeans: ArrayLike<number>; precision: ArrayLike<number> };
+
+function statsDigest(s: DigestedStats): string {
   const h = createHash('sha256').update(JSON.stringify([s.reactThreshold, s.numClasses, s.dim]));
   h.update(new Uint8Array(Float32Array.from(s.classMeans).buffer)).update(new Uint8Array(Float32Array.from(s.precision).buffer));
+  updateHeadStatsDigest(h, s);
   return h.digest('hex');
 }
 
@@ -62,6 +66,7 @@ export function storeFeatureStats(stats: FeatureStats, from: { source: string; f
     dim: stats.dim,
     classMeans: Array.from(stats.classMeans),
     precision: Array.from(stats.precision),
+    ...storeHeadStats(stats),
   };
 }
 
@@ -77,8 +82,16 @@ export function featureStatsOf(path: string, c: CalibrationFile): FeatureStats |
     fail(`do not hold ${s.numClasses}×${s.dim} class means and a ${s.dim}×${s.dim} precision matrix`);
   }
   if (![s.reactThreshold, ...s.classMeans, ...s.precision].every(Number.isFinite)) fail('hold a value that is not a finite number');
-  if (statsDigest(s) !== s.digest) fail('do not match their digest (the file was edited or truncated)');
-  return { reactThreshold: s.reactThreshold, numClasses: s.numClasses, dim: s.dim, classMeans: Float32Array.from(s.classMeans), precision: Float32Array.from(s.precision) };
+  const stats: FeatureStats = {
+    reactThreshold: s.reactThreshold,
+    numClasses: s.numClasses,
+    dim: s.dim,
+    classMeans: Float32Array.from(s.classMeans),
+    precision: Float32Array.from(s.precision),
+    ...headStatsOf(s, s.dim, fail),
+  };
+  if (statsDigest(stats) !== s.digest) fail('do not match their digest (the file was edited or truncated)');
+  return stats;
 }
 
 /**
@@ -118,7 +131,7 @@ export function requiredStats(path: string, c: CalibrationFile): FeatureStats {
   if (!stats) {
     throw new GaiaError(
       ErrorCodes.FEATURE_STATS,
-      `${path} has no feature statistics, which react and mahalanobis need; recalibrate with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET`,
+      `${path} has no feature statistics, which react, mahalanobis, knn, fdbd and vim need; recalibrate with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET`,
     );
   }
   return stats;

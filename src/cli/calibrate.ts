@@ -6,6 +6,7 @@ import type { FeatureStats } from '../compile/feature-stats.js';
 import { UNINFORMATIVE_GAIA_Z_NOTE } from '../compile/heads.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant, type HeadCalibration } from '../detect/calibration.js';
 import { estimateFeatureStats } from '../detect/feature-stats.js';
+import { DEFAULT_KNN_BANK } from '../detect/head-stats.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -18,6 +19,7 @@ import { featureStatistics } from '../offline/feature-statistics.js';
 import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
 import { fraction, wholeNumber } from './flags.js';
 import { UsageError, type CliIO } from './io.js';
+import { headStatsSettings } from './head-stats-flags.js';
 import { needsStats, parseMethods } from './methods.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
@@ -33,7 +35,8 @@ export const DEFAULT_MAX_REJECTED = 0.05;
 export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis'] as const;
 export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher';
 
-export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH] [--methods LIST|all] [--out FILE]
+export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]
+                             [--methods LIST|all] [--out FILE]
                              [--verdict-heads LIST] [--verdict-combine fisher|min-p]
                              [--on-bad-frame skip|stop] [--min-frames N] [--max-rejected F] [--json] [--config FILE]
 
@@ -44,8 +47,13 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --model DIR          model package (manifest.json + model.onnx)
   --data PATH          a data set built by scripts/data (e.g. data/sets/fmnist-calib) or a folder of images
   --stats-data PATH    ID *training* frames with labels (e.g. data/sets/fmnist-train): estimates
-                       the feature statistics react and mahalanobis need and stores them
+                       the feature statistics react, mahalanobis, knn, fdbd and vim need and stores them
                        (fingerprinted) in the calibration
+  --knn-bank N         ID training frames kept as knn's bank when --methods has knn (default ${DEFAULT_KNN_BANK},
+                       drawn at random, seeded; all when the set is smaller): N × D × 5.3 bytes
+  --knn-k K            knn's neighbour (default: bank rows / 1000, at least 1)
+  --vim-dim P          vim's principal dimensions, when --methods has vim (default: 1000 for D ≥ 2048,
+                       512 for D ≥ 768, else D/2)
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis with
                        --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
@@ -98,6 +106,9 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       'stats-data': { type: 'string' },
       methods: { type: 'string' },
       'verdict-heads': { type: 'string' },
+      'knn-bank': { type: 'string' },
+      'knn-k': { type: 'string' },
+      'vim-dim': { type: 'string' },
       'verdict-combine': { type: 'string' },
       'on-bad-frame': { type: 'string' },
       'min-frames': { type: 'string' },
@@ -140,7 +151,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       `calibrate: ${needsStats(methods).join(' and ')} need statistics of ID training features; pass --stats-data TRAINING_SET (e.g. data/sets/fmnist-train)`,
     );
   }
-  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr) : undefined;
+  const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr, { ...headStatsSettings(values), heads: methods }) : undefined;
   const session = await openOfflineSession(config, {
     heads: ['logits', ...methods],
     ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
@@ -229,7 +240,10 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         (verdict
           ? `  verdict: ${verdict.combine} of the ID p-values of ${verdict.heads.join(', ')}, flag when ≤ ${verdict.threshold.toPrecision(6)}, p0 = ${(100 * verdict.flagRate).toFixed(2)}%\n`
           : '') +
-        (stats ? `  feature statistics from ${stats.stored.frames} frames of ${statsData}: react τ = ${stats.stats.reactThreshold.toPrecision(6)}, ${stats.stats.dim} features\n` : '') +
+        (stats ? `  feature statistics from ${stats.stored.frames} frames of ${statsData}: react τ = ${stats.stats.reactThreshold.toPrecision(6)}, ${stats.stats.dim} features` +
+            (stats.stats.knn ? `, knn bank ${stats.stats.knn.rows} frames (k ${stats.stats.knn.k})` : '') +
+            (stats.stats.vim ? `, vim ${stats.stats.vim.principalDim} principal dimensions` : '') + '\n'
+          : '') +
         Object.entries(heads)
           .filter(([h]) => h !== 'gaia_z')
           .map(([h, c]) => `  ${h}: raw threshold ${c.rawThreshold.toPrecision(6)}, p0 = ${(100 * c.flagRate).toFixed(2)}%\n`)

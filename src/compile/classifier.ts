@@ -96,7 +96,7 @@ export function findFeatures(graph: Graph, info: GraphInfo, logits: string): Fea
   const { why, node } = found;
   throw new GaiaError(
     ErrorCodes.BAD_HEAD,
-    `the heads that read the classifier's features (gaia_a and its variants, react, gradnorm, rankfeat, mahalanobis, features) ` +
+    `the heads that read the classifier's features (gaia_a and its variants, react, gradnorm, rankfeat, mahalanobis, knn, fdbd, vim, scale, features) ` +
       `need a "global pool → flatten → linear" classifier head: ${why}${node ? ` (at ${describeNode(node)})` : ''}; leave them out of --heads for this model`,
     node ? { node: node.name } : {},
   );

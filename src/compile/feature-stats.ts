@@ -1,8 +1,9 @@
 /**
- * Statistics of the penultimate features of ID training data, which the ReAct and
- * Mahalanobis heads read as constants (docs/COMPILER.md, "Heads that need statistics").
- * `gaia-sentinel calibrate --stats-data` estimates them (src/detect/feature-stats.ts) and
- * stores them with the calibration; the compiler bakes them into the scoring graph.
+ * Statistics of the penultimate features of ID training data, which the ReAct, Mahalanobis,
+ * KNN, fDBD and ViM heads read as constants (docs/COMPILER.md, "Heads that need statistics").
+ * `gaia-sentinel calibrate --stats-data` estimates them (src/detect/feature-stats.ts,
+ * src/detect/head-stats.ts) and stores them with the calibration; the compiler bakes them
+ * into the scoring graph.
  */
 export interface FeatureStats {
   /** ReAct's clip level τ: the 90th percentile of all penultimate activations. */
@@ -14,4 +15,29 @@ export interface FeatureStats {
   readonly classMeans: Float32Array;
   /** Pseudo-inverse of the shared (tied) covariance, row-major [dim, dim]. */
   readonly precision: Float32Array;
+  /** KNN's bank (absent in calibrations made before the head existed). */
+  readonly knn?: KnnBank;
+  /** fDBD's normaliser: the mean ID training feature [dim]. */
+  readonly featureMean?: Float32Array;
+  /** ViM's principal subspace and scale. */
+  readonly vim?: VimStats;
+}
+
+export interface KnnBank {
+  /** The neighbour whose distance is the score (1 = the nearest). */
+  readonly k: number;
+  /** L2-normalised ID training features, row-major [rows, dim]. */
+  readonly bank: Float32Array;
+  readonly rows: number;
+}
+
+export interface VimStats {
+  /** Dimension of the principal subspace kept (the residual is what lies outside it). */
+  readonly principalDim: number;
+  /** The origin u = −pinv(W) b the features are centred on [dim]. */
+  readonly origin: Float32Array;
+  /** An orthonormal basis of the residual space, row-major [dim, dim − principalDim]. */
+  readonly residualBasis: Float32Array;
+  /** α = mean max logit / mean residual norm on the ID training features. */
+  readonly alpha: number;
 }

@@ -8,6 +8,7 @@
  *   rankfeat, mahalanobis; features outputs the penultimate features (for calibrate).
  * - saliency: a [N, h, w] map of where the predicted class was seen (heads/saliency.ts),
  *   for the evidence page; not a score.
+ * - the post-GAIA state of the art, one module each under heads/: knn, fdbd, vim, gen, scale.
  */
 import { attr, type Graph, type Shape } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
@@ -20,12 +21,17 @@ import type { FeatureStats } from './feature-stats.js';
 import type { Tap } from './taps.js';
 import { meanSquare, spatialAxes } from './heads/common.js';
 import { GAIA_A_VARIANTS, gaiaAHeads } from './heads/gaia-a.js';
+import { fdbdHead } from './heads/fdbd.js';
+import { genHead } from './heads/gen.js';
 import { gradNormHead } from './heads/gradnorm.js';
+import { knnHead } from './heads/knn.js';
 import { mahalanobisHead } from './heads/mahalanobis.js';
 import { DEFAULT_ODIN, odinHead, type OdinSettings } from './heads/odin.js';
 import { rankFeatHead } from './heads/rankfeat.js';
 import { reactHead } from './heads/react.js';
 import { saliencyHead, type SaliencyMethod } from './heads/saliency.js';
+import { scaleHead } from './heads/scale.js';
+import { vimHead } from './heads/vim.js';
 import { patternBackward, patternCounts, patternUnsupported } from './pattern/index.js';
 import type { ReluFactors } from './pattern/types.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
@@ -57,6 +63,11 @@ export const HEAD_NAMES = [
   'gaia_a_top1',
   'features',
   'saliency',
+  'knn',
+  'fdbd',
+  'vim',
+  'gen',
+  'scale',
 ] as const;
 export type HeadName = (typeof HEAD_NAMES)[number];
 /** gaia_a costs a second backward pass through the last two stages, so it is opt-in. */
@@ -74,7 +85,7 @@ export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern'];
 export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => h !== 'logits' && h !== 'gaia_z_ratios' && h !== 'features' && h !== 'saliency');
 
 /** Heads that read statistics of ID training features (src/compile/feature-stats.ts). */
-export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis'];
+export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis', 'knn', 'fdbd', 'vim'];
 
 /** What some heads need besides the model. */
 export interface HeadSettings {
@@ -82,6 +93,8 @@ export interface HeadSettings {
   readonly odin?: OdinSettings;
   /** Which map the saliency head builds (heads/saliency.ts); default "auto". */
   readonly saliency?: SaliencyMethod;
+  /** SCALE's percentile p (default DEFAULT_SCALE_PERCENTILE). */
+  readonly scalePercentile?: number;
 }
 
 export interface HeadOutputs {
@@ -215,7 +228,7 @@ export function buildHeads(
       ErrorCodes.FEATURE_STATS,
       `the ${head} head needs statistics of the penultimate features of ID training data, and none were given. ` +
         'Compute them with gaia-sentinel calibrate --model DIR --data CALIBRATION_SET --stats-data TRAINING_SET, ' +
-        'then score with that calibration (or leave react and mahalanobis out of --heads)',
+        `then score with that calibration (or leave ${STATS_HEADS.join(', ')} out of --heads)`,
     );
   };
   if (want('odin')) outputs.set('odin', { tensor: odinHead(graph, b, cls, settings.odin ?? DEFAULT_ODIN), shape: [batch] });
@@ -223,6 +236,11 @@ export function buildHeads(
   if (want('gradnorm')) outputs.set('gradnorm', { tensor: gradNormHead(graph, b, cls, featureParts()), shape: [batch] });
   if (want('rankfeat')) outputs.set('rankfeat', { tensor: rankFeatHead(graph, b, cls, featureParts()), shape: [batch] });
   if (want('mahalanobis')) outputs.set('mahalanobis', { tensor: mahalanobisHead(b, cls, featureParts(), stats('mahalanobis')), shape: [batch] });
+  if (want('knn')) outputs.set('knn', { tensor: knnHead(b, featureParts(), stats('knn')), shape: [batch] });
+  if (want('fdbd')) outputs.set('fdbd', { tensor: fdbdHead(graph, b, cls, featureParts(), stats('fdbd')), shape: [batch] });
+  if (want('vim')) outputs.set('vim', { tensor: vimHead(b, cls, featureParts(), stats('vim')), shape: [batch] });
+  if (want('gen')) outputs.set('gen', { tensor: genHead(b, cls), shape: [batch] });
+  if (want('scale')) outputs.set('scale', { tensor: scaleHead(graph, b, cls, featureParts(), settings.scalePercentile), shape: [batch] });
   if (want('features')) {
     const pen = featureParts().penultimate;
     outputs.set('features', { tensor: pen, shape: b.shapeOf(pen) ?? [batch, 'D'] });

@@ -29,6 +29,12 @@ export const ID_SCORE_SIGN: Readonly<Record<string, 1 | -1>> = {
   gaia_a_output: -1,
   gaia_a_direct: -1,
   gaia_a_top1: -1,
+  // the post-GAIA heads: each is oriented as its paper's score, higher = more in-distribution
+  knn: 1,
+  fdbd: 1,
+  vim: 1,
+  gen: 1,
+  scale: 1,
   // the verdict rule's combined statistic (eval's `verdict` method): higher = more in-distribution
   verdict: 1,
 };

@@ -89,11 +89,10 @@ export function percentile(values: ArrayLike<number>, q: number): number {
 }
 
 /**
- * Moore–Penrose pseudo-inverse of a symmetric matrix (cyclic Jacobi eigendecomposition),
- * dropping eigenvalues ≤ d·eps·max|λ| as scipy's pinvh and torch.linalg.pinv(hermitian=True):
- * features that never vary (dead ReLUs) make the covariance singular.
+ * Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations: eigenvalues (in no
+ * particular order) and the eigenvectors as the columns of a row-major [d, d] matrix.
  */
-export function pinvSymmetric(matrix: Float64Array, d: number): Float64Array {
+export function symmetricEigen(matrix: Float64Array, d: number): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(matrix);
   const v = new Float64Array(d * d);
   for (let i = 0; i < d; i++) v[i * d + i] = 1;
@@ -136,8 +135,17 @@ export function pinvSymmetric(matrix: Float64Array, d: number): Float64Array {
       }
     }
   }
-  const lambda = Array.from({ length: d }, (_, i) => a[i * d + i]!);
-  const cutoff = d * Number.EPSILON * Math.max(...lambda.map(Math.abs));
+  return { values: Float64Array.from({ length: d }, (_, i) => a[i * d + i]!), vectors: v };
+}
+
+/**
+ * Moore–Penrose pseudo-inverse of a symmetric matrix, dropping eigenvalues ≤ d·eps·max|λ|
+ * as scipy's pinvh and torch.linalg.pinv(hermitian=True): features that never vary (dead
+ * ReLUs) make the covariance singular.
+ */
+export function pinvSymmetric(matrix: Float64Array, d: number): Float64Array {
+  const { values: lambda, vectors: v } = symmetricEigen(matrix, d);
+  const cutoff = d * Number.EPSILON * Math.max(...Array.from(lambda, Math.abs));
   const out = new Float64Array(d * d);
   for (let k = 0; k < d; k++) {
     if (Math.abs(lambda[k]!) <= cutoff) continue;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompileResult } from '../compile/compiler.js';
+import type { FeatureStats } from '../compile/feature-stats.js';
 import type { GaiaZMode, HeadName, HeadSettings } from '../compile/heads.js';
 import { SCORING_SEMANTICS_VERSION } from '../compile/semantics.js';
 import type { Model } from '../onnx/graph.js';
@@ -47,6 +48,16 @@ interface Record_ extends CompiledSummary {
   readonly graph: string;
 }
 
+/** The post-GAIA heads' statistics in the key, only when present: the key of older statistics is unchanged. */
+function headStatsKey(s: FeatureStats): unknown[] {
+  const digest = (v: Float32Array) => sha256(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return [
+    ...(s.knn ? [['knn', s.knn.k, s.knn.rows, digest(s.knn.bank)]] : []),
+    ...(s.featureMean ? [['featureMean', digest(s.featureMean)]] : []),
+    ...(s.vim ? [['vim', s.vim.principalDim, s.vim.alpha, digest(s.vim.origin), digest(s.vim.residualBasis)]] : []),
+  ];
+}
+
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 export function compileRequest(model: Model, manifest: ModelManifest, o: { taps: string; heads: readonly HeadName[]; gaiaZMode: GaiaZMode; headSettings: HeadSettings }): CompileRequest {
@@ -54,9 +65,11 @@ export function compileRequest(model: Model, manifest: ModelManifest, o: { taps:
   const stats = o.headSettings.featureStats;
   const settings = {
     odin: o.headSettings.odin ?? null,
-    featureStats: stats ? sha256(JSON.stringify([stats.reactThreshold, stats.numClasses, stats.dim, Array.from(stats.classMeans), Array.from(stats.precision)])) : null,
+    featureStats: stats ? sha256(JSON.stringify([stats.reactThreshold, stats.numClasses, stats.dim, Array.from(stats.classMeans), Array.from(stats.precision), ...headStatsKey(stats)])) : null,
     // Only a forced saliency map is part of the key, so the graphs packages already keep stay valid.
     ...(o.headSettings.saliency && o.headSettings.saliency !== 'auto' ? { saliency: o.headSettings.saliency } : {}),
+    // SCALE's percentile only when set, so the key of a request without it is unchanged.
+    ...(o.headSettings.scalePercentile !== undefined ? { scalePercentile: o.headSettings.scalePercentile } : {}),
   };
   return {
     model: modelDigest(model),

@@ -1,7 +1,10 @@
 /** The feature statistics of `calibrate --stats-data`: the ID training set scored with the features head. */
 import type { FeatureStats } from '../compile/feature-stats.js';
+import { finalLayerOf } from '../compile/final-layer.js';
 import type { Config } from '../config/load.js';
 import { estimateFeatureStats } from '../detect/feature-stats.js';
+import { estimateHeadStats, type HeadStatsSettings } from '../detect/head-stats.js';
+import { loadModel } from '../onnx/model-io.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { storeFeatureStats, type StoredFeatureStats } from '../calibration/calibration-file.js';
@@ -9,12 +12,13 @@ import { progressReporter } from './progress.js';
 import { scoreSet, type OnBadFrame } from './score-set.js';
 import { openOfflineSession } from './session.js';
 
-/** Scores the ID training set with the features head and estimates react's and mahalanobis' statistics. */
+/** Scores the ID training set with the features head and estimates the statistics of react, mahalanobis, knn, fdbd and vim. */
 export async function featureStatistics(
   config: Readonly<Config>,
   path: string,
   onBadFrame: OnBadFrame,
   stderr: { write(chunk: string): unknown },
+  settings: HeadStatsSettings = {},
 ): Promise<{ stats: FeatureStats; stored: StoredFeatureStats }> {
   const session = await openOfflineSession(config, { heads: ['logits', 'features'] });
   try {
@@ -31,13 +35,11 @@ export async function featureStatistics(
       );
     }
     const features = scores.heads.features!;
-    const stats = estimateFeatureStats({
-      features,
-      count: scores.count,
-      dim: features.length / scores.count,
-      labels: scores.labels,
-      numClasses: session.scorer.numClasses,
-    });
+    const dim = features.length / scores.count;
+    const common = estimateFeatureStats({ features, count: scores.count, dim, labels: scores.labels, numClasses: session.scorer.numClasses });
+    // ViM centres on the final layer's origin: read W and b from the classifier as exported.
+    const finalLayer = finalLayerOf(await loadModel(session.pkg.modelPath));
+    const stats: FeatureStats = { ...common, ...estimateHeadStats({ features, count: scores.count, dim, finalLayer }, settings) };
     return { stats, stored: storeFeatureStats(stats, { source: scores.source, frames: scores.count, fingerprint: session.fingerprint }) };
   } finally {
     await session.scorer.close();

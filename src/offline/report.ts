@@ -18,6 +18,11 @@ export const LABELS: Record<string, string> = {
   gaia_a_output: 'GAIA-A (w/o fusion, output only)',
   gaia_a_direct: 'GAIA-A (fusion direct from Eq. 10)',
   gaia_a_top1: 'GAIA-A (w/o fusion, top-1 label)',
+  knn: 'KNN',
+  fdbd: 'fDBD',
+  vim: 'ViM',
+  gen: 'GEN',
+  scale: 'SCALE',
   verdict: 'verdict rule',
 };
 const COLORS: Record<string, string> = {
@@ -30,6 +35,11 @@ const COLORS: Record<string, string> = {
   gradnorm: '#e377c2',
   rankfeat: '#7f7f7f',
   mahalanobis: '#bcbd22',
+  knn: '#17becf',
+  fdbd: '#393b79',
+  vim: '#637939',
+  gen: '#8c6d31',
+  scale: '#843c39',
 };
 
 export function markdownTable(ev: Evaluation): string {

@@ -136,13 +136,20 @@ describe('--json', () => {
 describe('--heads all means what --methods all means', () => {
   it('compile --heads all builds the logits and every method', async () => {
     const args = ['compile', '--model', join(PACKAGE, 'model.onnx'), '--out', join(tmp, 'all.onnx'), '--heads', 'all', '--json'];
-    const r = await cli([...args, '--calibration', CALIBRATION]);
+    // Statistics of every head that needs them (the committed calibration predates knn, fdbd and vim).
+    const calibration = join(tmp, 'stats.json');
+    const made = await cli(['calibrate', '--model', PACKAGE, '--data', join(PACKAGE, 'samples', 'id'), '--stats-data', join('test', 'fixtures', 'sets', 'fmnist-eval'), '--methods', 'energy,react,mahalanobis,knn,fdbd,vim', '--out', calibration, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const r = await cli([...args, '--calibration', calibration]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).heads).toEqual(['logits', ...METHOD_HEADS]);
-    // As calibrate --methods all without --stats-data: react and mahalanobis need statistics.
+    // As calibrate --methods all without --stats-data: react, mahalanobis, knn, fdbd and vim need statistics.
     const without = await cli(args);
     expect(JSON.parse(without.stderr)).toMatchObject({ error: { code: 'GAIA_FEATURE_STATS' } });
-  });
+    // A calibration made before knn existed: its statistics serve react and mahalanobis, and knn says to recompute them.
+    const older = await cli([...args, '--calibration', CALIBRATION]);
+    expect(JSON.parse(older.stderr)).toMatchObject({ error: { code: 'GAIA_FEATURE_STATS', message: expect.stringContaining('made before knn existed') } });
+  }, 120_000);
 });
 
 describe('--taps stages:N', () => {

@@ -56,6 +56,21 @@ describe('every method through calibrate, eval and bench', () => {
     expect(stats.reactThreshold).toBeGreaterThan(0);
   });
 
+  it('stores the post-GAIA heads\' statistics: a knn bank of 4096 of the 5000 frames (k 4), fdbd\'s mean, vim\'s subspace', async () => {
+    const stats = await readFeatureStats(calibration);
+    expect(stats.knn).toMatchObject({ rows: 4096, k: 4 });
+    expect(stats.knn!.bank.length).toBe(4096 * stats.dim);
+    expect(stats.featureMean!.length).toBe(stats.dim);
+    expect(stats.vim!.principalDim).toBe(Math.floor(stats.dim / 2));
+    // A calibration without them (made before these heads) still loads for the others, and knn refuses to compile, saying to recalibrate.
+    const c = JSON.parse(await readFile(calibration, 'utf8')) as CalibrationFile & { featureStats: Record<string, unknown> };
+    const { knn: _k, featureMean: _m, vim: _v, ...older } = c.featureStats;
+    expect(older.digest).not.toBe(undefined);
+    const edited = join(dir, 'bank-edited.json');
+    await writeFile(edited, JSON.stringify({ ...c, featureStats: { ...c.featureStats, knn: { ...(c.featureStats.knn as object), k: 5 } } }));
+    expect((await readFeatureStats(edited).catch((e: unknown) => e) as GaiaError).message).toContain('digest');
+  });
+
   it('refuses statistics that were edited after calibrate wrote them', async () => {
     const c = JSON.parse(await readFile(calibration, 'utf8')) as CalibrationFile & { featureStats: { reactThreshold: number } };
     c.featureStats.reactThreshold *= 2;
@@ -74,7 +89,7 @@ describe('every method through calibrate, eval and bench', () => {
     // Every method, and the calibration's verdict rule beside them.
     expect(json.heads).toEqual([...METHOD_HEADS, 'verdict']);
     for (const h of METHOD_HEADS) expect(json.results[h].ood.auroc, h).toBeGreaterThan(0);
-    for (const label of ['| ODIN |', '| ReAct |', '| GradNorm |', '| RankFeat |', '| Mahalanobis |', '| GAIA-A (fusion, q = 2) |']) {
+    for (const label of ['| ODIN |', '| ReAct |', '| GradNorm |', '| RankFeat |', '| Mahalanobis |', '| GAIA-A (fusion, q = 2) |', '| KNN |', '| fDBD |', '| ViM |', '| GEN |', '| SCALE |']) {
       expect(out.stdout).toContain(label);
     }
     expect(json.flagRates.mahalanobis).toBeCloseTo(27 / 512, 9); // same frames as calibration

@@ -12,6 +12,9 @@ to the committed model.onnx. Writes:
     features.npy        penultimate features of input.npy
     gradnorm.npy, odin.npy, odin_eps0.npy, [odin_std.npy for 3-channel inputs], react.npy,
     rankfeat.npy (exact SVD), mahalanobis.npy, gaia_a_*.npy   scores of input.npy
+and for the post-GAIA heads (sota_reference.py; test/compile/sota-parity.test.ts):
+    knn_bank.npy, train_mean.npy, vim_origin.npy, vim_basis.npy, vim_alpha.npy   float64 statistics
+    knn.npy, fdbd.npy, vim.npy, gen.npy, scale.npy   float64 scores of input.npy
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ sys.path.insert(0, HERE)
 
 import architectures as A  # noqa: E402
 import baselines_reference as R  # noqa: E402
+import sota_reference as S  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..", "test", "fixtures", "parity")
 ARCHS = ["plain_cnn", "resnet_basic", "resnet_bottleneck", "mobilenetv2", "densenet"]
 STATS_FRAMES = 256
 STATS_SEED = 4321
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
+KNN_K = 5
+SCALE_PERCENTILE = 85
 
 
 def main() -> None:
@@ -77,6 +83,22 @@ def main() -> None:
         save("mahalanobis", R.mahalanobis(model, x, means, precision).numpy())
         for k, v in R.gaia_a_variants(model, x).items():
             save(k, v.numpy().astype(np.float32))
+        vim_dim = feats.shape[1] // 2
+        u, ns, alpha = S.vim_stats(model, feats, vim_dim)
+        bank = S.knn_bank(feats)
+        train_mean = feats.double().mean(dim=0).numpy()
+        save("knn_bank", bank)
+        save("train_mean", train_mean)
+        save("vim_origin", u)
+        save("vim_basis", ns)
+        save("vim_alpha", np.array([alpha], dtype=np.float64))
+        save("knn", S.knn(model, x, bank, KNN_K))
+        save("fdbd", S.fdbd(model, x, train_mean))
+        save("vim", S.vim(model, x, u, ns, alpha))
+        save("gen", S.gen(model, x))
+        save("scale", S.scale(model, x, SCALE_PERCENTILE))
+        with open(os.path.join(out, "sota_settings.json"), "w") as f:
+            json.dump({"knn_k": KNN_K, "vim_dim": vim_dim, "scale_percentile": SCALE_PERCENTILE, "gen": {"gamma": 0.1, "m": 100}}, f, indent=1)
         with open(os.path.join(out, "settings.json"), "w") as f:
             json.dump({"odin": {"temperature": 1000, "epsilon": 0.004, "std": list(CIFAR_STD) if x.shape[1] == 3 else []},
                        "stats_frames": STATS_FRAMES, "react_percentile": 90,
