@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian packages the benchmark sets are built from (scripts/data/build_sets.py;
-# scripts/data/build_shifts.py needs nothing beyond python3-numpy and python3-pil).
+# scripts/data/build_shifts.py needs nothing beyond python3-numpy and python3-pil;
+# scripts/data/build_camera_faults.py adds the photographs of plasma-workspace-wallpapers and
+# python-matplotlib-data).
 #
 #   sudo scripts/data/install-packages.sh        # or as root; then:
 #   /usr/bin/python3 scripts/data/build_sets.py
@@ -11,7 +13,8 @@
 set -eu
 
 PACKAGES="dataset-fashion-mnist opencv-doc gimp-data fonts-dejavu-core fonts-liberation fonts-freefont-ttf
-fonts-wqy-zenhei fonts-arphic-ukai adwaita-icon-theme python3-numpy python3-pil"
+fonts-wqy-zenhei fonts-arphic-ukai adwaita-icon-theme python3-numpy python3-pil
+plasma-workspace-wallpapers python-matplotlib-data"
 
 print_manual() {
   cat <<'EOF'
