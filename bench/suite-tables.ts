@@ -5,12 +5,22 @@
  * with the group averages; the best method of each row in bold.
  *
  *   npm run build && node dist/bench/suite-tables.js --eval reports/full/eval-fmnist-resnet18.json [--suite data/sets/SUITE.json]
+ *     [--camera-faults data/sets/CAMERA-FAULTS.json]
+ *
+ * The camera-fault sets (scripts/data/build_camera_faults.py) get their own table when the
+ * report has them.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LABELS } from '../src/offline/report.js';
 
-const { values } = parseArgs({ options: { eval: { type: 'string' }, suite: { type: 'string', default: 'data/sets/SUITE.json' } } });
+const { values } = parseArgs({
+  options: {
+    eval: { type: 'string' },
+    suite: { type: 'string', default: 'data/sets/SUITE.json' },
+    'camera-faults': { type: 'string', default: 'data/sets/CAMERA-FAULTS.json' },
+  },
+});
 if (!values.eval) throw new Error('--eval REPORT.json is required');
 
 interface Report {
@@ -27,6 +37,10 @@ const methods = report.heads;
 const has = (set: string) => report.results[methods[0]!]![set] !== undefined;
 const corruptions = suite.corruptions.filter((c) => has(c.name));
 const semantic = suite.semantic.map((s) => (typeof s === 'string' ? s : s.name)).filter(has);
+const cameraFaultsFile = values['camera-faults']!;
+const cameraFaults = existsSync(cameraFaultsFile)
+  ? (JSON.parse(readFileSync(cameraFaultsFile, 'utf8')) as { camera_faults: string[] }).camera_faults.filter(has)
+  : [];
 
 const pct = (v: number) => (100 * v).toFixed(1);
 const label = (m: string) => (m === 'verdict' ? '**verdict**' : (LABELS[m] ?? m));
@@ -51,10 +65,14 @@ const averages = [
   { name: '**corruption suite (average)**', sets: corruptions.map((c) => c.name) },
 ];
 const semanticRows = [...semantic.map((s) => ({ name: s, sets: [s] })), { name: '**semantic (average)**', sets: semantic }];
+const cameraRows = [...cameraFaults.map((s) => ({ name: s, sets: [s] })), { name: '**camera faults (average)**', sets: cameraFaults }];
 
 for (const metric of ['fpr95', 'auroc'] as const) {
   const title = metric === 'fpr95' ? 'FPR95 (%, lower is better)' : 'AUROC (%, higher is better)';
-  console.log(`#### ${title}: averages\n\n${table(metric, [...averages, semanticRows.at(-1)!])}\n`);
-  console.log(`#### ${title}: semantic OOD sets\n\n${table(metric, semanticRows)}\n`);
-  console.log(`#### ${title}: every corruption\n\n${table(metric, byName)}\n`);
+  const rowsOf = (rows: typeof averages) => rows.filter((r) => r.sets.length > 0);
+  const averageRows = rowsOf([...averages, semanticRows.at(-1)!, cameraRows.at(-1)!]);
+  if (averageRows.length) console.log(`#### ${title}: averages\n\n${table(metric, averageRows)}\n`);
+  if (semantic.length) console.log(`#### ${title}: semantic OOD sets\n\n${table(metric, semanticRows)}\n`);
+  if (cameraFaults.length) console.log(`#### ${title}: camera faults\n\n${table(metric, cameraRows)}\n`);
+  if (corruptions.length) console.log(`#### ${title}: every corruption\n\n${table(metric, byName)}\n`);
 }

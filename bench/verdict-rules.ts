@@ -9,13 +9,20 @@
  *   node bin/gaia-sentinel.js eval --model M --methods all --calibration C --id data/sets/fmnist-eval \
  *     --ood data/sets/fmnist-calib --ood ... --frames-out reports/frames.ndjson
  *   npm run build && node dist/bench/verdict-rules.js --frames reports/frames.ndjson [--frames more.ndjson] \
- *     [--calib fmnist-calib] [--candidates "gaia_z+energy:fisher;gaia_z+energy:min-p"] [--markdown]
+ *     [--calib fmnist-calib] [--candidates "gaia_z+energy:fisher;gaia_z+energy:min-p"] [--markdown] [--per-set camera-faults]
+ *
+ * Groups: `corruptions` (shift-*), `semantic` (--semantic and other sets), `camera-faults`
+ * (camfault-*, scripts/data/build_camera_faults.py). Besides the group averages, each row
+ * gives the rule's realised flag rate on the ID set (fitted on --calib, so held out) and its
+ * worst set against the best single head there: FPR95 points above that head's (the
+ * "never dilutes its best head" check; negative: better than every head on every set).
+ * `--per-set GROUP` prints FPR95 per set of that group for every candidate instead.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
 import { auroc, fpr95 } from '../src/detect/metrics.js';
-import { COMBINE_RULES, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
+import { COMBINE_RULES, combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +31,7 @@ const { values } = parseArgs({
     candidates: { type: 'string' },
     markdown: { type: 'boolean', default: false },
     semantic: { type: 'string', default: 'digits,photos,textures,noise' },
+    'per-set': { type: 'string' },
   },
 });
 
@@ -50,7 +58,10 @@ sets.delete(values.calib);
 const semantic = new Set(values.semantic.split(','));
 const groups: Record<string, string[]> = {
   corruptions: [...sets.keys()].filter((s) => s.startsWith('shift-') && s !== 'shift-clean'),
-  semantic: [...sets.keys()].filter((s) => !s.startsWith('shift-') && (semantic.has(s) || !['digits', 'photos', 'textures', 'noise'].includes(s))),
+  semantic: [...sets.keys()].filter(
+    (s) => !s.startsWith('shift-') && !s.startsWith('camfault-') && (semantic.has(s) || !['digits', 'photos', 'textures', 'noise'].includes(s)),
+  ),
+  'camera-faults': [...sets.keys()].filter((s) => s.startsWith('camfault-')),
 };
 const heads = Object.keys(idSet.scores).filter((h) => ID_SCORE_SIGN[h] !== undefined && calib.scores[h]);
 
@@ -61,7 +72,7 @@ function fitted(candidate: { heads: string[]; combine: CombineRule }): VerdictRu
   const calibScores = Object.fromEntries(candidate.heads.map((h) => [h, idScores(h, calib!)]));
   const stored = fitVerdictRule(candidate.combine, candidate.heads, calibScores);
   return new VerdictRule(
-    stored.combine,
+    combinerOf(stored, calib!.count)!,
     candidate.heads.map((h) => ({ name: h, sign: ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(calibScores[h]!) })),
     stored.threshold,
     stored.flagRate,
@@ -78,7 +89,15 @@ function statistic(rule: VerdictRule, s: SetLine): Float64Array {
 const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.map((h) => ({ name: h, heads: [h] }));
 const asked =
   values.candidates ??
-  ['gaia_z+energy', 'gaia_z+mahalanobis', 'gaia_z+energy+mahalanobis', 'gaia_z+react', 'gaia_z+energy+react', 'gaia_z+react+mahalanobis', 'gaia_z+energy+react+mahalanobis', 'gaia_z+msp+energy']
+  [
+    'gaia_z+energy',
+    'gaia_z+mahalanobis',
+    'energy+mahalanobis',
+    'gaia_z+energy+mahalanobis',
+    'gaia_z+react+mahalanobis',
+    'gaia_z+energy+react+mahalanobis',
+    'gaia_z+msp+energy+react+mahalanobis',
+  ]
     .flatMap((hs) => COMBINE_RULES.map((c) => `${hs}:${c}`))
     .join(';');
 for (const spec of asked.split(';')) {
@@ -87,25 +106,43 @@ for (const spec of asked.split(';')) {
   if (list.every((h) => heads.includes(h))) candidates.push({ name: `${combine}(${list.join(',')})`, heads: list, combine: combine as CombineRule });
 }
 
-const rows: Array<Record<string, number | string>> = [];
-for (const c of candidates) {
+const evaluated = candidates.map((c) => {
   const rule = c.combine ? fitted({ heads: c.heads, combine: c.combine }) : undefined;
   const score = (s: SetLine) => (rule ? statistic(rule, s) : idScores(c.heads[0]!, s));
   const id = score(idSet);
-  const row: Record<string, number | string> = { candidate: c.name };
-  for (const [group, names] of Object.entries(groups)) {
-    if (names.length === 0) continue;
-    let f = 0;
-    let a = 0;
-    for (const n of names) {
-      const o = score(sets.get(n)!);
-      f += fpr95(id, o);
-      a += auroc(id, o);
-    }
-    row[`${group} FPR95`] = (100 * f) / names.length;
-    row[`${group} AUROC`] = (100 * a) / names.length;
+  const perSet = new Map<string, { fpr95: number; auroc: number }>();
+  for (const n of Object.values(groups).flat()) {
+    const o = score(sets.get(n)!);
+    perSet.set(n, { fpr95: 100 * fpr95(id, o), auroc: 100 * auroc(id, o) });
   }
-  rows.push(row);
+  // The held-out flag rate: the ID set is not the calibration set the rule was fitted on.
+  const idFlagRate = rule ? (100 * Array.from(id).filter((t) => t <= rule.threshold).length) / id.length : undefined;
+  return { c, perSet, idFlagRate };
+});
+const singles = evaluated.filter((e) => !e.c.combine);
+const bestSingle = (set: string) => Math.min(...singles.map((e) => e.perSet.get(set)!.fpr95));
+
+const rows: Array<Record<string, number | string>> = [];
+const perSetGroup = values['per-set'];
+if (perSetGroup) {
+  const names = groups[perSetGroup];
+  if (!names?.length) throw new Error(`--per-set ${perSetGroup}: no such group among the frames (${Object.keys(groups).join(', ')})`);
+  for (const e of evaluated) rows.push({ candidate: e.c.name, ...Object.fromEntries(names.map((n) => [n, e.perSet.get(n)!.fpr95])) });
+} else {
+  for (const e of evaluated) {
+    const row: Record<string, number | string> = { candidate: e.c.name, 'ID flag % (held out)': e.idFlagRate ?? '' };
+    for (const [group, names] of Object.entries(groups)) {
+      if (names.length === 0) continue;
+      row[`${group} FPR95`] = names.reduce((a, n) => a + e.perSet.get(n)!.fpr95, 0) / names.length;
+      row[`${group} AUROC`] = names.reduce((a, n) => a + e.perSet.get(n)!.auroc, 0) / names.length;
+    }
+    const worst = Object.values(groups).flat().reduce<[string, number]>((w, n) => {
+      const excess = e.perSet.get(n)!.fpr95 - bestSingle(n);
+      return excess > w[1] ? [n, excess] : w;
+    }, ['', -Infinity]);
+    row['worst set vs best head (FPR95 pts)'] = `${worst[1].toFixed(1)} (${worst[0]})`;
+    rows.push(row);
+  }
 }
 const columns = Object.keys(rows[0]!);
 if (values.markdown) {

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian packages the benchmark sets are built from (scripts/data/build_sets.py;
-# scripts/data/build_shifts.py needs nothing beyond python3-numpy and python3-pil).
+# scripts/data/build_shifts.py needs nothing beyond python3-numpy and python3-pil;
+# scripts/data/build_camera_faults.py adds the photographs of plasma-workspace-wallpapers and
+# python-matplotlib-data).
 #
 #   sudo scripts/data/install-packages.sh        # or as root; then:
 #   /usr/bin/python3 scripts/data/build_sets.py
@@ -11,7 +13,8 @@
 set -eu
 
 PACKAGES="dataset-fashion-mnist opencv-doc gimp-data fonts-dejavu-core fonts-liberation fonts-freefont-ttf
-fonts-wqy-zenhei fonts-arphic-ukai adwaita-icon-theme python3-numpy python3-pil"
+fonts-wqy-zenhei fonts-arphic-ukai adwaita-icon-theme python3-numpy python3-pil
+plasma-workspace-wallpapers python-matplotlib-data"
 
 print_manual() {
   cat <<'EOF'
@@ -60,7 +63,14 @@ No apt-get here: place these files by hand (or pass other folders to build_sets.
      /usr/share/icons/Adwaita/96x96/<category>/*-symbolic.symbolic.png   (--icons-dir)
    upstream: https://gitlab.gnome.org/GNOME/adwaita-icon-theme  tag 43
 
-6. Python 3 with numpy and Pillow (PIL).
+6. Photographs for the camera-fault sets (build_camera_faults.py; --wallpapers-dir, --matplotlib-photo):
+     /usr/share/wallpapers/{BytheWater,ColdRipple,ColorfulCups,DarkestHour,EveningGlow,FallenLeaf,
+       Grey,Kite,OneStandsOut,Path,summer_1am}/contents/images/<largest>.jpg
+       (Debian plasma-workspace-wallpapers 5.27; GPL-2+; https://invent.kde.org/plasma/plasma-workspace-wallpapers)
+     /usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg
+       (Debian python-matplotlib-data 3.6; matplotlib licence; https://github.com/matplotlib/matplotlib)
+
+7. Python 3 with numpy and Pillow (PIL).
 
 Versions differ from the Debian ones only if upstream changed the files; build_sets.py
 records the sha256 of every input file in each set's manifest.json, so compare with the

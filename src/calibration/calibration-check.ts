@@ -4,7 +4,7 @@
  * once, by the check that proves it can be built.
  */
 import { isNearConstant, type HeadCalibration } from '../detect/calibration.js';
-import { COMBINE_RULES, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge } from '../detect/verdict-rule.js';
+import { COMBINE_RULES, combinerOf, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readCalibrationJson, type CalibrationFile } from './calibration-file.js';
 
@@ -51,7 +51,13 @@ export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge 
   if (!statistics || statistics.length !== c.data.frames || !isSortedFinite(statistics)) {
     throw badCalibration(path, 'verdict.reference', `${c.data.frames} sorted finite float64 values (base64)`);
   }
-  return new VerdictRule(v.combine, ruleHeads, v.threshold, v.flagRate, new ReferenceScores(statistics));
+  const combiner = combinerOf(v, c.data.frames);
+  if (!combiner) {
+    throw v.combine === 'fisher-weighted'
+      ? badCalibration(path, 'verdict.weights', `${v.heads.length} finite weights ≥ 0, one per verdict head`)
+      : badCalibration(path, 'verdict.guard', `{fisher, minP}: each ${c.data.frames} sorted finite float64 values (base64)`);
+  }
+  return new VerdictRule(combiner, ruleHeads, v.threshold, v.flagRate, new ReferenceScores(statistics));
 }
 
 function isSortedFinite(values: Float64Array): boolean {

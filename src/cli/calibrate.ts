@@ -37,7 +37,7 @@ export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]
                              [--methods LIST|all] [--out FILE]
-                             [--verdict-heads LIST] [--verdict-combine fisher|min-p]
+                             [--verdict-heads LIST] [--verdict-combine RULE]
                              [--on-bad-frame skip|stop] [--min-frames N] [--max-rejected F] [--json] [--config FILE]
 
 Scores in-distribution frames that are NOT used for evaluation and writes, per head, the
@@ -60,7 +60,8 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
                        of them calibrated: mahalanobis with --stats-data); each must be among --methods.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
-  --verdict-combine R  how their ID p-values combine: fisher (default: sum of logs) or min-p
+  --verdict-combine R  how their ID p-values combine (docs/DEFINITIONS.md#the-verdict-rule): ${DEFAULT_VERDICT_COMBINE}
+                       (default), or ${COMBINE_RULES.filter((r) => r !== DEFAULT_VERDICT_COMBINE).join(', ')}
   --out FILE           default: <model dir>/calibration.json (the package's own, which run and
                        eval read by default)
   --force              replace an existing calibration file

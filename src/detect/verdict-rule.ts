@@ -8,16 +8,10 @@
  * calibration frames', so on in-distribution data it is close to Uniform(0, 1): what the
  * drift tests read. Pure: numbers in, numbers out.
  */
+import { Combiner, countAtOrBelow, fitCombiner, type CombineRule } from './combine.js';
 import { thresholdAtTpr95 } from './metrics.js';
 
-/**
- * How per-head p-values become one ID statistic (higher = more in-distribution).
- * - `fisher`: Σ ln pₕ (Fisher's method): several heads that are each a little unusual add up,
- *   which is what covariate shifts do.
- * - `min-p`: minₕ pₕ (Tippett): the frame is as unusual as its most unusual head.
- */
-export const COMBINE_RULES = ['fisher', 'min-p'] as const;
-export type CombineRule = (typeof COMBINE_RULES)[number];
+export { COMBINE_RULES, type CombineRule } from './combine.js';
 
 /** The verdict rule as stored in a calibration file. */
 export interface StoredVerdictRule {
@@ -30,6 +24,32 @@ export interface StoredVerdictRule {
   readonly flagRate: number;
   /** The calibration frames' combined statistics, sorted ascending (float64, base64): for the verdict p-value. */
   readonly reference: string;
+  /** fisher-weighted: each head's weight, in `heads` order (from the heads' ID correlation). */
+  readonly weights?: readonly number[];
+  /** fisher-guard: the calibration frames' Fisher sums and min-p values, sorted ascending (float64, base64). */
+  readonly guard?: { readonly fisher: string; readonly minP: string };
+}
+
+/**
+ * The combination a stored rule judges with; undefined when the parameters its rule needs are
+ * missing or malformed (weights: one finite number ≥ 0 per head; guard: `frames` sorted floats).
+ */
+export function combinerOf(stored: Pick<StoredVerdictRule, 'combine' | 'heads' | 'weights' | 'guard'>, frames: number): Combiner | undefined {
+  if (stored.combine === 'fisher-weighted') {
+    const w = stored.weights;
+    if (!Array.isArray(w) || w.length !== stored.heads.length || !w.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) return undefined;
+    return new Combiner(stored.combine, { weights: w });
+  }
+  if (stored.combine === 'fisher-guard') {
+    const sorted = (text: unknown) => {
+      const v = typeof text === 'string' ? decodeFloats(text, 'f64') : undefined;
+      return v && v.length === frames && v.every((x, i) => Number.isFinite(x) && (i === 0 || x >= v[i - 1]!)) ? v : undefined;
+    };
+    const fisher = sorted(stored.guard?.fisher);
+    const minP = sorted(stored.guard?.minP);
+    return fisher && minP ? new Combiner(stored.combine, { guard: { fisher, minP } }) : undefined;
+  }
+  return new Combiner(stored.combine);
 }
 
 /** A head's reference distribution: the calibration frames' ID-scores, sorted ascending. */
@@ -46,14 +66,7 @@ export class ReferenceScores {
 
   /** #{reference ≤ s}. */
   countAtOrBelow(s: number): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.sorted[mid]! <= s) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return countAtOrBelow(this.sorted, s);
   }
 
   /**
@@ -67,41 +80,46 @@ export class ReferenceScores {
   }
 }
 
-/** One ID statistic from p-values (higher = more in-distribution). */
+/** One ID statistic from p-values (higher = more in-distribution), for the rules that keep no parameters. */
 export function combinePValues(rule: CombineRule, p: ArrayLike<number>): number {
-  if (rule === 'min-p') {
-    let m = Infinity;
-    for (let i = 0; i < p.length; i++) m = Math.min(m, p[i]!);
-    return m;
-  }
-  let s = 0;
-  for (let i = 0; i < p.length; i++) s += Math.log(p[i]!);
-  return s;
+  return new Combiner(rule).statistic(p);
 }
 
 /**
  * Fits the rule on calibration frames: `idScores[h][j]` is frame j's ID-score for head h
  * (every head scored on the same frames). A calibration frame's p-value leaves the frame
  * itself out (#{others ≤ s}+1)/n, so its statistic is distributed as a new frame's would be.
+ * The rule's own parameters (combine.ts) are fitted on the same leave-one-out p-values.
  */
 export function fitVerdictRule(combine: CombineRule, heads: readonly string[], idScores: Readonly<Record<string, ArrayLike<number>>>): StoredVerdictRule {
   if (heads.length === 0) throw new RangeError('a verdict rule needs at least one head');
   const n = idScores[heads[0]!]!.length;
-  const refs = heads.map((h) => {
+  const loo = heads.map((h) => {
     const s = idScores[h];
     if (!s || s.length !== n) throw new RangeError(`head ${h}: ${s?.length ?? 0} calibration scores, expected ${n}`);
-    return ReferenceScores.fromScores(s);
+    const ref = ReferenceScores.fromScores(s);
+    return Float64Array.from({ length: n }, (_, j) => ref.countAtOrBelow(s[j]!) / n);
   });
+  const combiner = fitCombiner(combine, loo);
   const statistic = new Float64Array(n);
   const p = new Float64Array(heads.length);
   for (let j = 0; j < n; j++) {
-    heads.forEach((h, k) => (p[k] = refs[k]!.countAtOrBelow(idScores[h]![j]!) / n));
-    statistic[j] = combinePValues(combine, p);
+    loo.forEach((ph, k) => (p[k] = ph[j]!));
+    statistic[j] = combiner.statistic(p, true);
   }
   const threshold = thresholdAtTpr95(statistic);
   let flagged = 0;
   for (const t of statistic) if (t <= threshold) flagged++;
-  return { combine, heads: [...heads], threshold, flagRate: flagged / n, reference: encodeFloats(statistic.sort(), 'f64') };
+  const { weights, guard } = combiner.params;
+  return {
+    combine,
+    heads: [...heads],
+    threshold,
+    flagRate: flagged / n,
+    reference: encodeFloats(statistic.sort(), 'f64'),
+    ...(weights ? { weights: [...weights] } : {}),
+    ...(guard ? { guard: { fisher: encodeFloats(guard.fisher, 'f64'), minP: encodeFloats(guard.minP, 'f64') } } : {}),
+  };
 }
 
 /** A head of the rule at run time: its orientation and its reference scores. */
@@ -142,16 +160,23 @@ export interface Judge {
 /** The rule ready to judge frames. */
 export class VerdictRule implements Judge {
   readonly name = 'verdict';
+  readonly combiner: Combiner;
   private readonly p: Float64Array;
 
+  /** `combine`: a rule's name when it keeps no parameters, else its fitted Combiner (combinerOf). */
   constructor(
-    readonly combine: CombineRule,
+    combine: CombineRule | Combiner,
     readonly ruleHeads: readonly RuleHead[],
     readonly threshold: number,
     readonly flagRate: number,
     private readonly reference: ReferenceScores,
   ) {
+    this.combiner = typeof combine === 'string' ? new Combiner(combine) : combine;
     this.p = new Float64Array(ruleHeads.length);
+  }
+
+  get combine(): CombineRule {
+    return this.combiner.rule;
   }
 
   get rawThreshold(): number {
@@ -172,7 +197,7 @@ export class VerdictRule implements Judge {
       this.p[k] = p;
       pValues[h.name] = p;
     });
-    const statistic = combinePValues(this.combine, this.p);
+    const statistic = this.combiner.statistic(this.p);
     // A head's NaN (a broken frame's score) is flagged: an unusable score is not evidence of ID.
     const flagged = statistic <= this.threshold || broken;
     return { flagged, score: statistic, idScore: statistic, pValue: this.reference.pValue(statistic), pValues };

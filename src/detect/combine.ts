@@ -1,0 +1,155 @@
+/**
+ * How the verdict rule turns its heads' conformal ID p-values into one ID statistic (higher =
+ * more in-distribution; docs/DEFINITIONS.md#the-verdict-rule). Every rule is fitted on
+ * calibration frames only: what a rule keeps beyond its name (weights, component references)
+ * comes from the calibration frames' leave-one-out p-values, never from OOD data. Pure.
+ */
+
+/**
+ * - `fisher`: Σ ln pₕ (Fisher's method): several heads that are each a little unusual add up,
+ *   which is what covariate shifts do; two "very typical" heads can outvote one "never seen".
+ * - `min-p`: minₕ pₕ (Tippett): the frame is as unusual as its most unusual head.
+ * - `fisher-guard`: Fisher with a min-p guard: the smaller of the two statistics' own ID
+ *   p-values against the calibration frames (flagged when either is unusual; the 5 % budget
+ *   is shared by the ID threshold).
+ * - `cauchy`: the Cauchy combination test (Liu & Xie 2020): 1/2 − arctan(mean tan((1/2 − pₕ)π))/π.
+ * - `hmp`: the harmonic-mean p-value (Wilson 2019): k / Σ 1/pₕ.
+ * - `fisher-weighted`: Σ wₕ ln pₕ, weights w ∝ R⁻¹1 from the correlation R of the heads'
+ *   ln p on the calibration frames (clipped at 0, summing to k): heads that move together
+ *   share one vote instead of outvoting an independent one.
+ */
+export const COMBINE_RULES = ['fisher', 'min-p', 'fisher-guard', 'cauchy', 'hmp', 'fisher-weighted'] as const;
+export type CombineRule = (typeof COMBINE_RULES)[number];
+
+/** What a fitted rule keeps beside its threshold (calibration file: `verdict.weights`, `verdict.guard`). */
+export interface CombineParams {
+  /** fisher-weighted: one weight per head, in the rule's head order. */
+  readonly weights?: readonly number[];
+  /** fisher-guard: the calibration frames' Fisher sums and min-p values, each sorted ascending. */
+  readonly guard?: { readonly fisher: Float64Array; readonly minP: Float64Array };
+}
+
+/** #{sorted ≤ s} by bisection. */
+export function countAtOrBelow(sorted: Float64Array, s: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function fisherSum(p: ArrayLike<number>, weights?: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) s += (weights ? weights[i]! : 1) * Math.log(p[i]!);
+  return s;
+}
+
+function minP(p: ArrayLike<number>): number {
+  let m = Infinity;
+  for (let i = 0; i < p.length; i++) m = Math.min(m, p[i]!);
+  return m;
+}
+
+/** A combination rule with its fitted parameters: p-values in, ID statistic out. */
+export class Combiner {
+  constructor(
+    readonly rule: CombineRule,
+    readonly params: CombineParams = {},
+  ) {
+    if (rule === 'fisher-weighted' && !params.weights) throw new RangeError('fisher-weighted needs its weights');
+    if (rule === 'fisher-guard' && !params.guard) throw new RangeError('fisher-guard needs its calibration references');
+  }
+
+  /**
+   * The ID statistic of one frame's p-values. `self`: the frame is one of the calibration
+   * frames behind the guard's references, so its rank leaves itself out (#{others ≤ t} + 1)/n.
+   */
+  statistic(p: ArrayLike<number>, self = false): number {
+    switch (this.rule) {
+      case 'min-p':
+        return minP(p);
+      case 'fisher-weighted':
+        return fisherSum(p, this.params.weights);
+      case 'fisher-guard': {
+        const { fisher, minP: minRef } = this.params.guard!;
+        const rank = (ref: Float64Array, t: number) => (self ? countAtOrBelow(ref, t) / ref.length : (1 + countAtOrBelow(ref, t)) / (ref.length + 1));
+        return Math.min(rank(fisher, fisherSum(p)), rank(minRef, minP(p)));
+      }
+      case 'cauchy': {
+        let t = 0;
+        for (let i = 0; i < p.length; i++) t += Math.tan((0.5 - p[i]!) * Math.PI);
+        return 0.5 - Math.atan(t / p.length) / Math.PI;
+      }
+      case 'hmp': {
+        let s = 0;
+        for (let i = 0; i < p.length; i++) s += 1 / p[i]!;
+        return p.length / s;
+      }
+      default:
+        return fisherSum(p);
+    }
+  }
+}
+
+/**
+ * Fits a rule's parameters on the calibration frames' leave-one-out p-values (`p[h][j]`: head
+ * h, frame j). Only ID statistics: the heads' correlation, the components' own distributions.
+ */
+export function fitCombiner(rule: CombineRule, p: readonly Float64Array[]): Combiner {
+  if (rule === 'fisher-weighted') return new Combiner(rule, { weights: decorrelatingWeights(p.map((ph) => ph.map(Math.log))) });
+  if (rule !== 'fisher-guard') return new Combiner(rule);
+  const n = p[0]!.length;
+  const fisher = new Float64Array(n);
+  const min = new Float64Array(n);
+  const frame = new Float64Array(p.length);
+  for (let j = 0; j < n; j++) {
+    p.forEach((ph, k) => (frame[k] = ph[j]!));
+    fisher[j] = fisherSum(frame);
+    min[j] = minP(frame);
+  }
+  return new Combiner(rule, { guard: { fisher: fisher.sort(), minP: min.sort() } });
+}
+
+/**
+ * w ∝ R⁻¹1 (the weighting that minimises the ID variance of Σ wₕ xₕ for a given Σ wₕ, R the
+ * heads' correlation), clipped at 0 and scaled to sum k: uncorrelated heads keep weight 1.
+ */
+export function decorrelatingWeights(x: readonly Float64Array[]): number[] {
+  const k = x.length;
+  const n = x[0]!.length;
+  const centred = x.map((xh) => {
+    const mean = xh.reduce((a, v) => a + v, 0) / n;
+    const c = xh.map((v) => v - mean);
+    const sd = Math.sqrt(c.reduce((a, v) => a + v * v, 0) / n) || 1;
+    return c.map((v) => v / sd);
+  });
+  const r = centred.map((a) => centred.map((b) => a.reduce((s, v, j) => s + v * b[j]!, 0) / n));
+  const raw = solve(r.map((row, i) => row.map((v, j) => v + (i === j ? 1e-9 : 0))), new Array<number>(k).fill(1)).map((w) => Math.max(0, w));
+  const total = raw.reduce((a, w) => a + w, 0);
+  return total > 0 ? raw.map((w) => (k * w) / total) : new Array<number>(k).fill(1);
+}
+
+/** Solves A x = b by Gaussian elimination with partial pivoting (A small and symmetric positive definite). */
+function solve(a: number[][], b: number[]): number[] {
+  const k = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < k; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[pivot]![c]!)) pivot = r;
+    [m[c], m[pivot]] = [m[pivot]!, m[c]!];
+    for (let r = c + 1; r < k; r++) {
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let j = c; j <= k; j++) m[r]![j]! -= f * m[c]![j]!;
+    }
+  }
+  const x = new Array<number>(k).fill(0);
+  for (let r = k - 1; r >= 0; r--) {
+    let s = m[r]![k]!;
+    for (let j = r + 1; j < k; j++) s -= m[r]![j]! * x[j]!;
+    x[r] = s / m[r]![r]!;
+  }
+  return x;
+}
