@@ -70,7 +70,7 @@ async function patterns(m: Model, values: number[], mode: GaiaZMode) {
 }
 
 async function allModes(m: Model, values: number[]) {
-  const [float, exact, output] = await Promise.all((['float', 'pattern-exact', 'pattern'] as const).map((mode) => patterns(m, values, mode)));
+  const [float, exact, output] = await Promise.all([patterns(m, values, 'float'), patterns(m, values, 'pattern-exact'), patterns(m, values, 'pattern')]);
   return { float: float.pattern, exact: exact.pattern, output: output.pattern, graphs: { exact: exact.compiled, output: output.compiled } };
 }
 
