@@ -2,7 +2,8 @@
  * How often the HardSwish / HardSigmoid masks read from the activation's output (pattern
  * mode's default, src/compile/pattern/output-masks.ts) differ from autograd's zero pattern,
  * which pattern-exact reads from the input: per element (every activation's input and
- * output on real frames, the output as the fused Conv+activation kernel writes it) and per
+ * output on real frames, the output as the fused Conv+activation kernel writes it: read
+ * through an Abs, not as a graph output, which would unfuse it) and per
  * frame (GAIA-Z and its zero ratios, pattern vs pattern-exact), on every parity fixture,
  * every zoo model and the camera-size packages (node bench/camera-packages.mjs).
  *
@@ -79,6 +80,17 @@ async function run(bytes: Uint8Array, c: Case, outputs: string[]): Promise<Map<s
 
 const withOutputs = (m: Model, names: string[]): Uint8Array => encodeModel({ ...m, graph: { ...m.graph, outputs: names.map((name) => ({ name, elemType: 1 })) } });
 
+/**
+ * The activations' outputs as the scoring graph sees them: read through an Abs each (zero
+ * exactly where the output is, and in (0, 1) exactly where HardSigmoid's is), so that no
+ * activation output is itself a graph output, which would keep onnxruntime from fusing it
+ * into its Conv.
+ */
+function withAbsOutputs(m: Model, names: string[]): Uint8Array {
+  const abs = names.map((name) => ({ name: `${name}/abs_node`, opType: 'Abs', domain: '', inputs: [name], outputs: [`${name}/abs`], attributes: [] }));
+  return encodeModel({ ...m, graph: { ...m.graph, nodes: [...m.graph.nodes, ...abs], outputs: abs.map((n) => ({ name: n.outputs[0]!, elemType: 1 })) } });
+}
+
 /** The float32 inputs where torch's HardSwish slope x·(1/3) + 1/2 rounds to 0 (activation-masks.ts). */
 const third = Math.fround(1 / 3);
 const slopeIsZero = (x: number) => Math.fround(Math.fround(x * third) + 0.5) === 0;
@@ -91,10 +103,10 @@ async function elementCounts(m: Model, c: Case) {
   if (hs.length + sig.length === 0) return { swish, sigmoid, nodes: 0 };
   const nodes = [...hs, ...sig];
   // Two sessions: the outputs alone (the fused kernels write them) and the inputs alone.
-  const ys = await run(withOutputs(m, nodes.map((n) => n.outputs[0]!)), c, nodes.map((n) => n.outputs[0]!));
+  const ys = await run(withAbsOutputs(m, nodes.map((n) => n.outputs[0]!)), c, nodes.map((n) => `${n.outputs[0]!}/abs`));
   const xs = await run(withOutputs(m, nodes.map((n) => n.inputs[0]!)), c, nodes.map((n) => n.inputs[0]!));
   for (const n of nodes) {
-    const yb = ys.get(n.outputs[0]!)!;
+    const yb = ys.get(`${n.outputs[0]!}/abs`)!;
     const xb = xs.get(n.inputs[0]!)!;
     const alpha = attrFloat(n, 'alpha', 0.2);
     const beta = attrFloat(n, 'beta', 0.5);
