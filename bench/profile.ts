@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { compileScoringGraph, parseHeads } from '../src/compile/compiler.js';
+import { compileScoringGraph, parseGaiaZMode, parseHeads } from '../src/compile/compiler.js';
 import { encodeModel, loadModel } from '../src/onnx/model-io.js';
 
 const { values } = parseArgs({
@@ -21,7 +21,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     /** Runs before the timed ones, left out of the sums (the first run pre-packs weights and plans memory). */
     warmup: { type: 'string', default: '1' },
-    /** float or pattern (src/compile/pattern). */
+    /** float, pattern or pattern-exact (src/compile/pattern). */
     'gaia-z-mode': { type: 'string', default: 'float' },
   },
 });
@@ -29,7 +29,7 @@ const { values } = parseArgs({
 const model = await loadModel(values.model!);
 const compiled = compileScoringGraph(model, {
   heads: parseHeads(values.heads!),
-  gaiaZMode: values['gaia-z-mode'] === 'pattern' ? 'pattern' : 'float',
+  gaiaZMode: parseGaiaZMode(values['gaia-z-mode']!),
 });
 const session = await ort.InferenceSession.create(encodeModel(compiled.model), {
   executionProviders: ['cpu'],

@@ -7,7 +7,7 @@ import { readFeatureStats } from '../calibration/calibration-file.js';
 import { UsageError, type CliIO } from './io.js';
 import { parseHeadList } from './methods.js';
 
-export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode float|pattern]
+export const compileUsage = `Usage: gaia-sentinel compile --model in.onnx --out out.gaia.onnx [--taps SPEC] [--heads LIST] [--gaia-z-mode pattern|pattern-exact|float]
        [--calibration FILE] [--odin-epsilon E] [--odin-temperature T] [--odin-std S[,S...]] [--debug] [--json]
 
 Rewrites an ONNX CNN classifier into a scoring graph that computes the logits, the
@@ -25,7 +25,11 @@ backward pass GAIA needs, and the score heads in one session.run.
                  pattern (default, as the agent scores): GAIA-Z propagates only where
                  the gradient is non-zero (the float mode's scores at a fraction of the
                  cost; falls back to float, with a note, where that cannot be proven
-                 exact); float: GAIA-Z counts the zeros of the float gradient
+                 exact); HardSwish/HardSigmoid masks read from their outputs, which
+                 keeps onnxruntime's fused Conv+activation kernels (docs/COMPILER.md);
+                 pattern-exact: the same with those masks read from their inputs, as
+                 autograd does (exact at every input, slower on MobileNetV3);
+                 float: GAIA-Z counts the zeros of the float gradient
   --calibration FILE
                  a calibration made with calibrate --stats-data: the feature statistics
                  the react and mahalanobis heads are built with

@@ -76,10 +76,13 @@ export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'e
 /**
  * How the GAIA-Z head finds where its gradient is zero: "float" runs the float backward
  * pass and tests its values; "pattern" propagates only the 0/1 pattern (src/compile/pattern),
- * falling back to "float" (with a note) where a node's pattern cannot be proven exact.
+ * falling back to "float" (with a note) where a node's pattern cannot be proven exact, with
+ * HardSwish/HardSigmoid masks read from their outputs (keeps onnxruntime's fused
+ * Conv+activation kernels; docs/COMPILER.md); "pattern-exact" reads them from their inputs,
+ * as autograd does, exact at every input.
  */
-export type GaiaZMode = 'float' | 'pattern';
-export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern'];
+export type GaiaZMode = 'float' | 'pattern' | 'pattern-exact';
+export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern', 'pattern-exact'];
 
 /** The score heads of the paper's comparison: every head with a calibratable score (not the logits, ratios, features or saliency map). */
 export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => h !== 'logits' && h !== 'gaia_z_ratios' && h !== 'features' && h !== 'saliency');
@@ -166,14 +169,14 @@ export function buildHeads(
     if (tapsWithZeroRegions(graph, b.info, logits, targets).size === 0) {
       notes.push(UNINFORMATIVE_GAIA_Z_NOTE);
     }
-    if (mode === 'pattern') {
+    if (mode !== 'float') {
       const why = patternUnsupported(graph, b, [logits], targets);
       if (why) {
         notes.push(`gaia_z: pattern mode cannot be proven exact here (${why}); the float backward computes it`);
         mode = 'float';
       }
     }
-    const pass = mode === 'pattern' ? patternBackward(graph, b, seeds, targets) : undefined;
+    const pass = mode === 'float' ? undefined : patternBackward(graph, b, seeds, targets, mode === 'pattern-exact' ? 'input' : 'output');
     const grads = pass ? pass.patterns : backward(graph, b, seeds, targets);
     // Taps that meet at an Add (a residual branch and its downsample shortcut) share one
     // gradient tensor: count its zeros once.

@@ -20,8 +20,8 @@ export const modelSchema = {
     env: 'GAIA_MODEL_TAPS',
   },
   gaiaZMode: {
-    doc: 'How the GAIA-Z head finds the zeros of its gradient: pattern (propagates only where it is non-zero; the float backward where that cannot be proven exact) or float. Same scores, same calibrations.',
-    format: ['pattern', 'float'],
+    doc: 'How the GAIA-Z head finds the zeros of its gradient: pattern (propagates only where it is non-zero; the float backward where that cannot be proven exact) or float. Same scores, same calibrations. pattern-exact: pattern, with the HardSwish/HardSigmoid masks read from their inputs as autograd does (exact at every input, slower: it unfuses the onnxruntime Conv+activation kernels; docs/COMPILER.md).',
+    format: ['pattern', 'float', 'pattern-exact'],
     default: 'pattern',
     env: 'GAIA_MODEL_GAIA_Z_MODE',
   },

@@ -14,6 +14,7 @@ import { ErrorCodes, GaiaError } from '../errors.js';
 import type { ModelManifest, ResizePolicy } from '../model/manifest.js';
 import { coverCrop, normaliseInto, toModelChannels } from './pixels.js';
 import { damagedMessage, endsEarly, saidBy, undecodableMessage } from './decode-failure.js';
+import { headerSize, type HeaderSize } from './header-size.js';
 import { decodePngAtSize } from './png-direct.js';
 import { resizeCrop } from './resample.js';
 import { sniffFormat, type ImageFormat } from './sniff.js';
@@ -116,7 +117,7 @@ export class Preprocessor {
     }
     const { width, height } = this.manifest.input.resize;
     if (this.direct && raw.width === width && raw.height === height) return this.fromPixels(pixels, raw.channels, out);
-    const data = await this.settle(sharp(pixels, { raw }));
+    const data = await this.settle(sharp(pixels, { raw }), { width: raw.width, height: raw.height, colour: raw.channels >= 3 });
     if (!(data instanceof Error)) return void this.normalise(data, out);
     this.throwIfLimit(data);
     throw new FrameError('undecodable', `raw frame ${raw.width}x${raw.height}x${raw.channels} could not be converted and resized (stage resize); ${saidBy(data)}`, data);
@@ -127,26 +128,29 @@ export class Preprocessor {
     normaliseInto(toModelChannels(data, channels, this.manifest.input.channels), this.manifest.input, out);
   }
 
-  /** Colour conversion and resizing per the manifest, to raw 8-bit pixels; rejects with libvips' error. */
-  private async pixels(img: sharp.Sharp): Promise<Buffer> {
+  /**
+   * Colour conversion and resizing per the manifest, to raw 8-bit pixels; rejects with
+   * libvips' error. `header`: the frame's size as its bytes say (asked of libvips when absent).
+   */
+  private async pixels(img: sharp.Sharp, header: HeaderSize | undefined): Promise<Buffer> {
     const { input } = this.manifest;
     const { resize } = input;
     // Alpha is ignored (the manifest contract), never composited over the background.
     // libvips checks the deadline as it goes and fails the pipeline with "timeout".
     img = img.timeout({ seconds: this.timeoutSeconds }).removeAlpha();
     if (input.channels === 'gray') {
-      const { channels: inChannels = 1 } = await img.metadata();
+      const colour = header?.colour ?? ((await img.metadata()).channels ?? 1) >= 3;
       // BT.601 luma on the encoded values (0.299 R + 0.587 G + 0.114 B), as PIL's
       // convert("L") that trained the model; sharp's grayscale() would take linear-light
       // Rec.709 luminance instead. Grey sources pass through untouched.
       // recomb yields floats that the final 8-bit cast truncates: +0.5 makes it round, as PIL.
-      if (inChannels >= 3) img = img.toColourspace('srgb').recomb(BT601_LUMA).linear(1, 0.5).extractChannel(0);
+      if (colour) img = img.toColourspace('srgb').recomb(BT601_LUMA).linear(1, 0.5).extractChannel(0);
       else img = img.extractChannel(0);
     } else {
       img = img.toColourspace('srgb');
     }
     const bg = resize.background;
-    if (crops(resize)) return cropped(img, resize);
+    if (crops(resize)) return cropped(img, resize, header);
     return img
       .resize(resize.width, resize.height, {
         fit: resize.mode,
@@ -158,8 +162,8 @@ export class Preprocessor {
   }
 
   /** The pixels, or the error that stopped libvips (never thrown: the callers look at it). */
-  private settle(img: sharp.Sharp): Promise<Buffer | Error> {
-    return this.pixels(img).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  private settle(img: sharp.Sharp, header?: HeaderSize): Promise<Buffer | Error> {
+    return this.pixels(img, header).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   }
 
   private get timeoutSeconds(): number {
@@ -184,7 +188,8 @@ export class Preprocessor {
    */
   private async decodeEncoded(bytes: Uint8Array, format: ImageFormat, out: Float32Array): Promise<FrameDamage | undefined> {
     const open = (failOn: 'warning' | 'none') => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn });
-    const strict = await this.settle(open('warning'));
+    const size = headerSize(bytes, format);
+    const strict = await this.settle(open('warning'), size);
     if (!(strict instanceof Error)) return this.normalise(strict, out);
     this.throwIfLimit(strict);
     const header = await open('none')
@@ -192,7 +197,7 @@ export class Preprocessor {
       .catch((err: unknown) => new FrameError('undecodable', undecodableMessage({ format }, 'header', err), err));
     if (header instanceof FrameError) throw header;
     const context = { format, width: header.width, height: header.height };
-    const tolerant = await this.settle(open('none'));
+    const tolerant = await this.settle(open('none'), size);
     if (tolerant instanceof Error) {
       this.throwIfLimit(tolerant);
       // Decoding alone (no resize), to say which stage failed; only undecodable frames pay it.
@@ -233,8 +238,8 @@ function crops(resize: ResizePolicy): boolean {
  * Enlarging, or nearest, PIL's own resampling (resample.ts) on the decoded frame, where
  * libvips strays further. test/frames/torchvision-parity.test.ts measures it.
  */
-async function cropped(img: sharp.Sharp, resize: ResizePolicy): Promise<Buffer> {
-  const { width = 0, height = 0 } = await img.metadata();
+async function cropped(img: sharp.Sharp, resize: ResizePolicy, header: HeaderSize | undefined): Promise<Buffer> {
+  const { width = 0, height = 0 } = header ?? (await img.metadata());
   const box = coverCrop(width, height, resize.width, resize.height, resize.crop!);
   if (resize.interpolation === 'nearest' || box.width > width || box.height > height) {
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });

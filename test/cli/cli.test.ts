@@ -231,6 +231,16 @@ describe('gaia-sentinel compile', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: gaia-sentinel compile --model');
   });
+
+  it('--gaia-z-mode pattern-exact builds the input-derived masks; an unknown mode names the choices', async () => {
+    const zoo = 'test/fixtures/parity/op_zoo/model.onnx';
+    const r = await cli(['compile', '--model', zoo, '--out', join(tmp, 'exact.onnx'), '--gaia-z-mode', 'pattern-exact', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ gaiaZMode: 'pattern-exact' });
+    const bad = await cli(['compile', '--model', zoo, '--out', join(tmp, 'never.onnx'), '--gaia-z-mode', 'exact']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown GAIA-Z mode "exact"; choose from float, pattern, pattern-exact');
+  });
 });
 
 describe('gaia-sentinel run', () => {

@@ -9,10 +9,24 @@ import { ErrorCodes, GaiaError } from '../../errors.js';
 import { reversePass, reverseVisits, type Seed, type Visit } from '../backward.js';
 import type { GraphBuilder } from '../builder.js';
 import { convPatternRules } from './conv.js';
+import { hardSigmoidFromOutput, hardSwishFromOutput } from './output-masks.js';
 import { patternRules as otherRules } from './rules.js';
 import type { PatternContext, PatternRule, ReluFactors } from './types.js';
 
+/** The rules that match autograd's zero pattern exactly (HardSwish and HardSigmoid read their input). */
 export const patternRules: ReadonlyMap<string, PatternRule> = new Map(Object.entries({ ...otherRules, ...convPatternRules }));
+
+/**
+ * Where the HardSwish and HardSigmoid masks come from: "output" (default) reads the tensor
+ * a fused Conv+activation kernel writes (output-masks.ts; differs from autograd at a few
+ * boundary inputs), "input" reads the activation's input, as autograd does, and unfuses them.
+ */
+export type ActivationMasks = 'output' | 'input';
+const outputMaskRules: ReadonlyMap<string, PatternRule> = new Map([
+  ...patternRules,
+  ['HardSwish', hardSwishFromOutput],
+  ['HardSigmoid', hardSigmoidFromOutput],
+]);
 
 /**
  * Why the pattern pass cannot be exact for this graph (the first node that has no exact
@@ -40,6 +54,7 @@ export function patternBackward(
   b: GraphBuilder,
   seeds: readonly Seed[],
   targets: readonly string[],
+  masks: ActivationMasks = 'output',
 ): { patterns: Map<string, string | undefined>; factors: ReadonlyMap<string, ReluFactors> } {
   const shapes = new Map<string, Shape>();
   const factors = new Map<string, ReluFactors>();
@@ -64,8 +79,9 @@ export function patternBackward(
   };
   for (const s of seeds) shapes.set(s.grad, forwardShape(s.tensor));
 
+  const rules = masks === 'output' ? outputMaskRules : patternRules;
   const emit = ({ node, needsGrad }: Visit, outs: Array<string | undefined>): Array<string | undefined> => {
-    const rule = patternRules.get(node.opType)!;
+    const rule = rules.get(node.opType)!;
     const gradOutputs = rule.broadcastOk ? outs : outs.map((g, i) => (g === undefined ? g : expandTo(g, node.outputs[i]!)));
     const ctx: PatternContext = {
       b,

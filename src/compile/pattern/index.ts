@@ -1,1 +1,1 @@
-export { patternBackward, patternCounts, patternRules, patternUnsupported } from './backward.js';
+export { patternBackward, patternCounts, patternRules, patternUnsupported, type ActivationMasks } from './backward.js';

@@ -1,6 +1,7 @@
 /**
  * Pattern rules for every op the float backward differentiates, except Conv (conv.ts); Relu
- * and HardSwish build their own masks (activation-masks.ts).
+ * and HardSwish build their own masks (activation-masks.ts), Clip reads its output
+ * (output-masks.ts).
  * Three kinds, by what the op's input gradient is as a function of its output gradient g:
  * - one term per element (activations, BatchNormalization, Mul by a same-shaped operand):
  *   dx = g · d(x). Running the float rule on the 0/1 pattern gives d(x) where g = 1, so its
@@ -23,6 +24,7 @@ import { poolingRules } from '../rules/pooling.js';
 import { resampleRules } from '../rules/resample.js';
 import type { VjpRule } from '../rules/types.js';
 import { hardSwish, relu } from './activation-masks.js';
+import { clipFromOutput } from './output-masks.js';
 import { fromCount, nonZero, nonZeroOf } from './binary.js';
 import type { PatternContext, PatternRule } from './types.js';
 
@@ -198,7 +200,8 @@ const p = poolingRules;
 
 export const patternRules: Record<string, PatternRule> = {
   Relu: relu,
-  Clip: binaryResult(a.Clip!, true),
+  // Exact from the output (output-masks.ts), which keeps onnxruntime's fused Conv+Clip.
+  Clip: clipFromOutput,
   LeakyRelu: perElement(a.LeakyRelu!),
   Sigmoid: perElement(a.Sigmoid!),
   Tanh: perElement(a.Tanh!),
