@@ -30,6 +30,14 @@ export interface CalibrationFile {
   readonly heads: Readonly<Record<string, HeadCalibration>>;
   /** Statistics of ID training features for the react and mahalanobis heads (calibrate --stats-data). */
   readonly featureStats?: StoredFeatureStats;
+  /** Input heads' raw calibration values, which turn a frame's raw value into its typicality (input-calibration.ts). */
+  readonly inputHeads?: Readonly<Record<string, StoredInputReference>>;
+}
+
+/** An input head's reference: which values are a fault, and every calibration frame's raw value, sorted (float32, base64). */
+export interface StoredInputReference {
+  readonly sides: 'two' | 'upper';
+  readonly values: string;
 }
 
 /** FeatureStats as JSON, with where they came from and a digest of their numbers. */

@@ -1,4 +1,5 @@
 /** `gaia-sentinel eval`: FPR95 and AUROC of each method (default GAIA-Z, GAIA-A, MSP, Energy; --methods all) on ID vs OOD sets. */
+import { isInputHead } from '../contracts/input-stats.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config/load.js';
@@ -194,7 +195,8 @@ function evaluateSets(setup: EvalSetup, id: SetScores, ood: readonly SetScores[]
 
 function flagRatesOf(cal: CalibrationFile, id: SetScores, verdict: Verdicts): Record<string, number> {
   const rates: Record<string, number> = Object.fromEntries(
-    Object.entries(cal.heads).filter(([h]) => id.heads[h] !== undefined).map(([h, c]) => {
+    // Input heads judge by typicality, within a rule: their raw values have no threshold.
+    Object.entries(cal.heads).filter(([h]) => id.heads[h] !== undefined && !isInputHead(h)).map(([h, c]) => {
       const raw = id.heads[h]!;
       let flagged = 0;
       for (const v of raw) if (isFlagged(v, c)) flagged++;

@@ -62,6 +62,8 @@ export interface FrameJudgement extends FrameOrigin, Provenance {
    */
   readonly capturedAt?: number;
   readonly scoredAt: number;
+  /** The input heads that fired (ID p-value ≤ 0.01), most significant first, with their raw values: the camera's own fault in one line. */
+  readonly inputFault?: string;
 }
 
 export interface FrameOodEvent extends FrameJudgement {

@@ -16,11 +16,13 @@ import type {
   Provenance,
   VerdictRecord,
 } from '../contracts/events.js';
+import type { InputStats } from '../contracts/input-stats.js';
 import type { SourceMessage } from '../contracts/stream.js';
 import type { DriftMonitor } from '../detect/drift.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import type { ScoreBatch } from '../runtime/scorer.js';
 import { calibrationChanged, driftAlert, driftSilent, driftStateReset, frameOodEvent } from './events.js';
+import { withInputScores } from './input-scores.js';
 import { verdictRecords } from './verdicts.js';
 
 /** What judges, and which calibration file it comes from. */
@@ -78,9 +80,11 @@ export class Judging {
     return { model: this.o.model, modelFingerprint: this.o.fingerprint, calibration: this.active?.ref ?? null };
   }
 
-  judge(messages: readonly SourceMessage[], out: ScoreBatch, scoredAt: number): JudgedBatch {
+  /** `inputs`: each frame's input statistics from the decode stage, which input heads judge. */
+  judge(messages: readonly SourceMessage[], scored: ScoreBatch, scoredAt: number, inputs?: readonly InputStats[]): JudgedBatch {
     const judge = this.active?.judge;
     const drift = this.monitor;
+    const out = inputs ? withInputScores(scored, inputs) : scored;
     const records = verdictRecords(messages, out, {
       labels: this.o.labels,
       numClasses: this.o.numClasses,

@@ -5,6 +5,8 @@
  */
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { FrameSet } from '../frames/frame-set.js';
+import { INPUT_HEADS } from '../contracts/input-stats.js';
+import { measureEncoded, measureRaw } from '../frames/measure-frame.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import { predictedClasses, type Scorer } from '../runtime/scorer.js';
 
@@ -15,7 +17,7 @@ export interface SetScores {
   readonly source: string;
   /** Frames scored. */
   readonly count: number;
-  /** Per head (gaia_z, msp, ...), one value per scored frame. */
+  /** Per head (gaia_z, msp, ..., and the input heads measured at decoding), one value per scored frame. */
   readonly heads: Readonly<Record<string, Float32Array>>;
   /** Predicted class per scored frame. */
   readonly predictions: Int32Array;
@@ -37,7 +39,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
   const per = pre.elementsPerFrame;
   // A fresh buffer per batch: the scorer takes ownership of the one it is given.
   let input = new Float32Array(options.batch * per);
-  const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.map((h) => [h, []]));
+  const heads: Record<string, number[]> = Object.fromEntries([...scorer.heads, ...INPUT_HEADS].map((h) => [h, []]));
   const predictions: number[] = [];
   const rejected: Array<{ id: string; reason: string; message: string }> = [];
   const scoredIndex: number[] = [];
@@ -68,6 +70,9 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
       rejected.push({ id: item.id, reason: err.reason, message: err.message });
       continue;
     }
+    // The input heads, as the agent measures them (frames/measure-frame.ts).
+    const measured = item.kind === 'encoded' ? await measureEncoded(item.bytes) : measureRaw(item.pixels, item.layout);
+    for (const h of INPUT_HEADS) heads[h]!.push(measured.values[h]);
     scoredIndex.push(itemIndex);
     filled++;
     if (filled === options.batch) await flush();
