@@ -62,7 +62,7 @@ export interface FrameJudgement extends FrameOrigin, Provenance {
    */
   readonly capturedAt?: number;
   readonly scoredAt: number;
-  /** The input heads that fired (ID p-value ≤ 0.01), most significant first, with their raw values: the camera's own fault in one line. */
+  /** A flagged frame's input heads that fired (ID p-value ≤ 0.05), most significant first, with their raw values: the camera's own fault in one line. */
   readonly inputFault?: string;
 }
 

@@ -41,18 +41,27 @@ export class InputReference {
 
   /**
    * Share of calibration values as far out as `x` on its side (two-sided: the smaller tail;
-   * upper: the values ≥ x). `self` leaves one calibration frame of value x out (its own
-   * typicality, leave-one-out). NaN (a frame the head cannot measure) is typical: no evidence.
+   * upper: the values ≥ x). Beyond every calibration value it goes below 0, by the distance
+   * past the last one (in units of the calibration's range), so that a frame far outside
+   * ranks below the calibration's own extremes. `self` leaves one calibration frame of value x
+   * out (its own typicality, leave-one-out). NaN (a frame the head cannot measure) is typical:
+   * no evidence.
    */
   typicality(x: number, self = false): number {
     if (Number.isNaN(x)) return 1;
-    const n = this.sorted.length - (self ? 1 : 0);
-    if (n <= 0) return 1;
+    const s = this.sorted;
     const own = self ? 1 : 0;
-    const atOrAbove = this.sorted.length - countBelow(this.sorted, x) - own;
-    if (INPUT_HEAD_SIDES[this.head] === 'upper') return atOrAbove / n;
-    const atOrBelow = countAtOrBelow(this.sorted, x) - own;
-    return Math.min(atOrBelow, atOrAbove) / n;
+    const n = s.length - own;
+    if (n <= 0) return 1;
+    const below = countAtOrBelow(s, x) - own;
+    const above = s.length - countBelow(s, x) - own;
+    const upper = INPUT_HEAD_SIDES[this.head] === 'upper';
+    const tail = upper ? above : Math.min(below, above);
+    if (tail > 0) return tail / n;
+    // Past the last value on the short side: the next one in (leaving x itself out) is the gap's end.
+    const scale = Math.max(s[s.length - 1]! - s[0]!, 1e-12);
+    const past = upper || above === 0 ? x - s[s.length - 1 - own]! : s[own]! - x;
+    return -Math.max(0, past) / scale;
   }
 
   /** Every calibration frame's leave-one-out typicality, in the order given. */
@@ -146,12 +155,13 @@ function batchSize(raw: Readonly<Record<string, ArrayLike<number>>>): number {
   return Math.max(0, ...Object.values(raw).map((v) => v.length));
 }
 
-/** A p-value at or below which an input head is said to have fired in a verdict record's summary. */
-export const INPUT_FIRED_P = 0.01;
+/** A p-value at or below which an input head is said to have fired in a flagged frame's summary. */
+export const INPUT_FIRED_P = 0.05;
 
 /**
- * The verdict record's one-line input summary: the input heads whose ID p-value is at most
- * INPUT_FIRED_P, most significant first, with their raw values; undefined when none fired.
+ * The one-line input summary of a flagged frame's verdict record: its input heads whose ID
+ * p-value is at most INPUT_FIRED_P, most significant first, with their raw values; undefined
+ * when none did (the classifier's heads flagged it alone).
  */
 export function inputSummary(pValues: Readonly<Record<string, number>> | undefined, raw: (head: string) => number): string | undefined {
   if (!pValues) return undefined;

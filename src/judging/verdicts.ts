@@ -26,7 +26,7 @@ export function verdictRecords(messages: readonly SourceMessage[], out: ScoreBat
   return messages.map((message, i) => {
     const j = c.judge?.judge(out.scores, i);
     // A rule's score is its combined statistic: the heads' own raw scores go beside it.
-    const inputFault = inputSummary(j?.pValues, (h) => out.scores[h]?.[i] ?? Number.NaN);
+    const inputFault = j?.flagged ? inputSummary(j.pValues, (h) => out.scores[h]?.[i] ?? Number.NaN) : undefined;
     const judged = j
       ? {
           ...(j.pValue === undefined ? {} : { pValue: j.pValue }),
