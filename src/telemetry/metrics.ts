@@ -61,6 +61,8 @@ export class AgentMetrics implements PipelineObserver {
   /** The drift alarms' expected run time (frames between false episodes per source), read on each scrape. */
   private driftRunTime: (() => number) | undefined;
   private calibration: CalibrationMetrics | undefined;
+  /** Per source label, the dead-letter and damaged-frame series it has, so forgetting the source removes them. */
+  private readonly rejectedSeries = new Map<string, Set<string>>();
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.model = options.model;
@@ -156,6 +158,12 @@ export class AgentMetrics implements PipelineObserver {
     this.families.driftRatio.remove(labels);
     this.families.driftActive.remove(labels);
     for (const verdict of VERDICTS) this.families.frames.remove({ ...labels, verdict });
+    for (const series of this.rejectedSeries.get(labels.source) ?? []) {
+      const [family, reason, action] = series.split('\u0000') as [string, string, string];
+      if (family === 'dead') this.families.deadLetters.remove({ reason, source: labels.source });
+      else this.families.damagedFrames.remove({ reason, action, source: labels.source });
+    }
+    this.rejectedSeries.delete(labels.source);
     this.sources.release(source);
   }
 
@@ -166,12 +174,24 @@ export class AgentMetrics implements PipelineObserver {
 
   /** A frame that could not be scored: counted here only, not in gaia_frames_total. */
   deadLetter(d: DeadLetter): void {
-    this.families.deadLetters.inc({ reason: d.reason });
+    // A message without a key has no source of its own: "other", as every source without a slot.
+    const source = d.key === undefined ? 'other' : this.sources.label(d.key);
+    this.families.deadLetters.inc({ reason: d.reason, source });
+    this.remember(source, `dead\u0000${d.reason}\u0000`);
   }
 
   /** A damaged frame, whether dead-lettered (also counted above, reason "damaged") or scored. */
-  damagedFrame(_message: unknown, damage: FrameDamage): void {
-    this.families.damagedFrames.inc({ reason: damage.kind, action: damage.action });
+  damagedFrame(message: { readonly source: string }, damage: FrameDamage): void {
+    const source = this.sources.label(message.source);
+    this.families.damagedFrames.inc({ reason: damage.kind, action: damage.action, source });
+    this.remember(source, `damaged\u0000${damage.kind}\u0000${damage.action}`);
+  }
+
+  private remember(source: string, series: string): void {
+    if (source === 'other') return;
+    let seen = this.rejectedSeries.get(source);
+    if (!seen) this.rejectedSeries.set(source, (seen = new Set()));
+    seen.add(series);
   }
 
   sourcePaused(paused: boolean): void {
