@@ -160,13 +160,3 @@ export function differenceHash(l: Float32Array, w: number, h: number): string {
   }
   return hex;
 }
-
-/** Bits that differ between two hashes of differenceHash. */
-export function hammingDistance(a: string, b: string): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i += 2) {
-    let x = parseInt(a.slice(i, i + 2), 16) ^ parseInt(b.slice(i, i + 2), 16);
-    for (; x; x &= x - 1) d++;
-  }
-  return d;
-}

@@ -7,7 +7,7 @@
  * go to the DLQ with their reason and are acknowledged too, so a partition never stalls.
  */
 import type { BatchOutputs, DeliveryStage, FrameDamage, MessageSource, OutputSink, AtomicPublisher, PipelineObserver, SourceMessage } from '../contracts/stream.js';
-import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
+import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
 import type { InputStats } from '../contracts/input-stats.js';
 import { decodeMeasured } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
@@ -26,6 +26,8 @@ export interface BatchJudge {
     scoredAt: number,
     inputs?: readonly InputStats[],
   ): Omit<BatchOutputs, 'letters' | 'records'> & { readonly records: readonly VerdictRecord[] };
+  /** A frame that could not be scored (dead-lettered) at `at`: the events it causes (a source's broken-frames episode). */
+  rejected?(message: SourceMessage, at: number): readonly AlertEvent[];
 }
 
 export interface PipelineOptions {
@@ -216,7 +218,9 @@ class Pipeline {
     };
     this.stats.deadLetters++;
     this.observer.deadLetter?.(letter);
-    await this.delivery.offer({ events: [], records: [], letters: [letter] }, [message]);
+    const events = this.o.judging.rejected?.(message, (this.o.now ?? Date.now)()) ?? [];
+    for (const e of events) this.observer.event?.(e);
+    await this.delivery.offer({ events, records: [], letters: [letter] }, [message]);
   }
 
   /** Outputs first, acknowledgement after (a crash in between replays the batch); or both in one transaction. */

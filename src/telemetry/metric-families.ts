@@ -54,6 +54,8 @@ export interface PipelineFamilies {
   readonly paused: Gauge<never>;
   readonly pauses: Counter<never>;
   readonly calibrationReloads: Counter<'result'>;
+  /** 1 while a source's camera-fault episode is open, by fault (frozen, broken): docs/DEFINITIONS.md#camera-faults. */
+  readonly cameraFault: Gauge<'model' | 'source' | 'fault'>;
 }
 
 export type AgentFamilies = VerdictFamilies & PipelineFamilies;
@@ -161,7 +163,13 @@ function registerPipelineFamilies(registry: Registry, model: string, read: Scrap
     labelNames: ['result'],
     registers,
   });
-  return { batchSize, inference, latency, deadLetters, damagedFrames, modelInfo, deliveryFailures, commitFailures, paused, pauses, calibrationReloads };
+  const cameraFault = new Gauge({
+    name: 'gaia_camera_fault_active',
+    help: "1 while a source's camera-fault episode is open: fault frozen (its frames are the same picture) or broken (an improbable share of its frames cannot be scored).",
+    labelNames: ['model', 'source', 'fault'],
+    registers,
+  });
+  return { batchSize, inference, latency, deadLetters, damagedFrames, modelInfo, deliveryFailures, commitFailures, paused, pauses, calibrationReloads, cameraFault };
 }
 
 /** The gauges read on every scrape rather than set as the pipeline reports. */

@@ -6,7 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { DeliveryStage, FrameDamage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
-import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
+import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
 import { registerAgentFamilies, type AgentFamilies } from './metric-families.js';
 import { SourceLabels } from './source-labels.js';
 
@@ -46,6 +46,7 @@ function smallest(p: Readonly<Record<string, number>>): string {
 }
 
 const VERDICTS = ['id', 'ood', 'unjudged'] as const;
+const CAMERA_FAULTS = ['frozen', 'broken'] as const;
 
 export class AgentMetrics implements PipelineObserver {
   private readonly model: string;
@@ -164,6 +165,7 @@ export class AgentMetrics implements PipelineObserver {
       else this.families.damagedFrames.remove({ reason, action, source: labels.source });
     }
     this.rejectedSeries.delete(labels.source);
+    for (const fault of CAMERA_FAULTS) this.families.cameraFault.remove({ ...labels, fault });
     this.sources.release(source);
   }
 
@@ -185,6 +187,14 @@ export class AgentMetrics implements PipelineObserver {
     const source = this.sources.label(message.source);
     this.families.damagedFrames.inc({ reason: damage.kind, action: damage.action, source });
     this.remember(source, `damaged\u0000${damage.kind}\u0000${damage.action}`);
+  }
+
+  /** An event: a camera-fault episode sets its source's gauge (1 open, 0 resolved). */
+  event(e: AlertEvent): void {
+    if (e.type !== 'frozen-frame' && e.type !== 'broken-frames') return;
+    const source = this.sources.label(e.source);
+    if (source === 'other') return; // a shared series cannot say which camera
+    this.families.cameraFault.set({ model: this.model, source, fault: e.type === 'frozen-frame' ? 'frozen' : 'broken' }, e.state === 'started' ? 1 : 0);
   }
 
   private remember(source: string, series: string): void {
