@@ -64,6 +64,8 @@ export class AgentMetrics implements PipelineObserver {
   private calibration: CalibrationMetrics | undefined;
   /** Per source label, the dead-letter and damaged-frame series it has, so forgetting the source removes them. */
   private readonly rejectedSeries = new Map<string, Set<string>>();
+  /** Source labels whose camera-fault gauges exist (0 from their first verdict, so an alert on them has a series to read). */
+  private readonly faultSeries = new Set<string>();
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.model = options.model;
@@ -142,6 +144,10 @@ export class AgentMetrics implements PipelineObserver {
       const seconds = (r.scoredAt - r.capturedAt) / 1000;
       if (seconds >= 0 && seconds <= MAX_LATENCY_SECONDS) this.families.latency.observe(seconds);
     }
+    if (source !== 'other' && !this.faultSeries.has(source)) {
+      this.faultSeries.add(source);
+      for (const fault of CAMERA_FAULTS) this.families.cameraFault.set({ model, source, fault }, 0);
+    }
     if (drift) {
       this.families.driftRatio.set({ model, source }, drift.rate);
       this.families.driftActive.set({ model, source }, drift.active ? 1 : 0);
@@ -166,6 +172,7 @@ export class AgentMetrics implements PipelineObserver {
     }
     this.rejectedSeries.delete(labels.source);
     for (const fault of CAMERA_FAULTS) this.families.cameraFault.remove({ ...labels, fault });
+    this.faultSeries.delete(labels.source);
     this.sources.release(source);
   }
 
@@ -194,6 +201,7 @@ export class AgentMetrics implements PipelineObserver {
     if (e.type !== 'frozen-frame' && e.type !== 'broken-frames') return;
     const source = this.sources.label(e.source);
     if (source === 'other') return; // a shared series cannot say which camera
+    this.faultSeries.add(source);
     this.families.cameraFault.set({ model: this.model, source, fault: e.type === 'frozen-frame' ? 'frozen' : 'broken' }, e.state === 'started' ? 1 : 0);
   }
 
