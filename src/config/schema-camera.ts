@@ -3,6 +3,12 @@
  * streams and broken-frame episodes per source. Assembled in schema.ts.
  */
 export const cameraSchema = {
+  inputStatistics: {
+    doc: "Measure each frame's input statistics (a second, small decode: exposure, contrast, sharpness, colourfulness, flat share, encoded complexity and a perceptual hash) for the input heads and the frozen-frame check; false: neither (the input heads see no evidence, no frame is frozen).",
+    format: 'bool',
+    default: true,
+    env: 'GAIA_CAMERA_INPUT_STATISTICS',
+  },
   frozenFrames: {
     doc: 'Consecutive frames of one source that are the same picture (difference hashes within 2 bits, Laplacian variance within 0.1 %) before a frozen-frame event; 0: not checked.',
     format: 'nat',

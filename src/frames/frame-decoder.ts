@@ -7,7 +7,7 @@
  */
 import type { FrameDamage, Headers } from '../contracts/stream.js';
 import type { InputStats } from './input-stats.js';
-import { measureEncoded, measureRaw } from './measure-frame.js';
+import { measureEncoded, measureRaw, UNMEASURED } from './measure-frame.js';
 import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
 
 /** Encoded formats sharp decodes (content-type → accepted). */
@@ -38,10 +38,11 @@ export interface DecodedFrame {
 /**
  * decodeFrame, then the frame's input statistics (docs/DEFINITIONS.md#input-heads): measured
  * only once the model's decode accepted the frame, so its limits (bytes, pixels, formats)
- * guard the second look too.
+ * guard the second look too. `measure` false: every frame unmeasured (no cost, no evidence).
  */
-export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array): Promise<DecodedFrame> {
+export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, measure = true): Promise<DecodedFrame> {
   const damage = await decodeFrame(pre, value, headers, out);
+  if (!measure) return { damage, input: UNMEASURED };
   const input = isRaw(headers) ? measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])) : await measureEncoded(value);
   return { damage, input };
 }

@@ -9,6 +9,7 @@
 import sharp from 'sharp';
 import { INPUT_HEADS, type InputStats } from '../contracts/input-stats.js';
 import { inputStats, MEASURE_SIDE, type PixelImage } from './input-stats.js';
+import { decodePngAtSize } from './png-direct.js';
 import type { RawImage } from './preprocess.js';
 
 /** What a frame without statistics measures as: every head NaN (its p-value says nothing), no hash. */
@@ -16,6 +17,8 @@ export const UNMEASURED: InputStats = { values: Object.fromEntries(INPUT_HEADS.m
 
 /** Statistics of an encoded frame (JPEG, PNG, ...). */
 export async function measureEncoded(bytes: Uint8Array): Promise<InputStats> {
+  const small = smallPng(bytes);
+  if (small) return small;
   try {
     // Called once the model's decode accepted the frame (its pixel limit passed). failOn none:
     // a damaged frame that frames.damaged lets through is measured as decoded.
@@ -32,6 +35,22 @@ export async function measureEncoded(bytes: Uint8Array): Promise<InputStats> {
   } catch {
     return UNMEASURED;
   }
+}
+
+/**
+ * A PNG no larger than the measured copy, decoded without libvips (png-direct.ts): sharp's
+ * fixed cost per image is many times a small frame's own decode. undefined: not such a PNG.
+ */
+function smallPng(bytes: Uint8Array): InputStats | undefined {
+  // The IHDR chunk follows the 8-byte signature: length, "IHDR", then width and height (big-endian).
+  if (bytes.length < 24 || bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width > MEASURE_SIDE || height > MEASURE_SIDE) return undefined;
+  const direct = decodePngAtSize(bytes, width, height);
+  if (!direct) return undefined;
+  return inputStats({ data: direct.data, width, height, channels: direct.channels }, { bytes: bytes.byteLength, sourcePixels: width * height });
 }
 
 /** Statistics of raw 8-bit pixels (HWC); no encoded size, so no complexity. */

@@ -36,6 +36,8 @@ export interface PipelineOptions {
   readonly pre: Preprocessor;
   /** Frames decoded at once, ahead of the batcher (default 4). */
   readonly decodeConcurrency?: number;
+  /** Measure each frame's input statistics for the input heads and the frozen-frame check (default true; camera.inputStatistics). */
+  readonly measureInput?: boolean;
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
@@ -152,7 +154,7 @@ class Pipeline {
   private decode(message: SourceMessage): Promise<DecodedTensor | unknown> {
     this.inDecoding++;
     const tensor = new Float32Array(this.o.pre.elementsPerFrame);
-    return decodeMeasured(this.o.pre, message.value, message.headers, tensor).then(
+    return decodeMeasured(this.o.pre, message.value, message.headers, tensor, this.o.measureInput ?? true).then(
       ({ damage, input }) => new DecodedTensor(tensor, damage, input),
       (err: unknown) => err,
     );
