@@ -41,7 +41,7 @@ export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge 
   if (!(COMBINE_RULES as readonly string[]).includes(v.combine)) throw badCalibration(path, 'verdict.combine', `one of ${COMBINE_RULES.join(', ')}`);
   if (!Array.isArray(v.heads) || v.heads.length === 0) throw badCalibration(path, 'verdict.heads', 'a non-empty list of calibrated heads');
   const ruleHeads = v.heads.map((name) => {
-    const h = c.heads[name];
+    const h = isInputHead(name) ? c.inputHeads?.[name] : c.heads[name];
     if (!h) throw badCalibration(path, 'verdict.heads', `heads calibrated in the file (${name} is not)`);
     // An input head's typicality ties on a grey or constant statistic (p0 up to 100%): it judges by its p-values only.
     if (!isInputHead(name)) validateHead(path, name, h);

@@ -30,12 +30,15 @@ export interface CalibrationFile {
   readonly heads: Readonly<Record<string, HeadCalibration>>;
   /** Statistics of ID training features for the react and mahalanobis heads (calibrate --stats-data). */
   readonly featureStats?: StoredFeatureStats;
-  /** Input heads' raw calibration values, which turn a frame's raw value into its typicality (input-calibration.ts). */
-  readonly inputHeads?: Readonly<Record<string, StoredInputReference>>;
+  /**
+   * The input heads (docs/DEFINITIONS.md#input-heads): each one's calibration of typicalities
+   * (as a head's), which values are a fault, and its raw calibration values (input-calibration.ts).
+   */
+  readonly inputHeads?: Readonly<Record<string, StoredInputHead>>;
 }
 
-/** An input head's reference: which values are a fault, and every calibration frame's raw value, sorted (float32, base64). */
-export interface StoredInputReference {
+/** An input head: its calibration (of typicalities), its sides, and every calibration frame's raw value, sorted (float32, base64). */
+export interface StoredInputHead extends HeadCalibration {
   readonly sides: 'two' | 'upper';
   readonly values: string;
 }

@@ -10,13 +10,11 @@ import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, type CalibrateOptions, type H
 import { INPUT_HEAD_SIDES, InputReference, measurable } from '../detect/input-heads.js';
 import { decodeFloats, encodeFloats } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
-import type { CalibrationFile, StoredInputReference } from './calibration-file.js';
+import type { CalibrationFile, StoredInputHead } from './calibration-file.js';
 
 export interface InputCalibration {
-  /** Per input head, its calibration (of typicalities: ID-score = typicality, higher = more typical). */
-  readonly heads: Record<string, HeadCalibration>;
-  /** What the file stores to turn raw values into typicalities. */
-  readonly stored: Record<string, StoredInputReference>;
+  /** Per input head, what the file stores: its calibration of typicalities (ID-score = typicality, higher = more typical) and its raw values. */
+  readonly stored: Record<string, StoredInputHead>;
   /** Every calibration frame's typicality per head, in frame order: the verdict rule's ID-scores. */
   readonly idScores: Record<string, Float64Array>;
   /** Input heads left out, and why (raw frames have no encoded size). */
@@ -25,8 +23,7 @@ export interface InputCalibration {
 
 /** The input heads of a scored calibration set (`raw[head]`, one value per frame). */
 export function calibrateInputHeads(raw: Readonly<Record<string, ArrayLike<number>>>, options: CalibrateOptions = DEFAULT_CALIBRATE_OPTIONS): InputCalibration {
-  const heads: Record<string, HeadCalibration> = {};
-  const stored: Record<string, StoredInputReference> = {};
+  const stored: Record<string, StoredInputHead> = {};
   const idScores: Record<string, Float64Array> = {};
   const skipped: string[] = [];
   for (const head of INPUT_HEADS) {
@@ -40,10 +37,10 @@ export function calibrateInputHeads(raw: Readonly<Record<string, ArrayLike<numbe
     const f32 = Float32Array.from(values);
     const ref = InputReference.fromValues(head, f32);
     idScores[head] = ref.calibrationTypicalities(f32);
-    heads[head] = calibrateHead(idScores[head], 1, options);
-    stored[head] = { sides: INPUT_HEAD_SIDES[head], values: encodeFloats(ref.sorted, 'f32') };
+    const calibration: HeadCalibration = calibrateHead(idScores[head], 1, options);
+    stored[head] = { ...calibration, sides: INPUT_HEAD_SIDES[head], values: encodeFloats(ref.sorted, 'f32') };
   }
-  return { heads, stored, idScores, skipped };
+  return { stored, idScores, skipped };
 }
 
 /** The references of the input heads `names` (those of them that are input heads), checked against the file. */

@@ -187,8 +187,8 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         `no head ranks the ${scores.count} calibration frames (${constant.map(warningOf).join(' ')}): a calibration of this model would flag every frame or none; nothing was written. Check that ${values.data} holds varied in-distribution frames and that the model's preprocessing (manifest.json) matches its training`,
       );
     }
-    const input = calibrateInputHeads(scores.heads, DEFAULT_CALIBRATE_OPTIONS);
-    const unmeasured = (askedVerdictHeads ?? []).filter((h) => isInputHead(h) && !input.heads[h]);
+    const input = calibrateInputHeads(scores.inputs, DEFAULT_CALIBRATE_OPTIONS);
+    const unmeasured = (askedVerdictHeads ?? []).filter((h) => isInputHead(h) && !input.stored[h]);
     if (unmeasured.length > 0) {
       throw new GaiaError(
         ErrorCodes.BAD_CONFIG,
@@ -214,7 +214,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       data: { source: scores.source, frames: scores.count, rejected: scores.rejected.length },
       primaryHead: ranking.includes('gaia_z') ? 'gaia_z' : (ranking[0] ?? (heads.gaia_z ? 'gaia_z' : Object.keys(heads)[0]!)),
       ...(verdict ? { verdict } : {}),
-      heads: { ...heads, ...input.heads },
+      heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
       ...(Object.keys(input.stored).length > 0 ? { inputHeads: input.stored } : {}),
     };

@@ -79,7 +79,7 @@ describe.skipIf(!hasCameraPhotos())('input heads on a 1080p camera (opencv-doc p
 
       // Held-out frames of the same camera: each input head below 0.05 on about 5%, the rule flags about 5%.
       const scores = await scoreSet(await openFrameSet(join(dir, 'held-out')), session.pre, session.scorer, { batch: 32, onBadFrame: 'stop' });
-      const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge(scores.heads, i));
+      const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge({ ...scores.heads, ...scores.inputs }, i));
       for (const h of INPUT) {
         const below = verdicts.filter((v) => v.pValues![h]! < 0.05).length / scores.count;
         expect(below, h).toBeLessThanOrEqual(0.1);
