@@ -31,7 +31,7 @@ export function verdictRecords(messages: readonly SourceMessage[], out: ScoreBat
       ? {
           ...(j.pValue === undefined ? {} : { pValue: j.pValue }),
           ...(j.pValues === undefined ? {} : { pValues: j.pValues }),
-          ...(c.judge!.name === 'verdict' ? { scores: Object.fromEntries(c.judge!.heads.map((h) => [h, out.scores[h]![i]!])) } : {}),
+          ...(c.judge!.name === 'verdict' ? { scores: Object.fromEntries(c.judge!.heads.map((h) => [h, out.scores[h]?.[i] ?? Number.NaN])) } : {}),
           ...(inputFault === undefined ? {} : { inputFault }),
         }
       : {};
