@@ -24,7 +24,7 @@ export const cameraSchema = {
     },
     baselineRate: {
       doc: "Share of a healthy camera's frames that cannot be scored (dead letters): the null hypothesis of the broken-frame test.",
-      format: 'positive-number',
+      format: 'probability',
       default: 0.002,
       env: 'GAIA_CAMERA_BROKEN_BASELINE_RATE',
     },

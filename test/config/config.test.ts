@@ -177,6 +177,7 @@ describe('invalid values', () => {
     ['GAIA_LOG_LEVEL', 'loud', 'log.level', 'must be one of', '"loud"'],
     ['GAIA_INTRA_OP_THREADS', '-1', 'runtime.intraOpThreads', '', '-1'],
     ['GAIA_FRAME_MAX_PIXELS', '-5', 'frames.maxPixels', 'positive integer', '-5'],
+    ['GAIA_CAMERA_BROKEN_BASELINE_RATE', '1.5', 'camera.brokenFrames.baselineRate', 'strictly between 0 and 1', '1.5'],
   ] as const;
 
   it.each(cases)('%s=%s is refused with GAIA_BAD_CONFIG naming the key, the env var and the value', (env, value, key, reason, shown) => {
