@@ -128,6 +128,7 @@ export class Agent {
       source: stream.source,
       pre: new Preprocessor(this.p.pkg.manifest, config.frames),
       decodeConcurrency: config.runtime.decodeConcurrency,
+      measureInput: config.camera.inputStatistics,
       maxBatch: config.runtime.maxBatch,
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,

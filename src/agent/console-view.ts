@@ -42,6 +42,11 @@ export class ConsoleView implements PipelineObserver {
       this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: no frame for ${(e.silenceMs / 1000).toFixed(0)} s; the episode ends unresolved (${e.flagged}/${e.window} frames flagged when it went quiet)\n`);
       return;
     }
+    if (e.type === 'frozen-frame' || e.type === 'broken-frames') {
+      const what = e.type === 'frozen-frame' ? `${e.count} frames the same picture` : `${e.count}/${e.window} frames broken (critical ${e.criticalCount})`;
+      this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.state} ${e.source}: ${what}\n`);
+      return;
+    }
     if (e.type === 'drift-state-reset') {
       this.o.out.write(`[+${((e.ts - this.t0) / 1000).toFixed(2)}s] ${e.type} ${e.source}: ${e.reason}\n`);
       return;

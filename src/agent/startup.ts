@@ -11,6 +11,7 @@ import { CalibrationSlot, type LoadedCalibration } from '../calibration/calibrat
 import { DEFAULT_HEADS, METHOD_HEADS, type GaiaZMode, type HeadName } from '../compile/heads.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
+import { cameraFaultOptions } from '../judging/camera-settings.js';
 import { driftInWords, driftMonitor } from '../judging/drift-settings.js';
 import { Judging } from '../judging/judging.js';
 import { isBundledPackage, loadModelPackage, type ModelPackage } from '../model/manifest.js';
@@ -83,6 +84,7 @@ export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: L
     ...(current ? { calibration: { judge: current.judge, ref: current.ref } } : {}),
     drift: (p0) => driftMonitor(config.drift, p0),
     changelog: stream.restore !== undefined,
+    camera: cameraFaultOptions(config.camera),
   });
   const drift = judging.drift;
   if (drift) {

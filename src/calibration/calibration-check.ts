@@ -3,10 +3,13 @@
  * use (naming the field), the verdict head, and the model fingerprint. The judge is built
  * once, by the check that proves it can be built.
  */
+import { isInputHead } from '../contracts/input-stats.js';
 import { isNearConstant, type HeadCalibration } from '../detect/calibration.js';
+import { InputAwareJudge } from '../detect/input-heads.js';
 import { COMBINE_RULES, combinerOf, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readCalibrationJson, type CalibrationFile } from './calibration-file.js';
+import { inputReferencesOf } from './input-calibration.js';
 
 /** The model a calibration must have been made for, and the head that judges alone (model.verdictHead), if any. */
 export interface ExpectedModel {
@@ -38,9 +41,10 @@ export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge 
   if (!(COMBINE_RULES as readonly string[]).includes(v.combine)) throw badCalibration(path, 'verdict.combine', `one of ${COMBINE_RULES.join(', ')}`);
   if (!Array.isArray(v.heads) || v.heads.length === 0) throw badCalibration(path, 'verdict.heads', 'a non-empty list of calibrated heads');
   const ruleHeads = v.heads.map((name) => {
-    const h = c.heads[name];
+    const h = isInputHead(name) ? c.inputHeads?.[name] : c.heads[name];
     if (!h) throw badCalibration(path, 'verdict.heads', `heads calibrated in the file (${name} is not)`);
-    validateHead(path, name, h);
+    // An input head's typicality ties on a grey or constant statistic (p0 up to 100%): it judges by its p-values only.
+    if (!isInputHead(name)) validateHead(path, name, h);
     const ref = reference(name, h);
     if (!ref) throw badCalibration(path, `heads.${name}.reference`, 'present: the verdict rule needs every head\'s reference scores');
     return { name, sign: h.sign, reference: ref };
@@ -57,7 +61,9 @@ export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge 
       ? badCalibration(path, 'verdict.weights', `${v.heads.length} finite weights ≥ 0, one per verdict head`)
       : badCalibration(path, 'verdict.guard', `{fisher, minP}: each ${c.data.frames} sorted finite float64 values (base64)`);
   }
-  return new VerdictRule(combiner, ruleHeads, v.threshold, v.flagRate, new ReferenceScores(statistics));
+  const rule = new VerdictRule(combiner, ruleHeads, v.threshold, v.flagRate, new ReferenceScores(statistics));
+  const inputs = inputReferencesOf(path, c, v.heads);
+  return inputs.size > 0 ? new InputAwareJudge(rule, inputs) : rule;
 }
 
 function isSortedFinite(values: Float64Array): boolean {

@@ -31,6 +31,17 @@ export interface CalibrationFile {
   readonly heads: Readonly<Record<string, HeadCalibration>>;
   /** Statistics of ID training features for the react, mahalanobis, knn, fdbd and vim heads (calibrate --stats-data). */
   readonly featureStats?: StoredFeatureStats;
+  /**
+   * The input heads (docs/DEFINITIONS.md#input-heads): each one's calibration of typicalities
+   * (as a head's), which values are a fault, and its raw calibration values (input-calibration.ts).
+   */
+  readonly inputHeads?: Readonly<Record<string, StoredInputHead>>;
+}
+
+/** An input head: its calibration (of typicalities), its sides, and every calibration frame's raw value, sorted (float32, base64). */
+export interface StoredInputHead extends HeadCalibration {
+  readonly sides: 'two' | 'upper';
+  readonly values: string;
 }
 
 /** FeatureStats as JSON, with where they came from and a digest of their numbers (the post-GAIA heads' in head-stats-file.ts). */

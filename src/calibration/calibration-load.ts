@@ -6,6 +6,7 @@
 import type { FeatureStats } from '../compile/feature-stats.js';
 import { METHOD_HEADS, STATS_HEADS, type HeadName } from '../compile/heads.js';
 import type { CalibrationRef } from '../contracts/events.js';
+import { isInputHead } from '../contracts/input-stats.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { checkCalibration, type ExpectedModel } from './calibration-check.js';
@@ -14,7 +15,7 @@ import { calibrationRef } from './calibration-identity.js';
 
 /** What must be compiled into a scorer before a calibration can judge with it. */
 export interface ScorerNeeds {
-  /** The heads its judge reads: the verdict rule's, or `head` alone. */
+  /** The scoring graph's heads its judge reads: the verdict rule's (its input heads come from decoding, not the graph), or `head` alone. */
   readonly judgeHeads: readonly HeadName[];
   /** Its feature statistics, when those heads or `alsoHeads` include react or mahalanobis. */
   readonly featureStats?: FeatureStats;
@@ -57,7 +58,8 @@ export async function readCalibration(
       `${path} is a calibration of model "${c.model}", not of "${model}" (created ${c.createdAt}): point calibration.path (--calibration) at ${model}'s own, or calibrate ${model} with gaia-sentinel calibrate`,
     );
   }
-  const names = head ? [head] : (c.verdict?.heads ?? [c.primaryHead]);
+  // A rule may combine input heads (docs/DEFINITIONS.md#input-heads); they judge within a rule only.
+  const names = head ? [head] : (c.verdict?.heads ?? [c.primaryHead]).filter((h) => !isInputHead(h));
   const unknown = names.filter((h) => !(METHOD_HEADS as readonly string[]).includes(h));
   if (unknown.length > 0) {
     throw new GaiaError(

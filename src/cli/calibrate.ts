@@ -12,6 +12,8 @@ import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { fileExists } from '../files.js';
 import { openFrameSet } from '../frames/frame-set.js';
+import { isInputHead } from '../contracts/input-stats.js';
+import { calibrateInputHeads } from '../calibration/input-calibration.js';
 import { CALIBRATION_IN_PACKAGE, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../calibration/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
@@ -138,7 +140,8 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `--verdict-combine must be one of ${COMBINE_RULES.join(', ')}, got "${combine}"`);
   }
   const askedVerdictHeads = values['verdict-heads']?.split(',').map((h) => h.trim()).filter(Boolean);
-  const notCalibrated = (askedVerdictHeads ?? []).filter((h) => !(methods as readonly string[]).includes(h));
+  // Input heads are measured at decoding, whatever --methods says (docs/DEFINITIONS.md#input-heads).
+  const notCalibrated = (askedVerdictHeads ?? []).filter((h) => !(methods as readonly string[]).includes(h) && !isInputHead(h));
   if (askedVerdictHeads && (askedVerdictHeads.length === 0 || notCalibrated.length > 0)) {
     throw new GaiaError(
       ErrorCodes.BAD_CONFIG,
@@ -196,13 +199,22 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         `no head ranks the ${scores.count} calibration frames (${constant.map(warningOf).join(' ')}): a calibration of this model would flag every frame or none; nothing was written. Check that ${values.data} holds varied in-distribution frames and that the model's preprocessing (manifest.json) matches its training`,
       );
     }
+    const input = calibrateInputHeads(scores.inputs, DEFAULT_CALIBRATE_OPTIONS);
+    const unmeasured = (askedVerdictHeads ?? []).filter((h) => isInputHead(h) && !input.stored[h]);
+    if (unmeasured.length > 0) {
+      throw new GaiaError(
+        ErrorCodes.BAD_CONFIG,
+        `--verdict-heads ${values['verdict-heads']}: ${input.skipped.filter((w) => unmeasured.some((h) => w.startsWith(h))).join('; ')}; nothing was written. Calibrate on encoded frames (a folder of the cameras' JPEGs) or drop ${unmeasured.join(' and ')}`,
+      );
+    }
+    const idScoresOf = (h: string) => input.idScores[h] ?? Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v);
     const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined && !constant.includes(h));
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
         ? fitVerdictRule(
             combine as CombineRule,
             verdictHeads,
-            Object.fromEntries(verdictHeads.map((h) => [h, Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v)])),
+            Object.fromEntries(verdictHeads.map((h) => [h, idScoresOf(h)])),
           )
         : undefined;
     const calibration: CalibrationFile = {
@@ -216,6 +228,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       ...(verdict ? { verdict } : {}),
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
+      ...(Object.keys(input.stored).length > 0 ? { inputHeads: input.stored } : {}),
     };
     await saveCalibration(out, calibration);
     const z = heads.gaia_z;
@@ -229,6 +242,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
         ...(verdict ? { verdict: { combine: verdict.combine, heads: verdict.heads, threshold: verdict.threshold, flagRate: verdict.flagRate } } : {}),
         heads: Object.fromEntries(Object.entries(heads).map(([h, c]) => [h, { rawThreshold: c.rawThreshold, rawThresholdInterval95: c.rawThresholdInterval95, flagRate: c.flagRate }])),
         ...(constant.length > 0 ? { nearConstant: constant, warnings } : {}),
+        inputHeads: Object.keys(input.stored),
       };
       io.stdout.write(`${JSON.stringify(summary)}\n`);
       return;
@@ -245,6 +259,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
             (stats.stats.knn ? `, knn bank ${stats.stats.knn.rows} frames (k ${stats.stats.knn.k})` : '') +
             (stats.stats.vim ? `, vim ${stats.stats.vim.principalDim} principal dimensions` : '') + '\n'
           : '') +
+        `  input heads (decoded frame statistics): ${Object.keys(input.stored).join(', ') || 'none'}${input.skipped.length ? ` (${input.skipped.join('; ')})` : ''}\n` +
         Object.entries(heads)
           .filter(([h]) => h !== 'gaia_z')
           .map(([h, c]) => `  ${h}: raw threshold ${c.rawThreshold.toPrecision(6)}, p0 = ${(100 * c.flagRate).toFixed(2)}%\n`)

@@ -261,6 +261,8 @@ function framesNdjson(id: SetScores, ood: readonly SetScores[], verdicts: Readon
       count: s.count,
       ...(verdicts.has(s) ? { flagged: verdicts.get(s)!.flagged, pValue: verdicts.get(s)!.pValue } : {}),
       scores: Object.fromEntries(Object.entries(s.heads).filter(([h]) => h !== 'logits').map(([h, v]) => [h, Array.from(v)])),
+      // The input heads' raw values (docs/DEFINITIONS.md#input-heads), NaN as null.
+      inputs: Object.fromEntries(Object.entries(s.inputs).map(([h, v]) => [h, Array.from(v, (x) => (Number.isFinite(x) ? x : null))])),
     });
   return `${[line(id, true), ...ood.map((o) => line(o, false))].join('\n')}\n`;
 }
@@ -277,8 +279,10 @@ function judgeSet(judge: Judge, s: SetScores): Verdicts {
   const idScore = new Float64Array(s.count);
   const flagged: number[] = [];
   const pValue: Array<number | null> = [];
+  // A rule may combine input heads: they read the frames' input statistics beside the graph's heads.
+  const scored = { ...s.heads, ...s.inputs };
   for (let i = 0; i < s.count; i++) {
-    const j = judge.judge(s.heads, i);
+    const j = judge.judge(scored, i);
     idScore[i] = j.idScore;
     flagged.push(j.flagged ? 1 : 0);
     pValue.push(j.pValue ?? null);

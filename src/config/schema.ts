@@ -3,6 +3,7 @@
  * Keys grow with the agent; today they cover the model package, the runtime and the
  * replay source.
  */
+import { cameraSchema } from './schema-camera.js';
 import { calibrationSchema, driftSchema } from './schema-drift.js';
 import { logSchema, shutdownTimeoutSchema, telemetrySchema } from './schema-operations.js';
 import { framesSchema, modelSchema, runtimeSchema } from './schema-scoring.js';
@@ -21,4 +22,5 @@ export const schema = {
   frames: framesSchema,
   replay: replaySchema,
   log: logSchema,
+  camera: cameraSchema,
 };

@@ -17,6 +17,8 @@ export const EVENT_TYPES = {
   'drift-state-reset': 'io.gaia-sentinel.drift.state-reset.v1',
   'drift-silent': 'io.gaia-sentinel.drift.silent.v1',
   'calibration-changed': 'io.gaia-sentinel.calibration.changed.v1',
+  'frozen-frame': 'io.gaia-sentinel.camera.frozen.v1',
+  'broken-frames': 'io.gaia-sentinel.camera.broken-frames.v1',
 } as const;
 
 export type EventKind = keyof typeof EVENT_TYPES;

@@ -26,6 +26,10 @@ function cause(e: AlertEvent): { subject: string; time: number; parts: Array<str
       return { subject: e.source, time: e.ts, parts: [e.source, e.startedAt] };
     case 'calibration-changed':
       return { subject: e.model, time: e.ts, parts: [e.model, e.previous?.digest, e.current.digest, e.ts] };
+    case 'frozen-frame':
+    case 'broken-frames':
+      // The frame that started or ended the episode (its state tells the two apart).
+      return { subject: e.source, time: e.ts, parts: [e.state, e.trigger.topic, e.trigger.partition, e.trigger.offset ?? e.trigger.frameId] };
   }
 }
 

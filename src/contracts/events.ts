@@ -62,6 +62,8 @@ export interface FrameJudgement extends FrameOrigin, Provenance {
    */
   readonly capturedAt?: number;
   readonly scoredAt: number;
+  /** A flagged frame's input heads that fired (ID p-value ≤ 0.05), most significant first, with their raw values: the camera's own fault in one line. */
+  readonly inputFault?: string;
 }
 
 export interface FrameOodEvent extends FrameJudgement {
@@ -121,7 +123,39 @@ export interface CalibrationChangedEvent {
   readonly ts: number;
 }
 
-export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | DriftSilentEvent | CalibrationChangedEvent;
+/**
+ * A camera's own fault over time (docs/DEFINITIONS.md#camera-faults), per source: its stream
+ * froze (`frozen-frame`: consecutive frames the same picture) or too many of its frames are
+ * broken (`broken-frames`: dead letters beyond what the baseline rate makes probable). Each
+ * is an episode: `started`, then `resolved` when the camera sends a different picture or its
+ * broken share is back at the baseline.
+ */
+interface CameraFaultEpisode extends Provenance {
+  readonly state: 'started' | 'resolved';
+  readonly source: string;
+  /** frozen-frame: consecutive near-identical frames so far; broken-frames: broken frames in the window. */
+  readonly count: number;
+  /** broken-frames: frames in the window, the critical count that starts an episode, and the baseline rate. */
+  readonly window?: number;
+  readonly criticalCount?: number;
+  readonly baselineRate?: number;
+  /** The frame that changed the state. */
+  readonly trigger: FrameRef;
+  /** Frame time of the trigger (capture time, else the verdict or rejection time), ms since the epoch. */
+  readonly ts: number;
+}
+
+export interface FrozenFrameEvent extends CameraFaultEpisode {
+  readonly type: 'frozen-frame';
+}
+
+export interface BrokenFramesEvent extends CameraFaultEpisode {
+  readonly type: 'broken-frames';
+}
+
+export type CameraFaultEvent = FrozenFrameEvent | BrokenFramesEvent;
+
+export type AlertEvent = FrameOodEvent | DriftAlert | DriftResetEvent | DriftSilentEvent | CalibrationChangedEvent | CameraFaultEvent;
 
 /** A source's drift window for the changelog topic (null: the source was forgotten, a tombstone). */
 export interface DriftStateRecord {

@@ -6,6 +6,8 @@
  * decoded, and its damage returned so that it is counted all the same.
  */
 import type { FrameDamage, Headers } from '../contracts/stream.js';
+import type { InputStats } from './input-stats.js';
+import { measureEncoded, measureRaw, UNMEASURED } from './measure-frame.js';
 import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
 
 /** Encoded formats sharp decodes (content-type → accepted). */
@@ -14,9 +16,8 @@ const RAW = new Set(['application/octet-stream', 'image/x-raw']);
 
 export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array): Promise<FrameDamage | undefined> {
   const contentType = headers['content-type']?.split(';')[0]!.trim().toLowerCase();
-  const shape = headers['x-shape'];
-  if (shape !== undefined || (contentType !== undefined && RAW.has(contentType))) {
-    await pre.rawInto(value, rawLayout(value, shape, headers['x-dtype']), out);
+  if (isRaw(headers)) {
+    await pre.rawInto(value, rawLayout(value, headers['x-shape'], headers['x-dtype']), out);
     return undefined;
   }
   if (contentType !== undefined && !ENCODED.has(contentType)) {
@@ -26,6 +27,29 @@ export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers:
     );
   }
   return pre.decode(value, out);
+}
+
+/** A decoded frame's damage (frames.damaged let it through) and its input statistics. */
+export interface DecodedFrame {
+  readonly damage: FrameDamage | undefined;
+  readonly input: InputStats;
+}
+
+/**
+ * decodeFrame, then the frame's input statistics (docs/DEFINITIONS.md#input-heads): measured
+ * only once the model's decode accepted the frame, so its limits (bytes, pixels, formats)
+ * guard the second look too. `measure` false: every frame unmeasured (no cost, no evidence).
+ */
+export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, measure = true): Promise<DecodedFrame> {
+  const damage = await decodeFrame(pre, value, headers, out);
+  if (!measure) return { damage, input: UNMEASURED };
+  const input = isRaw(headers) ? measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])) : await measureEncoded(value);
+  return { damage, input };
+}
+
+function isRaw(headers: Headers): boolean {
+  const contentType = headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+  return headers['x-shape'] !== undefined || (contentType !== undefined && RAW.has(contentType));
 }
 
 function rawLayout(value: Uint8Array, shape: string | undefined, dtype: string | undefined): RawImage {

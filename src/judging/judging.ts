@@ -16,11 +16,14 @@ import type {
   Provenance,
   VerdictRecord,
 } from '../contracts/events.js';
+import type { InputStats } from '../contracts/input-stats.js';
 import type { SourceMessage } from '../contracts/stream.js';
 import type { DriftMonitor } from '../detect/drift.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import type { ScoreBatch } from '../runtime/scorer.js';
 import { calibrationChanged, driftAlert, driftSilent, driftStateReset, frameOodEvent } from './events.js';
+import { CameraFaults, type CameraFaultOptions } from './camera-faults.js';
+import { withInputScores } from './input-scores.js';
 import { verdictRecords } from './verdicts.js';
 
 /** What judges, and which calibration file it comes from. */
@@ -42,6 +45,8 @@ export interface JudgingOptions {
   readonly drift?: (p0: number) => DriftMonitor;
   /** A changelog topic keeps the drift windows: each batch carries those it touched, and a moved partition's state follows it. */
   readonly changelog?: boolean;
+  /** The camera's own faults: frozen streams and broken-frame episodes per source (camera.*); absent: not checked. */
+  readonly camera?: CameraFaultOptions;
 }
 
 /** A judged batch: what the delivery stage publishes for it. */
@@ -58,9 +63,11 @@ const MOVED_WITHOUT_CHANGELOG = 'its partition moved to another consumer and the
 export class Judging {
   private active: ActiveCalibration | undefined;
   private monitor: DriftMonitor | undefined;
+  private readonly camera: CameraFaults | undefined;
 
   constructor(private readonly o: JudgingOptions) {
     this.active = o.calibration;
+    this.camera = o.camera ? new CameraFaults(o.camera) : undefined;
     this.monitor = o.calibration && o.drift ? o.drift(o.calibration.judge.flagRate) : undefined;
   }
 
@@ -78,9 +85,11 @@ export class Judging {
     return { model: this.o.model, modelFingerprint: this.o.fingerprint, calibration: this.active?.ref ?? null };
   }
 
-  judge(messages: readonly SourceMessage[], out: ScoreBatch, scoredAt: number): JudgedBatch {
+  /** `inputs`: each frame's input statistics from the decode stage, which input heads judge. */
+  judge(messages: readonly SourceMessage[], scored: ScoreBatch, scoredAt: number, inputs?: readonly InputStats[]): JudgedBatch {
     const judge = this.active?.judge;
     const drift = this.monitor;
+    const out = inputs ? withInputScores(scored, inputs) : scored;
     const records = verdictRecords(messages, out, {
       labels: this.o.labels,
       numClasses: this.o.numClasses,
@@ -89,7 +98,7 @@ export class Judging {
       scoredAt,
       ...(judge ? { judge } : {}),
     });
-    const events: AlertEvent[] = [];
+    const events: AlertEvent[] = this.camera?.scored(records, inputs, this.provenance) ?? [];
     if (judge) {
       for (const record of records) {
         if (record.flagged) events.push(frameOodEvent(record, judge.rawThreshold));
@@ -101,6 +110,11 @@ export class Judging {
     const touched = new Map(records.map((r) => [r.source, r.partition] as const));
     const states = [...touched].map(([source, partition]) => ({ source, ...(partition === undefined ? {} : { partition }), snapshot: drift.snapshot(source) ?? null }));
     return { records, events, states };
+  }
+
+  /** A frame of the message's source that could not be scored: the broken-frames event it causes, if any. */
+  rejected(message: SourceMessage, at: number): AlertEvent[] {
+    return this.camera?.rejected(message, at, this.provenance) ?? [];
   }
 
   /**
@@ -123,7 +137,9 @@ export class Judging {
     const drift = this.monitor;
     const orphaned = this.o.changelog ? [] : (drift?.activeOn(partitions) ?? []);
     const resets = orphaned.map((s) => driftStateReset(s, this.provenance, drift?.startedAt(s), MOVED_WITHOUT_CHANGELOG, ts));
-    return { sources: drift?.forgetPartitions(partitions) ?? [], resets };
+    const sources = drift?.forgetPartitions(partitions) ?? [];
+    this.camera?.forget(sources);
+    return { sources, resets };
   }
 
   /** The drift windows a changelog kept for sources on `partitions`; returns how many were restored (undefined: no drift monitor yet). */
@@ -150,6 +166,7 @@ export class Judging {
         })
       : [];
     for (const s of sources) drift.forget(s);
+    this.camera?.forget(sources);
     return { sources, states };
   }
 

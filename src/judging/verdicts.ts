@@ -5,6 +5,7 @@
  */
 import type { SourceMessage } from '../contracts/stream.js';
 import type { Provenance, VerdictRecord } from '../contracts/events.js';
+import { inputSummary } from '../detect/input-heads.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import { predictedClasses, type ScoreBatch } from '../runtime/scorer.js';
 
@@ -25,11 +26,13 @@ export function verdictRecords(messages: readonly SourceMessage[], out: ScoreBat
   return messages.map((message, i) => {
     const j = c.judge?.judge(out.scores, i);
     // A rule's score is its combined statistic: the heads' own raw scores go beside it.
+    const inputFault = j?.flagged ? inputSummary(j.pValues, (h) => out.scores[h]?.[i] ?? Number.NaN) : undefined;
     const judged = j
       ? {
           ...(j.pValue === undefined ? {} : { pValue: j.pValue }),
           ...(j.pValues === undefined ? {} : { pValues: j.pValues }),
-          ...(c.judge!.name === 'verdict' ? { scores: Object.fromEntries(c.judge!.heads.map((h) => [h, out.scores[h]![i]!])) } : {}),
+          ...(c.judge!.name === 'verdict' ? { scores: Object.fromEntries(c.judge!.heads.map((h) => [h, out.scores[h]?.[i] ?? Number.NaN])) } : {}),
+          ...(inputFault === undefined ? {} : { inputFault }),
         }
       : {};
     return {

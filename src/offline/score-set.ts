@@ -5,6 +5,8 @@
  */
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { FrameSet } from '../frames/frame-set.js';
+import { INPUT_HEADS } from '../contracts/input-stats.js';
+import { measureEncoded, measureRaw } from '../frames/measure-frame.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import { predictedClasses, type Scorer } from '../runtime/scorer.js';
 
@@ -17,6 +19,8 @@ export interface SetScores {
   readonly count: number;
   /** Per head (gaia_z, msp, ...), one value per scored frame. */
   readonly heads: Readonly<Record<string, Float32Array>>;
+  /** Per input head (input_exposure, ...: measured at decoding, docs/DEFINITIONS.md#input-heads), one raw value per scored frame. */
+  readonly inputs: Readonly<Record<string, Float32Array>>;
   /** Predicted class per scored frame. */
   readonly predictions: Int32Array;
   readonly rejected: ReadonlyArray<{ id: string; reason: string; message: string }>;
@@ -38,6 +42,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
   // A fresh buffer per batch: the scorer takes ownership of the one it is given.
   let input = new Float32Array(options.batch * per);
   const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.map((h) => [h, []]));
+  const inputs: Record<string, number[]> = Object.fromEntries(INPUT_HEADS.map((h) => [h, []]));
   const predictions: number[] = [];
   const rejected: Array<{ id: string; reason: string; message: string }> = [];
   const scoredIndex: number[] = [];
@@ -68,6 +73,9 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
       rejected.push({ id: item.id, reason: err.reason, message: err.message });
       continue;
     }
+    // The input heads, as the agent measures them (frames/measure-frame.ts).
+    const measured = item.kind === 'encoded' ? await measureEncoded(item.bytes) : measureRaw(item.pixels, item.layout);
+    for (const h of INPUT_HEADS) inputs[h]!.push(measured.values[h]);
     scoredIndex.push(itemIndex);
     filled++;
     if (filled === options.batch) await flush();
@@ -83,6 +91,7 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
     source: set.source,
     count: done,
     heads: Object.fromEntries(Object.entries(heads).map(([h, v]) => [h, Float32Array.from(v)])),
+    inputs: Object.fromEntries(Object.entries(inputs).map(([h, v]) => [h, Float32Array.from(v)])),
     predictions: Int32Array.from(predictions),
     rejected,
   };

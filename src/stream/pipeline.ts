@@ -7,16 +7,27 @@
  * go to the DLQ with their reason and are acknowledged too, so a partition never stalls.
  */
 import type { BatchOutputs, DeliveryStage, FrameDamage, MessageSource, OutputSink, AtomicPublisher, PipelineObserver, SourceMessage } from '../contracts/stream.js';
-import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
-import { decodeFrame } from '../frames/frame-decoder.js';
+import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
+import type { InputStats } from '../contracts/input-stats.js';
+import { decodeMeasured } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { ScoreBatch, Scorer } from '../runtime/scorer.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
 
-/** The judging stage as the pipeline sees it: a scored batch in, what to publish for it out. */
+/**
+ * The judging stage as the pipeline sees it: a scored batch in, what to publish for it out.
+ * `inputs`: each frame's input statistics, measured at decoding (docs/DEFINITIONS.md#input-heads).
+ */
 export interface BatchJudge {
-  judge(messages: readonly SourceMessage[], out: ScoreBatch, scoredAt: number): Omit<BatchOutputs, 'letters' | 'records'> & { readonly records: readonly VerdictRecord[] };
+  judge(
+    messages: readonly SourceMessage[],
+    out: ScoreBatch,
+    scoredAt: number,
+    inputs?: readonly InputStats[],
+  ): Omit<BatchOutputs, 'letters' | 'records'> & { readonly records: readonly VerdictRecord[] };
+  /** A frame that could not be scored (dead-lettered) at `at`: the events it causes (a source's broken-frames episode). */
+  rejected?(message: SourceMessage, at: number): readonly AlertEvent[];
 }
 
 export interface PipelineOptions {
@@ -25,6 +36,8 @@ export interface PipelineOptions {
   readonly pre: Preprocessor;
   /** Frames decoded at once, ahead of the batcher (default 4). */
   readonly decodeConcurrency?: number;
+  /** Measure each frame's input statistics for the input heads and the frozen-frame check (default true; camera.inputStatistics). */
+  readonly measureInput?: boolean;
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
@@ -54,6 +67,7 @@ export interface PipelineStats {
 interface Decoded {
   readonly message: SourceMessage;
   readonly tensor: Float32Array;
+  readonly input: InputStats;
 }
 
 /** A decoded frame's tensor, and its damage when frames.damaged let a damaged frame through. */
@@ -61,6 +75,7 @@ class DecodedTensor {
   constructor(
     readonly tensor: Float32Array,
     readonly damage: FrameDamage | undefined,
+    readonly input: InputStats,
   ) {}
 }
 
@@ -139,8 +154,8 @@ class Pipeline {
   private decode(message: SourceMessage): Promise<DecodedTensor | unknown> {
     this.inDecoding++;
     const tensor = new Float32Array(this.o.pre.elementsPerFrame);
-    return decodeFrame(this.o.pre, message.value, message.headers, tensor).then(
-      (damage) => new DecodedTensor(tensor, damage),
+    return decodeMeasured(this.o.pre, message.value, message.headers, tensor, this.o.measureInput ?? true).then(
+      ({ damage, input }) => new DecodedTensor(tensor, damage, input),
       (err: unknown) => err,
     );
   }
@@ -152,7 +167,7 @@ class Pipeline {
     // A damaged frame is reported whether it is scored or dead-lettered, in arrival order.
     const damage = result instanceof DecodedTensor || result instanceof FrameError ? result.damage : undefined;
     if (damage) this.observer.damagedFrame?.(message, damage);
-    if (result instanceof DecodedTensor) this.batcher.push({ message, tensor: result.tensor });
+    if (result instanceof DecodedTensor) this.batcher.push({ message, tensor: result.tensor, input: result.input });
     else if (result instanceof FrameError) await this.deadLetter(message, result);
     else throw result;
   }
@@ -179,7 +194,7 @@ class Pipeline {
     const out = await this.o.scorer.score(input, batch.length);
     this.observer.batch?.(batch.length, (performance.now() - started) / 1000);
     const messages = batch.map((d) => d.message);
-    const judged = this.o.judging.judge(messages, out, (this.o.now ?? Date.now)());
+    const judged = this.o.judging.judge(messages, out, (this.o.now ?? Date.now)(), batch.map((d) => d.input));
     for (const record of judged.records) {
       this.observer.verdict?.(record);
       this.stats.scored++;
@@ -205,7 +220,9 @@ class Pipeline {
     };
     this.stats.deadLetters++;
     this.observer.deadLetter?.(letter);
-    await this.delivery.offer({ events: [], records: [], letters: [letter] }, [message]);
+    const events = this.o.judging.rejected?.(message, (this.o.now ?? Date.now)()) ?? [];
+    for (const e of events) this.observer.event?.(e);
+    await this.delivery.offer({ events, records: [], letters: [letter] }, [message]);
   }
 
   /** Outputs first, acknowledgement after (a crash in between replays the batch); or both in one transaction. */

@@ -46,14 +46,16 @@ export interface PipelineFamilies {
   readonly batchSize: Histogram<never>;
   readonly inference: Histogram<never>;
   readonly latency: Histogram<never>;
-  readonly deadLetters: Counter<'reason'>;
-  readonly damagedFrames: Counter<'reason' | 'action'>;
+  readonly deadLetters: Counter<'reason' | 'source'>;
+  readonly damagedFrames: Counter<'reason' | 'action' | 'source'>;
   readonly modelInfo: Gauge<'model' | 'fingerprint' | 'execution_provider'>;
   readonly deliveryFailures: Counter<'stage'>;
   readonly commitFailures: Counter<never>;
   readonly paused: Gauge<never>;
   readonly pauses: Counter<never>;
   readonly calibrationReloads: Counter<'result'>;
+  /** 1 while a source's camera-fault episode is open, by fault (frozen, broken): docs/DEFINITIONS.md#camera-faults. */
+  readonly cameraFault: Gauge<'model' | 'source' | 'fault'>;
 }
 
 export type AgentFamilies = VerdictFamilies & PipelineFamilies;
@@ -126,11 +128,17 @@ function registerPipelineFamilies(registry: Registry, model: string, read: Scrap
   const batchSize = new Histogram({ name: 'gaia_batch_size', help: 'Frames per scored batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
   const inference = new Histogram({ name: 'gaia_inference_duration_seconds', help: 'Time to score one batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
   const latency = new Histogram({ name: 'gaia_end_to_end_latency_seconds', help: 'Frame capture time (ts header) to verdict.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
-  const deadLetters = new Counter({ name: 'gaia_dead_letters_total', help: 'Frames that could not be scored and went to the dead-letter topic, by reason.', labelNames: ['reason'], registers });
+  // source: bounded as every per-source label (source-labels.ts), so one bad camera of many shows as that camera.
+  const deadLetters = new Counter({
+    name: 'gaia_dead_letters_total',
+    help: 'Frames that could not be scored and went to the dead-letter topic, by reason and source.',
+    labelNames: ['reason', 'source'],
+    registers,
+  });
   const damagedFrames = new Counter({
     name: 'gaia_damaged_frames_total',
-    help: 'Damaged frames (valid header, data decoded only by ignoring its errors), by reason (truncated, corrupt) and action (dead-letter, score: frames.damaged).',
-    labelNames: ['reason', 'action'],
+    help: 'Damaged frames (valid header, data decoded only by ignoring its errors), by reason (truncated, corrupt), action (dead-letter, score: frames.damaged) and source.',
+    labelNames: ['reason', 'action', 'source'],
     registers,
   });
   const modelInfo = new Gauge({ name: 'gaia_model_info', help: 'The loaded model (value 1).', labelNames: ['model', 'fingerprint', 'execution_provider'], registers });
@@ -155,7 +163,13 @@ function registerPipelineFamilies(registry: Registry, model: string, read: Scrap
     labelNames: ['result'],
     registers,
   });
-  return { batchSize, inference, latency, deadLetters, damagedFrames, modelInfo, deliveryFailures, commitFailures, paused, pauses, calibrationReloads };
+  const cameraFault = new Gauge({
+    name: 'gaia_camera_fault_active',
+    help: "1 while a source's camera-fault episode is open: fault frozen (its frames are the same picture) or broken (an improbable share of its frames cannot be scored).",
+    labelNames: ['model', 'source', 'fault'],
+    registers,
+  });
+  return { batchSize, inference, latency, deadLetters, damagedFrames, modelInfo, deliveryFailures, commitFailures, paused, pauses, calibrationReloads, cameraFault };
 }
 
 /** The gauges read on every scrape rather than set as the pipeline reports. */

@@ -6,7 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { DeliveryStage, FrameDamage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
-import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
+import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
 import { registerAgentFamilies, type AgentFamilies } from './metric-families.js';
 import { SourceLabels } from './source-labels.js';
 
@@ -46,6 +46,7 @@ function smallest(p: Readonly<Record<string, number>>): string {
 }
 
 const VERDICTS = ['id', 'ood', 'unjudged'] as const;
+const CAMERA_FAULTS = ['frozen', 'broken'] as const;
 
 export class AgentMetrics implements PipelineObserver {
   private readonly model: string;
@@ -61,6 +62,10 @@ export class AgentMetrics implements PipelineObserver {
   /** The drift alarms' expected run time (frames between false episodes per source), read on each scrape. */
   private driftRunTime: (() => number) | undefined;
   private calibration: CalibrationMetrics | undefined;
+  /** Per source label, the dead-letter and damaged-frame series it has, so forgetting the source removes them. */
+  private readonly rejectedSeries = new Map<string, Set<string>>();
+  /** Source labels whose camera-fault gauges exist (0 from their first verdict, so an alert on them has a series to read). */
+  private readonly faultSeries = new Set<string>();
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.model = options.model;
@@ -139,6 +144,10 @@ export class AgentMetrics implements PipelineObserver {
       const seconds = (r.scoredAt - r.capturedAt) / 1000;
       if (seconds >= 0 && seconds <= MAX_LATENCY_SECONDS) this.families.latency.observe(seconds);
     }
+    if (source !== 'other' && !this.faultSeries.has(source)) {
+      this.faultSeries.add(source);
+      for (const fault of CAMERA_FAULTS) this.families.cameraFault.set({ model, source, fault }, 0);
+    }
     if (drift) {
       this.families.driftRatio.set({ model, source }, drift.rate);
       this.families.driftActive.set({ model, source }, drift.active ? 1 : 0);
@@ -156,6 +165,14 @@ export class AgentMetrics implements PipelineObserver {
     this.families.driftRatio.remove(labels);
     this.families.driftActive.remove(labels);
     for (const verdict of VERDICTS) this.families.frames.remove({ ...labels, verdict });
+    for (const series of this.rejectedSeries.get(labels.source) ?? []) {
+      const [family, reason, action] = series.split('\u0000') as [string, string, string];
+      if (family === 'dead') this.families.deadLetters.remove({ reason, source: labels.source });
+      else this.families.damagedFrames.remove({ reason, action, source: labels.source });
+    }
+    this.rejectedSeries.delete(labels.source);
+    for (const fault of CAMERA_FAULTS) this.families.cameraFault.remove({ ...labels, fault });
+    this.faultSeries.delete(labels.source);
     this.sources.release(source);
   }
 
@@ -166,12 +183,33 @@ export class AgentMetrics implements PipelineObserver {
 
   /** A frame that could not be scored: counted here only, not in gaia_frames_total. */
   deadLetter(d: DeadLetter): void {
-    this.families.deadLetters.inc({ reason: d.reason });
+    // A message without a key has no source of its own: "other", as every source without a slot.
+    const source = d.key === undefined ? 'other' : this.sources.label(d.key);
+    this.families.deadLetters.inc({ reason: d.reason, source });
+    this.remember(source, `dead\u0000${d.reason}\u0000`);
   }
 
   /** A damaged frame, whether dead-lettered (also counted above, reason "damaged") or scored. */
-  damagedFrame(_message: unknown, damage: FrameDamage): void {
-    this.families.damagedFrames.inc({ reason: damage.kind, action: damage.action });
+  damagedFrame(message: { readonly source: string }, damage: FrameDamage): void {
+    const source = this.sources.label(message.source);
+    this.families.damagedFrames.inc({ reason: damage.kind, action: damage.action, source });
+    this.remember(source, `damaged\u0000${damage.kind}\u0000${damage.action}`);
+  }
+
+  /** An event: a camera-fault episode sets its source's gauge (1 open, 0 resolved). */
+  event(e: AlertEvent): void {
+    if (e.type !== 'frozen-frame' && e.type !== 'broken-frames') return;
+    const source = this.sources.label(e.source);
+    if (source === 'other') return; // a shared series cannot say which camera
+    this.faultSeries.add(source);
+    this.families.cameraFault.set({ model: this.model, source, fault: e.type === 'frozen-frame' ? 'frozen' : 'broken' }, e.state === 'started' ? 1 : 0);
+  }
+
+  private remember(source: string, series: string): void {
+    if (source === 'other') return;
+    let seen = this.rejectedSeries.get(source);
+    if (!seen) this.rejectedSeries.set(source, (seen = new Set()));
+    seen.add(series);
   }
 
   sourcePaused(paused: boolean): void {

@@ -153,7 +153,7 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/gaia_frames_total\{model="fmnist-cnn",source="cam-b",verdict="id"\} \d+/);
     expect(text).toMatch(/gaia_frames_total\{model="fmnist-cnn",source="cam-a",verdict="ood"\} \d+/);
-    expect(text).toContain('gaia_dead_letters_total{reason="too-many-pixels"} 1');
+    expect(text).toContain('gaia_dead_letters_total{reason="too-many-pixels",source="cam-b"} 1');
     expect(text).toMatch(/gaia_drift_active\{model="fmnist-cnn",source="cam-a"\} 0/); // resolved by now
     expect(text).toContain('execution_provider="cpu"');
     // Lag counts frames not yet committed, and commits are coalesced (kafka.commitIntervalMs,

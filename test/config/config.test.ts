@@ -84,6 +84,7 @@ describe('loadConfig defaults', () => {
       frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: [], source: 'camera-1', fps: 400 },
       log: { level: 'info', format: 'auto' },
+      camera: { inputStatistics: true, frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
     });
   });
 
@@ -120,6 +121,7 @@ describe('environment variables', () => {
       frames: { maxBytes: 1024, maxPixels: 250_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: ['frames/a', 'frames/b'], source: 'camera-1', fps: 400 },
       log: { level: 'debug', format: 'auto' },
+      camera: { inputStatistics: true, frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
     });
   });
 
@@ -175,6 +177,7 @@ describe('invalid values', () => {
     ['GAIA_LOG_LEVEL', 'loud', 'log.level', 'must be one of', '"loud"'],
     ['GAIA_INTRA_OP_THREADS', '-1', 'runtime.intraOpThreads', '', '-1'],
     ['GAIA_FRAME_MAX_PIXELS', '-5', 'frames.maxPixels', 'positive integer', '-5'],
+    ['GAIA_CAMERA_BROKEN_BASELINE_RATE', '1.5', 'camera.brokenFrames.baselineRate', 'strictly between 0 and 1', '1.5'],
   ] as const;
 
   it.each(cases)('%s=%s is refused with GAIA_BAD_CONFIG naming the key, the env var and the value', (env, value, key, reason, shown) => {

@@ -22,7 +22,7 @@ describe('deploy/ rules and routing', () => {
   it('promtool check rules', () => {
     const r = tool('promtool', ['check', 'rules', 'deploy/prometheus/gaia-rules.yml']);
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('SUCCESS: 19 rules found');
+    expect(r.out).toContain('SUCCESS: 21 rules found');
   });
 
   it('promtool test rules: every alert, drift excess and traffic guard, no flapping', () => {
@@ -35,7 +35,7 @@ describe('deploy/ rules and routing', () => {
     const r = tool('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('SUCCESS: 1 rule files found');
-    expect(r.out).toContain('SUCCESS: 19 rules found');
+    expect(r.out).toContain('SUCCESS: 21 rules found');
   });
 
   it('amtool check-config', () => {
@@ -50,7 +50,7 @@ describe('deploy/ rules and routing', () => {
     const ops = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
     const tests = readFileSync(join(ROOT, 'deploy', 'prometheus', 'gaia-rules.test.yml'), 'utf8');
     const alerts = rules.split(/\n(?=      - alert: )/).slice(1);
-    expect(alerts).toHaveLength(11);
+    expect(alerts).toHaveLength(13);
     for (const a of alerts) {
       const name = /- alert: (\w+)/.exec(a)![1]!;
       expect(a, name).toMatch(/\n {10}severity: (page|ticket)\n/);

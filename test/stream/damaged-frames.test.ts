@@ -111,9 +111,9 @@ describe('damaged frames in the pipeline', () => {
       ['cut-in-half', 'truncated', 'dead-letter'],
       ['overwritten', 'corrupt', 'dead-letter'],
     ]);
-    expect(r.metrics).toContain('gaia_dead_letters_total{reason="damaged"} 2');
-    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="truncated",action="dead-letter"} 1');
-    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="corrupt",action="dead-letter"} 1');
+    expect(r.metrics).toContain('gaia_dead_letters_total{reason="damaged",source="cam"} 2');
+    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="truncated",action="dead-letter",source="cam"} 1');
+    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="corrupt",action="dead-letter",source="cam"} 1');
   });
 
   it('scores them with frames.damaged=score, in order, and still counts them', async () => {
@@ -125,8 +125,8 @@ describe('damaged frames in the pipeline', () => {
       ['cut-in-half', 'truncated', 'score'],
       ['overwritten', 'corrupt', 'score'],
     ]);
-    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="truncated",action="score"} 1');
-    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="corrupt",action="score"} 1');
-    expect(r.metrics).not.toContain('gaia_dead_letters_total{reason="damaged"}');
+    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="truncated",action="score",source="cam"} 1');
+    expect(r.metrics).toContain('gaia_damaged_frames_total{reason="corrupt",action="score",source="cam"} 1');
+    expect(r.metrics).not.toContain('gaia_dead_letters_total{reason="damaged"');
   });
 });

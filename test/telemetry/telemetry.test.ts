@@ -80,7 +80,7 @@ describe('AgentMetrics', () => {
     const m = metricsFor(registry);
     m.deadLetter({ key: 'cam-2', frameId: 'x', value: new Uint8Array(), headers: {}, reason: 'undecodable', message: 'bad' });
     const text = await registry.metrics();
-    expect(text).toContain('gaia_dead_letters_total{reason="undecodable"} 1');
+    expect(text).toContain('gaia_dead_letters_total{reason="undecodable",source="cam-2"} 1');
     expect(seriesOf(text, 'gaia_frames_total')).toEqual([]);
     expect(text).not.toContain('gaia_decode_errors_total');
   });

@@ -1,0 +1,21 @@
+/**
+ * The input statistics of a frame (docs/DEFINITIONS.md#input-heads), as the decode stage
+ * hands them to the judging: the raw value of every input head, and a perceptual hash for
+ * frozen-frame detection. frames/input-stats.ts measures them.
+ */
+
+/** The input heads, as the verdict rule, the calibration and the records name them. */
+export const INPUT_HEADS = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat', 'input_complexity'] as const;
+export type InputHead = (typeof INPUT_HEADS)[number];
+
+export function isInputHead(name: string): name is InputHead {
+  return (INPUT_HEADS as readonly string[]).includes(name);
+}
+
+/** A frame's input statistics; NaN where the frame gives no value (a raw frame has no encoded size). */
+export interface InputStats {
+  /** Per head, its raw value. */
+  readonly values: Readonly<Record<InputHead, number>>;
+  /** 64-bit difference hash of the luminance (dHash, 9×8) in hex; empty when the frame could not be measured. */
+  readonly hash: string;
+}

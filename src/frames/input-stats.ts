@@ -1,0 +1,162 @@
+/**
+ * The camera's own view of a frame, before any classifier sees it (docs/DEFINITIONS.md#input-heads):
+ * cheap statistics of the decoded pixels that a dead, capped, blinded, defocused or
+ * wrongly pointed camera moves, and a perceptual hash for frozen streams. They are
+ * measured on a small copy of the frame (its longer side at most MEASURE_SIDE pixels,
+ * JPEG shrink-on-load makes it cheap): what they look at (large flat areas, overall
+ * exposure, blur of several pixels at 1080p) survives the shrink, and the cost stays a
+ * fraction of the model's own decode. Pure arithmetic on 8-bit pixels; measure-frame.ts
+ * gets the pixels.
+ */
+import type { InputStats } from '../contracts/input-stats.js';
+
+export type { InputStats };
+
+/** Longest side of the copy the statistics are measured on. */
+export const MEASURE_SIDE = 128;
+/** A block is flat when its luminance standard deviation is at most this many grey levels (of 255). */
+export const FLAT_BLOCK_STD = 2;
+/** Blocks along the copy's longer side for the flat share. */
+export const FLAT_GRID = 16;
+
+/** 8-bit interleaved pixels (1–4 channels). */
+export interface PixelImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+}
+
+/**
+ * The statistics of a decoded image. `encodedBytes` and `sourcePixels` (the frame's full
+ * width × height) give the encoded complexity; leave them out for raw pixels.
+ */
+export function inputStats(img: PixelImage, encoded?: { readonly bytes: number; readonly sourcePixels: number }): InputStats {
+  const luma = lumaOf(img);
+  const { mean, std } = meanStd(luma);
+  return {
+    values: {
+      input_exposure: mean / 255,
+      input_contrast: std / 255,
+      input_sharpness: laplacianVariance(luma, img.width, img.height),
+      input_colourfulness: img.channels >= 3 ? colourfulness(img) : 0,
+      input_flat: flatShare(luma, img.width, img.height),
+      input_complexity: encoded && encoded.sourcePixels > 0 ? encoded.bytes / encoded.sourcePixels : Number.NaN,
+    },
+    hash: differenceHash(luma, img.width, img.height),
+  };
+}
+
+/** BT.601 luma, as floats 0–255 (alpha ignored). */
+function lumaOf(img: PixelImage): Float32Array {
+  const n = img.width * img.height;
+  const out = new Float32Array(n);
+  const c = img.channels;
+  for (let i = 0, s = 0; i < n; i++, s += c) {
+    out[i] = c >= 3 ? 0.299 * img.data[s]! + 0.587 * img.data[s + 1]! + 0.114 * img.data[s + 2]! : img.data[s]!;
+  }
+  return out;
+}
+
+function meanStd(v: ArrayLike<number>): { mean: number; std: number } {
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < v.length; i++) {
+    sum += v[i]!;
+    sq += v[i]! * v[i]!;
+  }
+  const mean = sum / v.length;
+  return { mean, std: Math.sqrt(Math.max(0, sq / v.length - mean * mean)) };
+}
+
+/** Variance of the 4-neighbour Laplacian over the interior (0 for an image under 3×3): low = blurred or empty. */
+function laplacianVariance(l: Float32Array, w: number, h: number): number {
+  if (w < 3 || h < 3) return 0;
+  let sum = 0;
+  let sq = 0;
+  let n = 0;
+  for (let y = 1; y < h - 1; y++) {
+    for (let x = 1; x < w - 1; x++) {
+      const i = y * w + x;
+      const v = l[i - 1]! + l[i + 1]! + l[i - w]! + l[i + w]! - 4 * l[i]!;
+      sum += v;
+      sq += v * v;
+      n++;
+    }
+  }
+  const mean = sum / n;
+  return sq / n - mean * mean;
+}
+
+/** Hasler & Süsstrunk (2003): σ_rgyb + 0.3 μ_rgyb over rg = R − G, yb = (R + G) / 2 − B; 0 for grey. */
+function colourfulness(img: PixelImage): number {
+  const n = img.width * img.height;
+  const c = img.channels;
+  let rgSum = 0, rgSq = 0, ybSum = 0, ybSq = 0;
+  for (let i = 0, s = 0; i < n; i++, s += c) {
+    const r = img.data[s]!, g = img.data[s + 1]!, b = img.data[s + 2]!;
+    const rg = r - g;
+    const yb = 0.5 * (r + g) - b;
+    rgSum += rg;
+    rgSq += rg * rg;
+    ybSum += yb;
+    ybSq += yb * yb;
+  }
+  const rgMean = rgSum / n, ybMean = ybSum / n;
+  const rgVar = Math.max(0, rgSq / n - rgMean * rgMean), ybVar = Math.max(0, ybSq / n - ybMean * ybMean);
+  return Math.sqrt(rgVar + ybVar) + 0.3 * Math.sqrt(rgMean * rgMean + ybMean * ybMean);
+}
+
+/**
+ * Share of the frame in flat blocks (luminance std ≤ FLAT_BLOCK_STD): letterbox bands, a lens
+ * cap, a black or white frame. Blocks tile the image on a grid of FLAT_GRID along its longer
+ * side (at least 2 pixels a side); the rest at the right and bottom edges is left out.
+ */
+function flatShare(l: Float32Array, w: number, h: number): number {
+  const side = Math.max(2, Math.floor(Math.max(w, h) / FLAT_GRID));
+  const bx = Math.floor(w / side);
+  const by = Math.floor(h / side);
+  if (bx === 0 || by === 0) return meanStd(l).std <= FLAT_BLOCK_STD ? 1 : 0;
+  let flat = 0;
+  for (let j = 0; j < by; j++) {
+    for (let i = 0; i < bx; i++) {
+      let sum = 0, sq = 0;
+      for (let y = j * side; y < (j + 1) * side; y++) {
+        for (let x = i * side; x < (i + 1) * side; x++) {
+          const v = l[y * w + x]!;
+          sum += v;
+          sq += v * v;
+        }
+      }
+      const k = side * side;
+      const mean = sum / k;
+      if (Math.sqrt(Math.max(0, sq / k - mean * mean)) <= FLAT_BLOCK_STD) flat++;
+    }
+  }
+  return flat / (bx * by);
+}
+
+/**
+ * dHash: the luminance averaged onto 9×8 cells (box filter), one bit per horizontal
+ * neighbour pair (left brighter than right). Two frames of a frozen camera hash alike
+ * whatever their JPEG noise; a scene that moves flips bits.
+ */
+export function differenceHash(l: Float32Array, w: number, h: number): string {
+  const cells = new Float64Array(9 * 8);
+  for (let cy = 0; cy < 8; cy++) {
+    const y0 = Math.floor((cy * h) / 8), y1 = Math.max(y0 + 1, Math.floor(((cy + 1) * h) / 8));
+    for (let cx = 0; cx < 9; cx++) {
+      const x0 = Math.floor((cx * w) / 9), x1 = Math.max(x0 + 1, Math.floor(((cx + 1) * w) / 9));
+      let sum = 0, n = 0;
+      for (let y = y0; y < Math.min(y1, h); y++) for (let x = x0; x < Math.min(x1, w); x++, n++) sum += l[y * w + x]!;
+      cells[cy * 9 + cx] = n > 0 ? sum / n : 0;
+    }
+  }
+  let hex = '';
+  for (let cy = 0; cy < 8; cy++) {
+    let byte = 0;
+    for (let cx = 0; cx < 8; cx++) byte = (byte << 1) | (cells[cy * 9 + cx]! > cells[cy * 9 + cx + 1]! ? 1 : 0);
+    hex += byte.toString(16).padStart(2, '0');
+  }
+  return hex;
+}
