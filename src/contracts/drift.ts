@@ -35,7 +35,7 @@ export interface DriftEvent {
  * the CUSUM; restore() still reads v1 (the CUSUM starts at 0).
  */
 export interface DriftSnapshot {
-  readonly v: 1 | 2 | 3;
+  readonly v: 1 | 2 | 3 | 4;
   readonly source: string;
   readonly partition?: number;
   readonly ring: string;
@@ -55,6 +55,8 @@ export interface DriftSnapshot {
   readonly offset?: string;
   /** v3: the frame time of the last frame the window holds. */
   readonly lastTs?: number;
+  /** v4: the partial-shift CUSUMs (log-likelihood-ratio units, multiples of the CUSUM quantum); empty where they are off. */
+  readonly partialCusums?: readonly number[];
 }
 
 /** An open episode the drift monitor ended because its source sent nothing for a while. */

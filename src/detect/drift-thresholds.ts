@@ -4,16 +4,9 @@
  * p-value CUSUM's threshold h from its share of the ERT.
  */
 import { criticalCount } from './binomial.js';
-import {
-  combinedRunTime,
-  criticalCountForRunTime,
-  CUSUM_QUANTUM,
-  cusumAverageRunLength,
-  cusumThresholdForRunTime,
-  expectedFramesToFalseAlarmAt,
-  upcrossingFramesToFalseAlarm,
-} from './ert.js';
+import { combinedRunTime, criticalCountForRunTime, CUSUM_QUANTUM, expectedFramesToFalseAlarmAt, upcrossingFramesToFalseAlarm } from './ert.js';
 import { DEFAULT_EXPECTED_RUN_TIME, type DriftOptions } from './drift-options.js';
+import { fullShiftLimit, PARTIAL_SHIFTS, partialShiftLimits, type LatticeLimit } from './partial-shifts.js';
 
 /** The thresholds the options imply, and the false-alarm interval each gives. */
 export interface DriftThresholds {
@@ -23,8 +16,11 @@ export interface DriftThresholds {
   readonly flagCountRunTime: number;
   /** CUSUM threshold h, in units of −ln p (undefined: the CUSUM is off). */
   readonly cusumThreshold?: number;
-  /** Its exact in-control average run length, frames. */
+  /** Its exact in-control average run length, frames (for p-values of the calibration's law where its size is known, else Uniform). */
   readonly cusumRunTime?: number;
+  /** The partial-shift CUSUMs' thresholds (log-likelihood-ratio units) and run lengths, where they are on. */
+  readonly partialShiftThresholds?: readonly number[];
+  readonly partialShiftRunTimes?: readonly number[];
   /** Both together: 1 / (1/flagCountRunTime + 1/cusumRunTime). */
   readonly expectedRunTime: number;
   /** Where the flag count's threshold comes from. */
@@ -40,6 +36,10 @@ export class DriftLimits {
   readonly cusumTarget: number;
   /** The CUSUM's threshold h in lattice steps of CUSUM_QUANTUM (Infinity: off). */
   readonly cusumSteps: number;
+  /** The partial-shift CUSUMs' thresholds (steps), none where they are off. */
+  readonly partialSteps: readonly number[];
+  private readonly cusumLimit: LatticeLimit | undefined;
+  private readonly partialLimits: readonly LatticeLimit[];
   /** The configured ERT; the flag count's share of it (frames). */
   private readonly ert: number;
   private readonly flagRunTime: number;
@@ -51,8 +51,14 @@ export class DriftLimits {
     this.ert = options.expectedRunTime ?? DEFAULT_EXPECTED_RUN_TIME;
     const cusum = options.pValueCusum ?? true;
     this.flagRunTime = cusum ? 2 * this.ert : this.ert;
-    this.cusumTarget = cusum ? this.cusumShare() : Infinity;
-    this.cusumSteps = cusum ? cusumThresholdForRunTime(this.cusumTarget) : Infinity;
+    // The CUSUM part of the ERT, split evenly between the p-value CUSUM and the partial-shift CUSUMs.
+    const share = cusum ? this.cusumShare() : Infinity;
+    const parts = options.partialShifts && cusum ? 1 + PARTIAL_SHIFTS.length : 1;
+    this.cusumTarget = share;
+    this.cusumLimit = cusum ? fullShiftLimit(Math.round(share * parts), options.referenceSize) : undefined;
+    this.cusumSteps = this.cusumLimit?.h ?? Infinity;
+    this.partialLimits = parts > 1 ? partialShiftLimits(Math.round(share * parts), options.referenceSize) : [];
+    this.partialSteps = this.partialLimits.map((l) => l.h);
   }
 
   /**
@@ -84,14 +90,16 @@ export class DriftLimits {
     const { window, p0 } = this.options;
     const k = this.criticalCount(window);
     const flagCountRunTime = this.options.alpha ? upcrossingFramesToFalseAlarm(window, p0, k) : expectedFramesToFalseAlarmAt(window, p0, k);
-    const cusum = Number.isFinite(this.cusumSteps)
-      ? { cusumThreshold: this.cusumSteps * CUSUM_QUANTUM, cusumRunTime: cusumAverageRunLength(this.cusumSteps) }
+    const cusum = this.cusumLimit ? { cusumThreshold: this.cusumLimit.h * CUSUM_QUANTUM, cusumRunTime: this.cusumLimit.runTime } : {};
+    const partial = this.partialLimits.length
+      ? { partialShiftThresholds: this.partialLimits.map((l) => l.h * CUSUM_QUANTUM), partialShiftRunTimes: this.partialLimits.map((l) => l.runTime) }
       : {};
     return {
       criticalCount: k,
       flagCountRunTime,
       ...cusum,
-      expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : [])),
+      ...partial,
+      expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : []), ...(partial.partialShiftRunTimes ?? [])),
       flagCountFrom: this.options.alpha ? 'alpha' : 'expectedRunTime',
     };
   }

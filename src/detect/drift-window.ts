@@ -19,6 +19,8 @@ export class SourceWindow {
   k = 0;
   /** The CUSUM, in lattice steps of CUSUM_QUANTUM. */
   s = 0;
+  /** The partial-shift CUSUMs (src/detect/partial-shifts.ts), in lattice steps; empty where they are off. */
+  partial: Float64Array;
   active = false;
   startedAt = 0;
   /** Frame time since which the rate has stayed at or below resolveRate (NaN: not below). */
@@ -32,8 +34,15 @@ export class SourceWindow {
   /** Frame time of the last frame counted. */
   lastTs: number | undefined;
 
-  constructor(size: number) {
+  constructor(size: number, partialShifts = 0) {
     this.ring = new Uint8Array(size);
+    this.partial = new Float64Array(partialShifts);
+  }
+
+  /** Every CUSUM back to 0 (an episode ended: the next one needs a fresh crossing). */
+  restartCusums(): void {
+    this.s = 0;
+    this.partial.fill(0);
   }
 
   push(flagged: boolean): void {
@@ -51,7 +60,8 @@ export class SourceWindow {
   /** The window as the changelog stores it. */
   toSnapshot(source: string): DriftSnapshot {
     return {
-      v: 3,
+      // v4 where there are partial-shift CUSUMs to keep; v3 (readable by agents before them) otherwise.
+      v: this.partial.length ? 4 : 3,
       source,
       ...(this.partition === undefined ? {} : { partition: this.partition }),
       ring: Buffer.from(this.ring).toString('base64'),
@@ -62,6 +72,7 @@ export class SourceWindow {
       startedAt: this.startedAt,
       belowSince: Number.isNaN(this.belowSince) ? null : this.belowSince,
       cusum: this.s * CUSUM_QUANTUM,
+      ...(this.partial.length ? { partialCusums: Array.from(this.partial, (steps) => steps * CUSUM_QUANTUM) } : {}),
       ...(this.offset === undefined ? {} : { offset: this.offset.toString() }),
       ...(this.lastTs === undefined ? {} : { lastTs: this.lastTs }),
     };
@@ -70,19 +81,24 @@ export class SourceWindow {
   /**
    * A window from a changelog snapshot, or undefined for one of another window size or an
    * inconsistent one. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0; one
-   * before v3 without the offset of its last frame (redeliveries are then counted again).
+   * before v3 without the offset of its last frame (redeliveries are then counted again); one
+   * before v4, or with another number of partial-shift CUSUMs, with those at 0.
    */
-  static fromSnapshot(snap: DriftSnapshot, size: number): SourceWindow | undefined {
+  static fromSnapshot(snap: DriftSnapshot, size: number, partialShifts = 0): SourceWindow | undefined {
     const ring = Buffer.from(snap.ring, 'base64');
     let k = 0;
     for (const b of ring) k += b;
     const cusum = snap.v === 1 ? 0 : snap.cusum;
-    const offset = snap.v === 3 && typeof snap.offset === 'string' && /^\d{1,19}$/.test(snap.offset) ? BigInt(snap.offset) : undefined;
+    const offset = (snap.v === 3 || snap.v === 4) && typeof snap.offset === 'string' && /^\d{1,19}$/.test(snap.offset) ? BigInt(snap.offset) : undefined;
     const consistent =
-      (snap.v === 1 || ((snap.v === 2 || snap.v === 3) && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
+      (snap.v === 1 || ((snap.v === 2 || snap.v === 3 || snap.v === 4) && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
       ring.length === size && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
     if (!consistent) return undefined;
-    const w = new SourceWindow(size);
+    const w = new SourceWindow(size, partialShifts);
+    const partial = snap.v === 4 ? snap.partialCusums : undefined;
+    if (Array.isArray(partial) && partial.length === partialShifts && partial.every((c) => typeof c === 'number' && c >= 0 && Number.isFinite(c))) {
+      partial.forEach((c, i) => (w.partial[i] = Math.round(c / CUSUM_QUANTUM)));
+    }
     w.ring = new Uint8Array(ring);
     w.next = snap.next;
     w.n = snap.n;

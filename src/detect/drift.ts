@@ -16,7 +16,9 @@
  */
 import type { DriftEvent, DriftSnapshot, SilentEpisode } from '../contracts/drift.js';
 import { binomialUpperTail } from './binomial.js';
+import { latticeIndex } from './cusum-lattice.js';
 import { CUSUM_QUANTUM, CUSUM_REFERENCE_STEPS, cusumIncrement } from './ert.js';
+import { partialShiftIncrements } from './partial-shifts.js';
 import { assertDriftOptions, type DriftOptions, type DriftVerdict } from './drift-options.js';
 import { DriftLimits, type DriftThresholds } from './drift-thresholds.js';
 import { SourceWindow, type SourceState } from './drift-window.js';
@@ -60,12 +62,14 @@ export class DriftMonitor {
    * A new calibration's baseline rate (a reload): the next verdict is tested against it.
    * Windows keep their verdicts (judged at the old threshold, which a recalibration of the
    * same model moves little) and open episodes stay open, so a reload neither raises nor
-   * hides an alarm by itself. The CUSUM does not depend on p0 and carries on.
+   * hides an alarm by itself. The CUSUMs do not depend on p0 and carry on (their thresholds
+   * follow the new calibration's reference size, given or not).
    */
-  setBaseline(p0: number): void {
+  setBaseline(p0: number, referenceSize?: number): void {
     if (!(p0 > 0 && p0 < 1)) throw new RangeError(`p0 must be in (0, 1), got ${p0}`);
     const defaultResolve = this.current.resolveRate === undefined;
-    this.current = { ...this.current, p0 };
+    this.current = { ...this.current, p0, referenceSize };
+    assertDriftOptions(this.current);
     if (defaultResolve) this.resolveRate = 2 * p0;
     this.limits = new DriftLimits(this.current);
   }
@@ -78,7 +82,7 @@ export class DriftMonitor {
   observe(source: string, verdict: DriftVerdict, ts: number, partition?: number, offset?: string): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
-      w = new SourceWindow(this.options.window);
+      w = new SourceWindow(this.options.window, this.limits.partialSteps.length);
       this.sources.set(source, w);
     }
     const at = partition !== undefined && offset !== undefined && /^\d{1,19}$/.test(offset) ? BigInt(offset) : undefined;
@@ -98,8 +102,9 @@ export class DriftMonitor {
       // Open, the CUSUM is capped at 2h: after the shift ends it falls below h within about
       // h / (k − E[−ln p]) = h / 0.39 frames, however long the shift lasted.
       if (w.active) w.s = Math.min(w.s, 2 * cusumSteps);
+      if (w.partial.length) this.observePartial(w, p);
     }
-    const drifting = w.s >= cusumSteps;
+    const drifting = w.s >= cusumSteps || this.partialDrifting(w);
     const tested = w.n >= this.minFrames;
     const rate = w.k / w.n;
     if (!w.active) {
@@ -119,8 +124,25 @@ export class DriftMonitor {
     if (ts - w.belowSince < this.options.resolveAfterMs) return undefined;
     w.active = false;
     const resolved = { ...this.event('drift-resolved', source, w, ts), startedAt: w.startedAt };
-    w.s = 0; // restarted: the next episode needs a fresh crossing
+    w.restartCusums(); // the next episode needs a fresh crossing
     return resolved;
+  }
+
+  /** The partial-shift CUSUMs take the p-value's log-likelihood ratios (capped at 2h while open, as the p-value CUSUM). */
+  private observePartial(w: SourceWindow, p: number): void {
+    const x = latticeIndex(p);
+    const increments = partialShiftIncrements();
+    const limits = this.limits.partialSteps;
+    for (let i = 0; i < w.partial.length; i++) {
+      const s = Math.max(0, w.partial[i]! + increments[i]![x]!);
+      w.partial[i] = w.active ? Math.min(s, 2 * limits[i]!) : s;
+    }
+  }
+
+  private partialDrifting(w: SourceWindow): boolean {
+    const limits = this.limits.partialSteps;
+    for (let i = 0; i < w.partial.length; i++) if (w.partial[i]! >= limits[i]!) return true;
+    return false;
   }
 
   state(source: string): SourceState | undefined {
@@ -138,7 +160,7 @@ export class DriftMonitor {
    * source then starts afresh. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0.
    */
   restore(snap: DriftSnapshot): boolean {
-    const w = SourceWindow.fromSnapshot(snap, this.options.window);
+    const w = SourceWindow.fromSnapshot(snap, this.options.window, this.limits.partialSteps.length);
     if (!w) return false;
     this.sources.set(snap.source, w);
     return true;
@@ -207,7 +229,7 @@ export class DriftMonitor {
       if (!w.active || now - w.lastSeen < silenceMs) continue;
       w.active = false;
       w.belowSince = Number.NaN;
-      w.s = 0;
+      w.restartCusums();
       ended.push({ source, startedAt: w.startedAt, lastFrameAt: w.lastTs ?? w.startedAt, window: w.n, flagged: w.k, rate: w.n ? w.k / w.n : 0, p0: this.options.p0 });
     }
     return ended;

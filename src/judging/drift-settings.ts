@@ -4,13 +4,18 @@ import { DriftMonitor, type DriftThresholds } from '../detect/drift.js';
 
 type DriftConfig = Readonly<Config['drift']>;
 
-/** A drift monitor with the configured windows and expected run time, for baseline flag rate p0. */
-export function driftMonitor(drift: DriftConfig, p0: number): DriftMonitor {
+/**
+ * A drift monitor with the configured windows and expected run time, for baseline flag rate p0
+ * and verdict p-values ranked against `referenceSize` calibration statistics.
+ */
+export function driftMonitor(drift: DriftConfig, p0: number, referenceSize?: number): DriftMonitor {
   return new DriftMonitor({
     window: drift.window,
     expectedRunTime: drift.expectedRunTime,
     ...(drift.alpha > 0 ? { alpha: drift.alpha } : {}),
     pValueCusum: drift.pValueCusum,
+    partialShifts: drift.partialShifts,
+    ...(referenceSize === undefined ? {} : { referenceSize }),
     p0,
     resolveAfterMs: drift.resolveAfterMs,
     ...(drift.resolveRate > 0 ? { resolveRate: drift.resolveRate } : {}),
