@@ -24,15 +24,30 @@ export function latticeIndex(pValue: number): number {
   return x > MAX_LATTICE_INDEX ? MAX_LATTICE_INDEX : x;
 }
 
+/** Calibration statistics below the cap: the CUSUMs read −ln p only as far as this many of them resolve its law. */
+export const STATISTICS_BELOW_CAP = 25;
+
 /**
- * The law of the lattice index with no shift: P(x) for x = 0..MAX_LATTICE_INDEX, for
+ * The largest lattice index the CUSUMs read for p-values against `referenceSize` calibration
+ * statistics: p below 25 / (n + 1) counts as that p (5e-3 for n = 5000). Below it the law of
+ * −ln p rests on fewer than 25 calibration frames, and a real stream's tail there (a different
+ * camera day, the finite calibration itself) is not the one the thresholds would be fitted to;
+ * capped, the run lengths hold, and a shift still adds the most per frame.
+ */
+export function capIndex(referenceSize: number): number {
+  return Math.max(1, Math.min(MAX_LATTICE_INDEX, latticeIndex(Math.min(1, STATISTICS_BELOW_CAP / (referenceSize + 1)))));
+}
+
+/**
+ * The law of the capped lattice index with no shift: P(x) for x = 0..MAX_LATTICE_INDEX, for
  * conformal p-values against `referenceSize` calibration statistics (j / (n + 1), j uniform).
  */
 export function nullIndexLaw(referenceSize: number): Float64Array {
   if (!(Number.isInteger(referenceSize) && referenceSize >= 1)) throw new RangeError(`referenceSize must be a whole number ≥ 1, got ${referenceSize}`);
   const law = new Float64Array(MAX_LATTICE_INDEX + 1);
   const m = referenceSize + 1;
-  for (let j = 1; j <= m; j++) law[latticeIndex(j / m)]! += 1 / m;
+  const cap = capIndex(referenceSize);
+  for (let j = 1; j <= m; j++) law[Math.min(cap, latticeIndex(j / m))]! += 1 / m;
   return law;
 }
 

@@ -6,7 +6,11 @@
 import { criticalCount } from './binomial.js';
 import { combinedRunTime, criticalCountForRunTime, CUSUM_QUANTUM, expectedFramesToFalseAlarmAt, upcrossingFramesToFalseAlarm } from './ert.js';
 import { DEFAULT_EXPECTED_RUN_TIME, type DriftOptions } from './drift-options.js';
-import { fullShiftLimit, PARTIAL_SHIFTS, partialShiftLimits, type LatticeLimit } from './partial-shifts.js';
+import { capIndex, type CusumSteps } from './cusum-lattice.js';
+import { fullShiftLimit, partialShiftIncrements, partialShiftLimit, UNIFORM_REFERENCE, type LatticeLimit } from './partial-shifts.js';
+
+/** The flag count's run time, in ERTs, beside the partial-shift CUSUM. */
+export const FLAG_COUNT_SHARE_PARTIAL = 8;
 
 /** The thresholds the options imply, and the false-alarm interval each gives. */
 export interface DriftThresholds {
@@ -14,13 +18,12 @@ export interface DriftThresholds {
   readonly criticalCount: number;
   /** Expected frames between false flag-count alarms at that count (upcrossing approximation). */
   readonly flagCountRunTime: number;
-  /** CUSUM threshold h, in units of −ln p (undefined: the CUSUM is off). */
+  /** CUSUM threshold h, in units of −ln p, or of the log-likelihood ratio for the partial-shift CUSUM (undefined: the CUSUM is off). */
   readonly cusumThreshold?: number;
   /** Its exact in-control average run length, frames (for p-values of the calibration's law where its size is known, else Uniform). */
   readonly cusumRunTime?: number;
-  /** The partial-shift CUSUMs' thresholds (log-likelihood-ratio units) and run lengths, where they are on. */
-  readonly partialShiftThresholds?: readonly number[];
-  readonly partialShiftRunTimes?: readonly number[];
+  /** 'partial-shift': the p-value CUSUM adds log-likelihood ratios of a partial shift (drift.partialShifts); absent: −ln p − 2 ln 2. */
+  readonly cusumKind?: 'partial-shift';
   /** Both together: 1 / (1/flagCountRunTime + 1/cusumRunTime). */
   readonly expectedRunTime: number;
   /** Where the flag count's threshold comes from. */
@@ -36,10 +39,14 @@ export class DriftLimits {
   readonly cusumTarget: number;
   /** The CUSUM's threshold h in lattice steps of CUSUM_QUANTUM (Infinity: off). */
   readonly cusumSteps: number;
-  /** The partial-shift CUSUMs' thresholds (steps), none where they are off. */
-  readonly partialSteps: readonly number[];
+  /**
+   * The partial-shift CUSUM's increments per lattice index (src/detect/partial-shifts.ts),
+   * undefined for the −ln p CUSUM with the fixed reference value.
+   */
+  readonly partialIncrements: CusumSteps | undefined;
+  /** The largest lattice index the CUSUM reads, where it is fitted to the calibration's p-values (src/detect/cusum-lattice.ts). */
+  readonly capIndex: number;
   private readonly cusumLimit: LatticeLimit | undefined;
-  private readonly partialLimits: readonly LatticeLimit[];
   /** The configured ERT; the flag count's share of it (frames). */
   private readonly ert: number;
   private readonly flagRunTime: number;
@@ -50,27 +57,29 @@ export class DriftLimits {
   constructor(private readonly options: DriftOptions) {
     this.ert = options.expectedRunTime ?? DEFAULT_EXPECTED_RUN_TIME;
     const cusum = options.pValueCusum ?? true;
-    this.flagRunTime = cusum ? 2 * this.ert : this.ert;
-    // The CUSUM part of the ERT, split evenly between the p-value CUSUM and the partial-shift CUSUMs.
-    const share = cusum ? this.cusumShare() : Infinity;
-    const parts = options.partialShifts && cusum ? 1 + PARTIAL_SHIFTS.length : 1;
-    this.cusumTarget = share;
-    this.cusumLimit = cusum ? fullShiftLimit(Math.round(share * parts), options.referenceSize) : undefined;
+    const partial = cusum && options.partialShifts === true;
+    // Beside the partial-shift CUSUM the flag count is the slower statistic on every shift
+    // measured (docs/RESULTS.md), and its run length the one least exactly known (a
+    // birth–death approximation, and a p0 known to ±0.3 points from 5000 calibration frames
+    // moves it by half): it gets an eighth of the false-alarm rate, not half.
+    this.flagRunTime = !cusum ? this.ert : partial ? FLAG_COUNT_SHARE_PARTIAL * this.ert : 2 * this.ert;
+    this.cusumTarget = cusum ? this.cusumShare() : Infinity;
+    this.cusumLimit = !cusum ? undefined : partial ? partialShiftLimit(this.cusumTarget, options.referenceSize) : fullShiftLimit(this.cusumTarget, options.referenceSize);
     this.cusumSteps = this.cusumLimit?.h ?? Infinity;
-    this.partialLimits = parts > 1 ? partialShiftLimits(Math.round(share * parts), options.referenceSize) : [];
-    this.partialSteps = this.partialLimits.map((l) => l.h);
+    this.partialIncrements = partial ? partialShiftIncrements() : undefined;
+    this.capIndex = capIndex(options.referenceSize ?? UNIFORM_REFERENCE);
   }
 
   /**
    * The CUSUM gets what the flag count leaves of the false-alarm rate: 1/ERT₂ = 1/ERT − 1/ERT₁,
-   * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, so ERT₂ is
-   * between ERT and 2·ERT). With an explicit alpha the flag count is the operator's: the
-   * CUSUM keeps 2·ERT.
+   * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, or ≥ 8·ERT
+   * beside the partial-shift CUSUM). With an explicit alpha the flag count is the operator's:
+   * the CUSUM keeps what its nominal share would leave (2·ERT, or 8/7·ERT).
    */
   private cusumShare(): number {
     const { window, p0, alpha } = this.options;
-    const flag = alpha ? 2 * this.ert : expectedFramesToFalseAlarmAt(window, p0, this.criticalCount(window));
-    return alpha || !(flag > this.ert) ? 2 * this.ert : Math.round(1 / (1 / this.ert - 1 / flag));
+    const flag = alpha ? this.flagRunTime : expectedFramesToFalseAlarmAt(window, p0, this.criticalCount(window));
+    return alpha || !(flag > this.ert) ? this.flagRunTime / (this.flagRunTime / this.ert - 1) : Math.round(1 / (1 / this.ert - 1 / flag));
   }
 
   /** The flag count that starts an episode at n verdicts in the window. */
@@ -91,15 +100,12 @@ export class DriftLimits {
     const k = this.criticalCount(window);
     const flagCountRunTime = this.options.alpha ? upcrossingFramesToFalseAlarm(window, p0, k) : expectedFramesToFalseAlarmAt(window, p0, k);
     const cusum = this.cusumLimit ? { cusumThreshold: this.cusumLimit.h * CUSUM_QUANTUM, cusumRunTime: this.cusumLimit.runTime } : {};
-    const partial = this.partialLimits.length
-      ? { partialShiftThresholds: this.partialLimits.map((l) => l.h * CUSUM_QUANTUM), partialShiftRunTimes: this.partialLimits.map((l) => l.runTime) }
-      : {};
     return {
       criticalCount: k,
       flagCountRunTime,
       ...cusum,
-      ...partial,
-      expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : []), ...(partial.partialShiftRunTimes ?? [])),
+      ...(this.partialIncrements ? { cusumKind: 'partial-shift' as const } : {}),
+      expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : [])),
       flagCountFrom: this.options.alpha ? 'alpha' : 'expectedRunTime',
     };
   }

@@ -19,8 +19,6 @@ export class SourceWindow {
   k = 0;
   /** The CUSUM, in lattice steps of CUSUM_QUANTUM. */
   s = 0;
-  /** The partial-shift CUSUMs (src/detect/partial-shifts.ts), in lattice steps; empty where they are off. */
-  partial: Float64Array;
   active = false;
   startedAt = 0;
   /** Frame time since which the rate has stayed at or below resolveRate (NaN: not below). */
@@ -34,15 +32,12 @@ export class SourceWindow {
   /** Frame time of the last frame counted. */
   lastTs: number | undefined;
 
-  constructor(size: number, partialShifts = 0) {
+  /** @param partialShift the CUSUM is the partial-shift one (src/detect/partial-shifts.ts): snapshots are v4. */
+  constructor(
+    size: number,
+    readonly partialShift = false,
+  ) {
     this.ring = new Uint8Array(size);
-    this.partial = new Float64Array(partialShifts);
-  }
-
-  /** Every CUSUM back to 0 (an episode ended: the next one needs a fresh crossing). */
-  restartCusums(): void {
-    this.s = 0;
-    this.partial.fill(0);
   }
 
   push(flagged: boolean): void {
@@ -60,8 +55,8 @@ export class SourceWindow {
   /** The window as the changelog stores it. */
   toSnapshot(source: string): DriftSnapshot {
     return {
-      // v4 where there are partial-shift CUSUMs to keep; v3 (readable by agents before them) otherwise.
-      v: this.partial.length ? 4 : 3,
+      // v4: the CUSUM is the partial-shift one; v3 (as agents before it write) the −ln p one.
+      v: this.partialShift ? 4 : 3,
       source,
       ...(this.partition === undefined ? {} : { partition: this.partition }),
       ring: Buffer.from(this.ring).toString('base64'),
@@ -72,7 +67,6 @@ export class SourceWindow {
       startedAt: this.startedAt,
       belowSince: Number.isNaN(this.belowSince) ? null : this.belowSince,
       cusum: this.s * CUSUM_QUANTUM,
-      ...(this.partial.length ? { partialCusums: Array.from(this.partial, (steps) => steps * CUSUM_QUANTUM) } : {}),
       ...(this.offset === undefined ? {} : { offset: this.offset.toString() }),
       ...(this.lastTs === undefined ? {} : { lastTs: this.lastTs }),
     };
@@ -81,10 +75,11 @@ export class SourceWindow {
   /**
    * A window from a changelog snapshot, or undefined for one of another window size or an
    * inconsistent one. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0; one
-   * before v3 without the offset of its last frame (redeliveries are then counted again); one
-   * before v4, or with another number of partial-shift CUSUMs, with those at 0.
+   * before v3 without the offset of its last frame (redeliveries are then counted again). The
+   * CUSUM of a snapshot of the other kind (v4 partial-shift, before it −ln p) restarts at 0:
+   * its units differ.
    */
-  static fromSnapshot(snap: DriftSnapshot, size: number, partialShifts = 0): SourceWindow | undefined {
+  static fromSnapshot(snap: DriftSnapshot, size: number, partialShift = false): SourceWindow | undefined {
     const ring = Buffer.from(snap.ring, 'base64');
     let k = 0;
     for (const b of ring) k += b;
@@ -94,11 +89,7 @@ export class SourceWindow {
       (snap.v === 1 || ((snap.v === 2 || snap.v === 3 || snap.v === 4) && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
       ring.length === size && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
     if (!consistent) return undefined;
-    const w = new SourceWindow(size, partialShifts);
-    const partial = snap.v === 4 ? snap.partialCusums : undefined;
-    if (Array.isArray(partial) && partial.length === partialShifts && partial.every((c) => typeof c === 'number' && c >= 0 && Number.isFinite(c))) {
-      partial.forEach((c, i) => (w.partial[i] = Math.round(c / CUSUM_QUANTUM)));
-    }
+    const w = new SourceWindow(size, partialShift);
     w.ring = new Uint8Array(ring);
     w.next = snap.next;
     w.n = snap.n;
@@ -107,7 +98,7 @@ export class SourceWindow {
     w.startedAt = snap.startedAt;
     w.belowSince = snap.belowSince ?? Number.NaN;
     // At or above this h (a window written under a larger ERT), it starts an episode on the next p-value.
-    w.s = Math.round(cusum! / CUSUM_QUANTUM);
+    w.s = (snap.v === 4) === partialShift ? Math.round(cusum! / CUSUM_QUANTUM) : 0;
     w.partition = snap.partition;
     w.offset = offset;
     w.lastTs = typeof snap.lastTs === 'number' && Number.isFinite(snap.lastTs) ? snap.lastTs : undefined;

@@ -18,7 +18,6 @@ import type { DriftEvent, DriftSnapshot, SilentEpisode } from '../contracts/drif
 import { binomialUpperTail } from './binomial.js';
 import { latticeIndex } from './cusum-lattice.js';
 import { CUSUM_QUANTUM, CUSUM_REFERENCE_STEPS, cusumIncrement } from './ert.js';
-import { partialShiftIncrements } from './partial-shifts.js';
 import { assertDriftOptions, type DriftOptions, type DriftVerdict } from './drift-options.js';
 import { DriftLimits, type DriftThresholds } from './drift-thresholds.js';
 import { SourceWindow, type SourceState } from './drift-window.js';
@@ -82,7 +81,7 @@ export class DriftMonitor {
   observe(source: string, verdict: DriftVerdict, ts: number, partition?: number, offset?: string): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
-      w = new SourceWindow(this.options.window, this.limits.partialSteps.length);
+      w = new SourceWindow(this.options.window, this.limits.partialIncrements !== undefined);
       this.sources.set(source, w);
     }
     const at = partition !== undefined && offset !== undefined && /^\d{1,19}$/.test(offset) ? BigInt(offset) : undefined;
@@ -98,13 +97,12 @@ export class DriftMonitor {
     // The CUSUM needs no full window; a p-value that is not one (absent, NaN, outside [0, 1]) is skipped.
     const p = verdict.pValue;
     if (Number.isFinite(cusumSteps) && typeof p === 'number' && p >= 0 && p <= 1) {
-      w.s = Math.max(0, w.s + cusumIncrement(p) - CUSUM_REFERENCE_STEPS);
+      w.s = Math.max(0, w.s + this.cusumStep(p));
       // Open, the CUSUM is capped at 2h: after the shift ends it falls below h within about
-      // h / (k − E[−ln p]) = h / 0.39 frames, however long the shift lasted.
+      // h / (k − E[−ln p]) = h / 0.39 frames (−ln p CUSUM), however long the shift lasted.
       if (w.active) w.s = Math.min(w.s, 2 * cusumSteps);
-      if (w.partial.length) this.observePartial(w, p);
     }
-    const drifting = w.s >= cusumSteps || this.partialDrifting(w);
+    const drifting = w.s >= cusumSteps;
     const tested = w.n >= this.minFrames;
     const rate = w.k / w.n;
     if (!w.active) {
@@ -124,25 +122,20 @@ export class DriftMonitor {
     if (ts - w.belowSince < this.options.resolveAfterMs) return undefined;
     w.active = false;
     const resolved = { ...this.event('drift-resolved', source, w, ts), startedAt: w.startedAt };
-    w.restartCusums(); // the next episode needs a fresh crossing
+    w.s = 0; // restarted: the next episode needs a fresh crossing
     return resolved;
   }
 
-  /** The partial-shift CUSUMs take the p-value's log-likelihood ratios (capped at 2h while open, as the p-value CUSUM). */
-  private observePartial(w: SourceWindow, p: number): void {
-    const x = latticeIndex(p);
-    const increments = partialShiftIncrements();
-    const limits = this.limits.partialSteps;
-    for (let i = 0; i < w.partial.length; i++) {
-      const s = Math.max(0, w.partial[i]! + increments[i]![x]!);
-      w.partial[i] = w.active ? Math.min(s, 2 * limits[i]!) : s;
-    }
-  }
-
-  private partialDrifting(w: SourceWindow): boolean {
-    const limits = this.limits.partialSteps;
-    for (let i = 0; i < w.partial.length; i++) if (w.partial[i]! >= limits[i]!) return true;
-    return false;
+  /**
+   * The CUSUM's increment for a p-value, in lattice steps: −ln p − 2 ln 2 (ert.ts), or the
+   * partial-shift log-likelihood ratio (partial-shifts.ts); fitted to the calibration's
+   * p-values, −ln p is read up to the cap their law is known to (cusum-lattice.ts).
+   */
+  private cusumStep(p: number): number {
+    const { partialIncrements, capIndex } = this.limits;
+    if (partialIncrements) return partialIncrements[Math.min(latticeIndex(p), capIndex)]!;
+    if (this.current.referenceSize === undefined) return cusumIncrement(p) - CUSUM_REFERENCE_STEPS;
+    return Math.min(latticeIndex(p), capIndex) - CUSUM_REFERENCE_STEPS;
   }
 
   state(source: string): SourceState | undefined {
@@ -160,7 +153,7 @@ export class DriftMonitor {
    * source then starts afresh. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0.
    */
   restore(snap: DriftSnapshot): boolean {
-    const w = SourceWindow.fromSnapshot(snap, this.options.window, this.limits.partialSteps.length);
+    const w = SourceWindow.fromSnapshot(snap, this.options.window, this.limits.partialIncrements !== undefined);
     if (!w) return false;
     this.sources.set(snap.source, w);
     return true;
@@ -229,7 +222,7 @@ export class DriftMonitor {
       if (!w.active || now - w.lastSeen < silenceMs) continue;
       w.active = false;
       w.belowSince = Number.NaN;
-      w.restartCusums();
+      w.s = 0;
       ended.push({ source, startedAt: w.startedAt, lastFrameAt: w.lastTs ?? w.startedAt, window: w.n, flagged: w.k, rate: w.n ? w.k / w.n : 0, p0: this.options.p0 });
     }
     return ended;
