@@ -32,7 +32,8 @@
  * (the agent's monitor); --stream-flag-rate LO,HI keeps the sets whose mixed stream flags that share.
  *
  *   node dist/bench/drift-detection.js --data frames.ndjson --calibration calibration/fmnist-resnet18.json \
- *       --mixture 0.2 --ert 10000 [--fet-windows 50,200,500] [--fet-bootstraps 20000] [--fa-alarms 300] [--markdown]
+ *       --mixture 0.2 --ert 10000 [--fet-windows 50,200,500] [--fet-bootstraps 20000] [--fet-ert N] [--fa-alarms 300] [--markdown]
+ * (--fet-ert: FET's nominal ERT as given instead of searched to the monitor's measured interval.)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -64,6 +65,7 @@ const { values } = parseArgs({
     'fet-windows': { type: 'string', default: '50,200,500' },
     'fet-bootstraps': { type: 'string', default: '20000' },
     'stream-flag-rate': { type: 'string' },
+    'fet-ert': { type: 'string' },
   },
 });
 
@@ -274,7 +276,8 @@ function mixture(data: readonly DataSet[], id: DataSet) {
       return rate >= lo! && rate <= hi!;
     });
   const windows = values['fet-windows'].split(',').map((w) => num('fet-windows', w, (v) => Number.isInteger(v) && v >= 1));
-  const settings = { ert, share, runs, seed, faAlarms, windows, bootstraps: num('fet-bootstraps', values['fet-bootstraps'], (v) => Number.isInteger(v) && v >= 100), maxFrames };
+  const settings = { ert, share, runs, seed, faAlarms, windows, bootstraps: num('fet-bootstraps', values['fet-bootstraps'], (v) => Number.isInteger(v) && v >= 100), maxFrames,
+    ...(values['fet-ert'] ? { fetErt: num('fet-ert', values['fet-ert'], (v) => Number.isInteger(v) && v >= 2) } : {}) };
   const base = { window, p0, resolveAfterMs: Infinity, expectedRunTime: ert, partialShifts: schema.drift.partialShifts.default, referenceSize: reference.length };
   const result = { data: values.data, calibration: values.calibration, ...mixtureComparison(frames(id), sets, base, settings) };
   if (values.out) writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
