@@ -7,7 +7,7 @@ import { criticalCount } from './binomial.js';
 import { combinedRunTime, criticalCountForRunTime, CUSUM_QUANTUM, expectedFramesToFalseAlarmAt, upcrossingFramesToFalseAlarm } from './ert.js';
 import { DEFAULT_EXPECTED_RUN_TIME, type DriftOptions } from './drift-options.js';
 import { capIndex, type CusumSteps } from './cusum-lattice.js';
-import { fullShiftLimit, partialShiftIncrements, partialShiftLimit, UNIFORM_REFERENCE, type LatticeLimit } from './partial-shifts.js';
+import { fullShiftLimit, partialShiftFall, partialShiftIncrements, partialShiftLimit, UNIFORM_REFERENCE, type LatticeLimit } from './partial-shifts.js';
 
 /** The flag count's run time, in ERTs, beside the partial-shift CUSUM. */
 export const FLAG_COUNT_SHARE_PARTIAL = 8;
@@ -44,6 +44,13 @@ export class DriftLimits {
    * undefined for the −ln p CUSUM with the fixed reference value.
    */
   readonly partialIncrements: CusumSteps | undefined;
+  /**
+   * While an episode is open the CUSUM is capped here (steps): 2h for the −ln p CUSUM, which
+   * then falls back below h within about h / 0.39 frames of the shift's end; h plus what the
+   * partial-shift CUSUM loses in one window of ID frames for that one, whose fall (−KL ≈ 0.03
+   * a frame) is slow: it then falls below h within about a window, as the flag rate does.
+   */
+  readonly activeCap: number;
   /** The largest lattice index the CUSUM reads, where it is fitted to the calibration's p-values (src/detect/cusum-lattice.ts). */
   readonly capIndex: number;
   private readonly cusumLimit: LatticeLimit | undefined;
@@ -68,6 +75,8 @@ export class DriftLimits {
     this.cusumSteps = this.cusumLimit?.h ?? Infinity;
     this.partialIncrements = partial ? partialShiftIncrements() : undefined;
     this.capIndex = capIndex(options.referenceSize ?? UNIFORM_REFERENCE);
+    const fall = partial ? Math.ceil(options.window * partialShiftFall(options.referenceSize)) : Infinity;
+    this.activeCap = this.cusumSteps + Math.min(this.cusumSteps, fall);
   }
 
   /**

@@ -98,9 +98,9 @@ export class DriftMonitor {
     const p = verdict.pValue;
     if (Number.isFinite(cusumSteps) && typeof p === 'number' && p >= 0 && p <= 1) {
       w.s = Math.max(0, w.s + this.cusumStep(p));
-      // Open, the CUSUM is capped at 2h: after the shift ends it falls below h within about
-      // h / (k − E[−ln p]) = h / 0.39 frames (−ln p CUSUM), however long the shift lasted.
-      if (w.active) w.s = Math.min(w.s, 2 * cusumSteps);
+      // Open, the CUSUM is capped (DriftLimits.activeCap): after the shift ends it falls below h
+      // within about h / 0.39 frames (−ln p CUSUM) or a window (partial-shift), however long the shift lasted.
+      if (w.active) w.s = Math.min(w.s, this.limits.activeCap);
     }
     const drifting = w.s >= cusumSteps;
     const tested = w.n >= this.minFrames;

@@ -10,7 +10,7 @@
  * shift as well (by at most ln(1 − share + share·a·p_cap^(a−1)) a frame), and its threshold is
  * fitted on the lattice to the conformal p-values' own law (src/detect/cusum-lattice.ts).
  */
-import { latticeRunLength, latticeThreshold, nullIndexLaw, partialShiftSteps, fullShiftSteps, type CusumSteps } from './cusum-lattice.js';
+import { fullShiftSteps, latticeRunLength, latticeThreshold, nullIndexLaw, partialShiftSteps, type CusumSteps } from './cusum-lattice.js';
 import { cusumAverageRunLength, cusumThresholdForRunTime } from './ert.js';
 
 /**
@@ -28,6 +28,15 @@ const partialSteps = partialShiftSteps(PARTIAL_SHIFT.share, PARTIAL_SHIFT.a);
 const fullSteps = fullShiftSteps();
 const laws = new Map<number, Float64Array>();
 const fitted = new Map<string, LatticeLimit>();
+
+/** −E[increment] with no shift, in lattice steps: how fast the partial-shift CUSUM falls once a shift ends (minus a Kullback–Leibler divergence). */
+export function partialShiftFall(referenceSize = UNIFORM_REFERENCE): number {
+  let law = laws.get(referenceSize);
+  if (!law) laws.set(referenceSize, (law = nullIndexLaw(referenceSize)));
+  let mean = 0;
+  law.forEach((q, x) => (mean += q * partialSteps[x]!));
+  return -mean;
+}
 
 /** One CUSUM's threshold and its exact in-control run length. */
 export interface LatticeLimit {

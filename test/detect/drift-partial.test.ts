@@ -114,6 +114,23 @@ describe('the partial-shift CUSUM in the monitor', () => {
     expect(legacy.snapshot('cam')).toMatchObject({ v: 3, cusum: 0, k: snap.k });
   });
 
+  it('ends an episode within about a window of ID frames after a long shift (the cap while open), at the default ERT', () => {
+    const options: DriftOptions = { window: 50, p0: 0.05, resolveAfterMs: 500, partialShifts: true, referenceSize: REFERENCE };
+    const m = new DriftMonitor(options);
+    const random = mulberry32(8);
+    let t = 0;
+    const feed = (p: () => number) => m.observe('cam', { flagged: false, pValue: p() }, (t += 20));
+    for (let i = 0; i < 200; i++) feed(() => conformal(random));
+    let started = false;
+    for (let i = 0; i < 2000; i++) started = feed(() => 1e-4)?.type === 'drift-started' || started;
+    expect(started).toBe(true);
+    let endedAfter = -1;
+    for (let i = 1; i <= 1000 && endedAfter < 0; i++) if (feed(() => conformal(random))?.type === 'drift-resolved') endedAfter = i;
+    // The cap h + W·KL: below h within about a window (50), then resolveAfterMs (25 frames).
+    expect(endedAfter).toBeGreaterThan(25);
+    expect(endedAfter).toBeLessThan(150);
+  });
+
   it('a new calibration with another reference size refits the CUSUM thresholds, and a bad one is refused', () => {
     const m = new DriftMonitor(agent);
     const before = m.thresholds;
