@@ -35,7 +35,7 @@ export class SourceWindow {
   /** @param partialShift the CUSUM is the partial-shift one (src/detect/partial-shifts.ts): snapshots are v4. */
   constructor(
     size: number,
-    readonly partialShift = false,
+    public partialShift = false,
   ) {
     this.ring = new Uint8Array(size);
   }

@@ -71,6 +71,13 @@ export class DriftMonitor {
     assertDriftOptions(this.current);
     if (defaultResolve) this.resolveRate = 2 * p0;
     this.limits = new DriftLimits(this.current);
+    // A calibration with p-values after one without (or the reverse) changes the CUSUM's kind: its units differ, so it restarts.
+    const partial = this.limits.partialIncrements !== undefined;
+    for (const w of this.sources.values()) {
+      if (w.partialShift === partial) continue;
+      w.partialShift = partial;
+      w.s = 0;
+    }
   }
 
   /**
