@@ -24,6 +24,16 @@
  * Output: JSON on stdout (and in --out), or with --markdown a Markdown table; with --suite
  * data/sets/SUITE.json also one row per corruption type with its three severities, and the
  * semantic sets (docs/RESULTS.md#drift-detection-on-the-suite).
+ *
+ * --mixture SHARE (bench/drift-mixture.ts): streams where only SHARE of the frames come from
+ * each shifted set, the monitor against Alibi Detect's online Fisher exact test (windows
+ * --fet-windows, thresholds by simulation with --fet-bootstraps streams) at the same measured
+ * false-alarm rate at --ert; --calibration FILE gives p0 and the verdict's reference size
+ * (the agent's monitor); --stream-flag-rate LO,HI keeps the sets whose mixed stream flags that share.
+ *
+ *   node dist/bench/drift-detection.js --data frames.ndjson --calibration calibration/fmnist-resnet18.json \
+ *       --mixture 0.2 --ert 10000 [--fet-windows 50,200,500] [--fet-bootstraps 20000] [--fet-ert N] [--fa-alarms 300] [--markdown]
+ * (--fet-ert: FET's nominal ERT as given instead of searched to the monitor's measured interval.)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,6 +41,8 @@ import { mulberry32 } from '../src/detect/calibration.js';
 import type { DriftStatistic } from '../src/contracts/drift.js';
 import { DEFAULT_EXPECTED_RUN_TIME, DriftMonitor, type DriftOptions } from '../src/detect/drift.js';
 import { schema } from '../src/config/schema.js';
+import { decodeFloats } from '../src/detect/verdict-rule.js';
+import { mixtureComparison, mixtureMarkdown } from './drift-mixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +60,12 @@ const { values } = parseArgs({
     markdown: { type: 'boolean', default: false },
     suite: { type: 'string' },
     out: { type: 'string' },
+    mixture: { type: 'string' },
+    calibration: { type: 'string' },
+    'fet-windows': { type: 'string', default: '50,200,500' },
+    'fet-bootstraps': { type: 'string', default: '20000' },
+    'stream-flag-rate': { type: 'string' },
+    'fet-ert': { type: 'string' },
   },
 });
 
@@ -143,6 +161,7 @@ function sets() {
   const id = data.find((d) => d.id);
   if (!id) throw new Error(`${values.data}: no set with "id": true`);
   const p0 = values.p0 === undefined ? id.flagged.reduce<number>((s, f) => s + f, 0) / id.flagged.length : num('p0', values.p0, (v) => v > 0 && v < 1);
+  if (values.mixture !== undefined) return mixture(data, id);
   const random = mulberry32(seed);
   const resample = (d: DataSet) => () => {
     const i = Math.floor(random() * d.flagged.length);
@@ -236,6 +255,33 @@ function suiteTables(
     '|---|---:|',
     ...semantic,
   ].join('\n');
+}
+
+/** --mixture: the monitor as the agent runs it (p0 and reference size from --calibration) against FET on partly shifted streams. */
+function mixture(data: readonly DataSet[], id: DataSet) {
+  const share = num('mixture', values.mixture, (v) => v > 0 && v <= 1);
+  if (!values.calibration) throw new Error('--mixture needs --calibration FILE (the calibration the verdicts came from: its p0 and reference size)');
+  const verdict = (JSON.parse(readFileSync(values.calibration, 'utf8')) as { verdict?: { flagRate: number; reference: string } }).verdict;
+  const reference = verdict && decodeFloats(verdict.reference, 'f64');
+  if (!verdict || !reference) throw new Error(`${values.calibration}: no verdict rule with reference statistics (calibrate with --verdict-heads)`);
+  const p0 = values.p0 === undefined ? verdict.flagRate : num('p0', values.p0, (v) => v > 0 && v < 1);
+  const frames = (d: DataSet) => d.flagged.map((f, i) => ({ flagged: f === 1, pValue: d.pValue[i]! }));
+  const idRate = id.flagged.reduce<number>((a, f) => a + f, 0) / id.flagged.length;
+  const [lo, hi] = values['stream-flag-rate'] ? values['stream-flag-rate'].split(',').map(Number) : [0, 1];
+  const sets = data
+    .filter((d) => !d.id)
+    .map((d) => ({ set: d.set, frames: frames(d) }))
+    .filter((d) => {
+      const rate = share * (d.frames.filter((f) => f.flagged).length / d.frames.length) + (1 - share) * idRate;
+      return rate >= lo! && rate <= hi!;
+    });
+  const windows = values['fet-windows'].split(',').map((w) => num('fet-windows', w, (v) => Number.isInteger(v) && v >= 1));
+  const settings = { ert, share, runs, seed, faAlarms, windows, bootstraps: num('fet-bootstraps', values['fet-bootstraps'], (v) => Number.isInteger(v) && v >= 100), maxFrames,
+    ...(values['fet-ert'] ? { fetErt: num('fet-ert', values['fet-ert'], (v) => Number.isInteger(v) && v >= 2) } : {}) };
+  const base = { window, p0, resolveAfterMs: Infinity, expectedRunTime: ert, partialShifts: schema.drift.partialShifts.default, referenceSize: reference.length };
+  const result = { data: values.data, calibration: values.calibration, ...mixtureComparison(frames(id), sets, base, settings) };
+  if (values.out) writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(values.markdown ? mixtureMarkdown(result, `node dist/bench/drift-detection.js ${process.argv.slice(2).join(' ')}`) : JSON.stringify(result, null, 2));
 }
 
 if (values['window-table']) windowTable();

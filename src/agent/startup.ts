@@ -82,7 +82,7 @@ export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: L
     numClasses: scorer.numClasses,
     scoreHead: config.model.verdictHead || 'gaia_z',
     ...(current ? { calibration: { judge: current.judge, ref: current.ref } } : {}),
-    drift: (p0) => driftMonitor(config.drift, p0),
+    drift: (p0, referenceSize) => driftMonitor(config.drift, p0, referenceSize),
     changelog: stream.restore !== undefined,
     camera: cameraFaultOptions(config.camera),
   });

@@ -87,4 +87,10 @@ export const driftSchema = {
     default: 3_600_000,
     env: 'GAIA_DRIFT_IDLE_FORGET_MS',
   },
+  partialShifts: {
+    doc: 'Partial-shift CUSUMs beside the p-value CUSUM: likelihood-ratio CUSUMs for a stream where only a share of the frames is shifted (one camera of a scene partly occluded, a share of frames mis-exposed), which move the p-values too little for the p-value CUSUM and flag too few frames for the window. They share the CUSUM part of drift.expectedRunTime. false: off.',
+    format: 'bool',
+    default: true,
+    env: 'GAIA_DRIFT_PARTIAL_SHIFTS',
+  },
 };

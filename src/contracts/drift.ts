@@ -32,10 +32,10 @@ export interface DriftEvent {
 /**
  * A source's window as plain JSON, for the changelog topic (its state survives restarts and
  * partition moves). The ring is base64 of one byte per verdict, oldest at `next`. v2 adds
- * the CUSUM; restore() still reads v1 (the CUSUM starts at 0).
+ * the CUSUM; v4 marks it the partial-shift CUSUM; restore() still reads v1 (the CUSUM starts at 0).
  */
 export interface DriftSnapshot {
-  readonly v: 1 | 2 | 3;
+  readonly v: 1 | 2 | 3 | 4;
   readonly source: string;
   readonly partition?: number;
   readonly ring: string;
@@ -46,7 +46,10 @@ export interface DriftSnapshot {
   readonly startedAt: number;
   /** null: the rate is not below resolveRate (NaN does not survive JSON). */
   readonly belowSince: number | null;
-  /** v2: the p-value CUSUM, −ln p units (a multiple of the CUSUM quantum). */
+  /**
+   * v2: the p-value CUSUM, −ln p units (a multiple of the CUSUM quantum); in v4 the
+   * partial-shift CUSUM (drift.partialShifts), log-likelihood-ratio units.
+   */
   readonly cusum?: number;
   /**
    * v3: the input offset (on `partition`) of the last frame the window holds: a frame

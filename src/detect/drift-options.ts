@@ -30,6 +30,19 @@ export interface DriftOptions {
   readonly alpha?: number;
   /** The p-value CUSUM (default true); off, the flag count gets the whole ERT. */
   readonly pValueCusum?: boolean;
+  /**
+   * The number of calibration statistics the verdict p-values rank against (the verdict
+   * rule's reference): the CUSUM thresholds are then fitted to the law those p-values have
+   * with no shift (j / (n + 1), j uniform) instead of Uniform(0, 1), whose thinner tail
+   * would make the false-alarm interval longer than configured (src/detect/cusum-lattice.ts).
+   */
+  readonly referenceSize?: number;
+  /**
+   * Partial-shift CUSUMs beside the p-value CUSUM (default false; the agent's drift.partialShifts
+   * turns them on): likelihood-ratio CUSUMs for a stream where only a share of the frames comes
+   * from a shift (PARTIAL_SHIFTS), sharing the CUSUM's part of the ERT.
+   */
+  readonly partialShifts?: boolean;
   /** Expected flag rate with no shift (the calibration's flagRate). */
   readonly p0: number;
   /** No test before the window holds this many verdicts (default: a full window). */
@@ -53,10 +66,11 @@ export function assertDriftOptions(options: DriftOptions): void {
     !(options.window >= 1) ||
     !(alpha === 0 || (alpha > 0 && alpha < 1)) ||
     !(options.p0 > 0 && options.p0 < 1) ||
-    !(ert >= 2 * options.window && ert <= MAX_EXPECTED_RUN_TIME)
+    !(ert >= 2 * options.window && ert <= MAX_EXPECTED_RUN_TIME) ||
+    !(options.referenceSize === undefined || (Number.isInteger(options.referenceSize) && options.referenceSize >= 1))
   ) {
     throw new RangeError(
-      `drift options need window ≥ 1, alpha 0 (derived) or in (0, 1), 0 < p0 < 1, 2·window ≤ expectedRunTime ≤ ${MAX_EXPECTED_RUN_TIME}; got ${JSON.stringify(options)}`,
+      `drift options need window ≥ 1, alpha 0 (derived) or in (0, 1), 0 < p0 < 1, 2·window ≤ expectedRunTime ≤ ${MAX_EXPECTED_RUN_TIME}, referenceSize a whole number ≥ 1 where given; got ${JSON.stringify(options)}`,
     );
   }
 }

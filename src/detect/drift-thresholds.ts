@@ -4,16 +4,13 @@
  * p-value CUSUM's threshold h from its share of the ERT.
  */
 import { criticalCount } from './binomial.js';
-import {
-  combinedRunTime,
-  criticalCountForRunTime,
-  CUSUM_QUANTUM,
-  cusumAverageRunLength,
-  cusumThresholdForRunTime,
-  expectedFramesToFalseAlarmAt,
-  upcrossingFramesToFalseAlarm,
-} from './ert.js';
+import { combinedRunTime, criticalCountForRunTime, CUSUM_QUANTUM, expectedFramesToFalseAlarmAt, upcrossingFramesToFalseAlarm } from './ert.js';
 import { DEFAULT_EXPECTED_RUN_TIME, type DriftOptions } from './drift-options.js';
+import { capIndex, type CusumSteps } from './cusum-lattice.js';
+import { fullShiftLimit, partialShiftFall, partialShiftIncrements, partialShiftLimit, UNIFORM_REFERENCE, type LatticeLimit } from './partial-shifts.js';
+
+/** The flag count's run time, in ERTs, beside the partial-shift CUSUM. */
+export const FLAG_COUNT_SHARE_PARTIAL = 8;
 
 /** The thresholds the options imply, and the false-alarm interval each gives. */
 export interface DriftThresholds {
@@ -21,10 +18,12 @@ export interface DriftThresholds {
   readonly criticalCount: number;
   /** Expected frames between false flag-count alarms at that count (upcrossing approximation). */
   readonly flagCountRunTime: number;
-  /** CUSUM threshold h, in units of −ln p (undefined: the CUSUM is off). */
+  /** CUSUM threshold h, in units of −ln p, or of the log-likelihood ratio for the partial-shift CUSUM (undefined: the CUSUM is off). */
   readonly cusumThreshold?: number;
-  /** Its exact in-control average run length, frames. */
+  /** Its exact in-control average run length, frames (for p-values of the calibration's law where its size is known, else Uniform). */
   readonly cusumRunTime?: number;
+  /** 'partial-shift': the p-value CUSUM adds log-likelihood ratios of a partial shift (drift.partialShifts); absent: −ln p − 2 ln 2. */
+  readonly cusumKind?: 'partial-shift';
   /** Both together: 1 / (1/flagCountRunTime + 1/cusumRunTime). */
   readonly expectedRunTime: number;
   /** Where the flag count's threshold comes from. */
@@ -40,6 +39,21 @@ export class DriftLimits {
   readonly cusumTarget: number;
   /** The CUSUM's threshold h in lattice steps of CUSUM_QUANTUM (Infinity: off). */
   readonly cusumSteps: number;
+  /**
+   * The partial-shift CUSUM's increments per lattice index (src/detect/partial-shifts.ts),
+   * undefined for the −ln p CUSUM with the fixed reference value.
+   */
+  readonly partialIncrements: CusumSteps | undefined;
+  /**
+   * While an episode is open the CUSUM is capped here (steps): 2h for the −ln p CUSUM, which
+   * then falls back below h within about h / 0.39 frames of the shift's end; h plus what the
+   * partial-shift CUSUM loses in one window of ID frames for that one, whose fall (−KL ≈ 0.03
+   * a frame) is slow: it then falls below h within about a window, as the flag rate does.
+   */
+  readonly activeCap: number;
+  /** The largest lattice index the CUSUM reads, where it is fitted to the calibration's p-values (src/detect/cusum-lattice.ts). */
+  readonly capIndex: number;
+  private readonly cusumLimit: LatticeLimit | undefined;
   /** The configured ERT; the flag count's share of it (frames). */
   private readonly ert: number;
   private readonly flagRunTime: number;
@@ -50,21 +64,31 @@ export class DriftLimits {
   constructor(private readonly options: DriftOptions) {
     this.ert = options.expectedRunTime ?? DEFAULT_EXPECTED_RUN_TIME;
     const cusum = options.pValueCusum ?? true;
-    this.flagRunTime = cusum ? 2 * this.ert : this.ert;
+    const partial = cusum && options.partialShifts === true;
+    // Beside the partial-shift CUSUM the flag count is the slower statistic on every shift
+    // measured (docs/RESULTS.md), and its run length the one least exactly known (a
+    // birth–death approximation, and a p0 known to ±0.3 points from 5000 calibration frames
+    // moves it by half): it gets an eighth of the false-alarm rate, not half.
+    this.flagRunTime = !cusum ? this.ert : partial ? FLAG_COUNT_SHARE_PARTIAL * this.ert : 2 * this.ert;
     this.cusumTarget = cusum ? this.cusumShare() : Infinity;
-    this.cusumSteps = cusum ? cusumThresholdForRunTime(this.cusumTarget) : Infinity;
+    this.cusumLimit = !cusum ? undefined : partial ? partialShiftLimit(this.cusumTarget, options.referenceSize) : fullShiftLimit(this.cusumTarget, options.referenceSize);
+    this.cusumSteps = this.cusumLimit?.h ?? Infinity;
+    this.partialIncrements = partial ? partialShiftIncrements() : undefined;
+    this.capIndex = capIndex(options.referenceSize ?? UNIFORM_REFERENCE);
+    const fall = partial ? Math.ceil(options.window * partialShiftFall(options.referenceSize)) : Infinity;
+    this.activeCap = this.cusumSteps + Math.min(this.cusumSteps, fall);
   }
 
   /**
    * The CUSUM gets what the flag count leaves of the false-alarm rate: 1/ERT₂ = 1/ERT − 1/ERT₁,
-   * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, so ERT₂ is
-   * between ERT and 2·ERT). With an explicit alpha the flag count is the operator's: the
-   * CUSUM keeps 2·ERT.
+   * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, or ≥ 8·ERT
+   * beside the partial-shift CUSUM). With an explicit alpha the flag count is the operator's:
+   * the CUSUM keeps what its nominal share would leave (2·ERT, or 8/7·ERT).
    */
   private cusumShare(): number {
     const { window, p0, alpha } = this.options;
-    const flag = alpha ? 2 * this.ert : expectedFramesToFalseAlarmAt(window, p0, this.criticalCount(window));
-    return alpha || !(flag > this.ert) ? 2 * this.ert : Math.round(1 / (1 / this.ert - 1 / flag));
+    const flag = alpha ? this.flagRunTime : expectedFramesToFalseAlarmAt(window, p0, this.criticalCount(window));
+    return alpha || !(flag > this.ert) ? this.flagRunTime / (this.flagRunTime / this.ert - 1) : Math.round(1 / (1 / this.ert - 1 / flag));
   }
 
   /** The flag count that starts an episode at n verdicts in the window. */
@@ -84,13 +108,12 @@ export class DriftLimits {
     const { window, p0 } = this.options;
     const k = this.criticalCount(window);
     const flagCountRunTime = this.options.alpha ? upcrossingFramesToFalseAlarm(window, p0, k) : expectedFramesToFalseAlarmAt(window, p0, k);
-    const cusum = Number.isFinite(this.cusumSteps)
-      ? { cusumThreshold: this.cusumSteps * CUSUM_QUANTUM, cusumRunTime: cusumAverageRunLength(this.cusumSteps) }
-      : {};
+    const cusum = this.cusumLimit ? { cusumThreshold: this.cusumLimit.h * CUSUM_QUANTUM, cusumRunTime: this.cusumLimit.runTime } : {};
     return {
       criticalCount: k,
       flagCountRunTime,
       ...cusum,
+      ...(this.partialIncrements ? { cusumKind: 'partial-shift' as const } : {}),
       expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : [])),
       flagCountFrom: this.options.alpha ? 'alpha' : 'expectedRunTime',
     };

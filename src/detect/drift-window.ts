@@ -32,7 +32,11 @@ export class SourceWindow {
   /** Frame time of the last frame counted. */
   lastTs: number | undefined;
 
-  constructor(size: number) {
+  /** @param partialShift the CUSUM is the partial-shift one (src/detect/partial-shifts.ts): snapshots are v4. */
+  constructor(
+    size: number,
+    public partialShift = false,
+  ) {
     this.ring = new Uint8Array(size);
   }
 
@@ -51,7 +55,8 @@ export class SourceWindow {
   /** The window as the changelog stores it. */
   toSnapshot(source: string): DriftSnapshot {
     return {
-      v: 3,
+      // v4: the CUSUM is the partial-shift one; v3 (as agents before it write) the −ln p one.
+      v: this.partialShift ? 4 : 3,
       source,
       ...(this.partition === undefined ? {} : { partition: this.partition }),
       ring: Buffer.from(this.ring).toString('base64'),
@@ -70,19 +75,21 @@ export class SourceWindow {
   /**
    * A window from a changelog snapshot, or undefined for one of another window size or an
    * inconsistent one. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0; one
-   * before v3 without the offset of its last frame (redeliveries are then counted again).
+   * before v3 without the offset of its last frame (redeliveries are then counted again). The
+   * CUSUM of a snapshot of the other kind (v4 partial-shift, before it −ln p) restarts at 0:
+   * its units differ.
    */
-  static fromSnapshot(snap: DriftSnapshot, size: number): SourceWindow | undefined {
+  static fromSnapshot(snap: DriftSnapshot, size: number, partialShift = false): SourceWindow | undefined {
     const ring = Buffer.from(snap.ring, 'base64');
     let k = 0;
     for (const b of ring) k += b;
     const cusum = snap.v === 1 ? 0 : snap.cusum;
-    const offset = snap.v === 3 && typeof snap.offset === 'string' && /^\d{1,19}$/.test(snap.offset) ? BigInt(snap.offset) : undefined;
+    const offset = (snap.v === 3 || snap.v === 4) && typeof snap.offset === 'string' && /^\d{1,19}$/.test(snap.offset) ? BigInt(snap.offset) : undefined;
     const consistent =
-      (snap.v === 1 || ((snap.v === 2 || snap.v === 3) && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
+      (snap.v === 1 || ((snap.v === 2 || snap.v === 3 || snap.v === 4) && typeof cusum === 'number' && cusum >= 0 && Number.isFinite(cusum))) &&
       ring.length === size && snap.n >= 0 && snap.n <= ring.length && snap.k === k && snap.next >= 0 && snap.next < ring.length;
     if (!consistent) return undefined;
-    const w = new SourceWindow(size);
+    const w = new SourceWindow(size, partialShift);
     w.ring = new Uint8Array(ring);
     w.next = snap.next;
     w.n = snap.n;
@@ -91,7 +98,7 @@ export class SourceWindow {
     w.startedAt = snap.startedAt;
     w.belowSince = snap.belowSince ?? Number.NaN;
     // At or above this h (a window written under a larger ERT), it starts an episode on the next p-value.
-    w.s = Math.round(cusum! / CUSUM_QUANTUM);
+    w.s = (snap.v === 4) === partialShift ? Math.round(cusum! / CUSUM_QUANTUM) : 0;
     w.partition = snap.partition;
     w.offset = offset;
     w.lastTs = typeof snap.lastTs === 'number' && Number.isFinite(snap.lastTs) ? snap.lastTs : undefined;

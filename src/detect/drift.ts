@@ -16,6 +16,7 @@
  */
 import type { DriftEvent, DriftSnapshot, SilentEpisode } from '../contracts/drift.js';
 import { binomialUpperTail } from './binomial.js';
+import { latticeIndex } from './cusum-lattice.js';
 import { CUSUM_QUANTUM, CUSUM_REFERENCE_STEPS, cusumIncrement } from './ert.js';
 import { assertDriftOptions, type DriftOptions, type DriftVerdict } from './drift-options.js';
 import { DriftLimits, type DriftThresholds } from './drift-thresholds.js';
@@ -60,14 +61,23 @@ export class DriftMonitor {
    * A new calibration's baseline rate (a reload): the next verdict is tested against it.
    * Windows keep their verdicts (judged at the old threshold, which a recalibration of the
    * same model moves little) and open episodes stay open, so a reload neither raises nor
-   * hides an alarm by itself. The CUSUM does not depend on p0 and carries on.
+   * hides an alarm by itself. The CUSUMs do not depend on p0 and carry on (their thresholds
+   * follow the new calibration's reference size, given or not).
    */
-  setBaseline(p0: number): void {
+  setBaseline(p0: number, referenceSize?: number): void {
     if (!(p0 > 0 && p0 < 1)) throw new RangeError(`p0 must be in (0, 1), got ${p0}`);
     const defaultResolve = this.current.resolveRate === undefined;
-    this.current = { ...this.current, p0 };
+    this.current = { ...this.current, p0, referenceSize };
+    assertDriftOptions(this.current);
     if (defaultResolve) this.resolveRate = 2 * p0;
     this.limits = new DriftLimits(this.current);
+    // A calibration with p-values after one without (or the reverse) changes the CUSUM's kind: its units differ, so it restarts.
+    const partial = this.limits.partialIncrements !== undefined;
+    for (const w of this.sources.values()) {
+      if (w.partialShift === partial) continue;
+      w.partialShift = partial;
+      w.s = 0;
+    }
   }
 
   /**
@@ -78,7 +88,7 @@ export class DriftMonitor {
   observe(source: string, verdict: DriftVerdict, ts: number, partition?: number, offset?: string): DriftEvent | undefined {
     let w = this.sources.get(source);
     if (!w) {
-      w = new SourceWindow(this.options.window);
+      w = new SourceWindow(this.options.window, this.limits.partialIncrements !== undefined);
       this.sources.set(source, w);
     }
     const at = partition !== undefined && offset !== undefined && /^\d{1,19}$/.test(offset) ? BigInt(offset) : undefined;
@@ -94,10 +104,10 @@ export class DriftMonitor {
     // The CUSUM needs no full window; a p-value that is not one (absent, NaN, outside [0, 1]) is skipped.
     const p = verdict.pValue;
     if (Number.isFinite(cusumSteps) && typeof p === 'number' && p >= 0 && p <= 1) {
-      w.s = Math.max(0, w.s + cusumIncrement(p) - CUSUM_REFERENCE_STEPS);
-      // Open, the CUSUM is capped at 2h: after the shift ends it falls below h within about
-      // h / (k − E[−ln p]) = h / 0.39 frames, however long the shift lasted.
-      if (w.active) w.s = Math.min(w.s, 2 * cusumSteps);
+      w.s = Math.max(0, w.s + this.cusumStep(p));
+      // Open, the CUSUM is capped (DriftLimits.activeCap): after the shift ends it falls below h
+      // within about h / 0.39 frames (−ln p CUSUM) or a window (partial-shift), however long the shift lasted.
+      if (w.active) w.s = Math.min(w.s, this.limits.activeCap);
     }
     const drifting = w.s >= cusumSteps;
     const tested = w.n >= this.minFrames;
@@ -123,6 +133,18 @@ export class DriftMonitor {
     return resolved;
   }
 
+  /**
+   * The CUSUM's increment for a p-value, in lattice steps: −ln p − 2 ln 2 (ert.ts), or the
+   * partial-shift log-likelihood ratio (partial-shifts.ts); fitted to the calibration's
+   * p-values, −ln p is read up to the cap their law is known to (cusum-lattice.ts).
+   */
+  private cusumStep(p: number): number {
+    const { partialIncrements, capIndex } = this.limits;
+    if (partialIncrements) return partialIncrements[Math.min(latticeIndex(p), capIndex)]!;
+    if (this.current.referenceSize === undefined) return cusumIncrement(p) - CUSUM_REFERENCE_STEPS;
+    return Math.min(latticeIndex(p), capIndex) - CUSUM_REFERENCE_STEPS;
+  }
+
   state(source: string): SourceState | undefined {
     return this.sources.get(source)?.state;
   }
@@ -138,7 +160,7 @@ export class DriftMonitor {
    * source then starts afresh. A v1 snapshot (before the CUSUM) restores with the CUSUM at 0.
    */
   restore(snap: DriftSnapshot): boolean {
-    const w = SourceWindow.fromSnapshot(snap, this.options.window);
+    const w = SourceWindow.fromSnapshot(snap, this.options.window, this.limits.partialIncrements !== undefined);
     if (!w) return false;
     this.sources.set(snap.source, w);
     return true;

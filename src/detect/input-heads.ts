@@ -129,6 +129,11 @@ export class InputAwareJudge implements Judge {
     return this.inner.flagRate;
   }
 
+  /** The inner rule's calibration size: what the drift monitor fits its thresholds to. */
+  get referenceSize(): number | undefined {
+    return this.inner.referenceSize;
+  }
+
   judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement {
     return this.inner.judge(this.view(raw), i);
   }

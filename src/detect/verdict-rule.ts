@@ -151,6 +151,8 @@ export interface Judge {
   readonly rawThreshold: number;
   /** p0: the fraction of in-distribution frames it flags. */
   readonly flagRate: number;
+  /** How many calibration statistics its p-values rank against (undefined: it gives none); the drift monitor fits its CUSUMs to their law. */
+  readonly referenceSize?: number;
   /** Judges frame i of a scored batch (`raw[head][i]`: the head's raw output). */
   judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement;
   /** When a frame is flagged, in words. */
@@ -185,6 +187,10 @@ export class VerdictRule implements Judge {
 
   get heads(): readonly string[] {
     return this.ruleHeads.map((h) => h.name);
+  }
+
+  get referenceSize(): number {
+    return this.reference.size;
   }
 
   judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement {
@@ -230,6 +236,10 @@ export class HeadJudge implements Judge {
 
   get flagRate(): number {
     return this.calibration.flagRate;
+  }
+
+  get referenceSize(): number | undefined {
+    return this.reference?.size;
   }
 
   judge(raw: Readonly<Record<string, ArrayLike<number>>>, i: number): Judgement {

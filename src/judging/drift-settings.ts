@@ -4,13 +4,19 @@ import { DriftMonitor, type DriftThresholds } from '../detect/drift.js';
 
 type DriftConfig = Readonly<Config['drift']>;
 
-/** A drift monitor with the configured windows and expected run time, for baseline flag rate p0. */
-export function driftMonitor(drift: DriftConfig, p0: number): DriftMonitor {
+/**
+ * A drift monitor with the configured windows and expected run time, for baseline flag rate p0
+ * and verdict p-values ranked against `referenceSize` calibration statistics.
+ */
+export function driftMonitor(drift: DriftConfig, p0: number, referenceSize?: number): DriftMonitor {
   return new DriftMonitor({
     window: drift.window,
     expectedRunTime: drift.expectedRunTime,
     ...(drift.alpha > 0 ? { alpha: drift.alpha } : {}),
     pValueCusum: drift.pValueCusum,
+    // The partial-shift CUSUM reads verdict p-values: without reference statistics there are none.
+    partialShifts: drift.partialShifts && referenceSize !== undefined,
+    ...(referenceSize === undefined ? {} : { referenceSize }),
     p0,
     resolveAfterMs: drift.resolveAfterMs,
     ...(drift.resolveRate > 0 ? { resolveRate: drift.resolveRate } : {}),
@@ -28,6 +34,7 @@ export function driftInWords(drift: DriftConfig, t: DriftThresholds): string {
   const hours = t.expectedRunTime / fps / 3600;
   const when = hours >= 48 ? `${(hours / 24).toPrecision(3)} days` : `${hours.toPrecision(3)} hours`;
   const flag = `window ${drift.window}, episode at ${t.criticalCount} flagged${t.flagCountFrom === 'alpha' ? ` (drift.alpha ${drift.alpha})` : ''} (alone a false one every ${frames(t.flagCountRunTime)} frames)`;
-  const cusum = t.cusumThreshold === undefined ? 'p-value CUSUM off' : `p-value CUSUM h ${t.cusumThreshold.toFixed(2)} (alone every ${frames(t.cusumRunTime!)} frames)`;
+  const kind = t.cusumKind === 'partial-shift' ? 'partial-shift p-value CUSUM' : 'p-value CUSUM';
+  const cusum = t.cusumThreshold === undefined ? 'p-value CUSUM off' : `${kind} h ${t.cusumThreshold.toFixed(2)} (alone every ${frames(t.cusumRunTime!)} frames)`;
   return `a false episode every ${frames(t.expectedRunTime)} frames per source (${when} at ${fps} fps; drift.expectedRunTime ${drift.expectedRunTime}); ${flag}; ${cusum}`;
 }

@@ -42,7 +42,7 @@ export interface JudgingOptions {
   /** What judges from the start; without it frames get scores but no verdicts until swap(). */
   readonly calibration?: ActiveCalibration;
   /** Makes the drift monitor for a baseline flag rate p0; without it there are no drift episodes. */
-  readonly drift?: (p0: number) => DriftMonitor;
+  readonly drift?: (p0: number, referenceSize?: number) => DriftMonitor;
   /** A changelog topic keeps the drift windows: each batch carries those it touched, and a moved partition's state follows it. */
   readonly changelog?: boolean;
   /** The camera's own faults: frozen streams and broken-frame episodes per source (camera.*); absent: not checked. */
@@ -68,7 +68,7 @@ export class Judging {
   constructor(private readonly o: JudgingOptions) {
     this.active = o.calibration;
     this.camera = o.camera ? new CameraFaults(o.camera) : undefined;
-    this.monitor = o.calibration && o.drift ? o.drift(o.calibration.judge.flagRate) : undefined;
+    this.monitor = o.calibration && o.drift ? o.drift(o.calibration.judge.flagRate, o.calibration.judge.referenceSize) : undefined;
   }
 
   get calibration(): ActiveCalibration | undefined {
@@ -124,8 +124,8 @@ export class Judging {
   swap(next: ActiveCalibration, ts: number): CalibrationChangedEvent {
     const previous = this.active;
     this.active = next;
-    if (this.monitor) this.monitor.setBaseline(next.judge.flagRate);
-    else if (this.o.drift) this.monitor = this.o.drift(next.judge.flagRate);
+    if (this.monitor) this.monitor.setBaseline(next.judge.flagRate, next.judge.referenceSize);
+    else if (this.o.drift) this.monitor = this.o.drift(next.judge.flagRate, next.judge.referenceSize);
     return calibrationChanged({ model: this.o.model, modelFingerprint: this.o.fingerprint }, previous?.ref ?? null, next.ref, ts);
   }
 

@@ -1,0 +1,68 @@
+/**
+ * The agent's drift monitor (drift.partialShifts, its threshold fitted to the calibration's
+ * own p-values) on real verdicts: both bundled models score the held-out Fashion-MNIST
+ * evaluation half (never used for calibration; test/fixtures/sets), the calibration's verdict
+ * rule judges it as the agent does, and the monitor the agent builds (driftMonitor, with the
+ * rule's reference size) raises false episodes on a seeded resampled stream of those verdicts
+ * at 0.8–1.25× an ERT of 10 000 frames (the monitor before drift.partialShifts ran 1.44× on
+ * the reference model: docs/RESULTS.md#partly-shifted-streams-against-alibi-detects-online-fisher-exact-test).
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { HeadName } from '../../src/compile/heads.js';
+import { mulberry32 } from '../../src/detect/calibration.js';
+import { openFrameSet } from '../../src/frames/frame-set.js';
+import { readFeatureStats } from '../../src/calibration/calibration-file.js';
+import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
+import { driftMonitor } from '../../src/judging/drift-settings.js';
+import { scoreSet } from '../../src/offline/score-set.js';
+import { openOfflineSession } from '../../src/offline/session.js';
+
+const EVAL_HALF = join(import.meta.dirname, '..', 'fixtures', 'sets', 'fmnist-eval');
+const ERT = 10_000;
+const ALARMS = 300;
+
+describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s: the agent drift monitor on held-out verdicts', (name) => {
+  it(`raises false episodes 0.8–1.25× an ERT of ${ERT} apart`, async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { 'model.dir': `models/${name}`, 'runtime.executionProviders': ['cpu'], 'runtime.maxBatch': 128, 'drift.expectedRunTime': ERT },
+    });
+    const path = join('calibration', `${name}.json`);
+    const session = await openOfflineSession(config, {
+      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis'] as HeadName[],
+      headSettings: { featureStats: await readFeatureStats(path) },
+    });
+    try {
+      const calibration = await loadCalibration(path, { model: name, fingerprint: session.fingerprint });
+      const scores = await scoreSet(await openFrameSet(EVAL_HALF), session.pre, session.scorer, { batch: 128, onBadFrame: 'stop' });
+      const judge = judgeOf(path, calibration);
+      const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge(scores.heads, i));
+      expect(judge.referenceSize).toBeGreaterThanOrEqual(1000);
+      const make = () => driftMonitor(config.drift, judge.flagRate, judge.referenceSize);
+      expect(make().thresholds.cusumKind).toBe('partial-shift');
+
+      const random = mulberry32(25);
+      const gaps: number[] = [];
+      let monitor = make();
+      let since = 0;
+      for (let frame = 0; gaps.length < ALARMS && frame < ALARMS * 5 * ERT; frame++) {
+        since++;
+        const v = verdicts[Math.floor(random() * verdicts.length)]!;
+        if (monitor.observe('cam', { flagged: v.flagged, pValue: v.pValue! }, frame)) {
+          gaps.push(since);
+          since = 0;
+          monitor = make();
+        }
+      }
+      const measured = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+      console.log(`${name}: ${gaps.length} false drift episodes on resampled held-out verdicts, mean ${measured.toFixed(0)} frames apart at ERT ${ERT} (${(measured / ERT).toFixed(2)}×)`);
+      expect(gaps.length).toBe(ALARMS);
+      expect(measured / ERT).toBeGreaterThanOrEqual(0.8);
+      expect(measured / ERT).toBeLessThanOrEqual(1.25);
+    } finally {
+      await session.scorer.close();
+    }
+  }, 180_000);
+});
