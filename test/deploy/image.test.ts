@@ -129,7 +129,8 @@ describe.skipIf(missing !== undefined)(missing ? `the container test is skipped:
     const base = `http://127.0.0.1:${port}`;
     await until('/readyz', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 120_000);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(await inspect(container, '{{json .Config.Healthcheck.Test}}')).toContain('gaia-healthcheck.js');
+    const config = JSON.parse(await inspect(container, '{{json .Config}}')) as { Healthcheck?: { Test?: string[] } };
+    expect(config.Healthcheck?.Test ?? [], 'the image declares no HEALTHCHECK').toContain('bin/gaia-healthcheck.js');
     // The first check runs one interval (15 s) after the start.
     const status = await until('a healthy container', async () => {
       const s = await inspect(container, '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}');
