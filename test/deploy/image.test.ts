@@ -29,6 +29,8 @@ const MOUNT = '/models/my-camera-model';
 const GRACE_S = 45;
 const missing = engineMissing();
 if (missing && process.env.GAIA_REQUIRE_DOCKER === '1') throw new Error(`GAIA_REQUIRE_DOCKER=1 but ${missing}`);
+// Said where a run's output shows it, not only in a skipped test's name.
+if (missing) console.warn(`test/deploy/image.test.ts: the container test is skipped: ${missing}`);
 
 const freePort = () =>
   new Promise<number>((resolve) => {
