@@ -49,9 +49,10 @@ LABEL org.opencontainers.image.title="gaia-sentinel" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/gaia-sentinel/gaia-sentinel"
 WORKDIR /app
-# GAIA_MODEL_DIR: the bundled example by default; set it to the folder your package is mounted on.
+# GAIA_MODEL_DIR: the bundled example (relative to /app) by default; set it to the folder your
+# package is mounted on.
 ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0 \
-    GAIA_MODEL_DIR=/app/models/fmnist-cnn
+    GAIA_MODEL_DIR=models/fmnist-cnn
 COPY --from=runtime-files-cpu /app/node_modules node_modules
 COPY --from=runtime-files-cpu /app/dist/src dist/src
 COPY package.json LICENSE README.md ./
@@ -90,7 +91,7 @@ COPY --from=deps-cpu /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --system --gid 10001 gaia && useradd --system --uid 10001 --gid gaia --home-dir /app --shell /usr/sbin/nologin gaia
 WORKDIR /app
 ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0 \
-    GAIA_MODEL_DIR=/app/models/fmnist-cnn
+    GAIA_MODEL_DIR=models/fmnist-cnn
 COPY --from=runtime-files-gpu /app/node_modules node_modules
 COPY --from=runtime-files-gpu /app/dist/src dist/src
 # The build fails here, not on a GPU node later, when the base lacks a library the CUDA
