@@ -14,7 +14,7 @@ answers() { $SUDO docker info >/dev/null 2>&1; }
 case "${1:-}" in
   start)
     if answers; then echo "running"; exit 0; fi
-    if ! command -v dockerd >/dev/null; then
+    if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
       echo "== installing docker.io (Debian's Docker engine)" >&2
       $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker.io >&2 \
         || { echo "could not install docker.io" >&2; exit 1; }
