@@ -9,13 +9,12 @@
  * second start loads the compiled graph from the package, with no compile.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../src/detect/calibration.js';
+import { badFrame, cameraFrame, writeFrames } from '../helpers/camera-frames.js';
 import { agentTopics, collect, testKafka, topicEnv } from '../helpers/kafka-agent.js';
 import { kafkaBrokers, uniqueName } from '../setup/kafka-context.js';
 
@@ -31,42 +30,6 @@ const names = {
   HELDOUT: join(work, 'frames', 'heldout'),
   BAD: join(work, 'frames', 'bad'),
 };
-
-/** One camera's frame: the scene with its boxes moved a little, under this frame's light, with noise. */
-async function cameraFrame(random: () => number): Promise<Buffer> {
-  const [w, h] = [64, 36];
-  const px = Buffer.alloc(w * h * 3);
-  const light = 0.8 + 0.4 * random();
-  const boxes = [0, 1, 2, 3].map((i) => ({ x: 6 + i * 14 + Math.round(4 * random()), y: 16 + Math.round(6 * random()), w: 8 + Math.round(3 * random()), h: 8, c: [150 + 20 * i, 90, 60 + 30 * i] }));
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const sky = y < 14;
-      let c = sky ? [120 + 3 * y, 150 + 3 * y, 210] : [90, 85 - y, 70];
-      for (const b of boxes) if (x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) c = b.c;
-      for (let k = 0; k < 3; k++) px[3 * (y * w + x) + k] = Math.max(0, Math.min(255, Math.round(c[k]! * light + 16 * (random() - 0.5))));
-    }
-  }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).resize(1920, 1080, { kernel: 'cubic' }).jpeg({ quality: 85 }).toBuffer();
-}
-
-/** Frames a camera sends when something is wrong: a lens cap, a blinded sensor, static, a broken link. */
-async function badFrame(i: number, random: () => number): Promise<Buffer> {
-  const [w, h] = [64, 36];
-  const px = Buffer.alloc(w * h * 3);
-  for (let p = 0; p < w * h; p++) {
-    for (let k = 0; k < 3; k++) {
-      const v = [8 * random(), 240 + 15 * random(), 255 * random(), ((p % w) >> 2) % 2 ? 255 : 0][i % 4]!;
-      px[3 * p + k] = Math.round(v);
-    }
-  }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).resize(1920, 1080, { kernel: 'nearest' }).jpeg({ quality: 85 }).toBuffer();
-}
-
-async function writeFrames(dir: string, count: number, seed: number, make: (i: number, random: () => number) => Promise<Buffer>): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const random = mulberry32(seed);
-  for (let i = 0; i < count; i++) await sharp(await make(i, random)).toFile(join(dir, `frame-${String(i).padStart(5, '0')}.jpg`));
-}
 
 /** A step of the page, run as written (npx gaia-sentinel: this checkout's CLI), with the page's names and `env` set. */
 function step(name: string, env: Record<string, string> = {}) {

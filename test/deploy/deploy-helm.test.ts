@@ -8,34 +8,20 @@
  * the drain deadline, autoscaling never exceeds the partitions. Installing it into a cluster
  * is not done here.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, parse } from 'yaml';
+import { parse } from 'yaml';
+import { CHART, helmTemplate, KUBE_VERSION, tool, type Obj } from '../helpers/helm.js';
 import { loadConfig } from '../../src/config/load.js';
 import { CONFIG_KEYS } from '../../src/config/keys.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CHART = 'deploy/helm/gaia-sentinel';
-/** The cluster version helm renders for (a helm built with go install defaults to 1.20). */
-const KUBE_VERSION = '1.33.0';
-const BIN = process.env.GAIA_TOOLS_BIN ?? join(homedir(), '.cache', 'gaia-sentinel', 'tools', 'bin');
-
-function tool(name: string, args: string[], input?: string) {
-  const path = join(BIN, name);
-  if (!existsSync(path)) throw new Error(`${path} is missing: build it with scripts/build-k8s-tools.sh (needs Go and the Go module proxy)`);
-  const r = spawnSync(path, args, { cwd: ROOT, encoding: 'utf8', ...(input === undefined ? {} : { input }) });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-type Obj = { kind: string; apiVersion: string; metadata: { name: string }; spec: Record<string, any> };
 
 function render(set: string[] = []): { text: string; objects: Obj[] } {
-  const r = tool('helm', ['template', 'gaia', CHART, '--kube-version', KUBE_VERSION, ...set.flatMap((s) => ['--set', s])]);
+  const r = helmTemplate(set);
   expect(r.code, r.err).toBe(0);
-  return { text: r.out, objects: parseAllDocuments(r.out).map((d) => d.toJSON() as Obj).filter(Boolean) };
+  return r;
 }
 
 const FULL = [

@@ -61,8 +61,14 @@ describe('the CPU image, built step by step without a Docker engine', () => {
   it("denies onnxruntime-node's install script (its CUDA download) to npm, and the GPU image runs that script itself", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
     expect(pkg.allowScripts).toMatchObject({ 'onnxruntime-node': false, sharp: true });
-    // npm rebuild would skip the denied script silently: the GPU stage must call it directly.
-    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install/);
+    // npm rebuild would skip the denied script silently: the GPU stage must call it directly,
+    // with a value the script reads (skip / 1 / true / ON: "cuda12" counts as unset).
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/ONNXRUNTIME_NODE_INSTALL=1 node node_modules\/onnxruntime-node\/script\/install/);
+    // The provider is a CUDA 13 build (docs/DEPLOY.md): the GPU base must be CUDA 13 with cuDNN,
+    // and the build checks that every library the provider links is there.
+    expect(dockerfile).toMatch(/^ARG CUDA_IMAGE=nvidia\/cuda:13\.[\d.]+-cudnn-runtime-/m);
+    expect(dockerfile).toContain('RUN sh scripts/image/check-cuda-provider.sh node_modules/onnxruntime-node/bin/napi-v6/linux/x64');
   });
 
   it('installs from the package files alone, then keeps only what runs: no dev dependencies, tests or foreign binaries', () => {

@@ -21,7 +21,7 @@ import { openFrameSet } from '../../src/frames/frame-set.js';
 import { Judging } from '../../src/judging/judging.js';
 import { scoreSet } from '../../src/offline/score-set.js';
 import { openOfflineSession } from '../../src/offline/session.js';
-import { CAMERA_FAULTS, cameraFrames, faultFrame, hasCameraPhotos, type CameraFault } from '../helpers/camera-frames.js';
+import { CAMERA_FAULTS, cameraFrames, faultFrame, hasCameraPhotos, type CameraFault } from '../helpers/camera-fault-frames.js';
 import { capture } from '../helpers/capture.js';
 
 const INPUT = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat', 'input_complexity'];

@@ -19,7 +19,7 @@ import { openOfflineSession, type OfflineSession } from '../../src/offline/sessi
 import type { Scorer } from '../../src/runtime/scorer.js';
 import { runPipeline } from '../../src/stream/pipeline.js';
 import { AgentMetrics, MetricsRegistry } from '../../src/telemetry/metrics.js';
-import { OPENCV_DATA, rng } from '../helpers/camera-frames.js';
+import { OPENCV_DATA, rng } from '../helpers/camera-fault-frames.js';
 import { assertValid } from '../helpers/contract.js';
 
 let session: OfflineSession;
