@@ -21,6 +21,7 @@ import { TelemetryServer } from '../telemetry/http-server.js';
 import { AgentMetrics, MetricsRegistry, type CalibrationMetrics } from '../telemetry/metrics.js';
 import { buildInfo } from '../version.js';
 import { ConsoleView } from './console-view.js';
+import { compiledEvidenceHeads, evidenceToken, openEvidence } from './evidence-wiring.js';
 import type { HealthBoard } from './health.js';
 import { openStream, type Stream } from './open-stream.js';
 
@@ -52,10 +53,12 @@ export interface AgentParts {
 
 /** Opens every part; `closers` gets each one's release as it opens (the caller releases them on failure). */
 export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: Logger, board: HealthBoard, closers: Array<() => Promise<unknown>>): Promise<AgentParts> {
+  // Read first: a missing or bad token file stops the start before anything opens.
+  const evidenceTokenValue = evidenceToken(config);
   const registry = new MetricsRegistry();
   const telemetry = await startTelemetry(config, registry, board, log);
   if (telemetry) closers.push(() => telemetry.close());
-  const { pkg, scorer, fingerprint, calibration } = await openScoring(config, log, board, closers);
+  const { pkg, scorer, fingerprint, calibration, taps } = await openScoring(config, log, board, closers);
   const name = pkg.manifest.name;
   const metrics = new AgentMetrics(registry, {
     model: name,
@@ -83,6 +86,7 @@ export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: L
     ...(current ? { calibration: { judge: current.judge, ref: current.ref } } : {}),
     drift: (p0) => driftMonitor(config.drift, p0),
     changelog: stream.restore !== undefined,
+    evidence: openEvidence(config, pkg, taps, telemetry, evidenceTokenValue),
   });
   const drift = judging.drift;
   if (drift) {
@@ -137,7 +141,8 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
   const defaultPath = defaultCalibrationPath(name, pkg.dir);
   const reading = await readCalibration(config.calibration.path || defaultPath, head, [], false, name);
   const judgeHeads = reading?.needs.judgeHeads ?? (head ? [head] : []);
-  const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads])];
+  const extra = compiledEvidenceHeads(config);
+  const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads, ...extra])];
   const featureStats = reading?.needs.featureStats;
   const started = performance.now();
   const r = config.runtime;
@@ -152,6 +157,8 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
       shapes: { maxBatch: r.maxBatch, pad: r.padBatches as ShapePolicy, warmup: r.warmup as ShapePolicy },
       taps: config.model.taps,
       heads: compiledHeads,
+      // A model the saliency head cannot serve still runs, its evidence without overlays.
+      optional: extra.filter((h) => h !== 'gaia_z_ratios'),
       ...(featureStats ? { headSettings: { featureStats } } : {}),
       // convict has checked it against the schema's list.
       gaiaZMode: config.model.gaiaZMode as GaiaZMode,
@@ -182,7 +189,7 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
   const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats: featureStats !== undefined, defaultPath }, reading);
   const judge = calibration.current?.judge;
   if (judge) log.info({ calibration: calibration.path, verdict: judge.describe(), heads: judge.heads, p0: judge.flagRate }, 'calibration loaded');
-  return { pkg, scorer, fingerprint, calibration };
+  return { pkg, scorer, fingerprint, calibration, taps: compiled.taps };
 }
 
 /**

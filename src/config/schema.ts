@@ -7,6 +7,7 @@ import { calibrationSchema, driftSchema } from './schema-drift.js';
 import { logSchema, shutdownTimeoutSchema, telemetrySchema } from './schema-operations.js';
 import { framesSchema, modelSchema, runtimeSchema } from './schema-scoring.js';
 import { kafkaSchema, replaySchema, sourceSchema } from './schema-source.js';
+import { evidenceSchema } from './schema-evidence.js';
 
 // The sections live in schema-*.ts; this order is the keys' order (CONFIG_KEYS, docs/CONFIG.md).
 export const schema = {
@@ -21,4 +22,5 @@ export const schema = {
   frames: framesSchema,
   replay: replaySchema,
   log: logSchema,
+  evidence: evidenceSchema,
 };

@@ -20,6 +20,7 @@ import type { SourceMessage } from '../contracts/stream.js';
 import type { DriftMonitor } from '../detect/drift.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import type { ScoreBatch } from '../runtime/scorer.js';
+import type { Evidence } from './evidence.js';
 import { calibrationChanged, driftAlert, driftSilent, driftStateReset, frameOodEvent } from './events.js';
 import { verdictRecords } from './verdicts.js';
 
@@ -42,6 +43,8 @@ export interface JudgingOptions {
   readonly drift?: (p0: number) => DriftMonitor;
   /** A changelog topic keeps the drift windows: each batch carries those it touched, and a moved partition's state follows it. */
   readonly changelog?: boolean;
+  /** Keeps the most anomalous frames per source and freezes them into each drift episode; drift events then link to its page. */
+  readonly evidence?: Evidence;
 }
 
 /** A judged batch: what the delivery stage publishes for it. */
@@ -91,11 +94,13 @@ export class Judging {
     });
     const events: AlertEvent[] = [];
     if (judge) {
-      for (const record of records) {
+      const evidence = this.o.evidence;
+      records.forEach((record, i) => {
         if (record.flagged) events.push(frameOodEvent(record, judge.rawThreshold));
+        evidence?.observe(messages[i]!, record, out, i);
         const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition, record.offset);
-        if (episode) events.push(driftAlert(episode, record));
-      }
+        if (episode) events.push(driftAlert(episode, record, evidence?.onDrift(episode)));
+      });
     }
     if (!drift || !this.o.changelog) return { records, events };
     const touched = new Map(records.map((r) => [r.source, r.partition] as const));
@@ -123,7 +128,10 @@ export class Judging {
     const drift = this.monitor;
     const orphaned = this.o.changelog ? [] : (drift?.activeOn(partitions) ?? []);
     const resets = orphaned.map((s) => driftStateReset(s, this.provenance, drift?.startedAt(s), MOVED_WITHOUT_CHANGELOG, ts));
-    return { sources: drift?.forgetPartitions(partitions) ?? [], resets };
+    for (const r of resets) this.o.evidence?.endWithout(r.source, 'reset', r.startedAt);
+    const sources = drift?.forgetPartitions(partitions) ?? [];
+    this.o.evidence?.forget(sources);
+    return { sources, resets };
   }
 
   /** The drift windows a changelog kept for sources on `partitions`; returns how many were restored (undefined: no drift monitor yet). */
@@ -150,6 +158,7 @@ export class Judging {
         })
       : [];
     for (const s of sources) drift.forget(s);
+    this.o.evidence?.forget(sources);
     return { sources, states };
   }
 
@@ -162,6 +171,7 @@ export class Judging {
     if (!drift) return { events: [], states: [] };
     const ended = drift.endSilent(silenceMs, now);
     const events = ended.map((e) => driftSilent(e, this.provenance, silenceMs, now));
+    for (const e of ended) this.o.evidence?.endWithout(e.source, 'silent', e.startedAt);
     const states = this.o.changelog
       ? ended.map(({ source }) => {
           const snapshot = drift.snapshot(source) ?? null;
