@@ -2,6 +2,8 @@
  * One source's evidence ring: the `size` most anomalous of its recent frames (smallest
  * verdict p-value; the newer wins a tie), where recent means within the last `window`
  * frames of the source (the drift window), so the ring follows what the drift test sees.
+ * A frame is compared with the ring as it is when it arrives (no history is kept): a frame
+ * that did not enter does not come back when a more anomalous one leaves the window.
  * Entries are mutable boxes: a frame's thumbnail arrives after it entered, and an episode
  * frozen in between shows it as soon as it is there.
  */

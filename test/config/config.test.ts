@@ -84,6 +84,7 @@ describe('loadConfig defaults', () => {
       frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: [], source: 'camera-1', fps: 400 },
       log: { level: 'info', format: 'auto' },
+      evidence: { enabled: true, framesPerSource: 8, sources: 50, recentEpisodes: 20, thumbnailSize: 96, publicBaseUrl: '', tokenFile: '' },
     });
   });
 
@@ -120,6 +121,7 @@ describe('environment variables', () => {
       frames: { maxBytes: 1024, maxPixels: 250_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: ['frames/a', 'frames/b'], source: 'camera-1', fps: 400 },
       log: { level: 'debug', format: 'auto' },
+      evidence: { enabled: true, framesPerSource: 8, sources: 50, recentEpisodes: 20, thumbnailSize: 96, publicBaseUrl: '', tokenFile: '' },
     });
   });
 
