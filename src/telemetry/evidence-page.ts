@@ -23,8 +23,8 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:0}
 .open{background:#fde2e1;color:#a4161a}.resolved{background:#dff3e4;color:#1b6e35}.silent,.reset{background:#e8eaed;color:#3c4043}
 .frames{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}
 .frame{background:#fafbfc;border:1px solid #e3e6ea;border-radius:4px;padding:6px;width:212px;font-size:12px}
-.pics{display:flex;gap:4px}.pic{position:relative;width:96px;height:96px;background:#222;display:flex;align-items:center;justify-content:center}
-.pic img{max-width:96px;max-height:96px;image-rendering:pixelated}.pic img.overlay{position:absolute;inset:0;margin:auto}
+.pics{display:flex;gap:4px;height:96px;margin-bottom:6px}.pic{position:relative;flex:0 0 96px;width:96px;height:96px;overflow:hidden;background:#222;display:flex;align-items:center;justify-content:center}
+.pic img{display:block;max-width:96px;max-height:96px}.pic img.overlay{position:absolute;inset:0;margin:auto}
 .none{color:#aaa;font-size:11px;text-align:center}
 table{border-collapse:collapse;margin-top:4px}td{padding:0 6px 0 0;vertical-align:top}
 .fired{color:#a4161a;font-weight:600}.num{font-variant-numeric:tabular-nums}
@@ -43,7 +43,7 @@ function image(uri: string | undefined, cls: string, alt: string): string {
 
 function windowLine(label: string, w: EvidenceWindow | undefined): string {
   if (!w) return '';
-  const stat = w.statistic ? `, by the ${escapeHtml(w.statistic)}` : '';
+  const stat = w.statistic ? `, by the ${w.statistic === 'p-value-cusum' ? 'p-value CUSUM' : escapeHtml(w.statistic.replace(/-/g, ' '))}` : '';
   return `<div class="num">${label} ${time(w.ts)}: ${w.flagged}/${w.window} frames flagged (${(100 * w.rate).toFixed(1)}% vs p0 ${(100 * w.p0).toFixed(1)}%, p = ${num(w.pValue)})${stat}</div>`;
 }
 
