@@ -51,7 +51,7 @@ LABEL org.opencontainers.image.title="gaia-sentinel" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/gaia-sentinel/gaia-sentinel"
 WORKDIR /app
-ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0
+ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0 GAIA_EVIDENCE_ENABLED=false
 COPY --from=runtime-files-cpu /app/node_modules node_modules
 COPY --from=runtime-files-cpu /app/dist/src dist/src
 COPY package.json LICENSE README.md ./
@@ -77,7 +77,7 @@ LABEL org.opencontainers.image.title="gaia-sentinel" \
 COPY --from=deps-cpu /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --system --gid 10001 gaia && useradd --system --uid 10001 --gid gaia --home-dir /app --shell /usr/sbin/nologin gaia
 WORKDIR /app
-ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0
+ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0 GAIA_EVIDENCE_ENABLED=false
 COPY --from=runtime-files-gpu /app/node_modules node_modules
 COPY --from=runtime-files-gpu /app/dist/src dist/src
 COPY package.json LICENSE README.md ./

@@ -16,7 +16,10 @@ export function agentObserver(metrics: AgentMetrics, view: ConsoleView, log: Log
       metrics.verdict(r);
       view.verdict(r);
     },
-    event: (e) => view.event(e),
+    event: (e) => {
+      metrics.driftEvent(e);
+      view.event(e);
+    },
     deadLetter: (d) => {
       metrics.deadLetter(d);
       log.warn({ source: d.key, frame: d.frameId, reason: d.reason, err: d.message }, 'frame rejected');

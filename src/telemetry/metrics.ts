@@ -6,8 +6,8 @@
  */
 import type { Registry } from 'prom-client';
 import type { DeliveryStage, FrameDamage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
-import type { DeadLetter, VerdictRecord } from '../contracts/events.js';
-import { registerAgentFamilies, type AgentFamilies } from './metric-families.js';
+import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
+import { registerAgentFamilies, registerEvidenceFamily, type AgentFamilies } from './metric-families.js';
 import { SourceLabels } from './source-labels.js';
 
 /** A fresh registry: inject it, never use prom-client's global one (tests would share state). */
@@ -61,6 +61,9 @@ export class AgentMetrics implements PipelineObserver {
   /** The drift alarms' expected run time (frames between false episodes per source), read on each scrape. */
   private driftRunTime: (() => number) | undefined;
   private calibration: CalibrationMetrics | undefined;
+  private readonly evidence: ReturnType<typeof registerEvidenceFamily>;
+  /** The evidence page of each labelled source's open episode (the url label of its series). */
+  private readonly evidenceUrls = new Map<string, string>();
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.model = options.model;
@@ -72,6 +75,7 @@ export class AgentMetrics implements PipelineObserver {
       driftRunTime: () => this.driftRunTime?.(),
       ready: () => this.readySource?.() ?? false,
     });
+    this.evidence = registerEvidenceFamily(registry);
     this.setCalibration(undefined);
   }
 
@@ -155,8 +159,26 @@ export class AgentMetrics implements PipelineObserver {
     const labels = { model: this.model, source: this.sources.label(source) };
     this.families.driftRatio.remove(labels);
     this.families.driftActive.remove(labels);
+    this.dropEvidence(source);
     for (const verdict of VERDICTS) this.families.frames.remove({ ...labels, verdict });
     this.sources.release(source);
+  }
+
+  /** A drift event: an opening episode with an evidence page links it (gaia_drift_evidence_info) until the episode ends. */
+  driftEvent(e: AlertEvent): void {
+    if (e.type !== 'drift-started' && e.type !== 'drift-resolved' && e.type !== 'drift-silent' && e.type !== 'drift-state-reset') return;
+    if (!this.sources.owns(e.source)) return;
+    this.dropEvidence(e.source);
+    if (e.type !== 'drift-started' || e.evidenceUrl === undefined) return;
+    this.evidence.set({ model: this.model, source: this.sources.label(e.source), url: e.evidenceUrl }, 1);
+    this.evidenceUrls.set(e.source, e.evidenceUrl);
+  }
+
+  private dropEvidence(source: string): void {
+    const url = this.evidenceUrls.get(source);
+    if (url === undefined) return;
+    this.evidence.remove({ model: this.model, source: this.sources.label(source), url });
+    this.evidenceUrls.delete(source);
   }
 
   batch(size: number, seconds: number): void {
