@@ -1,6 +1,7 @@
 /**
  * One source's evidence ring: the `size` most anomalous of its recent frames (smallest
- * verdict p-value; the newer wins a tie), where recent means within the last `window`
+ * verdict p-value; the older wins a tie, so a burst of equally atypical frames, as an
+ * outright shift gives, does not make a thumbnail per frame), where recent means within the last `window`
  * frames of the source (the drift window), so the ring follows what the drift test sees.
  * A frame is compared with the ring as it is when it arrives (no history is kept): a frame
  * that did not enter does not come back when a more anomalous one leaves the window.
@@ -15,6 +16,8 @@ export interface RingEntry {
   /** Its verdict's p-value: smaller is more anomalous. */
   readonly pValue: number;
   frame: EvidenceFrame;
+  /** Set when it leaves the ring: its picture need not be made any more. */
+  evicted?: boolean;
 }
 
 export class EvidenceRing {
@@ -33,12 +36,12 @@ export class EvidenceRing {
    */
   offer(pValue: number): RingEntry | undefined {
     const seq = this.seq++;
-    this.entries = this.entries.filter((e) => seq - e.seq < this.window);
+    this.entries = this.entries.filter((e) => seq - e.seq < this.window || !(e.evicted = true));
     const p = Number.isNaN(pValue) ? 0 : pValue;
     if (this.entries.length >= this.size) {
       const least = this.leastAnomalous();
-      if (!(p <= this.entries[least]!.pValue)) return undefined;
-      this.entries.splice(least, 1);
+      if (!(p < this.entries[least]!.pValue)) return undefined;
+      this.entries.splice(least, 1)[0]!.evicted = true;
     }
     const entry: RingEntry = { seq, pValue: p, frame: undefined as unknown as EvidenceFrame };
     this.entries.push(entry);
@@ -59,7 +62,7 @@ export class EvidenceRing {
     for (let i = 1; i < this.entries.length; i++) {
       const e = this.entries[i]!;
       const w = this.entries[worst]!;
-      if (e.pValue > w.pValue || (e.pValue === w.pValue && e.seq < w.seq)) worst = i;
+      if (e.pValue > w.pValue || (e.pValue === w.pValue && e.seq > w.seq)) worst = i;
     }
     return worst;
   }

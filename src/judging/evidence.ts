@@ -3,8 +3,9 @@
  * of their `framesPerSource` most anomalous recent frames (evidence-ring.ts); a ring is
  * frozen into the episode when it opens and again when it ends. Open episodes are at most
  * one per kept source, ended ones the `recentEpisodes` newest. Images are made only for
- * frames that enter a ring, asynchronously (sharp runs off the event loop), at most
- * `maxPendingImages` at a time: a frame past that keeps its numbers without a picture.
+ * frames that enter a ring, asynchronously (sharp runs off the event loop), a few at a time
+ * from a bounded queue; a frame that left its ring before its turn is skipped, and one that
+ * finds the queue full keeps its numbers without a picture.
  * Nothing is written to disk.
  */
 import { episodeId, type EpisodeState, type EvidenceEpisode, type EvidenceIndex, type EvidenceWindow } from '../contracts/evidence.js';
@@ -36,8 +37,17 @@ export interface EvidenceOptions {
   readonly tapChannels?: readonly number[];
   /** [height, width] of the saliency maps (the last tap's). */
   readonly saliencyShape?: readonly [number, number];
-  /** Images being made at once (default 8). */
-  readonly maxPendingImages?: number;
+  /** Images waiting to be made (default 256; each holds its frame's bytes until its turn). */
+  readonly maxQueuedImages?: number;
+}
+
+/** Pictures made at once (sharp on libuv's threads, shared with decoding). */
+const IMAGE_CONCURRENCY = 2;
+
+interface ImageJob {
+  readonly entry: RingEntry;
+  readonly message: SourceMessage;
+  readonly saliency?: SaliencyMap;
 }
 
 interface Episode {
@@ -57,9 +67,17 @@ export class Evidence {
   private readonly open = new Map<string, Episode>();
   /** Ended episodes, oldest first. */
   private recent: Episode[] = [];
-  private pending = 0;
-  /** Images not made because maxPendingImages were in the making. */
+  /** Pictures waiting to be made, and being made (at most IMAGE_CONCURRENCY). */
+  private queue: ImageJob[] = [];
+  private making = 0;
+  /** Images not made because the queue was full, and images made. */
   skippedImages = 0;
+  imagesMade = 0;
+
+  /** Images in the making now. */
+  get pendingImages(): number {
+    return this.making + this.queue.length;
+  }
 
   constructor(private readonly o: EvidenceOptions) {}
 
@@ -70,20 +88,38 @@ export class Evidence {
     const entry = ring?.offer(record.pValue);
     if (!entry) return;
     entry.frame = evidenceFrame(record, out, i, this.o.tapChannels ?? []);
-    const imager = this.o.imager;
-    if (!imager) return;
-    if (this.pending >= (this.o.maxPendingImages ?? 8)) {
+    if (!this.o.imager) return;
+    if (this.queue.length >= (this.o.maxQueuedImages ?? 256)) {
       this.skippedImages++;
       return;
     }
-    this.pending++;
-    imager
-      .render(message, saliencyOf(out, i, this.o.saliencyShape))
-      .then(
-        (images) => (entry.frame = { ...entry.frame, ...images }),
-        () => undefined,
-      )
-      .finally(() => this.pending--);
+    // The map is copied: the batch's buffer is not kept alive for it.
+    const map = saliencyOf(out, i, this.o.saliencyShape);
+    this.queue.push({ entry, message, ...(map ? { saliency: { ...map, data: map.data.slice() } } : {}) });
+    this.pump();
+  }
+
+  /** Makes the queued pictures, IMAGE_CONCURRENCY at a time, skipping frames that already left their ring. */
+  private pump(): void {
+    const imager = this.o.imager!;
+    while (this.making < IMAGE_CONCURRENCY && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      if (job.entry.evicted) continue;
+      this.making++;
+      imager
+        .render(job.message, job.saliency)
+        .then(
+          (images) => {
+            job.entry.frame = { ...job.entry.frame, ...images };
+            this.imagesMade++;
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          this.making--;
+          this.pump();
+        });
+    }
   }
 
   /** A drift event: freezes the ring into its episode; returns the episode's page (none when every kept source has an open episode). */

@@ -49,9 +49,14 @@ function windowLine(label: string, w: EvidenceWindow | undefined): string {
 
 function frameCard(f: EvidenceFrame, full: boolean): string {
   const where = [f.topic, f.partition === undefined ? undefined : `partition ${f.partition}`, f.offset === undefined ? undefined : `offset ${f.offset}`].filter((x) => x !== undefined).join(' · ');
-  const pics = f.thumbnail
-    ? `<div class="pic">${image(f.thumbnail, 'frame', 'frame')}</div><div class="pic" data-kind="overlay">${image(f.thumbnail, 'frame', 'frame')}${f.overlay ? image(f.overlay, 'overlay', 'saliency') : '<span class="none" style="position:absolute;bottom:2px;width:100%">no saliency map</span>'}</div>`
-    : '<div class="pic"><span class="none">no image</span></div>';
+  // The index shows one picture per frame (with its overlay when there is one), the episode's page both.
+  const plain = `<div class="pic">${image(f.thumbnail, 'frame', 'frame')}</div>`;
+  const overlaid = f.overlay
+    ? `<div class="pic">${image(f.thumbnail, 'frame', 'frame')}${image(f.overlay, 'overlay', 'saliency')}</div>`
+    : full
+      ? '<div class="pic"><span class="none">no saliency map</span></div>'
+      : '';
+  const pics = f.thumbnail ? (full ? plain + overlaid : overlaid || plain) : '<div class="pic"><span class="none">no image</span></div>';
   const heads = Object.entries(f.pValues ?? {})
     .map(([h, p]) => `<tr${h === f.firedBy ? ' class="fired"' : ''}><td>${escapeHtml(h)}</td><td class="num">p ${num(p)}</td></tr>`)
     .join('');
@@ -87,7 +92,7 @@ export function indexPage(index: EvidenceIndex, source?: string): string {
   const open = episodes.filter((e) => e.state === 'open').length;
   const head =
     `<h1>gaia-sentinel evidence · ${escapeHtml(index.model)}</h1>` +
-    `<div class="muted">${open} open, ${episodes.length - open} recent episode(s)${source === undefined ? '' : ` of source ${escapeHtml(source)} (<a href="/evidence">all sources</a>)`} · frames kept for ${index.sourcesKept} source(s) · left: the model's view, right: with its saliency</div>`;
+    `<div class="muted">${open} open, ${episodes.length - open} recent episode(s)${source === undefined ? '' : ` of source ${escapeHtml(source)} (<a href="/evidence">all sources</a>)`} · frames kept for ${index.sourcesKept} source(s) · the model's view of each frame, with its saliency where the model has the saliency head</div>`;
   const body = episodes.length === 0 ? '<p>No drift episode yet.</p>' : episodes.map((e) => episodeCard(e, false)).join('');
   return page(`evidence · ${index.model}`, head + body);
 }
