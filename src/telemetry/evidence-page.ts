@@ -22,7 +22,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:0}
 .state{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;margin-left:6px}
 .open{background:#fde2e1;color:#a4161a}.resolved{background:#dff3e4;color:#1b6e35}.silent,.reset{background:#e8eaed;color:#3c4043}
 .frames{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}
-.frame{background:#fafbfc;border:1px solid #e3e6ea;border-radius:4px;padding:6px;width:212px;font-size:12px}
+.frame{background:#fafbfc;border:1px solid #e3e6ea;border-radius:4px;padding:6px;width:236px;font-size:12px}
 .pics{display:flex;gap:4px;height:96px;margin-bottom:6px}.pic{position:relative;flex:0 0 96px;width:96px;height:96px;overflow:hidden;background:#222;display:flex;align-items:center;justify-content:center}
 .pic img{display:block;max-width:96px;max-height:96px}.pic img.overlay{position:absolute;inset:0;margin:auto}
 .none{color:#aaa;font-size:11px;text-align:center}

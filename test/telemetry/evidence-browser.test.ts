@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { openEvidence } from '../../src/agent/evidence-wiring.js';
+import { featureStatsOf } from '../../src/calibration/calibration-file.js';
 import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
 import { calibrationRef } from '../../src/calibration/calibration-identity.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -54,7 +55,7 @@ async function chromium(url: string, screenshot?: string): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), 'evidence-chromium-'));
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`];
   try {
-    if (screenshot) await run(CHROMIUM!, [...flags, '--window-size=1180,1240', `--screenshot=${screenshot}`, url], { timeout: 60_000 });
+    if (screenshot) await run(CHROMIUM!, [...flags, '--window-size=1100,1560', `--screenshot=${screenshot}`, url], { timeout: 60_000 });
     return (await run(CHROMIUM!, [...flags, '--dump-dom', url], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 })).stdout;
   } finally {
     rmSync(profile, { recursive: true, force: true });
@@ -115,14 +116,20 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
   it('shows every frame with its saliency overlay once the batch carries maps, and saves the screenshot', async () => {
     const config = loadConfig({ env: { GAIA_TELEMETRY_PORT: '0', GAIA_EXECUTION_PROVIDERS: 'cpu' } });
     const pkg = await loadModelPackage(join(ROOT, 'models', 'fmnist-cnn'));
-    const opened = await openModel(pkg, { executionProviders: ['cpu'], requireGpu: false, intraOpThreads: config.runtime.intraOpThreads, taps: config.model.taps, heads: ['logits', 'gaia_z', 'msp', 'energy', 'gaia_z_ratios'], gaiaZMode: 'pattern' });
+    // The calibration's verdict rule, as the agent judges (its Mahalanobis head needs the calibration's feature statistics).
+    const calibrationPath = join(ROOT, 'calibration', 'fmnist-cnn.json');
+    const featureStats = featureStatsOf(calibrationPath, JSON.parse(readFileSync(calibrationPath, 'utf8')));
+    const opened = await openModel(pkg, {
+      executionProviders: ['cpu'], requireGpu: false, intraOpThreads: config.runtime.intraOpThreads, taps: config.model.taps,
+      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis', 'gaia_z_ratios'], gaiaZMode: 'pattern', ...(featureStats ? { headSettings: { featureStats } } : {}),
+    });
     const telemetry = await TelemetryServer.create({ host: '127.0.0.1', port: 0, registry: new MetricsRegistry(), readiness: () => ({ ready: true, detail: {} }) });
     try {
-      const calibration = await loadCalibration(join(ROOT, 'calibration', 'fmnist-cnn.json'), { model: 'fmnist-cnn', fingerprint: opened.fingerprint });
+      const calibration = await loadCalibration(calibrationPath, { model: 'fmnist-cnn', fingerprint: opened.fingerprint });
       const evidence = openEvidence(config, pkg, opened.compiled.taps, telemetry, undefined)!;
       const judging = new Judging({
         model: 'fmnist-cnn', fingerprint: opened.fingerprint, labels: pkg.manifest.labels, numClasses: opened.scorer.numClasses,
-        calibration: { judge: judgeOf('calibration', calibration, 'gaia_z'), ref: calibrationRef(calibration) },
+        calibration: { judge: judgeOf(calibrationPath, calibration), ref: calibrationRef(calibration) },
         drift: (p0) => driftMonitor(config.drift, p0), evidence,
       });
       const real = opened.scorer;
@@ -146,7 +153,7 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
       expect(frames).toBeGreaterThanOrEqual(2 * config.evidence.framesPerSource - 2);
       expect(count(dom, /<img class="overlay" src="data:image\/png;base64,/g)).toBe(frames);
       expect(dom).not.toContain('no saliency map');
-      expect(dom).toContain('fired: <span class="fired">gaia_z</span>');
+      expect(dom).toMatch(/fired: <span class="fired">(gaia_z|energy|mahalanobis)<\/span>/);
     } finally {
       await telemetry.close();
       await opened.scorer.close();
