@@ -36,7 +36,8 @@ export class EvidenceRing {
    */
   offer(pValue: number): RingEntry | undefined {
     const seq = this.seq++;
-    this.entries = this.entries.filter((e) => seq - e.seq < this.window || !(e.evicted = true));
+    // (No new array per frame: the ring is only rebuilt when a frame has left the window.)
+    if (this.entries.some((e) => seq - e.seq >= this.window)) this.entries = this.entries.filter((e) => seq - e.seq < this.window || !(e.evicted = true));
     const p = Number.isNaN(pValue) ? 0 : pValue;
     if (this.entries.length >= this.size) {
       const least = this.leastAnomalous();
