@@ -86,6 +86,20 @@ describe('evidence per episode', () => {
     expect(e.framesAtStart[0]).toMatchObject({ topic: 'gaia.frames', partition: 0, firedBy: 'gaia_z', predictedClass: 'Sandal', layerZeroRatios: [expect.closeTo(0.3), expect.closeTo(0.8)] });
   });
 
+  it('shows an episode that opened before a restart from its end, and ends open episodes that leave (silent, moved away)', () => {
+    const ev = new Evidence({ model: 'm', framesPerSource: 2, sources: 4, recentEpisodes: 5, window: 100, baseUrl: '' });
+    ev.observe(message('cam', new Uint8Array(), 0), record('cam', 0, 0.01), batch(), 0);
+    expect(ev.onDrift(drift('drift-resolved', 'cam', 9_000, 5_000))).toBe(`/evidence/${episodeId('cam', 5_000)}`);
+    expect(ev.episode(episodeId('cam', 5_000))).toMatchObject({ state: 'resolved', framesAtStart: [], framesAtEnd: [{ offset: '0' }] });
+    ev.onDrift(drift('drift-started', 'a', 1));
+    ev.onDrift(drift('drift-started', 'b', 2));
+    ev.endWithout('a', 'silent', 1);
+    ev.forget(['b']);
+    expect(ev.episode(episodeId('a', 1))!.state).toBe('silent');
+    expect(ev.episode(episodeId('b', 2))!.state).toBe('reset');
+    expect(ev.index().episodes.filter((e) => e.state === 'open')).toEqual([]);
+  });
+
   it('keeps frames of at most `sources` sources and `recentEpisodes` ended episodes; an opening episode takes a free slot', () => {
     const ev = new Evidence({ model: 'm', framesPerSource: 2, sources: 2, recentEpisodes: 2, window: 100, baseUrl: '' });
     for (let s = 0; s < 50; s++) ev.observe(message(`cam-${s}`, new Uint8Array(), s), record(`cam-${s}`, s, 0.01), batch(), 0);
