@@ -2,7 +2,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
 import { evidenceToken } from '../../src/agent/evidence-wiring.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ErrorCodes } from '../../src/errors.js';
@@ -32,3 +34,23 @@ it('reads the token from its file (one trailing newline dropped) and refuses an 
   expect(missing.message).toContain('evidence.tokenFile (env GAIA_EVIDENCE_TOKEN_FILE)');
   expect(evidenceToken(loadConfig({ env: { GAIA_EVIDENCE_TOKEN_FILE: good, GAIA_EVIDENCE_ENABLED: 'false' } }))).toBeUndefined();
 });
+
+it('makes the agent serve its evidence pages only with the token from the file, /metrics and the probes open', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evidence-agent-'));
+  const file = join(dir, 'token');
+  writeFileSync(file, 'c0ffee00c0ffee00c0ffee00\n');
+  let logged = '';
+  const agent = await Agent.create(loadConfig({ env: { GAIA_TELEMETRY_PORT: '0', GAIA_EVIDENCE_TOKEN_FILE: file, GAIA_EXECUTION_PROVIDERS: 'cpu' } }), {
+    stdout: { write: () => true },
+    log: pino({ level: 'info' }, { write: (line: string) => void (logged += line) }),
+  });
+  try {
+    const url = /"url":"(http:[^"]+)\/metrics"/.exec(logged)![1]!;
+    expect((await fetch(`${url}/evidence`)).status).toBe(401);
+    expect((await fetch(`${url}/evidence`, { headers: { authorization: 'Bearer c0ffee00c0ffee00c0ffee00' } })).status).toBe(200);
+    expect((await fetch(`${url}/evidence?token=c0ffee00c0ffee00c0ffee00`, { headers: { authorization: 'Bearer c0ffee00c0ffee00c0ffee00' } })).status).toBe(400);
+    for (const path of ['/metrics', '/healthz']) expect((await fetch(`${url}${path}`)).status, path).toBe(200);
+  } finally {
+    await agent.close();
+  }
+}, 60_000);

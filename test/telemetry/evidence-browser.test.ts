@@ -83,7 +83,9 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
   it("shows the real agent's open episode and its frames while the default replay drifts", async () => {
     const port = await freePort();
     const config = loadConfig({ env: { GAIA_TELEMETRY_PORT: String(port), GAIA_REPLAY_FPS: '150', GAIA_EXECUTION_PROVIDERS: 'cpu' } });
-    const agent = await Agent.create(config, { stdout: { write: () => true }, log: pino({ level: 'silent' }) });
+    // `run --json`'s records: the drift events the agent publishes, with their evidence link.
+    let records = '';
+    const agent = await Agent.create(config, { stdout: { write: (chunk: string) => (records += chunk) }, json: true, log: pino({ level: 'silent' }) });
     const running = agent.run();
     try {
       let id: string | undefined;
@@ -105,6 +107,9 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
       expect(page).toMatch(/zero ratio per tap: [\d.]+ · [\d.]+/);
       // Without the compiler's saliency head the frames show without an overlay, saying so.
       expect(page).toContain('no saliency map');
+      // One click from the alert: the drift-started event links to this very page.
+      const started = records.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { value: { type?: string; evidenceUrl?: string } }).find((r) => r.value.type === 'drift-started');
+      expect(started?.value.evidenceUrl).toBe(`http://127.0.0.1:${port}/evidence/${id}`);
     } finally {
       await agent.close();
       await running.catch(() => undefined);
