@@ -13,6 +13,7 @@ import { Preprocessor } from '../frames/preprocess.js';
 import { Evidence } from '../judging/evidence.js';
 import { evidenceHeads } from '../judging/evidence-frame.js';
 import type { ModelPackage } from '../model/manifest.js';
+import { tapChannels } from '../offline/zero-ratios.js';
 import { evidenceRoutes } from '../telemetry/evidence-routes.js';
 import type { TelemetryServer } from '../telemetry/http-server.js';
 
@@ -38,16 +39,6 @@ export function evidenceToken(config: Readonly<Config>): string | undefined {
     );
   }
   return token;
-}
-
-/** Each tap's channel count, where the compile says (a graph reused from the package does not: no per-tap ratios then). */
-function tapChannels(taps: ReadonlyArray<{ readonly tensor: string }>): number[] | undefined {
-  const channels = taps.map((t) => {
-    const tap = t as { shape?: ReadonlyArray<number | string>; channelAxis?: number };
-    const c = tap.shape && tap.channelAxis !== undefined ? tap.shape[tap.channelAxis] : undefined;
-    return typeof c === 'number' ? c : undefined;
-  });
-  return channels.every((c) => c !== undefined) ? (channels as number[]) : undefined;
 }
 
 /** The last tap's [height, width] (NCHW), the saliency map's resolution. */

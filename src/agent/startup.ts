@@ -12,7 +12,7 @@ import { DEFAULT_HEADS, METHOD_HEADS, type GaiaZMode, type HeadName } from '../c
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { driftInWords, driftMonitor } from '../judging/drift-settings.js';
-import { Judging } from '../judging/judging.js';
+import { Judging, type ActiveCalibration } from '../judging/judging.js';
 import { isBundledPackage, loadModelPackage, type ModelPackage } from '../model/manifest.js';
 import { openModel } from '../model/open-model.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
@@ -83,7 +83,7 @@ export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: L
     labels: pkg.manifest.labels,
     numClasses: scorer.numClasses,
     scoreHead: config.model.verdictHead || 'gaia_z',
-    ...(current ? { calibration: { judge: current.judge, ref: current.ref } } : {}),
+    ...(current ? { calibration: activeCalibration(current) } : {}),
     drift: (p0) => driftMonitor(config.drift, p0),
     changelog: stream.restore !== undefined,
     evidence: openEvidence(config, pkg, taps, telemetry, evidenceTokenValue),
@@ -200,6 +200,11 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
 export function calibrationMetrics(c: LoadedCalibration): CalibrationMetrics {
   const z = c.file.heads.gaia_z;
   return { ...(z ? { rawThreshold: z.rawThreshold } : {}), flagRate: c.judge.flagRate, fingerprint: c.ref.digest };
+}
+
+/** What judges, with the calibration's typical zero ratios for the evidence pages. */
+export function activeCalibration(c: LoadedCalibration): ActiveCalibration {
+  return { judge: c.judge, ref: c.ref, ...(c.file.zeroRatios ? { zeroRatios: c.file.zeroRatios.taps } : {}) };
 }
 
 /** model.verdictHead, checked: a head the compiler offers that has a calibrated score. */

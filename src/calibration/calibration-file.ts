@@ -30,6 +30,14 @@ export interface CalibrationFile {
   readonly heads: Readonly<Record<string, HeadCalibration>>;
   /** Statistics of ID training features for the react and mahalanobis heads (calibrate --stats-data). */
   readonly featureStats?: StoredFeatureStats;
+  /** GAIA-Z's typical zero ratio per tap on the calibration frames, for the evidence pages (added in 0.x; optional). */
+  readonly zeroRatios?: StoredZeroRatios;
+}
+
+/** The median over the calibration frames of each tap's zero ratio (the mean over its channels), first tap first. */
+export interface StoredZeroRatios {
+  readonly frames: number;
+  readonly taps: readonly number[];
 }
 
 /** FeatureStats as JSON, with where they came from and a digest of their numbers. */

@@ -16,6 +16,7 @@ import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
 import { featureStatistics } from '../offline/feature-statistics.js';
 import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
+import { tapChannels, typicalZeroRatios } from '../offline/zero-ratios.js';
 import { fraction, wholeNumber } from './flags.js';
 import { UsageError, type CliIO } from './io.js';
 import { needsStats, parseMethods } from './methods.js';
@@ -141,8 +142,10 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     );
   }
   const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr) : undefined;
+  // GAIA-Z's zero ratio per tap comes along with GAIA-Z: its typical values go in the file (the evidence pages).
+  const ratios = methods.includes('gaia_z') ? (['gaia_z_ratios'] as const) : [];
   const session = await openOfflineSession(config, {
-    heads: ['logits', ...methods],
+    heads: ['logits', ...methods, ...ratios],
     ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
     // The default GAIA-A is left out, with a note, where the classifier cannot have it.
     ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
@@ -204,6 +207,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       ...(verdict ? { verdict } : {}),
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
+      ...zeroRatiosOf(scores.heads.gaia_z_ratios, scores.count, session.taps),
     };
     await saveCalibration(out, calibration);
     const z = heads.gaia_z;
@@ -264,4 +268,11 @@ export function nearConstantWarning(
     `p0 = ${(100 * c.flagRate).toFixed(1)}%, not 5%)${why}: it cannot tell frames apart on this model. ` +
     (ranking.length > 0 ? `The heads that still rank these frames: ${ranking.join(', ')}.` : 'No calibrated head ranks these frames.')
   );
+}
+
+/** The calibration's typical zero ratio per tap, when GAIA-Z's ratios were scored and the taps' channels are known. */
+function zeroRatiosOf(flat: Float32Array | undefined, frames: number, taps: ReadonlyArray<{ readonly tensor: string }>): { zeroRatios?: { frames: number; taps: number[] } } {
+  const channels = tapChannels(taps);
+  const typical = flat && channels ? typicalZeroRatios(flat, frames, channels) : undefined;
+  return typical ? { zeroRatios: { frames, taps: typical } } : {};
 }

@@ -52,6 +52,8 @@ export interface EvidenceEpisode {
   readonly startedAt: number;
   readonly opened?: EvidenceWindow;
   readonly ended?: EvidenceWindow;
+  /** GAIA-Z's typical zero ratio per tap on the calibration frames (their median), to read each frame's against; absent when the calibration has none. */
+  readonly typicalZeroRatios?: readonly number[];
   /** The ring as it was when the episode opened, most anomalous first. */
   readonly framesAtStart: readonly EvidenceFrame[];
   /** The ring as it was when the episode ended. */

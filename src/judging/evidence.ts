@@ -59,6 +59,7 @@ interface Episode {
   ended?: EvidenceWindow;
   atStart: RingEntry[];
   atEnd?: RingEntry[];
+  readonly typicalZeroRatios?: readonly number[];
 }
 
 export class Evidence {
@@ -123,15 +124,15 @@ export class Evidence {
   }
 
   /** A drift event: freezes the ring into its episode; returns the episode's page (none when every kept source has an open episode). */
-  onDrift(e: DriftEvent): string | undefined {
+  onDrift(e: DriftEvent, typicalZeroRatios?: readonly number[]): string | undefined {
     const startedAt = e.type === 'drift-started' ? e.ts : (e.startedAt ?? e.ts);
     const id = episodeId(e.source, startedAt);
     const window: EvidenceWindow = { ts: e.ts, window: e.window, flagged: e.flagged, rate: e.rate, p0: e.p0, pValue: e.pValue, ...(e.statistic ? { statistic: e.statistic } : {}) };
     if (e.type === 'drift-started') {
       if (!this.claim(e.source)) return undefined;
-      this.open.set(e.source, { id, source: e.source, state: 'open', startedAt, opened: window, atStart: this.frames(e.source) });
+      this.open.set(e.source, { id, source: e.source, state: 'open', startedAt, opened: window, atStart: this.frames(e.source), ...(typicalZeroRatios ? { typicalZeroRatios } : {}) });
     } else {
-      this.end(e.source, 'resolved', startedAt, window);
+      this.end(e.source, 'resolved', startedAt, window, typicalZeroRatios);
     }
     return this.url(id);
   }
@@ -170,11 +171,11 @@ export class Evidence {
     return e ? view(e) : undefined;
   }
 
-  private end(source: string, state: EpisodeState, startedAt: number, window: EvidenceWindow | undefined): void {
+  private end(source: string, state: EpisodeState, startedAt: number, window: EvidenceWindow | undefined, typicalZeroRatios?: readonly number[]): void {
     const id = episodeId(source, startedAt);
     const open = this.open.get(source);
     // After a restart the episode may have opened before this process: it starts here, at its end.
-    const e: Episode = open?.id === id ? open : { id, source, state, startedAt, atStart: [] };
+    const e: Episode = open?.id === id ? open : { id, source, state, startedAt, atStart: [], ...(typicalZeroRatios ? { typicalZeroRatios } : {}) };
     this.open.delete(source);
     e.state = state;
     if (window) e.ended = window;
@@ -218,6 +219,7 @@ function view(e: Episode): EvidenceEpisode {
     startedAt: e.startedAt,
     ...(e.opened ? { opened: e.opened } : {}),
     ...(e.ended ? { ended: e.ended } : {}),
+    ...(e.typicalZeroRatios ? { typicalZeroRatios: e.typicalZeroRatios } : {}),
     framesAtStart: e.atStart.map((r) => r.frame),
     ...(e.atEnd ? { framesAtEnd: e.atEnd.map((r) => r.frame) } : {}),
   };

@@ -28,6 +28,8 @@ import { verdictRecords } from './verdicts.js';
 export interface ActiveCalibration {
   readonly judge: Judge;
   readonly ref: CalibrationRef;
+  /** GAIA-Z's typical zero ratio per tap on its frames (calibration.json zeroRatios), for the evidence pages. */
+  readonly zeroRatios?: readonly number[];
 }
 
 export interface JudgingOptions {
@@ -99,7 +101,7 @@ export class Judging {
         if (record.flagged) events.push(frameOodEvent(record, judge.rawThreshold));
         evidence?.observe(messages[i]!, record, out, i);
         const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition, record.offset);
-        if (episode) events.push(driftAlert(episode, record, evidence?.onDrift(episode)));
+        if (episode) events.push(driftAlert(episode, record, evidence?.onDrift(episode, this.active?.zeroRatios)));
       });
     }
     if (!drift || !this.o.changelog) return { records, events };

@@ -47,7 +47,7 @@ function windowLine(label: string, w: EvidenceWindow | undefined): string {
   return `<div class="num">${label} ${time(w.ts)}: ${w.flagged}/${w.window} frames flagged (${(100 * w.rate).toFixed(1)}% vs p0 ${(100 * w.p0).toFixed(1)}%, p = ${num(w.pValue)})${stat}</div>`;
 }
 
-function frameCard(f: EvidenceFrame, full: boolean): string {
+function frameCard(f: EvidenceFrame, full: boolean, typical?: readonly number[]): string {
   const where = [f.topic, f.partition === undefined ? undefined : `partition ${f.partition}`, f.offset === undefined ? undefined : `offset ${f.offset}`].filter((x) => x !== undefined).join(' · ');
   // The index shows one picture per frame (with its overlay when there is one), the episode's page both.
   const plain = `<div class="pic">${image(f.thumbnail, 'frame', 'frame')}</div>`;
@@ -60,7 +60,9 @@ function frameCard(f: EvidenceFrame, full: boolean): string {
   const heads = Object.entries(f.pValues ?? {})
     .map(([h, p]) => `<tr${h === f.firedBy ? ' class="fired"' : ''}><td>${escapeHtml(h)}</td><td class="num">p ${num(p)}</td></tr>`)
     .join('');
-  const ratios = full && f.layerZeroRatios ? `<div class="num">zero ratio per tap: ${f.layerZeroRatios.map((r) => r.toFixed(3)).join(' · ')}</div>` : '';
+  // Each tap's ratio, and with the calibration's typical values its difference from them.
+  const delta = (r: number, i: number) => (typical?.[i] === undefined ? '' : ` <span class="muted">(${r - typical[i]! >= 0 ? '+' : '−'}${Math.abs(r - typical[i]!).toFixed(3)})</span>`);
+  const ratios = full && f.layerZeroRatios ? `<div class="num">zero ratio per tap: ${f.layerZeroRatios.map((r, i) => `${r.toFixed(3)}${delta(r, i)}`).join(' · ')}</div>` : '';
   return (
     `<div class="frame" data-frame="${escapeHtml(f.frameId)}"><div class="pics">${pics}</div>` +
     `<div><b>${f.flagged ? 'flagged' : 'not flagged'}</b> · <span class="num">p ${num(f.pValue)}</span>${f.firedBy ? ` · fired: <span class="fired">${escapeHtml(f.firedBy)}</span>` : ''}</div>` +
@@ -73,13 +75,14 @@ function frameCard(f: EvidenceFrame, full: boolean): string {
 
 function episodeCard(e: EvidenceEpisode, full: boolean): string {
   const frames = (list: readonly EvidenceFrame[] | undefined, label: string) =>
-    list === undefined ? '' : `<div class="muted" style="margin-top:8px">${label} (${list.length})</div><div class="frames">${list.length === 0 ? '<span class="none">no frames kept</span>' : (full ? list : list.slice(0, INDEX_FRAMES)).map((f) => frameCard(f, full)).join('')}</div>`;
+    list === undefined ? '' : `<div class="muted" style="margin-top:8px">${label} (${list.length})</div><div class="frames">${list.length === 0 ? '<span class="none">no frames kept</span>' : (full ? list : list.slice(0, INDEX_FRAMES)).map((f) => frameCard(f, full, e.typicalZeroRatios)).join('')}</div>`;
   const title = full ? escapeHtml(e.source) : `<a href="/evidence/${e.id}">${escapeHtml(e.source)}</a>`;
   return (
     `<section class="ep" data-episode="${e.id}" data-state="${e.state}"><h2>${title}<span class="state ${e.state}">${e.state}</span></h2>` +
     `<div class="muted">episode ${e.id} · started ${time(e.startedAt)} · <a href="/evidence/${e.id}.json">json</a></div>` +
     windowLine('opened', e.opened) +
     windowLine('ended', e.ended) +
+    (full && e.typicalZeroRatios ? `<div class="num">typical zero ratio per tap (median of the calibration frames): ${e.typicalZeroRatios.map((r) => r.toFixed(3)).join(' · ')}; each frame's difference in brackets</div>` : '') +
     frames(e.framesAtStart, 'most anomalous frames when it opened') +
     (full || e.state !== 'open' ? frames(e.framesAtEnd, 'when it ended') : '') +
     `</section>`

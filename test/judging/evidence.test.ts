@@ -75,12 +75,13 @@ describe('evidence per episode', () => {
   it('freezes the ring when the episode opens and when it resolves, with the same id and link', () => {
     const ev = new Evidence({ model: 'm', framesPerSource: 2, sources: 4, recentEpisodes: 3, window: 100, baseUrl: 'https://gaia.example', tapChannels: [2, 3] });
     [0.3, 0.01, 0.2].forEach((p, i) => ev.observe(message('cam', new Uint8Array(), i), record('cam', i, p), batch(), 0));
-    const url = ev.onDrift(drift('drift-started', 'cam', 5_000))!;
+    const url = ev.onDrift(drift('drift-started', 'cam', 5_000), [0.25, 0.75])!;
     expect(url).toBe(`https://gaia.example/evidence/${episodeId('cam', 5_000)}`);
     ev.observe(message('cam', new Uint8Array(), 3), record('cam', 3, 0.001), batch(), 0);
     expect(ev.onDrift(drift('drift-resolved', 'cam', 9_000, 5_000))).toBe(url);
     const e = ev.episode(episodeId('cam', 5_000))!;
     expect(e.state).toBe('resolved');
+    expect(e.typicalZeroRatios).toEqual([0.25, 0.75]);
     expect(e.framesAtStart.map((f) => f.offset)).toEqual(['1', '2']);
     expect(e.framesAtEnd!.map((f) => f.offset)).toEqual(['3', '1']);
     expect(e.framesAtStart[0]).toMatchObject({ topic: 'gaia.frames', partition: 0, firedBy: 'gaia_z', predictedClass: 'Sandal', layerZeroRatios: [expect.closeTo(0.3), expect.closeTo(0.8)] });

@@ -104,7 +104,9 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
       expect(count(page, /class="frame" data-frame=/g)).toBe(config.evidence.framesPerSource);
       expect(count(page, /class="frame" data-frame="ood\//g)).toBeGreaterThanOrEqual(1);
       expect(count(page, /<img class="frame" src="data:image\/jpeg/g)).toBe(config.evidence.framesPerSource);
-      expect(page).toMatch(/zero ratio per tap: [\d.]+ · [\d.]+/);
+      // Each tap's zero ratio against the bundled calibration's typical one.
+      expect(page).toContain('typical zero ratio per tap (median of the calibration frames): 0.464 · 0.445 · 0.392 · 0.357 · 0.512');
+      expect(page).toMatch(/zero ratio per tap: [\d.]+ <span class="muted">\([+−][\d.]+\)<\/span> · /);
       // Without the compiler's saliency head the frames show without an overlay, saying so.
       expect(page).toContain('no saliency map');
       // One click from the alert: the drift-started event links to this very page.
@@ -132,7 +134,7 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
       const evidence = openEvidence(config, pkg, opened.compiled.taps, telemetry, undefined)!;
       const judging = new Judging({
         model: 'fmnist-cnn', fingerprint: opened.fingerprint, labels: pkg.manifest.labels, numClasses: opened.scorer.numClasses,
-        calibration: { judge: judgeOf(calibrationPath, calibration), ref: calibrationRef(calibration) },
+        calibration: { judge: judgeOf(calibrationPath, calibration), ref: calibrationRef(calibration), ...(calibration.zeroRatios ? { zeroRatios: calibration.zeroRatios.taps } : {}) },
         drift: (p0) => driftMonitor(config.drift, p0), evidence,
       });
       const real = opened.scorer;

@@ -15,13 +15,13 @@ const HOSTILE = `cam"><script>alert(1)</script><img src=x onerror=alert(2)>'&`;
 const TOKEN = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
 
 function evidenceWithEpisode(): Evidence {
-  const ev = new Evidence({ model: 'fmnist<b>', framesPerSource: 4, sources: 4, recentEpisodes: 4, window: 100, baseUrl: 'http://agent' });
+  const ev = new Evidence({ model: 'fmnist<b>', framesPerSource: 4, sources: 4, recentEpisodes: 4, window: 100, baseUrl: 'http://agent', tapChannels: [1, 1] });
   const record: VerdictRecord = {
     topic: 'gaia.frames', partition: 3, offset: '1234', source: HOSTILE, frameId: `<svg onload=alert(3)>`, head: 'verdict', score: -12, flagged: true, pValue: 2e-4,
     pValues: { gaia_z: 2e-4, '<i>energy</i>': 0.4 }, predictedClass: '<b>Sandal</b>', confidence: 0.97, scoredAt: 1, model: 'm', modelFingerprint: 'f', calibration: null,
   };
-  ev.observe({ source: HOSTILE, frameId: record.frameId, value: new Uint8Array(), headers: {}, origin: {} }, record, { size: 1, logits: new Float32Array(1), scores: {} }, 0);
-  ev.onDrift({ type: 'drift-started', source: HOSTILE, window: 500, flagged: 60, rate: 0.12, p0: 0.05, pValue: 1e-6, criticalCount: 52, ts: 1_796_000_000_000, statistic: 'flag-count' });
+  ev.observe({ source: HOSTILE, frameId: record.frameId, value: new Uint8Array(), headers: {}, origin: {} }, record, { size: 1, logits: new Float32Array(1), scores: { gaia_z_ratios: new Float32Array([0.5, 0.7]) } }, 0);
+  ev.onDrift({ type: 'drift-started', source: HOSTILE, window: 500, flagged: 60, rate: 0.12, p0: 0.05, pValue: 1e-6, criticalCount: 52, ts: 1_796_000_000_000, statistic: 'flag-count' }, [0.45, 0.8]);
   return ev;
 }
 
@@ -54,6 +54,9 @@ describe('evidence pages, open on loopback', () => {
     const page = await (await fetch(`${s.url}/evidence/${id}`)).text();
     expect(page).toContain('partition 3 · offset 1234');
     expect(page).toContain('fired: <span class="fired">gaia_z</span>');
+    // Each tap's zero ratio against the calibration's typical one.
+    expect(page).toContain('typical zero ratio per tap (median of the calibration frames): 0.450 · 0.800');
+    expect(page).toContain('zero ratio per tap: 0.500 <span class="muted">(+0.050)</span> · 0.700 <span class="muted">(−0.100)</span>');
     expect(page).not.toMatch(/<svg|<i>energy/);
     const json = (await (await fetch(`${s.url}/evidence/${id}.json`)).json()) as { episode: { source: string; framesAtStart: Array<{ offset: string }> } };
     expect(json.episode.source).toBe(HOSTILE);
