@@ -17,9 +17,14 @@ import { tapChannels } from '../offline/zero-ratios.js';
 import { evidenceRoutes } from '../telemetry/evidence-routes.js';
 import type { TelemetryServer } from '../telemetry/http-server.js';
 
+/** The heads evidence adds to the compile request when it is on (the default). */
+export function evidenceCompileHeads(): HeadName[] {
+  return evidenceHeads(HEAD_NAMES).filter((h) => (HEAD_NAMES as readonly string[]).includes(h)) as HeadName[];
+}
+
 /** The heads evidence adds to the compile request (none when it is off). */
 export function compiledEvidenceHeads(config: Readonly<Config>): HeadName[] {
-  return config.evidence.enabled ? (evidenceHeads(HEAD_NAMES).filter((h) => (HEAD_NAMES as readonly string[]).includes(h)) as HeadName[]) : [];
+  return config.evidence.enabled ? evidenceCompileHeads() : [];
 }
 
 /** The bearer token from evidence.tokenFile (one trailing newline dropped); undefined without one. */
