@@ -12,7 +12,7 @@
  * each, cycling 60 s of clothes (ID) and 30 s of digits (OOD, a drift episode each time);
  * beside them --churn frames per second come from --sources distinct source ids in turn
  * (each id every sources/churn seconds). Every --every seconds of frame time: RSS (after a
- * GC), the size of /evidence and of the newest episode's page, open and ended episodes, and
+ * GC) and the JS heap in use, the size of /evidence and of the newest episode's page, open and ended episodes, and
  * the sources whose frames are kept. Prints a Markdown table and the growth after warm-up.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -111,7 +111,7 @@ function batchOf(frames: Array<{ source: string; frame: Scored; offset: number }
 const base = `http://127.0.0.1:${telemetry.port}`;
 const t0 = Date.parse('2026-12-01T00:00:00Z');
 const rows: string[] = [];
-const samples: Array<{ rss: number; page: number }> = [];
+const samples: Array<{ rss: number; heap: number; page: number }> = [];
 let offset = 0;
 let churned = 0;
 let judged = 0;
@@ -134,23 +134,24 @@ for (let second = 0; second < minutes * 60; second++) {
   if ((second + 1) % every === 0) {
     await new Promise((r) => setTimeout(r, 50));
     (globalThis as { gc?: () => void }).gc?.();
-    const rss = process.memoryUsage().rss / 2 ** 20;
+    const memory = process.memoryUsage();
+    const [rss, heap] = [memory.rss / 2 ** 20, memory.heapUsed / 2 ** 20];
     const page = (await (await fetch(`${base}/evidence`)).arrayBuffer()).byteLength;
     const index = evidence.index();
     const newest = index.episodes[0];
     const episodePage = newest ? (await (await fetch(`${base}/evidence/${newest.id}`)).arrayBuffer()).byteLength : 0;
     const open = index.episodes.filter((e) => e.state === 'open').length;
-    samples.push({ rss, page });
-    rows.push(`| ${((second + 1) / 60).toFixed(1)} | ${judged} | ${rss.toFixed(1)} | ${(page / 1024).toFixed(1)} | ${(episodePage / 1024).toFixed(1)} | ${open} | ${index.episodes.length - open} | ${index.sourcesKept} | ${evidence.imagesMade} | ${evidence.skippedImages} |`);
+    samples.push({ rss, heap, page });
+    rows.push(`| ${((second + 1) / 60).toFixed(1)} | ${judged} | ${rss.toFixed(1)} | ${heap.toFixed(1)} | ${(page / 1024).toFixed(1)} | ${(episodePage / 1024).toFixed(1)} | ${open} | ${index.episodes.length - open} | ${index.sourcesKept} | ${evidence.imagesMade} | ${evidence.skippedImages} |`);
   }
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(`${judged} frames (${cameras} cameras at ${fps} fps, ${sources} distinct churning sources at ${churn} frames/s) over ${minutes} min of frame time, judged in ${seconds.toFixed(1)} s; evidence.sources ${config.evidence.sources}, framesPerSource ${config.evidence.framesPerSource}, recentEpisodes ${config.evidence.recentEpisodes}\n`);
-console.log('| frame time (min) | frames judged | RSS (MiB) | /evidence (KiB) | newest episode page (KiB) | open episodes | ended episodes kept | sources keeping frames | images made | images skipped (queue full) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| frame time (min) | frames judged | RSS (MiB) | JS heap used (MiB) | /evidence (KiB) | newest episode page (KiB) | open episodes | ended episodes kept | sources keeping frames | images made | images skipped (queue full) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 const warm = samples.slice(Math.floor(samples.length / 4));
-const span = (k: 'rss' | 'page') => Math.max(...warm.map((s) => s[k])) - Math.min(...warm.map((s) => s[k]));
-console.log(`\nafter the first quarter: RSS within ${span('rss').toFixed(1)} MiB, /evidence within ${(span('page') / 1024).toFixed(1)} KiB`);
+const span = (k: 'rss' | 'heap' | 'page') => Math.max(...warm.map((s) => s[k])) - Math.min(...warm.map((s) => s[k]));
+console.log(`\nafter the first quarter: RSS within ${span('rss').toFixed(1)} MiB, JS heap within ${span('heap').toFixed(1)} MiB, /evidence within ${(span('page') / 1024).toFixed(1)} KiB`);
 await telemetry.close();
 await opened.scorer.close();
