@@ -51,7 +51,7 @@ LABEL org.opencontainers.image.title="gaia-sentinel" \
 WORKDIR /app
 # GAIA_MODEL_DIR: the bundled example (relative to /app) by default; set it to the folder your
 # package is mounted on.
-ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0 \
+ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cpu GAIA_TELEMETRY_HOST=0.0.0.0 GAIA_EVIDENCE_ENABLED=false \
     GAIA_MODEL_DIR=models/fmnist-cnn
 COPY --from=runtime-files-cpu /app/node_modules node_modules
 COPY --from=runtime-files-cpu /app/dist/src dist/src
@@ -90,7 +90,7 @@ LABEL org.opencontainers.image.title="gaia-sentinel" \
 COPY --from=deps-cpu /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --system --gid 10001 gaia && useradd --system --uid 10001 --gid gaia --home-dir /app --shell /usr/sbin/nologin gaia
 WORKDIR /app
-ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0 \
+ENV NODE_ENV=production GAIA_EXECUTION_PROVIDERS=cuda,cpu GAIA_TELEMETRY_HOST=0.0.0.0 GAIA_EVIDENCE_ENABLED=false \
     GAIA_MODEL_DIR=models/fmnist-cnn
 COPY --from=runtime-files-gpu /app/node_modules node_modules
 COPY --from=runtime-files-gpu /app/dist/src dist/src

@@ -16,7 +16,7 @@ import { HealthBoard, type AgentHealth } from './health.js';
 import { agentObserver } from './observer.js';
 import { watchSource } from './source-events.js';
 import { startSweeps } from './sweeps.js';
-import { assemble, calibrationMetrics, type AgentDeps, type AgentParts } from './startup.js';
+import { activeCalibration, assemble, calibrationMetrics, type AgentDeps, type AgentParts } from './startup.js';
 
 export type { AgentHealth } from './health.js';
 export type { AgentDeps } from './startup.js';
@@ -71,7 +71,7 @@ export class Agent {
     }
     const { previous, current } = outcome;
     const first = judging.drift === undefined;
-    const event = judging.swap({ judge: current.judge, ref: current.ref }, Date.now());
+    const event = judging.swap(activeCalibration(current), Date.now());
     const drift = judging.drift;
     if (first && drift) {
       metrics.watchDrift((source) => drift.state(source), () => drift.thresholds.expectedRunTime);

@@ -18,6 +18,7 @@ export function agentObserver(metrics: AgentMetrics, view: ConsoleView, log: Log
     },
     event: (e) => {
       metrics.event(e);
+      metrics.driftEvent(e);
       view.event(e);
     },
     deadLetter: (d) => {

@@ -14,7 +14,10 @@ export function watchSource(p: AgentParts): void {
     const { sources, resets } = judging.forget(partitions, Date.now());
     for (const s of sources) metrics.forgetSource(s);
     if (resets.length > 0) {
-      for (const e of resets) view.event(e);
+      for (const e of resets) {
+        metrics.driftEvent(e);
+        view.event(e);
+      }
       stream.sink.publish({ events: resets, records: [], letters: [] }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'drift-state-reset events not published'));
     }
     log.info({ partitions, sources: sources.length }, "partitions moved to another consumer; their sources' drift state dropped here");

@@ -13,7 +13,7 @@ import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { cameraFaultOptions } from '../judging/camera-settings.js';
 import { driftInWords, driftMonitor } from '../judging/drift-settings.js';
-import { Judging } from '../judging/judging.js';
+import { Judging, type ActiveCalibration } from '../judging/judging.js';
 import { isBundledPackage, loadModelPackage, type ModelPackage } from '../model/manifest.js';
 import { openModel } from '../model/open-model.js';
 import type { ShapePolicy } from '../runtime/ort-scorer.js';
@@ -22,6 +22,7 @@ import { TelemetryServer } from '../telemetry/http-server.js';
 import { AgentMetrics, MetricsRegistry, type CalibrationMetrics } from '../telemetry/metrics.js';
 import { buildInfo } from '../version.js';
 import { ConsoleView } from './console-view.js';
+import { compiledEvidenceHeads, evidenceToken, openEvidence } from './evidence-wiring.js';
 import type { HealthBoard } from './health.js';
 import { openStream, type Stream } from './open-stream.js';
 
@@ -53,10 +54,12 @@ export interface AgentParts {
 
 /** Opens every part; `closers` gets each one's release as it opens (the caller releases them on failure). */
 export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: Logger, board: HealthBoard, closers: Array<() => Promise<unknown>>): Promise<AgentParts> {
+  // Read first: a missing or bad token file stops the start before anything opens.
+  const evidenceTokenValue = evidenceToken(config);
   const registry = new MetricsRegistry();
   const telemetry = await startTelemetry(config, registry, board, log);
   if (telemetry) closers.push(() => telemetry.close());
-  const { pkg, scorer, fingerprint, calibration } = await openScoring(config, log, board, closers);
+  const { pkg, scorer, fingerprint, calibration, taps } = await openScoring(config, log, board, closers);
   const name = pkg.manifest.name;
   const metrics = new AgentMetrics(registry, {
     model: name,
@@ -81,10 +84,11 @@ export async function assemble(config: Readonly<Config>, deps: AgentDeps, log: L
     labels: pkg.manifest.labels,
     numClasses: scorer.numClasses,
     scoreHead: config.model.verdictHead || 'gaia_z',
-    ...(current ? { calibration: { judge: current.judge, ref: current.ref } } : {}),
+    ...(current ? { calibration: activeCalibration(current) } : {}),
     drift: (p0, referenceSize) => driftMonitor(config.drift, p0, referenceSize),
     changelog: stream.restore !== undefined,
     camera: cameraFaultOptions(config.camera),
+    evidence: openEvidence(config, pkg, taps, telemetry, evidenceTokenValue),
   });
   const drift = judging.drift;
   if (drift) {
@@ -139,7 +143,8 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
   const defaultPath = defaultCalibrationPath(name, pkg.dir);
   const reading = await readCalibration(config.calibration.path || defaultPath, head, [], false, name);
   const judgeHeads = reading?.needs.judgeHeads ?? (head ? [head] : []);
-  const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads])];
+  const extra = compiledEvidenceHeads(config);
+  const compiledHeads = [...new Set([...DEFAULT_HEADS, ...judgeHeads, ...extra])];
   const featureStats = reading?.needs.featureStats;
   const started = performance.now();
   const r = config.runtime;
@@ -154,6 +159,8 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
       shapes: { maxBatch: r.maxBatch, pad: r.padBatches as ShapePolicy, warmup: r.warmup as ShapePolicy },
       taps: config.model.taps,
       heads: compiledHeads,
+      // A model the saliency head cannot serve still runs, its evidence without overlays.
+      optional: extra.filter((h) => h !== 'gaia_z_ratios'),
       ...(featureStats ? { headSettings: { featureStats } } : {}),
       // convict has checked it against the schema's list.
       gaiaZMode: config.model.gaiaZMode as GaiaZMode,
@@ -184,7 +191,7 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
   const calibration = await CalibrationSlot.open(config.calibration.path, { model: name, fingerprint, head, compiledHeads, compiledStats: featureStats !== undefined, defaultPath }, reading);
   const judge = calibration.current?.judge;
   if (judge) log.info({ calibration: calibration.path, verdict: judge.describe(), heads: judge.heads, p0: judge.flagRate }, 'calibration loaded');
-  return { pkg, scorer, fingerprint, calibration };
+  return { pkg, scorer, fingerprint, calibration, taps: compiled.taps };
 }
 
 /**
@@ -195,6 +202,11 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
 export function calibrationMetrics(c: LoadedCalibration): CalibrationMetrics {
   const z = c.file.heads.gaia_z;
   return { ...(z ? { rawThreshold: z.rawThreshold } : {}), flagRate: c.judge.flagRate, fingerprint: c.ref.digest };
+}
+
+/** What judges, with the calibration's typical zero ratios for the evidence pages. */
+export function activeCalibration(c: LoadedCalibration): ActiveCalibration {
+  return { judge: c.judge, ref: c.ref, ...(c.file.zeroRatios ? { zeroRatios: c.file.zeroRatios.taps } : {}) };
 }
 
 /** model.verdictHead, checked: a head the compiler offers that has a calibrated score. */

@@ -17,6 +17,7 @@ export function startSweeps(p: AgentParts): () => void {
     const idle = idleForgetMs > 0 ? judging.forgetIdle() : { sources: [], states: [] };
     for (const s of idle.sources) metrics.forgetSource(s);
     for (const e of silent.events) {
+      metrics.driftEvent(e);
       view.event(e);
       log.info({ source: e.source, startedAt: e.startedAt, lastFrameAt: e.lastFrameAt, silenceMs }, 'drift episode ended: its source sent no frame');
     }

@@ -36,6 +36,14 @@ export interface CalibrationFile {
    * (as a head's), which values are a fault, and its raw calibration values (input-calibration.ts).
    */
   readonly inputHeads?: Readonly<Record<string, StoredInputHead>>;
+  /** GAIA-Z's typical zero ratio per tap on the calibration frames, for the evidence pages (added in 0.x; optional). */
+  readonly zeroRatios?: StoredZeroRatios;
+}
+
+/** The median over the calibration frames of each tap's zero ratio (the mean over its channels), first tap first. */
+export interface StoredZeroRatios {
+  readonly frames: number;
+  readonly taps: readonly number[];
 }
 
 /** An input head: its calibration (of typicalities), its sides, and every calibration frame's raw value, sorted (float32, base64). */

@@ -2,10 +2,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import type { FeatureStats } from '../compile/feature-stats.js';
 import { UNINFORMATIVE_GAIA_Z_NOTE } from '../compile/heads.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant, type HeadCalibration } from '../detect/calibration.js';
-import { estimateFeatureStats } from '../detect/feature-stats.js';
 import { DEFAULT_KNN_BANK } from '../detect/head-stats.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
@@ -14,11 +12,12 @@ import { fileExists } from '../files.js';
 import { openFrameSet } from '../frames/frame-set.js';
 import { isInputHead } from '../contracts/input-stats.js';
 import { calibrateInputHeads } from '../calibration/input-calibration.js';
-import { CALIBRATION_IN_PACKAGE, saveCalibration, storeFeatureStats, CALIBRATION_FORMAT, type CalibrationFile, type StoredFeatureStats } from '../calibration/calibration-file.js';
+import { CALIBRATION_IN_PACKAGE, saveCalibration, CALIBRATION_FORMAT, type CalibrationFile } from '../calibration/calibration-file.js';
 import { progressReporter } from '../offline/progress.js';
 import { scoreSet, type OnBadFrame } from '../offline/score-set.js';
 import { featureStatistics } from '../offline/feature-statistics.js';
 import { OFFLINE_HEADS, openOfflineSession, sessionNotes } from '../offline/session.js';
+import { zeroRatiosOf } from '../offline/zero-ratios.js';
 import { fraction, wholeNumber } from './flags.js';
 import { UsageError, type CliIO } from './io.js';
 import { headStatsSettings } from './head-stats-flags.js';
@@ -156,8 +155,10 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     );
   }
   const stats = statsData ? await featureStatistics(config, statsData, onBadFrame, io.stderr, { ...headStatsSettings(values), heads: methods }) : undefined;
+  // GAIA-Z's zero ratio per tap comes along with GAIA-Z: its typical values go in the file (the evidence pages).
+  const ratios = methods.includes('gaia_z') ? (['gaia_z_ratios'] as const) : [];
   const session = await openOfflineSession(config, {
-    heads: ['logits', ...methods],
+    heads: ['logits', ...methods, ...ratios],
     ...(stats ? { headSettings: { featureStats: stats.stats } } : {}),
     // The default GAIA-A is left out, with a note, where the classifier cannot have it.
     ...(values.methods === undefined ? { optional: ['gaia_a'] as const } : {}),
@@ -229,6 +230,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       heads,
       ...(stats ? { featureStats: { ...stats.stored, fingerprint: session.fingerprint } } : {}),
       ...(Object.keys(input.stored).length > 0 ? { inputHeads: input.stored } : {}),
+      ...zeroRatiosOf(scores.heads.gaia_z_ratios, scores.count, session.taps),
     };
     await saveCalibration(out, calibration);
     const z = heads.gaia_z;

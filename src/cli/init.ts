@@ -11,6 +11,7 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { refuseScoringGraph } from '../compile/classifier.js';
+import { evidenceCompileHeads } from '../agent/evidence-wiring.js';
 import { DEFAULT_HEADS } from '../compile/heads.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { fileExists, writeOutput } from '../files.js';
@@ -157,7 +158,9 @@ export async function initCommand(argv: string[], io: CliIO): Promise<void> {
     await writeOutput(join(scratch, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await saveModel(model, join(scratch, 'model.onnx'));
     const pkg = { dir: scratch, manifest: validateManifest(manifest, manifestPath), modelPath: join(scratch, 'model.onnx') };
-    const opened = await openModel(pkg, { executionProviders: ['cpu'], requireGpu: false, intraOpThreads: 1, taps: values.taps ?? 'bn', heads: DEFAULT_HEADS, gaiaZMode: 'pattern', keep: true });
+    // The agent's default request (evidence on: GAIA-Z's per-tap ratios too), so that its first start reuses this graph.
+    const heads = [...DEFAULT_HEADS, ...evidenceCompileHeads()];
+    const opened = await openModel(pkg, { executionProviders: ['cpu'], requireGpu: false, intraOpThreads: 1, taps: values.taps ?? 'bn', heads, gaiaZMode: 'pattern', keep: true });
     await opened.scorer.close();
     if (await fileExists(out)) await rm(out, { recursive: true });
     await rename(scratch, out);

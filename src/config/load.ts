@@ -10,6 +10,7 @@ import { CONFIG_KEYS, envOf } from './keys.js';
 import { MAX_EXPECTED_RUN_TIME } from '../detect/drift.js';
 import { schema } from './schema.js';
 import { MIN_MESSAGE_BYTES } from './schema-source.js';
+import { evidenceRefusal } from './schema-evidence.js';
 import { packageRoot } from '../version.js';
 
 const PROVIDERS = ['cpu', 'cuda'];
@@ -180,6 +181,8 @@ function crossCheck(c: Config): void {
         'a shorter one cannot be met by a test that needs a full window',
     );
   }
+  const evidence = evidenceRefusal(c);
+  if (evidence) bad(evidence);
   if (c.kafka.saslMechanism && !c.kafka.saslUsername) {
     bad(`kafka.saslMechanism is ${c.kafka.saslMechanism} but kafka.saslUsername (env GAIA_KAFKA_SASL_USERNAME) is empty`);
   }

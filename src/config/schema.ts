@@ -8,6 +8,7 @@ import { calibrationSchema, driftSchema } from './schema-drift.js';
 import { logSchema, shutdownTimeoutSchema, telemetrySchema } from './schema-operations.js';
 import { framesSchema, modelSchema, runtimeSchema } from './schema-scoring.js';
 import { kafkaSchema, replaySchema, sourceSchema } from './schema-source.js';
+import { evidenceSchema } from './schema-evidence.js';
 
 // The sections live in schema-*.ts; this order is the keys' order (CONFIG_KEYS, docs/CONFIG.md).
 export const schema = {
@@ -23,4 +24,5 @@ export const schema = {
   replay: replaySchema,
   log: logSchema,
   camera: cameraSchema,
+  evidence: evidenceSchema,
 };

@@ -71,7 +71,8 @@ export interface FrameOodEvent extends FrameJudgement {
   readonly threshold: number;
 }
 
-export type DriftAlert = DriftEvent & Provenance & { readonly trigger: FrameRef };
+/** evidenceUrl: the episode's evidence page (evidence.publicBaseUrl + /evidence/<episode>), when evidence is on; added in 0.x, additive. */
+export type DriftAlert = DriftEvent & Provenance & { readonly trigger: FrameRef; readonly evidenceUrl?: string };
 
 /**
  * A source's drift state could not follow it to its new owner (its partition moved and no

@@ -37,9 +37,19 @@ export function frameOodEvent(r: VerdictRecord, threshold: number): FrameOodEven
   return { type: 'frame-ood', ...originOf(r), source, frameId, head, score, threshold, ...judged };
 }
 
-/** A drift episode started or ended; the frame that tipped the window identifies it (its id) and lets a consumer find it. */
-export function driftAlert(episode: DriftEvent, trigger: VerdictRecord): DriftAlert {
-  return { ...episode, model: trigger.model, modelFingerprint: trigger.modelFingerprint, calibration: trigger.calibration, trigger: frameRef(trigger) };
+/**
+ * A drift episode started or ended; the frame that tipped the window identifies it (its id) and lets a consumer find it,
+ * and the episode's evidence page shows its frames (when evidence is on).
+ */
+export function driftAlert(episode: DriftEvent, trigger: VerdictRecord, evidenceUrl?: string): DriftAlert {
+  return {
+    ...episode,
+    model: trigger.model,
+    modelFingerprint: trigger.modelFingerprint,
+    calibration: trigger.calibration,
+    trigger: frameRef(trigger),
+    ...(evidenceUrl === undefined ? {} : { evidenceUrl }),
+  };
 }
 
 /** A source's drift state could not follow it: its open episode (started at `startedAt`) ends here without a drift-resolved. */

@@ -21,6 +21,7 @@ import type { SourceMessage } from '../contracts/stream.js';
 import type { DriftMonitor } from '../detect/drift.js';
 import type { Judge } from '../detect/verdict-rule.js';
 import type { ScoreBatch } from '../runtime/scorer.js';
+import type { Evidence } from './evidence.js';
 import { calibrationChanged, driftAlert, driftSilent, driftStateReset, frameOodEvent } from './events.js';
 import { CameraFaults, type CameraFaultOptions } from './camera-faults.js';
 import { withInputScores } from './input-scores.js';
@@ -30,6 +31,8 @@ import { verdictRecords } from './verdicts.js';
 export interface ActiveCalibration {
   readonly judge: Judge;
   readonly ref: CalibrationRef;
+  /** GAIA-Z's typical zero ratio per tap on its frames (calibration.json zeroRatios), for the evidence pages. */
+  readonly zeroRatios?: readonly number[];
 }
 
 export interface JudgingOptions {
@@ -47,6 +50,8 @@ export interface JudgingOptions {
   readonly changelog?: boolean;
   /** The camera's own faults: frozen streams and broken-frame episodes per source (camera.*); absent: not checked. */
   readonly camera?: CameraFaultOptions;
+  /** Keeps the most anomalous frames per source and freezes them into each drift episode; drift events then link to its page. */
+  readonly evidence?: Evidence;
 }
 
 /** A judged batch: what the delivery stage publishes for it. */
@@ -100,11 +105,13 @@ export class Judging {
     });
     const events: AlertEvent[] = this.camera?.scored(records, inputs, this.provenance) ?? [];
     if (judge) {
-      for (const record of records) {
+      const evidence = this.o.evidence;
+      records.forEach((record, i) => {
         if (record.flagged) events.push(frameOodEvent(record, judge.rawThreshold));
+        evidence?.observe(messages[i]!, record, out, i);
         const episode = drift?.observe(record.source, { flagged: record.flagged, pValue: record.pValue }, record.capturedAt ?? scoredAt, record.partition, record.offset);
-        if (episode) events.push(driftAlert(episode, record));
-      }
+        if (episode) events.push(driftAlert(episode, record, evidence?.onDrift(episode, this.active?.zeroRatios)));
+      });
     }
     if (!drift || !this.o.changelog) return { records, events };
     const touched = new Map(records.map((r) => [r.source, r.partition] as const));
@@ -137,8 +144,10 @@ export class Judging {
     const drift = this.monitor;
     const orphaned = this.o.changelog ? [] : (drift?.activeOn(partitions) ?? []);
     const resets = orphaned.map((s) => driftStateReset(s, this.provenance, drift?.startedAt(s), MOVED_WITHOUT_CHANGELOG, ts));
+    for (const r of resets) this.o.evidence?.endWithout(r.source, 'reset', r.startedAt);
     const sources = drift?.forgetPartitions(partitions) ?? [];
     this.camera?.forget(sources);
+    this.o.evidence?.forget(sources);
     return { sources, resets };
   }
 
@@ -167,6 +176,7 @@ export class Judging {
       : [];
     for (const s of sources) drift.forget(s);
     this.camera?.forget(sources);
+    this.o.evidence?.forget(sources);
     return { sources, states };
   }
 
@@ -179,6 +189,7 @@ export class Judging {
     if (!drift) return { events: [], states: [] };
     const ended = drift.endSilent(silenceMs, now);
     const events = ended.map((e) => driftSilent(e, this.provenance, silenceMs, now));
+    for (const e of ended) this.o.evidence?.endWithout(e.source, 'silent', e.startedAt);
     const states = this.o.changelog
       ? ended.map(({ source }) => {
           const snapshot = drift.snapshot(source) ?? null;

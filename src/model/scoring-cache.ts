@@ -35,7 +35,8 @@ export interface CompileRequest {
 
 /** What a compile resolved, which a reused graph must still tell its users. */
 export interface CompiledSummary {
-  readonly taps: ReadonlyArray<{ readonly tensor: string }>;
+  /** Shape and channel axis: recorded since the evidence pages split GAIA-Z's ratios per tap (older records lack them). */
+  readonly taps: ReadonlyArray<{ readonly tensor: string; readonly shape?: ReadonlyArray<number | string>; readonly channelAxis?: number }>;
   readonly notes: readonly string[];
   readonly gaiaZMode: GaiaZMode;
   readonly numClasses: number;
@@ -122,7 +123,7 @@ export async function keepGraph(dir: string, request: CompileRequest, compiled: 
     format: FORMAT,
     request,
     graph: sha256(bytes),
-    taps: compiled.taps.map((t) => ({ tensor: t.tensor })),
+    taps: compiled.taps.map((t) => ({ tensor: t.tensor, shape: t.shape, channelAxis: t.channelAxis })),
     notes: compiled.notes,
     gaiaZMode: compiled.gaiaZMode,
     numClasses: compiled.numClasses,

@@ -11,6 +11,8 @@ export interface OfflineSession {
   readonly scorer: WorkerScorer;
   readonly pre: Preprocessor;
   readonly fingerprint: string;
+  /** The taps the compile resolved (with their shapes when compiled now, not reused from a package record). */
+  readonly taps: ReadonlyArray<{ readonly tensor: string }>;
   /** Optional heads this model cannot have, left out, each with why (say so to the user). */
   readonly omitted: ReadonlyArray<{ readonly head: HeadName; readonly why: string }>;
   /** What the compiler noted about this model (a fallback to the float backward, an uninformative GAIA-Z). */
@@ -46,6 +48,7 @@ export async function openOfflineSession(config: Readonly<Config>, want: Session
     scorer: opened.scorer,
     pre: new Preprocessor(opened.pkg.manifest, config.frames),
     fingerprint: opened.fingerprint,
+    taps: opened.compiled.taps,
     omitted: opened.omitted,
     notes: [...(opened.graph.why ? [`compiled the scoring graph again: ${opened.graph.why}`] : []), ...opened.compiled.notes],
   };

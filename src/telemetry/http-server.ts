@@ -9,7 +9,7 @@
  * client that hogs sockets (a stray scraper, a hostile peer) loses its own, and the
  * orchestrator's probes still get through (connection-guard.ts). Port 0 picks a free port.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { guardConnections } from './connection-guard.js';
@@ -37,13 +37,20 @@ export interface TelemetryServerOptions {
   readonly requestTimeoutMs?: number;
 }
 
+/** More endpoints on the same server and limits (the evidence pages): handles its paths and returns true, or returns false. */
+export type Route = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export class TelemetryServer {
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly server: Server) {}
+  private constructor(
+    private readonly server: Server,
+    private readonly routes: Route[],
+  ) {}
 
   static async create(options: TelemetryServerOptions): Promise<TelemetryServer> {
     const timeout = options.requestTimeoutMs ?? 10_000;
+    const routes: Route[] = [];
     const server = createServer(
       // The request timeout is checked every connectionsCheckingInterval (Node's default, 30 s, would let slow clients stay that long).
       { requestTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: Math.min(5_000, timeout), connectionsCheckingInterval: Math.min(1_000, timeout) },
@@ -64,7 +71,7 @@ export class TelemetryServer {
       } else if (path === '/readyz') {
         const r = options.readiness();
         res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: r.ready, ...r.detail }));
-      } else {
+      } else if (!routes.some((route) => route(req, res))) {
         res.writeHead(404).end();
       }
       },
@@ -76,7 +83,12 @@ export class TelemetryServer {
       server.once('error', reject);
       server.listen(options.port, options.host, () => resolve());
     });
-    return new TelemetryServer(server);
+    return new TelemetryServer(server, routes);
+  }
+
+  /** Adds endpoints (mounted once their data exists: the server starts before the model loads). */
+  mount(route: Route): void {
+    this.routes.push(route);
   }
 
   get port(): number {

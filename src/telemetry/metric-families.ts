@@ -215,3 +215,17 @@ function registerScrapeGauges(registry: Registry, model: string, read: ScrapeRea
     },
   });
 }
+
+/**
+ * gaia_drift_evidence_info{model,source,url}: 1 while a source's drift episode is open and
+ * has an evidence page, so an alert's annotation can link to it (deploy/prometheus). One
+ * series per open episode of a labelled source: bounded as the source labels are.
+ */
+export function registerEvidenceFamily(registry: Registry): Gauge<'model' | 'source' | 'url'> {
+  return new Gauge({
+    name: 'gaia_drift_evidence_info',
+    help: "1 while the source's drift episode is open, with its evidence page as the url label (evidence.publicBaseUrl + /evidence/<episode>).",
+    labelNames: ['model', 'source', 'url'],
+    registers: [registry],
+  });
+}

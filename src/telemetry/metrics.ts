@@ -7,7 +7,7 @@
 import type { Registry } from 'prom-client';
 import type { DeliveryStage, FrameDamage, PipelineObserver, PipelineQueue } from '../contracts/stream.js';
 import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
-import { registerAgentFamilies, type AgentFamilies } from './metric-families.js';
+import { registerAgentFamilies, registerEvidenceFamily, type AgentFamilies } from './metric-families.js';
 import { SourceLabels } from './source-labels.js';
 
 /** A fresh registry: inject it, never use prom-client's global one (tests would share state). */
@@ -66,6 +66,9 @@ export class AgentMetrics implements PipelineObserver {
   private readonly rejectedSeries = new Map<string, Set<string>>();
   /** Source labels whose camera-fault gauges exist (0 from their first verdict, so an alert on them has a series to read). */
   private readonly faultSeries = new Set<string>();
+  private readonly evidence: ReturnType<typeof registerEvidenceFamily>;
+  /** The evidence page of each labelled source's open episode (the url label of its series). */
+  private readonly evidenceUrls = new Map<string, string>();
 
   constructor(registry: Registry, options: MetricsOptions) {
     this.model = options.model;
@@ -77,6 +80,7 @@ export class AgentMetrics implements PipelineObserver {
       driftRunTime: () => this.driftRunTime?.(),
       ready: () => this.readySource?.() ?? false,
     });
+    this.evidence = registerEvidenceFamily(registry);
     this.setCalibration(undefined);
   }
 
@@ -164,6 +168,7 @@ export class AgentMetrics implements PipelineObserver {
     const labels = { model: this.model, source: this.sources.label(source) };
     this.families.driftRatio.remove(labels);
     this.families.driftActive.remove(labels);
+    this.dropEvidence(source);
     for (const verdict of VERDICTS) this.families.frames.remove({ ...labels, verdict });
     for (const series of this.rejectedSeries.get(labels.source) ?? []) {
       const [family, reason, action] = series.split('\u0000') as [string, string, string];
@@ -174,6 +179,23 @@ export class AgentMetrics implements PipelineObserver {
     for (const fault of CAMERA_FAULTS) this.families.cameraFault.remove({ ...labels, fault });
     this.faultSeries.delete(labels.source);
     this.sources.release(source);
+  }
+
+  /** A drift event: an opening episode with an evidence page links it (gaia_drift_evidence_info) until the episode ends. */
+  driftEvent(e: AlertEvent): void {
+    if (e.type !== 'drift-started' && e.type !== 'drift-resolved' && e.type !== 'drift-silent' && e.type !== 'drift-state-reset') return;
+    if (!this.sources.owns(e.source)) return;
+    this.dropEvidence(e.source);
+    if (e.type !== 'drift-started' || e.evidenceUrl === undefined) return;
+    this.evidence.set({ model: this.model, source: this.sources.label(e.source), url: e.evidenceUrl }, 1);
+    this.evidenceUrls.set(e.source, e.evidenceUrl);
+  }
+
+  private dropEvidence(source: string): void {
+    const url = this.evidenceUrls.get(source);
+    if (url === undefined) return;
+    this.evidence.remove({ model: this.model, source: this.sources.label(source), url });
+    this.evidenceUrls.delete(source);
   }
 
   batch(size: number, seconds: number): void {

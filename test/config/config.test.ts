@@ -85,6 +85,7 @@ describe('loadConfig defaults', () => {
       replay: { dirs: [], source: 'camera-1', fps: 400 },
       log: { level: 'info', format: 'auto' },
       camera: { inputStatistics: true, frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
+      evidence: { enabled: true, framesPerSource: 8, sources: 50, recentEpisodes: 20, thumbnailSize: 96, publicBaseUrl: '', tokenFile: '' },
     });
   });
 
@@ -122,6 +123,7 @@ describe('environment variables', () => {
       replay: { dirs: ['frames/a', 'frames/b'], source: 'camera-1', fps: 400 },
       log: { level: 'debug', format: 'auto' },
       camera: { inputStatistics: true, frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
+      evidence: { enabled: true, framesPerSource: 8, sources: 50, recentEpisodes: 20, thumbnailSize: 96, publicBaseUrl: '', tokenFile: '' },
     });
   });
 
