@@ -101,6 +101,12 @@ export const runtimeSchema = {
     default: 4,
     env: 'GAIA_DECODE_CONCURRENCY',
   },
+  spinWait: {
+    doc: 'Let ONNX Runtime\'s threads spin while they wait for work (its default) rather than sleep; spinning burns CPU that decoding could use.',
+    format: 'bool',
+    default: true,
+    env: 'GAIA_SPIN_WAIT',
+  },
 };
 
 /** frames: limits and formats of the frames decoded. */
