@@ -26,7 +26,7 @@ describe('BufferPool', () => {
   it('ignores an array transferred to another thread (detached), a view, or one of another length', () => {
     const pool = new BufferPool(4, 4);
     const moved = pool.take();
-    structuredClone(moved.buffer, { transfer: [moved.buffer] });
+    structuredClone(moved.buffer, { transfer: [moved.buffer as ArrayBuffer] });
     expect(moved.byteLength).toBe(0);
     pool.give(moved);
     pool.give(new Float32Array(8).subarray(0, 4));
