@@ -102,9 +102,9 @@ export const runtimeSchema = {
     env: 'GAIA_DECODE_CONCURRENCY',
   },
   spinWait: {
-    doc: 'Let ONNX Runtime\'s threads spin while they wait for work (its default) rather than sleep; spinning burns CPU that decoding could use.',
+    doc: 'Let ONNX Runtime\'s threads spin while they wait for work (ONNX Runtime\'s own default) rather than sleep. Off by default: spinning burned CPU that decoding needed and lowered the agent\'s throughput (docs/BENCHMARKS.md).',
     format: 'bool',
-    default: true,
+    default: false,
     env: 'GAIA_SPIN_WAIT',
   },
 };

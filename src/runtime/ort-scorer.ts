@@ -10,9 +10,10 @@ export interface OrtScorerOptions {
   readonly requireGpu: boolean;
   readonly intraOpThreads: number;
   /**
-   * Let onnxruntime's pool threads spin while they wait for work (its default) instead of
-   * sleeping at once; spinning burns CPU between and around runs that the agent's decoding
-   * could use (runtime.spinWait, docs/BENCHMARKS.md "ORT spin-waiting"). Default true.
+   * Let onnxruntime's pool threads spin while they wait for work (onnxruntime's own default)
+   * instead of sleeping at once. Default false: in the agent, spinning burned a third of its
+   * CPU per frame that decoding needed, and lowered its throughput (runtime.spinWait;
+   * docs/BENCHMARKS.md, "The agent's own CPU outside the scorer").
    */
   readonly spinWait?: boolean;
   /** Input tensor shape without the batch axis, e.g. [1, 28, 28]. */
@@ -75,7 +76,7 @@ export class OrtScorer implements Scorer {
           intraOpNumThreads: options.intraOpThreads,
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
-          ...spinning(options.spinWait ?? true),
+          ...spinning(options.spinWait ?? false),
         });
         if (options.requireGpu && provider === 'cpu') {
           await session.release();

@@ -101,8 +101,8 @@ describe('WorkerScorer', () => {
     }
   });
 
-  it('scores identically with spin-waiting off (runtime.spinWait false)', async () => {
-    const spinning = await WorkerScorer.create(bytes, numClasses, options);
+  it('scores identically with spin-waiting on and off (runtime.spinWait)', async () => {
+    const spinning = await WorkerScorer.create(bytes, numClasses, { ...options, spinWait: true });
     const sleeping = await WorkerScorer.create(bytes, numClasses, { ...options, spinWait: false });
     try {
       const a = await spinning.score(batchInput(6), BATCH);
