@@ -50,6 +50,8 @@ export interface PipelineStats {
   /** Deliveries to the sinks (produce requests or transactions), and the batches they carried. */
   deliveries: number;
   deliveredBatches: number;
+  /** Frame and batch tensors allocated over the run (the rest were reused from the pools). */
+  tensorsAllocated?: { frames: number; batches: number };
 }
 
 interface Decoded {
@@ -152,6 +154,7 @@ class Pipeline {
     if (this.failure !== undefined) throw this.failure;
     this.stats.deliveries = this.delivery.deliveries;
     this.stats.deliveredBatches = this.delivery.batches;
+    this.stats.tensorsAllocated = { frames: this.frameTensors.allocated, batches: this.batchTensors.allocated };
     return this.stats;
   }
 
