@@ -4,12 +4,18 @@
  * end-to-end run to see its CPU outside the scorer (docs/BENCHMARKS.md, issue #24):
  *
  *   GAIA_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/agentprof" node dist/bench/e2e-kafka.js --model bench/.cache/camera/mobilenet_v3_large --batches 8 --frames 400
- *   node dist/bench/cpuprofile-summary.js /tmp/agentprof/*.cpuprofile
+ *   node dist/bench/cpuprofile-summary.js [--from-first-frame] /tmp/agentprof/*.cpuprofile
  *
  * Native work on other threads (libvips on libuv's pool, onnxruntime's intra-op threads)
  * is not in a JavaScript profile; a worker thread has its own file.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+// --from-first-frame: count only from the first sample in src/frames (the first frame
+// decoded) on, so that startup (compiling or loading the scoring graph) does not dilute
+// the steady state.
+const { values, positionals } = parseArgs({ options: { 'from-first-frame': { type: 'boolean', default: false } }, allowPositionals: true });
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
@@ -26,19 +32,22 @@ function bucket(frame: ProfileNode['callFrame']): string {
   return url;
 }
 
-for (const file of process.argv.slice(2)) {
+for (const file of positionals) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
+  let counting = !values['from-first-frame'];
   p.samples.forEach((id, i) => {
     const dt = p.timeDeltas[i] ?? 0;
     const key = bucket(byId.get(id)!.callFrame);
+    counting ||= key === 'src/frames';
+    if (!counting) return;
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });
   const busy = total - (self.get('(idle)') ?? 0);
-  console.log(`${file}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s not idle`);
+  console.log(`${file}: ${(total / 1e6).toFixed(1)} s profiled${values['from-first-frame'] ? ' from the first frame' : ''}, ${(busy / 1e6).toFixed(1)} s not idle`);
   console.log('| self time in | ms | % of not idle |\n|---|---:|---:|');
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
     if (k === '(idle)') continue;

@@ -53,7 +53,9 @@ const contentType = (b: Uint8Array) => (sniffFormat(b) === 'jpeg' ? 'image/jpeg'
 
 async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number; decodeCpuMs: number }> {
   // The agent's default heads, so raw and end-to-end score the same graph.
-  const session = await openOfflineSession(loadConfig({ env: {}, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'], 'model.gaiaZMode': gaiaZMode } }), { heads: DEFAULT_HEADS });
+  // GAIA_SPIN_WAIT, as the agent reads it, so raw and end-to-end run the same session options.
+  const env = process.env.GAIA_SPIN_WAIT === undefined ? {} : { GAIA_SPIN_WAIT: process.env.GAIA_SPIN_WAIT };
+  const session = await openOfflineSession(loadConfig({ env, overrides: { 'model.dir': values.model, 'runtime.executionProviders': ['cpu'], 'model.gaiaZMode': gaiaZMode } }), { heads: DEFAULT_HEADS });
   const per = session.pre.elementsPerFrame;
   const decoded = new Float32Array(batch * per);
   for (let i = 0; i < batch; i++) await session.pre.decodeInto(pngs[i % pngs.length]!, decoded.subarray(i * per, (i + 1) * per));

@@ -154,6 +154,7 @@ async function openScoring(config: Readonly<Config>, log: Logger, board: HealthB
       executionProviders: r.executionProviders,
       requireGpu: r.requireGpu,
       intraOpThreads: r.intraOpThreads,
+      spinWait: r.spinWait,
       cudaDeviceId: r.cudaDeviceId,
       // convict has checked both against the schema's lists.
       shapes: { maxBatch: r.maxBatch, pad: r.padBatches as ShapePolicy, warmup: r.warmup as ShapePolicy },

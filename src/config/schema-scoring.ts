@@ -101,6 +101,12 @@ export const runtimeSchema = {
     default: 4,
     env: 'GAIA_DECODE_CONCURRENCY',
   },
+  spinWait: {
+    doc: 'Let ONNX Runtime\'s threads spin while they wait for work (ONNX Runtime\'s own default) rather than sleep. Off by default: spinning burned CPU that decoding needed and lowered the agent\'s throughput (docs/BENCHMARKS.md).',
+    format: 'bool',
+    default: false,
+    env: 'GAIA_SPIN_WAIT',
+  },
 };
 
 /** frames: limits and formats of the frames decoded. */

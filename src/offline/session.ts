@@ -36,6 +36,7 @@ export async function openOfflineSession(config: Readonly<Config>, want: Session
     executionProviders: config.runtime.executionProviders,
     requireGpu: config.runtime.requireGpu,
     intraOpThreads: config.runtime.intraOpThreads,
+    spinWait: config.runtime.spinWait,
     taps: config.model.taps,
     heads: want.heads ?? OFFLINE_HEADS,
     ...(want.headSettings ? { headSettings: want.headSettings } : {}),

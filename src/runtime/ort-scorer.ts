@@ -9,6 +9,13 @@ export interface OrtScorerOptions {
   /** Fail instead of falling back to CPU when no GPU provider loads. */
   readonly requireGpu: boolean;
   readonly intraOpThreads: number;
+  /**
+   * Let onnxruntime's pool threads spin while they wait for work (onnxruntime's own default)
+   * instead of sleeping at once. Default false: in the agent, spinning burned a third of its
+   * CPU per frame that decoding needed, and lowered its throughput (runtime.spinWait;
+   * docs/BENCHMARKS.md, "The agent's own CPU outside the scorer").
+   */
+  readonly spinWait?: boolean;
   /** Input tensor shape without the batch axis, e.g. [1, 28, 28]. */
   readonly inputShape: readonly number[];
   /** The GPU the CUDA provider runs on (default 0). */
@@ -69,6 +76,7 @@ export class OrtScorer implements Scorer {
           intraOpNumThreads: options.intraOpThreads,
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
+          ...spinning(options.spinWait ?? false),
         });
         if (options.requireGpu && provider === 'cpu') {
           await session.release();
@@ -139,6 +147,13 @@ export class OrtScorer implements Scorer {
     this.closing ??= this.session.release();
     return this.closing;
   }
+}
+
+/** The session config entries that turn spin-waiting off; none where it stays on (onnxruntime's default). */
+function spinning(on: boolean): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
+  if (on) return {};
+  // onnxruntime-node flattens `extra` into session config entries: session.intra_op.allow_spinning.
+  return { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } };
 }
 
 function padded(input: Float32Array, used: number, length: number): Float32Array {

@@ -25,7 +25,8 @@ try {
       const out = await scorer.score(new Float32Array(message.input), message.size);
       const scores = Object.fromEntries(Object.entries(out.scores).map(([h, v]) => [h, v.slice().buffer]));
       const logits = out.logits.slice().buffer;
-      post({ type: 'scored', id: message.id, logits, scores, ...(out.frameShapes ? { frameShapes: out.frameShapes } : {}) }, [logits, ...Object.values(scores)]);
+      // The input goes back too: onnxruntime is done with it, and the caller reuses it for a later batch.
+      post({ type: 'scored', id: message.id, logits, scores, ...(out.frameShapes ? { frameShapes: out.frameShapes } : {}), input: message.input }, [logits, ...Object.values(scores), message.input]);
     } catch (err) {
       post({ type: 'failed', id: message.id, message: (err as Error).message, code: isGaiaError(err) ? err.code : undefined });
     }

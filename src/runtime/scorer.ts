@@ -16,6 +16,11 @@ export interface ScoreBatch {
   readonly scores: Readonly<Record<string, Float32Array>>;
   /** Each head's shape per frame, without the batch axis ([] for a scalar, [h, w] for saliency). */
   readonly frameShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * The input array, handed back for reuse by a scorer that took it over (WorkerScorer
+   * transfers it to its thread and back); absent where the caller's array was never taken.
+   */
+  readonly input?: Float32Array;
 }
 
 export interface Scorer {

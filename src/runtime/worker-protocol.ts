@@ -12,5 +12,7 @@ export type FromWorker =
       readonly logits: ArrayBuffer;
       readonly scores: Record<string, ArrayBuffer>;
       readonly frameShapes?: Record<string, readonly number[]>;
+      /** The batch's input buffer, transferred back for the caller to reuse. */
+      readonly input: ArrayBuffer;
     }
   | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly code: string | undefined };

@@ -1,7 +1,8 @@
 /**
  * A Scorer whose onnxruntime session lives in a worker thread. score() transfers the
- * input buffer to the worker (the caller must not reuse it) and gets the outputs back as
- * transferred buffers: nothing is copied across threads on the way in.
+ * input buffer to the worker and gets the outputs back as transferred buffers, with the
+ * input buffer itself (ScoreBatch.input, for the caller to reuse): nothing is copied
+ * across threads, and nothing is allocated for the input per batch.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
@@ -137,7 +138,7 @@ export class WorkerScorer implements Scorer {
       return;
     }
     const scores = Object.fromEntries(Object.entries(m.scores).map(([h, b]) => [h, new Float32Array(b)]));
-    p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores, ...(m.frameShapes ? { frameShapes: m.frameShapes } : {}) });
+    p.resolve({ size: p.size, logits: new Float32Array(m.logits), scores, ...(m.frameShapes ? { frameShapes: m.frameShapes } : {}), input: new Float32Array(m.input) });
   }
 
   /** The worker is gone: in-flight and later batches reject with `err`, listeners hear of it once. */

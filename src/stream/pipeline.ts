@@ -12,6 +12,7 @@ import type { InputStats } from '../contracts/input-stats.js';
 import { decodeMeasured } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { ScoreBatch, Scorer } from '../runtime/scorer.js';
+import { BufferPool } from './buffer-pool.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MicroBatcher } from './micro-batcher.js';
 
@@ -62,6 +63,8 @@ export interface PipelineStats {
   /** Deliveries to the sinks (produce requests or transactions), and the batches they carried. */
   deliveries: number;
   deliveredBatches: number;
+  /** Frame and batch tensors allocated over the run (the rest were reused from the pools). */
+  tensorsAllocated?: { frames: number; batches: number };
 }
 
 interface Decoded {
@@ -77,6 +80,12 @@ class DecodedTensor {
     readonly damage: FrameDamage | undefined,
     readonly input: InputStats,
   ) {}
+}
+
+/** A frame being decoded: the pooled tensor it decodes into, and the decode's outcome. */
+interface Decoding {
+  readonly tensor: Float32Array;
+  readonly result: Promise<DecodedTensor | unknown>;
 }
 
 export function runPipeline(o: PipelineOptions): Promise<PipelineStats> {
@@ -97,9 +106,22 @@ class Pipeline {
   private failure: unknown;
   /** The step the delivery in flight is at (deliveries run one at a time), for the failure metric. */
   private stage: DeliveryStage = 'publish';
+  /**
+   * Reused tensors, so that no frame or batch allocates one (at camera size they made the
+   * garbage collector a third of the main thread's time). A frame's tensor is the pipeline's
+   * from decode until it is copied into its batch; a batch's goes to the scorer (transferred
+   * to the worker thread, which hands it back with the outputs) and is reused only then.
+   */
+  private readonly frameTensors: BufferPool;
+  private readonly batchTensors: BufferPool;
 
   constructor(private readonly o: PipelineOptions) {
     this.observer = o.observer ?? {};
+    const per = o.pre.elementsPerFrame;
+    // Every frame held is at most decoding, queued or in the batch being copied.
+    this.frameTensors = new BufferPool(per, o.highWaterMark + Math.max(1, o.decodeConcurrency ?? 4));
+    // One batch is scored at a time; a second covers the one the worker has not yet handed back.
+    this.batchTensors = new BufferPool(o.maxBatch * per, 2);
     this.batcher = new MicroBatcher<Decoded>({
       maxBatch: o.maxBatch,
       maxWaitMs: o.maxWaitMs,
@@ -147,23 +169,27 @@ class Pipeline {
     if (this.failure !== undefined) throw this.failure;
     this.stats.deliveries = this.delivery.deliveries;
     this.stats.deliveredBatches = this.delivery.batches;
+    this.stats.tensorsAllocated = { frames: this.frameTensors.allocated, batches: this.batchTensors.allocated };
     return this.stats;
   }
 
-  /** Decodes one frame into its own tensor; resolves to the tensor, or to the error that rejects the frame. */
-  private decode(message: SourceMessage): Promise<DecodedTensor | unknown> {
+  /** Decodes one frame into a pooled tensor; its result is the tensor, or the error that rejects the frame. */
+  private decode(message: SourceMessage): Decoding {
     this.inDecoding++;
-    const tensor = new Float32Array(this.o.pre.elementsPerFrame);
-    return decodeMeasured(this.o.pre, message.value, message.headers, tensor, this.o.measureInput ?? true).then(
+    const tensor = this.frameTensors.take();
+    const result = decodeMeasured(this.o.pre, message.value, message.headers, tensor, this.o.measureInput ?? true).then(
       ({ damage, input }) => new DecodedTensor(tensor, damage, input),
       (err: unknown) => err,
     );
+    return { tensor, result };
   }
 
   /** Decode → batch: a decoded frame joins the batcher; an undecodable one goes to the DLQ. */
-  private async handOn(message: SourceMessage, decoded: Promise<DecodedTensor | unknown>): Promise<void> {
-    const result = await decoded;
+  private async handOn(message: SourceMessage, decoding: Decoding): Promise<void> {
+    const result = await decoding.result;
     this.inDecoding--;
+    // A rejected frame's tensor is free again (normaliseInto overwrites every element of the next frame's).
+    if (!(result instanceof DecodedTensor)) this.frameTensors.give(decoding.tensor);
     // A damaged frame is reported whether it is scored or dead-lettered, in arrival order.
     const damage = result instanceof DecodedTensor || result instanceof FrameError ? result.damage : undefined;
     if (damage) this.observer.damagedFrame?.(message, damage);
@@ -188,10 +214,16 @@ class Pipeline {
   /** Batch → score → judge → delivery queue. */
   private async score(batch: Decoded[]): Promise<void> {
     const per = this.o.pre.elementsPerFrame;
-    const input = new Float32Array(batch.length * per);
-    batch.forEach((d, i) => input.set(d.tensor, i * per));
+    // Frames after the batch's own are left over from an earlier batch: the scorer reads the first batch.length.
+    const input = this.batchTensors.take();
+    batch.forEach((d, i) => {
+      input.set(d.tensor, i * per);
+      this.frameTensors.give(d.tensor);
+    });
     const started = performance.now();
     const out = await this.o.scorer.score(input, batch.length);
+    // A worker scorer transferred `input` away (it is detached now) and hands it back as out.input.
+    this.batchTensors.give(out.input ?? input);
     this.observer.batch?.(batch.length, (performance.now() - started) / 1000);
     const messages = batch.map((d) => d.message);
     const judged = this.o.judging.judge(messages, out, (this.o.now ?? Date.now)(), batch.map((d) => d.input));

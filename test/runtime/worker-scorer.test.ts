@@ -83,6 +83,37 @@ describe('WorkerScorer', () => {
     await Promise.all([worker.close(), worker.close()]);
     await expect(worker.score(batchInput(3), BATCH)).rejects.toMatchObject({ code: ErrorCodes.RUNTIME });
   });
+
+  it('hands the input buffer back with the outputs, unchanged, for the caller to reuse', async () => {
+    const worker = await WorkerScorer.create(bytes, numClasses, options);
+    try {
+      const first = await worker.score(batchInput(4), BATCH);
+      expect(first.input).toBeInstanceOf(Float32Array);
+      expect(Array.from(first.input!)).toEqual(Array.from(batchInput(4)));
+      // The returned buffer refilled with another batch scores exactly as a fresh one.
+      first.input!.set(batchInput(5));
+      const reused = await worker.score(first.input!, BATCH);
+      const fresh = await worker.score(batchInput(5), BATCH);
+      expect(Array.from(reused.logits)).toEqual(Array.from(fresh.logits));
+      for (const h of worker.heads) expect(Array.from(reused.scores[h]!), h).toEqual(Array.from(fresh.scores[h]!));
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('scores identically with spin-waiting on and off (runtime.spinWait)', async () => {
+    const spinning = await WorkerScorer.create(bytes, numClasses, { ...options, spinWait: true });
+    const sleeping = await WorkerScorer.create(bytes, numClasses, { ...options, spinWait: false });
+    try {
+      const a = await spinning.score(batchInput(6), BATCH);
+      const b = await sleeping.score(batchInput(6), BATCH);
+      expect(Array.from(b.logits)).toEqual(Array.from(a.logits));
+      for (const h of spinning.heads) expect(Array.from(b.scores[h]!), h).toEqual(Array.from(a.scores[h]!));
+    } finally {
+      await spinning.close();
+      await sleeping.close();
+    }
+  });
 });
 
 describe('WorkerScorer supervision (issue #10, defect 3)', () => {

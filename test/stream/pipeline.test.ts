@@ -194,6 +194,10 @@ describe('runPipeline', () => {
     });
     expect(stats.scored).toBe(300);
     expect(source.paused).toBeGreaterThan(0);
+    // Tensors are reused, not allocated per frame: at most the frames held at once (the high
+    // water mark, plus the 4 decoding), and two batches (the worker thread hands each back).
+    expect(stats.tensorsAllocated!.frames).toBeLessThanOrEqual(16 + 4);
+    expect(stats.tensorsAllocated!.batches).toBeLessThanOrEqual(2);
   });
   it("reports its queues, backpressure pauses and the stage of a failed delivery to the agent's metrics", async () => {
     const registry = new MetricsRegistry();
