@@ -93,6 +93,19 @@ const WHAT: Record<keyof CompileRequest, string> = {
   settings: 'the head settings (ODIN, feature statistics, saliency method)',
 };
 
+/**
+ * Heads a kept graph may have beyond the request: outputs the evidence pages read (the per-tap
+ * ratios GAIA-Z computes anyway, the saliency map's few small nodes), so a package `init`
+ * compiled for an agent with evidence on also serves one with it off (the images), even from
+ * a read-only mount. Any other difference in the heads compiles anew: an unrequested head
+ * such as gaia_a would cost a second backward pass on every batch.
+ */
+const CHEAP_EXTRA_HEADS: ReadonlySet<string> = new Set(['gaia_z_ratios', 'saliency']);
+
+function servesHeads(kept: readonly string[], wanted: readonly string[]): boolean {
+  return wanted.every((h) => kept.includes(h)) && kept.every((h) => wanted.includes(h) || CHEAP_EXTRA_HEADS.has(h));
+}
+
 /** The package's graph when it was compiled for `request`; else why not (undefined: the package has none). */
 export async function cachedGraph(dir: string, request: CompileRequest): Promise<{ bytes: Uint8Array; summary: CompiledSummary } | { why: string } | undefined> {
   let record: Record_;
@@ -102,7 +115,9 @@ export async function cachedGraph(dir: string, request: CompileRequest): Promise
     return undefined;
   }
   if (record.format !== FORMAT || typeof record.request !== 'object') return { why: `${SCORING_RECORD_FILE} is not a ${FORMAT} record` };
-  const differ = (Object.keys(WHAT) as Array<keyof CompileRequest>).filter((k) => JSON.stringify(record.request[k]) !== JSON.stringify(request[k]));
+  const differ = (Object.keys(WHAT) as Array<keyof CompileRequest>).filter((k) =>
+    k === 'heads' ? !servesHeads(record.request.heads, request.heads) : JSON.stringify(record.request[k]) !== JSON.stringify(request[k]),
+  );
   if (differ.length > 0) {
     const heads = differ.includes('heads') ? ` (it has ${record.request.heads.join(', ')}; wanted ${request.heads.join(', ')})` : '';
     return { why: `${SCORING_GRAPH_FILE} was compiled for other ${differ.map((k) => WHAT[k]).join(', ')}${heads}` };
