@@ -121,7 +121,10 @@ function statistic(rule: VerdictRule, s: SetLine): Float64Array {
   return Float64Array.from({ length: s.count }, (_, i) => rule.judge(raw, i).idScore);
 }
 
-const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.map((h) => ({ name: h, heads: [h] }));
+// A head constant on the calibration frames (input_colourfulness on grey ones) ranks nothing
+// alone (its FPR95 of 0 would be ties); it is a single-head row only where it ranks.
+const ranks = (h: string) => calib.scores[h]!.some((v) => v !== calib.scores[h]![0]);
+const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.filter(ranks).map((h) => ({ name: h, heads: [h] }));
 const asked =
   values.candidates ??
   [

@@ -34,8 +34,22 @@ export const DEFAULT_MAX_REJECTED = 0.05;
  * calibrated (mahalanobis is, by default, when --stats-data gives it its statistics). The
  * best rule on the development suite (docs/RESULTS.md#the-verdict-rule).
  */
-export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis'] as const;
-export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher';
+// Chosen on the development suite with its camera-fault sets (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults):
+// the input heads see camera faults no classifier head sees, ViM adds to Mahalanobis on
+// corruptions, and the min-p guard keeps one extreme head from being outvoted.
+// input_complexity is left out: an IDX calibration set cannot measure it, so it was not measured.
+export const DEFAULT_VERDICT_HEADS = [
+  'gaia_z',
+  'energy',
+  'mahalanobis',
+  'vim',
+  'input_exposure',
+  'input_contrast',
+  'input_sharpness',
+  'input_colourfulness',
+  'input_flat',
+] as const;
+export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher-guard';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]
                              [--methods LIST|all] [--out FILE]
@@ -56,10 +70,11 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --knn-k K            knn's neighbour (default: bank rows / 1000, at least 1)
   --vim-dim P          vim's principal dimensions, when --methods has vim (default: 1000 for D ≥ 2048,
                        512 for D ≥ 768, else D/2)
-  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis with
-                       --stats-data; all: every method, which needs --stats-data)
+  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis and vim
+                       with --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis with --stats-data); each must be among --methods.
+                       of them calibrated: mahalanobis and vim with --stats-data, the input heads
+                       measured on every frame); each must be among --methods or an input head.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine (docs/DEFINITIONS.md#the-verdict-rule): ${DEFAULT_VERDICT_COMBINE}
@@ -132,9 +147,9 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const minFrames = wholeNumber('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
   const maxRejected = fraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  // With training statistics, mahalanobis is calibrated by default too: the verdict rule uses it.
+  // With training statistics, mahalanobis and vim are calibrated by default too: the verdict rule uses them.
   const defaultMethods = OFFLINE_HEADS.filter((h) => h !== 'logits');
-  const methods = parseMethods(values.methods, values['stats-data'] ? [...defaultMethods, 'mahalanobis'] : defaultMethods);
+  const methods = parseMethods(values.methods, values['stats-data'] ? [...defaultMethods, 'mahalanobis', 'vim'] : defaultMethods);
   const combine = values['verdict-combine'] ?? DEFAULT_VERDICT_COMBINE;
   if (!(COMBINE_RULES as readonly string[]).includes(combine)) {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `--verdict-combine must be one of ${COMBINE_RULES.join(', ')}, got "${combine}"`);
@@ -208,7 +223,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       );
     }
     const idScoresOf = (h: string) => input.idScores[h] ?? Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v);
-    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined && !constant.includes(h));
+    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
         ? fitVerdictRule(
