@@ -45,24 +45,24 @@ function firstFrames(n: number): string {
 }
 
 describe('camera.inputStatistics', () => {
-  it('auto: tensor fingerprint under the shipped rule, the second decode from the swap to a rule with an input head', async () => {
+  it('auto: tensor fingerprint under a rule without input heads, the second decode from the swap to one with (the withoutInput rule)', async () => {
     const config = loadConfig({ env: {}, overrides: { 'model.dir': 'models/fmnist-cnn', 'runtime.executionProviders': ['cpu'] } });
     expect(config.camera.inputStatistics).toBe('auto');
     const session = await openOfflineSession(config, { heads: ['logits', 'gaia_z', 'energy'] as HeadName[] });
     try {
       const expected = { model: 'fmnist-cnn', fingerprint: session.fingerprint };
-      const shipped = 'calibration/fmnist-cnn.json';
-      const withInput = join(tmp, 'with-input.json');
-      await calibrate(['--model', 'models/fmnist-cnn', '--data', firstFrames(1000), '--methods', 'gaia_z,energy', '--verdict-heads', 'gaia_z,energy,input_exposure', '--out', withInput]);
+      const withInput = 'calibration/fmnist-cnn.json';
+      const withoutInput = join(tmp, 'without-input.json'); // the rule before input heads joined the default
+      await calibrate(['--model', 'models/fmnist-cnn', '--data', firstFrames(1000), '--methods', 'gaia_z,energy', '--verdict-heads', 'gaia_z,energy', '--out', withoutInput]);
       const judging = new Judging({ labels: session.pkg.manifest.labels, numClasses: session.scorer.numClasses, model: 'fmnist-cnn', fingerprint: session.fingerprint });
       const measure = inputMeasure(config.camera, () => judging.calibration?.judge.heads);
       expect(measure()).toBe('frozen'); // no calibration yet: no verdicts, the frozen check only
-      judging.swap({ judge: judgeOf(shipped, await loadCalibration(shipped, expected)), ref: { path: shipped } as never }, 0);
+      judging.swap({ judge: judgeOf(withoutInput, await loadCalibration(withoutInput, expected)), ref: { path: withoutInput } as never }, 0);
       expect(measure()).toBe('frozen');
       judging.swap({ judge: judgeOf(withInput, await loadCalibration(withInput, expected)), ref: { path: withInput } as never }, 1);
       expect(judging.calibration!.judge.heads).toContain('input_exposure');
       expect(measure()).toBe('full');
-      judging.swap({ judge: judgeOf(shipped, await loadCalibration(shipped, expected)), ref: { path: shipped } as never }, 2);
+      judging.swap({ judge: judgeOf(withoutInput, await loadCalibration(withoutInput, expected)), ref: { path: withoutInput } as never }, 2);
       expect(measure()).toBe('frozen');
 
       // What each measure hands the judging for one 1080p JPEG.
