@@ -31,24 +31,11 @@ export const DEFAULT_MAX_REJECTED = 0.05;
 
 /**
  * The verdict rule's heads unless --verdict-heads says otherwise: those of them that are
- * calibrated (mahalanobis is, by default, when --stats-data gives it its statistics). The
- * best rule on the development suite (docs/RESULTS.md#the-verdict-rule).
+ * calibrated (mahalanobis and vim with --stats-data; input heads measured on every frame,
+ * so not input_complexity on IDX sets). The best rule on the development suite with its
+ * camera-fault sets (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults).
  */
-// Chosen on the development suite with its camera-fault sets (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults):
-// the input heads see camera faults no classifier head sees, ViM adds to Mahalanobis on
-// corruptions, and the min-p guard keeps one extreme head from being outvoted.
-// input_complexity is left out: an IDX calibration set cannot measure it, so it was not measured.
-export const DEFAULT_VERDICT_HEADS = [
-  'gaia_z',
-  'energy',
-  'mahalanobis',
-  'vim',
-  'input_exposure',
-  'input_contrast',
-  'input_sharpness',
-  'input_colourfulness',
-  'input_flat',
-] as const;
+export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'] as const;
 export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher-guard';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Agent } from '../../src/agent/agent.js';
 import { inputMeasure } from '../../src/agent/input-measure.js';
 import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
 import type { HeadName } from '../../src/compile/heads.js';
@@ -39,7 +41,7 @@ function firstFrames(n: number): string {
   const header = Buffer.from(idx.subarray(0, 16));
   header.writeUInt32BE(n, 4);
   const dir = join(tmp, 'calib');
-  mkdirSync(dir);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'images-idx3-ubyte'), Buffer.concat([header, idx.subarray(16, 16 + n * side)]));
   return dir;
 }
@@ -80,6 +82,28 @@ describe('camera.inputStatistics', () => {
       expect(none.hash).toBe('');
     } finally {
       await session.scorer.close();
+    }
+  }, 180_000);
+
+  it('the running agent reloads a calibration whose rule adds input heads without a restart (they come from decoding)', async () => {
+    const withoutInput = join(tmp, 'agent-without.json');
+    const withInput = join(tmp, 'agent-with.json');
+    const live = join(tmp, 'agent-live.json');
+    const frames = firstFrames(1000);
+    await calibrate(['--model', 'models/fmnist-cnn', '--data', frames, '--methods', 'gaia_z,energy', '--verdict-heads', 'gaia_z,energy', '--out', withoutInput]);
+    await calibrate(['--model', 'models/fmnist-cnn', '--data', frames, '--methods', 'gaia_z,energy', '--verdict-heads', 'gaia_z,energy,input_exposure,input_flat', '--out', withInput]);
+    writeFileSync(live, readFileSync(withoutInput));
+    const config = loadConfig({
+      env: { GAIA_MODEL_DIR: join(ROOT, 'models', 'fmnist-cnn'), GAIA_CALIBRATION: live, GAIA_REPLAY_DIRS: join(ROOT, 'models', 'fmnist-cnn', 'samples', 'id'), GAIA_REPLAY_FPS: '0', GAIA_EXECUTION_PROVIDERS: 'cpu', GAIA_TELEMETRY_PORT: '0' },
+    });
+    const agent = await Agent.create(config, { stdout: { write: () => true }, log: pino({ level: 'silent' }) });
+    try {
+      writeFileSync(live, readFileSync(withInput));
+      const outcome = await agent.reloadCalibration();
+      expect(outcome.kind, outcome.kind === 'failed' ? outcome.error.message : '').toBe('changed');
+      expect(outcome.current!.judge.heads).toEqual(['gaia_z', 'energy', 'input_exposure', 'input_flat']);
+    } finally {
+      await agent.close();
     }
   }, 180_000);
 

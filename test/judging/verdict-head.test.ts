@@ -120,7 +120,7 @@ describe('the verdict rule, the agent\'s default judge', () => {
         writeFileSync(path, JSON.stringify(shipped));
         const outcome = await agent.reloadCalibration();
         expect(outcome.kind).toBe('failed');
-        expect(outcome.kind === 'failed' && outcome.error.message).toMatch(/judges with mahalanobis, which the running scoring graph does not compute .*restart the agent/);
+        expect(outcome.kind === 'failed' && outcome.error.message).toMatch(/judges with mahalanobis, vim, which the running scoring graph does not compute .*restart the agent/);
       } finally {
         await agent.close();
       }
