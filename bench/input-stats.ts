@@ -6,6 +6,9 @@
  *
  * - 1920x1080 camera JPEGs (OpenCV sample photographs, opencv-doc, scaled to 1080p, quality 85)
  * - the bundled 28x28 PNG samples (the replay's frames)
+ *
+ * and the frozen check's fingerprint from the model's own tensor (frames/tensor-fingerprint.ts,
+ * camera.inputStatistics auto under a rule without input heads), which needs no second decode.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +16,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { measureEncoded } from '../src/frames/measure-frame.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
+import { tensorFingerprint } from '../src/frames/tensor-fingerprint.js';
 import { loadModelPackage } from '../src/model/manifest.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/fmnist-cnn' }, rounds: { type: 'string', default: '10' } } });
@@ -39,5 +43,9 @@ for (const [name, frames] of [['1920x1080 JPEG', camera], ['28x28 PNG', pngs]] a
   await median(frames, (f) => pre.decodeInto(f, out)); // warm-up
   const decode = await median(frames, (f) => pre.decodeInto(f, out));
   const stats = await median(frames, (f) => measureEncoded(f));
-  console.log(`${pkg.manifest.name}, ${name}: model decode ${decode.toFixed(3)} ms, input statistics ${stats.toFixed(3)} ms (+${((100 * stats) / decode).toFixed(0)} %)`);
+  const fingerprint = await median(frames, async () => tensorFingerprint(out, ...pre.frameShape));
+  console.log(
+    `${pkg.manifest.name}, ${name}: model decode ${decode.toFixed(3)} ms, input statistics ${stats.toFixed(3)} ms (+${((100 * stats) / decode).toFixed(0)} %), ` +
+      `frozen fingerprint from the tensor ${fingerprint.toFixed(4)} ms (+${((100 * fingerprint) / decode).toFixed(1)} %)`,
+  );
 }

@@ -17,10 +17,18 @@
  * worst set against the best single head there: FPR95 points above that head's (the
  * "never dilutes its best head" check; negative: better than every head on every set).
  * `--per-set GROUP` prints FPR95 per set of that group for every candidate instead.
+ *
+ * Input heads (docs/DEFINITIONS.md#input-heads): a frames file's `inputs` (raw values, from
+ * eval) become each frame's typicality against the calibration set's own values, leave-one-out
+ * on the calibration frames, exactly as `calibrate` turns them (calibrateInputHeads); a head not
+ * measured on every calibration frame is left out, as calibrate leaves it. In --candidates,
+ * `inputs` stands for every such input head (e.g. "gaia_z+energy+mahalanobis+inputs:fisher").
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isInputHead, type InputHead } from '../src/contracts/input-stats.js';
 import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
+import { InputReference, measurable } from '../src/detect/input-heads.js';
 import { auroc, fpr95 } from '../src/detect/metrics.js';
 import { COMBINE_RULES, combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
 
@@ -40,6 +48,8 @@ interface SetLine {
   id: boolean;
   count: number;
   scores: Record<string, number[]>;
+  /** Raw input-head values (null: not measured). */
+  inputs?: Record<string, Array<number | null>>;
 }
 
 const sets = new Map<string, SetLine>();
@@ -55,6 +65,7 @@ for (const file of values.frames ?? []) {
 const calib = sets.get(values.calib);
 if (!idSet || !calib) throw new Error(`need an ID set and the calibration set ${values.calib} among the --frames files`);
 sets.delete(values.calib);
+const inputHeads = typicalitiesFromInputs();
 const semantic = new Set(values.semantic.split(','));
 const groups: Record<string, string[]> = {
   corruptions: [...sets.keys()].filter((s) => s.startsWith('shift-') && s !== 'shift-clean'),
@@ -63,9 +74,33 @@ const groups: Record<string, string[]> = {
   ),
   'camera-faults': [...sets.keys()].filter((s) => s.startsWith('camfault-')),
 };
-const heads = Object.keys(idSet.scores).filter((h) => ID_SCORE_SIGN[h] !== undefined && calib.scores[h]);
+const signOf = (h: string) => (isInputHead(h) ? 1 : ID_SCORE_SIGN[h]);
+const heads = Object.keys(idSet.scores).filter((h) => signOf(h) !== undefined && calib.scores[h]);
 
-const idScores = (h: string, s: SetLine) => Float64Array.from(s.scores[h]!, (v) => ID_SCORE_SIGN[h]! * v);
+const idScores = (h: string, s: SetLine) => Float64Array.from(s.scores[h]!, (v) => signOf(h)! * v);
+
+/**
+ * Each set's input heads as typicalities (higher = more typical), scored against the
+ * calibration set's raw values as calibrate scores them (float32, leave-one-out on its own
+ * frames). Returns the heads calibrated; adds them to every set's `scores`.
+ */
+function typicalitiesFromInputs(): string[] {
+  const calibrated: string[] = [];
+  for (const [head, raw] of Object.entries(calib!.inputs ?? {})) {
+    if (!isInputHead(head)) continue;
+    const values = Float32Array.from(raw, (v) => v ?? Number.NaN);
+    if (!measurable(values)) continue;
+    const ref = InputReference.fromValues(head as InputHead, values);
+    calib!.scores[head] = Array.from(ref.calibrationTypicalities(values));
+    for (const s of [idSet!, ...sets.values()]) {
+      const x = s.inputs?.[head];
+      if (!x) throw new Error(`set ${s.set} has no input values for ${head}: rerun its eval with this release (--frames-out writes "inputs")`);
+      s.scores[head] = x.map((v) => ref.typicality(v === null ? Number.NaN : Math.fround(v)));
+    }
+    calibrated.push(head);
+  }
+  return calibrated;
+}
 
 /** A candidate rule fitted on the calibration set, exactly as `calibrate` fits it. */
 function fitted(candidate: { heads: string[]; combine: CombineRule }): VerdictRule {
@@ -73,7 +108,7 @@ function fitted(candidate: { heads: string[]; combine: CombineRule }): VerdictRu
   const stored = fitVerdictRule(candidate.combine, candidate.heads, calibScores);
   return new VerdictRule(
     combinerOf(stored, calib!.count)!,
-    candidate.heads.map((h) => ({ name: h, sign: ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(calibScores[h]!) })),
+    candidate.heads.map((h) => ({ name: h, sign: signOf(h)!, reference: ReferenceScores.fromScores(calibScores[h]!) })),
     stored.threshold,
     stored.flagRate,
     new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
@@ -86,7 +121,10 @@ function statistic(rule: VerdictRule, s: SetLine): Float64Array {
   return Float64Array.from({ length: s.count }, (_, i) => rule.judge(raw, i).idScore);
 }
 
-const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.map((h) => ({ name: h, heads: [h] }));
+// A head constant on the calibration frames (input_colourfulness on grey ones) ranks nothing
+// alone (its FPR95 of 0 would be ties); it is a single-head row only where it ranks.
+const ranks = (h: string) => calib.scores[h]!.some((v) => v !== calib.scores[h]![0]);
+const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.filter(ranks).map((h) => ({ name: h, heads: [h] }));
 const asked =
   values.candidates ??
   [
@@ -102,8 +140,10 @@ const asked =
     .join(';');
 for (const spec of asked.split(';')) {
   const [hs, combine] = spec.split(':');
-  const list = hs!.split('+');
-  if (list.every((h) => heads.includes(h))) candidates.push({ name: `${combine}(${list.join(',')})`, heads: list, combine: combine as CombineRule });
+  const list = hs!.split('+').flatMap((h) => (h === 'inputs' ? inputHeads : [h]));
+  const name = `${combine}(${hs!.split('+').join(',')})`;
+  if (list.every((h) => heads.includes(h))) candidates.push({ name, heads: list, combine: combine as CombineRule });
+  else console.error(`skipped ${name}: no scores for ${list.filter((h) => !heads.includes(h)).join(', ')} in the frames files`);
 }
 
 const evaluated = candidates.map((c) => {

@@ -23,6 +23,8 @@ Sets (``--count`` frames each, default 200):
 - ``camfault-defocus``: a photo frame under a Gaussian blur of sigma 12-40 px.
 - ``camfault-covered``: a photo frame whose left, right, top or bottom 40-60 % is covered by a
   dark object (level 0-30 with noise sigma 2, edge softened by a 15-px blur).
+- ``camfault-capped``: a lens cap: no detail at all, a smooth glow from level 0 at one side
+  to 6-16 at the other (the side drawn), as light leaking past the cap.
 
 The fault sets draw their photo from both photo pools (frame i: pool i mod 2). Randomness:
 ``default_rng([seed, 200, set number, frame])`` per frame, so a set can be rebuilt alone
@@ -65,6 +67,7 @@ SETS = {
     "camfault-white": (4, "over-exposure: a photo frame x4-12 + 60-160, clipped"),
     "camfault-defocus": (5, "a photo frame under a Gaussian blur of sigma 12-40 px"),
     "camfault-covered": (6, "a photo frame with its left/right/top/bottom 40-60 % covered by a dark object"),
+    "camfault-capped": (7, "a lens cap: no detail, a smooth glow from level 0 at one side to 6-16 at the other"),
 }
 
 
@@ -144,7 +147,21 @@ def apply_fault(name: str, x: np.ndarray, rng: np.random.Generator) -> tuple[np.
         m = np.asarray(Image.fromarray(mask).filter(ImageFilter.GaussianBlur(15)), dtype=np.float64)[..., None] / 255
         dark = level + 2 * rng.standard_normal(x.shape)
         return x * (1 - m) + dark * m, {"side": side, "fraction": frac, "level": level}
+    if name == "camfault-capped":
+        return capped(rng)
     return x, {}
+
+
+def capped(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """A lens cap: a linear glow from 0 to `level` across the frame, from the drawn side; no photo shows."""
+    level = rng.uniform(6, 16)
+    side = ["left", "right", "top", "bottom"][int(rng.integers(0, 4))]
+    along = WIDTH if side in ("left", "right") else HEIGHT
+    ramp = level * np.arange(along) / along
+    if side in ("right", "bottom"):
+        ramp = ramp[::-1]
+    glow = np.broadcast_to(ramp[None, :] if side in ("left", "right") else ramp[:, None], (HEIGHT, WIDTH))
+    return np.repeat(glow[..., None], 3, 2), {"level": level, "side": side}
 
 
 def build_set(name: str, args, opencv: list[str], other: list[str]) -> tuple[dict, list[dict]]:

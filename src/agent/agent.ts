@@ -16,6 +16,7 @@ import { HealthBoard, type AgentHealth } from './health.js';
 import { agentObserver } from './observer.js';
 import { watchSource } from './source-events.js';
 import { startSweeps } from './sweeps.js';
+import { inputMeasure } from './input-measure.js';
 import { activeCalibration, assemble, calibrationMetrics, type AgentDeps, type AgentParts } from './startup.js';
 
 export type { AgentHealth } from './health.js';
@@ -128,7 +129,7 @@ export class Agent {
       source: stream.source,
       pre: new Preprocessor(this.p.pkg.manifest, config.frames),
       decodeConcurrency: config.runtime.decodeConcurrency,
-      measureInput: config.camera.inputStatistics,
+      measureInput: inputMeasure(config.camera, () => judging.calibration?.judge.heads),
       maxBatch: config.runtime.maxBatch,
       maxWaitMs: config.runtime.maxWaitMs,
       highWaterMark: config.runtime.highWaterMark,

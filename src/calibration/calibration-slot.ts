@@ -5,6 +5,7 @@
  * running calibration in place. A reload that passes is handed to the judging stage, which
  * swaps it in between batches. Reloads run one at a time.
  */
+import { isInputHead } from '../contracts/input-stats.js';
 import { STATS_HEADS } from '../compile/heads.js';
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import { fileExists } from '../files.js';
@@ -77,7 +78,8 @@ export class CalibrationSlot {
       return { kind: 'failed', error, current };
     }
     if (current && next.ref.digest === current.ref.digest) return { kind: 'unchanged', current };
-    const missing = next.judge.heads.filter((h) => !this.expected.compiledHeads.includes(h));
+    // Input heads come from decoding, not the graph: a rule that adds them needs no restart.
+    const missing = next.judge.heads.filter((h) => !isInputHead(h) && !this.expected.compiledHeads.includes(h));
     if (missing.length > 0) {
       const error = new GaiaError(
         ErrorCodes.BAD_CONFIG,

@@ -2,8 +2,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { UNINFORMATIVE_GAIA_Z_NOTE } from '../compile/heads.js';
-import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant, type HeadCalibration } from '../detect/calibration.js';
+import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant } from '../detect/calibration.js';
 import { DEFAULT_KNN_BANK } from '../detect/head-stats.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
@@ -22,6 +21,7 @@ import { fraction, wholeNumber } from './flags.js';
 import { UsageError, type CliIO } from './io.js';
 import { headStatsSettings } from './head-stats-flags.js';
 import { needsStats, parseMethods } from './methods.js';
+import { nearConstantWarning } from './near-constant.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
 export const DEFAULT_MIN_FRAMES = 200;
@@ -30,11 +30,12 @@ export const DEFAULT_MAX_REJECTED = 0.05;
 
 /**
  * The verdict rule's heads unless --verdict-heads says otherwise: those of them that are
- * calibrated (mahalanobis is, by default, when --stats-data gives it its statistics). The
- * best rule on the development suite (docs/RESULTS.md#the-verdict-rule).
+ * calibrated (mahalanobis and vim with --stats-data; input heads measured on every frame,
+ * so not input_complexity on IDX sets). The best rule on the development suite with its
+ * camera-fault sets (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults).
  */
-export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis'] as const;
-export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher';
+export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'] as const;
+export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher-guard';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]
                              [--methods LIST|all] [--out FILE]
@@ -55,10 +56,11 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --knn-k K            knn's neighbour (default: bank rows / 1000, at least 1)
   --vim-dim P          vim's principal dimensions, when --methods has vim (default: 1000 for D ≥ 2048,
                        512 for D ≥ 768, else D/2)
-  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis with
-                       --stats-data; all: every method, which needs --stats-data)
+  --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis and vim
+                       with --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis with --stats-data); each must be among --methods.
+                       of them calibrated: mahalanobis and vim with --stats-data, the input heads
+                       measured on every frame); each must be among --methods or an input head.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine (docs/DEFINITIONS.md#the-verdict-rule): ${DEFAULT_VERDICT_COMBINE}
@@ -131,9 +133,9 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   const minFrames = wholeNumber('--min-frames', values['min-frames'], DEFAULT_MIN_FRAMES);
   const maxRejected = fraction('--max-rejected', values['max-rejected'], DEFAULT_MAX_REJECTED);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides: { 'model.dir': values.model } });
-  // With training statistics, mahalanobis is calibrated by default too: the verdict rule uses it.
+  // With training statistics, mahalanobis and vim are calibrated by default too: the verdict rule uses them.
   const defaultMethods = OFFLINE_HEADS.filter((h) => h !== 'logits');
-  const methods = parseMethods(values.methods, values['stats-data'] ? [...defaultMethods, 'mahalanobis'] : defaultMethods);
+  const methods = parseMethods(values.methods, values['stats-data'] ? [...defaultMethods, 'mahalanobis', 'vim'] : defaultMethods);
   const combine = values['verdict-combine'] ?? DEFAULT_VERDICT_COMBINE;
   if (!(COMBINE_RULES as readonly string[]).includes(combine)) {
     throw new GaiaError(ErrorCodes.BAD_CONFIG, `--verdict-combine must be one of ${COMBINE_RULES.join(', ')}, got "${combine}"`);
@@ -209,7 +211,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       );
     }
     const idScoresOf = (h: string) => input.idScores[h] ?? Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v);
-    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => heads[h] !== undefined && !constant.includes(h));
+    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
         ? fitVerdictRule(
@@ -270,30 +272,4 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
   } finally {
     await session.scorer.close();
   }
-}
-
-/**
- * What to tell the user about a head that gave one score to (nearly) every calibration
- * frame: that it cannot judge this model, why where the compiler foresaw it (GAIA-Z with no
- * zero-derivative op between its taps and the logits), and which heads still rank.
- */
-export function nearConstantWarning(
-  head: string,
-  c: HeadCalibration,
-  frames: number,
-  compileNotes: readonly string[],
-  ranking: readonly string[],
-): string {
-  const q = (v: number | undefined) => (v === undefined ? '?' : v.toPrecision(6));
-  const foreseen = head === 'gaia_z' && compileNotes.includes(UNINFORMATIVE_GAIA_Z_NOTE);
-  const why = head === 'gaia_z'
-    ? foreseen
-      ? ', as the compiler foresaw (no tap reaches the logits through an op whose derivative is zero on a region, so no gradient entry is zero)'
-      : ' (almost no gradient entry is zero at the taps on these frames)'
-    : '';
-  return (
-    `${head} is near constant on the ${frames} calibration frames (q05 ${q(c.quantiles.q05)}, q95 ${q(c.quantiles.q95)}; ` +
-    `p0 = ${(100 * c.flagRate).toFixed(1)}%, not 5%)${why}: it cannot tell frames apart on this model. ` +
-    (ranking.length > 0 ? `The heads that still rank these frames: ${ranking.join(', ')}.` : 'No calibrated head ranks these frames.')
-  );
 }

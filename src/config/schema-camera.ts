@@ -4,9 +4,9 @@
  */
 export const cameraSchema = {
   inputStatistics: {
-    doc: "Measure each frame's input statistics (a second, small decode: exposure, contrast, sharpness, colourfulness, flat share, encoded complexity and a perceptual hash) for the input heads and the frozen-frame check; false: neither (the input heads see no evidence, no frame is frozen).",
-    format: 'bool',
-    default: true,
+    doc: "When to measure each frame's input statistics. auto: the input heads (a second, small decode: exposure, contrast, sharpness, colourfulness, flat share, encoded complexity) only while the loaded calibration's verdict rule names an input head (a reloaded calibration switches it); otherwise, with camera.frozenFrames on, only the frozen-frame check's perceptual hash and sharpness, from the model's own input tensor (no second decode). on: always the second decode, for the rule and the frozen check. off: nothing (the input heads see no evidence, no frame is frozen).",
+    format: ['auto', 'on', 'off'],
+    default: 'auto',
     env: 'GAIA_CAMERA_INPUT_STATISTICS',
   },
   frozenFrames: {

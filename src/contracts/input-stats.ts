@@ -18,4 +18,17 @@ export interface InputStats {
   readonly values: Readonly<Record<InputHead, number>>;
   /** 64-bit difference hash of the luminance (dHash, 9×8) in hex; empty when the frame could not be measured. */
   readonly hash: string;
+  /**
+   * The sharpness the frozen-frame check compares when it differs from input_sharpness: the
+   * model tensor's Laplacian variance, when only the frozen check measured the frame
+   * (frames/tensor-fingerprint.ts). Absent: input_sharpness.
+   */
+  readonly sharpness?: number;
 }
+
+/**
+ * How much of a frame's input statistics the decode stage measures (camera.inputStatistics):
+ * `full` every input head (a second, small decode), `frozen` only the frozen check's hash and
+ * sharpness from the model's own input tensor (no second decode), `none` nothing.
+ */
+export type InputMeasure = 'full' | 'frozen' | 'none';

@@ -59,7 +59,7 @@ export class FrozenFrameMonitor {
   /** A scored frame of `source`: the episode it starts or ends, if any. Unmeasured frames (no hash) are skipped. */
   observe(source: string, input: InputStats): EpisodeChange | undefined {
     if (!input.hash) return undefined;
-    const sharpness = input.values.input_sharpness;
+    const sharpness = input.sharpness ?? input.values.input_sharpness;
     const prev = this.last.get(source);
     if (!prev) {
       touch(this.last, source, { hash: input.hash, sharpness, run: 1, active: false });

@@ -5,10 +5,12 @@
  * agent counts and sends to the DLQ. A damaged frame that frames.damaged lets through is
  * decoded, and its damage returned so that it is counted all the same.
  */
+import type { InputMeasure } from '../contracts/input-stats.js';
 import type { FrameDamage, Headers } from '../contracts/stream.js';
 import type { InputStats } from './input-stats.js';
 import { measureEncoded, measureRaw, UNMEASURED } from './measure-frame.js';
 import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
+import { tensorFingerprint } from './tensor-fingerprint.js';
 
 /** Encoded formats sharp decodes (content-type → accepted). */
 const ENCODED = new Set(['image/jpeg', 'image/jpg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heif']);
@@ -38,11 +40,14 @@ export interface DecodedFrame {
 /**
  * decodeFrame, then the frame's input statistics (docs/DEFINITIONS.md#input-heads): measured
  * only once the model's decode accepted the frame, so its limits (bytes, pixels, formats)
- * guard the second look too. `measure` false: every frame unmeasured (no cost, no evidence).
+ * guard the second look too. `measure` (InputMeasure): `full` every input head (a second,
+ * small decode); `frozen` only the frozen check's hash and sharpness, from the decoded tensor
+ * itself (no second decode); `none` unmeasured (no cost, no evidence).
  */
-export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, measure = true): Promise<DecodedFrame> {
+export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, measure: InputMeasure = 'full'): Promise<DecodedFrame> {
   const damage = await decodeFrame(pre, value, headers, out);
-  if (!measure) return { damage, input: UNMEASURED };
+  if (measure === 'none') return { damage, input: UNMEASURED };
+  if (measure === 'frozen') return { damage, input: tensorFingerprint(out, ...pre.frameShape) };
   const input = isRaw(headers) ? measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])) : await measureEncoded(value);
   return { damage, input };
 }

@@ -70,7 +70,7 @@ function meanStd(v: ArrayLike<number>): { mean: number; std: number } {
 }
 
 /** Variance of the 4-neighbour Laplacian over the interior (0 for an image under 3×3): low = blurred or empty. */
-function laplacianVariance(l: Float32Array, w: number, h: number): number {
+export function laplacianVariance(l: Float32Array, w: number, h: number): number {
   if (w < 3 || h < 3) return 0;
   let sum = 0;
   let sq = 0;

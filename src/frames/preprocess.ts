@@ -70,6 +70,8 @@ export interface PreprocessOptions {
 
 export class Preprocessor {
   readonly elementsPerFrame: number;
+  /** One frame's tensor as [channels, height, width] (channel-first). */
+  readonly frameShape: readonly [number, number, number];
   private readonly direct: boolean;
 
   constructor(
@@ -79,6 +81,7 @@ export class Preprocessor {
   ) {
     const [, c, h, w] = manifest.input.shape;
     this.elementsPerFrame = c * h * w;
+    this.frameShape = [c, h, w];
     // A frame at the model's size is still resampled when cover crops (torchvision scales a
     // 224x224 frame to 256x256 and cuts the centre 224x224).
     this.direct = (options.direct ?? true) && !crops(manifest.input.resize);

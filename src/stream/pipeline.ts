@@ -8,7 +8,7 @@
  */
 import type { BatchOutputs, DeliveryStage, FrameDamage, MessageSource, OutputSink, AtomicPublisher, PipelineObserver, SourceMessage } from '../contracts/stream.js';
 import type { AlertEvent, DeadLetter, VerdictRecord } from '../contracts/events.js';
-import type { InputStats } from '../contracts/input-stats.js';
+import type { InputMeasure, InputStats } from '../contracts/input-stats.js';
 import { decodeMeasured } from '../frames/frame-decoder.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import type { ScoreBatch, Scorer } from '../runtime/scorer.js';
@@ -37,8 +37,12 @@ export interface PipelineOptions {
   readonly pre: Preprocessor;
   /** Frames decoded at once, ahead of the batcher (default 4). */
   readonly decodeConcurrency?: number;
-  /** Measure each frame's input statistics for the input heads and the frozen-frame check (default true; camera.inputStatistics). */
-  readonly measureInput?: boolean;
+  /**
+   * How much of each frame's input statistics to measure (InputMeasure; default full), asked
+   * again for every frame when a function, so that a reloaded calibration whose rule names an
+   * input head switches the second decode on (camera.inputStatistics auto).
+   */
+  readonly measureInput?: InputMeasure | (() => InputMeasure);
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   /** Frames held (decoded, queued, or being scored) before the source is paused. */
@@ -177,11 +181,16 @@ class Pipeline {
   private decode(message: SourceMessage): Decoding {
     this.inDecoding++;
     const tensor = this.frameTensors.take();
-    const result = decodeMeasured(this.o.pre, message.value, message.headers, tensor, this.o.measureInput ?? true).then(
+    const result = decodeMeasured(this.o.pre, message.value, message.headers, tensor, this.measureNow()).then(
       ({ damage, input }) => new DecodedTensor(tensor, damage, input),
       (err: unknown) => err,
     );
     return { tensor, result };
+  }
+
+  private measureNow(): InputMeasure {
+    const m = this.o.measureInput ?? 'full';
+    return typeof m === 'function' ? m() : m;
   }
 
   /** Decode → batch: a decoded frame joins the batcher; an undecodable one goes to the DLQ. */

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_VERDICT_HEADS } from '../../src/cli/calibrate.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { HeadName } from '../../src/compile/heads.js';
 import { isFlagged, mulberry32 } from '../../src/detect/calibration.js';
@@ -25,7 +26,7 @@ describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation 
     const config = loadConfig({ env: {}, overrides: { 'model.dir': `models/${name}`, 'runtime.executionProviders': ['cpu'], 'runtime.maxBatch': 128 } });
     const path = join('calibration', `${name}.json`);
     const session = await openOfflineSession(config, {
-      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis'] as HeadName[],
+      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis', 'vim'] as HeadName[],
       headSettings: { featureStats: await readFeatureStats(path) },
     });
     try {
@@ -41,8 +42,11 @@ describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation 
       // The verdict rule, as the agent judges with it.
       const judge = judgeOf(path, calibration);
       expect(judge.name).toBe('verdict');
-      expect(judge.heads).toEqual(['gaia_z', 'energy', 'mahalanobis']);
-      const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge(scores.heads, i));
+      expect(judge.heads).toEqual([...DEFAULT_VERDICT_HEADS]);
+      expect(judge.describe()).toMatch(/^fisher-guard\(/);
+      // The input heads' raw values beside the graph's scores, as the agent's judging joins them.
+      const scored = { ...scores.heads, ...scores.inputs };
+      const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge(scored, i));
       const verdictRate = verdicts.filter((v) => v.flagged).length / scores.count;
       expect(verdictRate).toBeGreaterThanOrEqual(0.04);
       expect(verdictRate).toBeLessThanOrEqual(0.06);

@@ -84,7 +84,7 @@ describe('loadConfig defaults', () => {
       frames: { maxBytes: 8 * 1024 * 1024, maxPixels: 40_000_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: [], source: 'camera-1', fps: 400 },
       log: { level: 'info', format: 'auto' },
-      camera: { inputStatistics: true, frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
+      camera: { inputStatistics: 'auto', frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
       evidence: { enabled: true, framesPerSource: 8, sources: 50, recentEpisodes: 20, thumbnailSize: 96, publicBaseUrl: '', tokenFile: '' },
     });
   });
@@ -123,7 +123,7 @@ describe('environment variables', () => {
       frames: { maxBytes: 1024, maxPixels: 250_000, formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'], decodeTimeoutMs: 2_000, damaged: 'dead-letter' },
       replay: { dirs: ['frames/a', 'frames/b'], source: 'camera-1', fps: 400 },
       log: { level: 'debug', format: 'auto' },
-      camera: { inputStatistics: true, frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
+      camera: { inputStatistics: 'auto', frozenFrames: 30, brokenFrames: { window: 1000, baselineRate: 0.002, expectedRunTime: 18_144_000 } },
       evidence: { enabled: true, framesPerSource: 8, sources: 50, recentEpisodes: 20, thumbnailSize: 96, publicBaseUrl: '', tokenFile: '' },
     });
   });

@@ -3,6 +3,7 @@
  * combination, a threshold fitted on calibration frames only whose flag rate holds on new
  * ID frames, and its storage in the calibration file under the model fingerprint.
  */
+import { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS } from '../../src/cli/calibrate.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +105,7 @@ describe('the verdict rule in a calibration file', () => {
   const expected = { model: shipped.model, fingerprint: shipped.fingerprint };
 
   it('round-trips: saved and loaded under its fingerprint, it judges exactly as the one written', async () => {
-    expect(shipped.verdict).toMatchObject({ combine: 'fisher', heads: ['gaia_z', 'energy', 'mahalanobis'] });
+    expect(shipped.verdict).toMatchObject({ combine: DEFAULT_VERDICT_COMBINE, heads: [...DEFAULT_VERDICT_HEADS] });
     const path = join(tmp, 'roundtrip.json');
     await saveCalibration(path, shipped);
     const loaded = await loadCalibration(path, expected);
@@ -112,7 +113,17 @@ describe('the verdict rule in a calibration file', () => {
     const b = judgeOf(path, loaded);
     const random = mulberry32(7);
     for (let i = 0; i < 200; i++) {
-      const raw = { gaia_z: [0.2 + 0.1 * random()], energy: [5 + 10 * random()], mahalanobis: [50 + 400 * random()] };
+      const raw = {
+        gaia_z: [0.2 + 0.1 * random()],
+        energy: [5 + 10 * random()],
+        mahalanobis: [50 + 400 * random()],
+        vim: [-10 * random()],
+        input_exposure: [random()],
+        input_contrast: [0.5 * random()],
+        input_sharpness: [3000 * random()],
+        input_colourfulness: [random() < 0.9 ? 0 : 20 * random()],
+        input_flat: [random()],
+      };
       expect(b.judge(raw, 0)).toEqual(a.judge(raw, 0));
     }
     expect(b.describe()).toBe(a.describe());

@@ -73,7 +73,7 @@ describe('the verdict rule, the agent\'s default judge', () => {
     expect(verdicts).toHaveLength(1024);
     for (const v of verdicts) {
       expect(v.head).toBe('verdict');
-      expect(Object.keys(v.scores!)).toEqual(['gaia_z', 'energy', 'mahalanobis']);
+      expect(Object.keys(v.scores!)).toEqual([...rule.heads]);
       // The record's own head scores, judged again offline, give the record's verdict.
       const again = rule.judge(Object.fromEntries(Object.entries(v.scores!).map(([h, x]) => [h, [x]])), 0);
       expect(v.flagged).toBe(again.flagged);
@@ -120,7 +120,7 @@ describe('the verdict rule, the agent\'s default judge', () => {
         writeFileSync(path, JSON.stringify(shipped));
         const outcome = await agent.reloadCalibration();
         expect(outcome.kind).toBe('failed');
-        expect(outcome.kind === 'failed' && outcome.error.message).toMatch(/judges with mahalanobis, which the running scoring graph does not compute .*restart the agent/);
+        expect(outcome.kind === 'failed' && outcome.error.message).toMatch(/judges with mahalanobis, vim, which the running scoring graph does not compute .*restart the agent/);
       } finally {
         await agent.close();
       }

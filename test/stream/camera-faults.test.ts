@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertEvent, DeadLetter } from '../../src/contracts/events.js';
+import type { InputMeasure } from '../../src/contracts/input-stats.js';
 import type { MessageSource, SourceMessage } from '../../src/contracts/stream.js';
 import { eventEnvelope } from '../../src/contracts/event-envelope.js';
 import { Preprocessor } from '../../src/frames/preprocess.js';
@@ -63,7 +64,7 @@ const msg = (source: string, k: number, value: Buffer): SourceMessage => ({
   origin: { topic: 'frames', partition: 0, offset: String(k) },
 });
 
-async function run(messages: SourceMessage[]) {
+async function run(messages: SourceMessage[], measureInput: InputMeasure = 'full') {
   const config = loadConfig({ env: { GAIA_CAMERA_BROKEN_WINDOW: '200' } });
   const registry = new MetricsRegistry();
   const metrics = new AgentMetrics(registry, { model: 'fmnist-cnn', allowSources: [], topKSources: 30 });
@@ -79,6 +80,7 @@ async function run(messages: SourceMessage[]) {
   await runPipeline({
     source: new ListSource(messages),
     pre: new Preprocessor(session.pkg.manifest, config.frames),
+    measureInput,
     scorer: session.scorer as Scorer,
     judging,
     sinks: { publish: async (out) => void (events.push(...out.events), letters.push(...out.letters)) },
@@ -114,13 +116,15 @@ describe('camera faults in the pipeline', () => {
     expect(metrics).toContain('gaia_camera_fault_active{model="fmnist-cnn",source="cam-07",fault="broken"} 1');
   }, 120_000);
 
-  it('raises one frozen-frame event for a frozen stream, resolved by a new picture; none for a live camera on a still scene', async () => {
+  // full: the second decode's hash and sharpness; frozen: the model's own 28×28 input tensor
+  // (camera.inputStatistics auto with a rule without input heads), which must separate them too.
+  it.each(['full', 'frozen'] as const)('measured %s: one frozen-frame event for a frozen stream, resolved by a new picture; none for a live camera on a still scene', async (measure) => {
     const frozen = await shot(100, 80);
     const messages: SourceMessage[] = [];
     for (let k = 0; k < 60; k++) messages.push(msg('cam-frozen', k, frozen));
     messages.push(msg('cam-frozen', 60, await shot(180, 200)));
     for (let k = 0; k < 60; k++) messages.push(msg('cam-still', k, await shot(100, 80, 2, k)));
-    const { events, metrics } = await run(messages);
+    const { events, metrics } = await run(messages, measure);
     const seen = events.map((e) => ['source' in e ? e.source : '', e.type, 'state' in e ? e.state : '', 'count' in e ? e.count : 0]);
     expect(seen).toEqual([
       ['cam-frozen', 'frozen-frame', 'started', 30],

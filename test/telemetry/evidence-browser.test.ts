@@ -111,7 +111,7 @@ describe.skipIf(!CHROMIUM)('the evidence page in headless Chromium', () => {
     const featureStats = featureStatsOf(calibrationPath, JSON.parse(readFileSync(calibrationPath, 'utf8')));
     const opened = await openModel(pkg, {
       executionProviders: ['cpu'], requireGpu: false, intraOpThreads: config.runtime.intraOpThreads, taps: config.model.taps,
-      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis', 'gaia_z_ratios', 'saliency'], gaiaZMode: 'pattern', ...(featureStats ? { headSettings: { featureStats } } : {}),
+      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis', 'vim', 'gaia_z_ratios', 'saliency'], gaiaZMode: 'pattern', ...(featureStats ? { headSettings: { featureStats } } : {}),
     });
     const telemetry = await TelemetryServer.create({ host: '127.0.0.1', port: 0, registry: new MetricsRegistry(), readiness: () => ({ ready: true, detail: {} }) });
     try {

@@ -1,0 +1,63 @@
+/**
+ * Does the frozen-frame check tell a live camera on a still scene from a frozen one at 1080p?
+ * A still scene (an opencv-doc photograph scaled to 1920x1080) with fresh sensor noise in
+ * every frame (σ ≈ `--noise` grey levels, JPEG quality 85): how many consecutive pairs the
+ * check judges the same picture (dHash within 2 bits and Laplacian variance within 0.1 %),
+ * with the hash and sharpness from the second decode's 128 px copy (`full`) or from the
+ * model's own input tensor (`frozen`, camera.inputStatistics auto without input heads).
+ * A frozen stream (the same JPEG re-sent) is judged the same by both on every pair.
+ *
+ *   npm run build && node dist/bench/frozen-separation.js [--model models/fmnist-cnn] [--noise 2] [--pairs 30]
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import type { InputStats } from '../src/contracts/input-stats.js';
+import { DEFAULT_FROZEN, FrozenFrameMonitor } from '../src/detect/camera-health.js';
+import { measureEncoded } from '../src/frames/measure-frame.js';
+import { Preprocessor } from '../src/frames/preprocess.js';
+import { tensorFingerprint } from '../src/frames/tensor-fingerprint.js';
+import { loadModelPackage } from '../src/model/manifest.js';
+
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/fmnist-cnn' }, noise: { type: 'string', default: '2' }, pairs: { type: 'string', default: '30' } } });
+const pkg = await loadModelPackage(values.model!);
+const pre = new Preprocessor(pkg.manifest, { maxBytes: 1 << 24, maxPixels: 1 << 26 });
+const OPENCV = '/usr/share/doc/opencv-doc/examples/data';
+const noise = Number(values.noise);
+let seed = 1;
+const random = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+
+async function liveFrames(photo: string, n: number): Promise<Buffer[]> {
+  const base = await sharp(join(OPENCV, photo)).resize(1920, 1080, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+  const frames: Buffer[] = [];
+  for (let k = 0; k < n; k++) {
+    const px = Buffer.from(base);
+    for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, px[i]! + Math.round(noise * (random() + random() + random() - 1.5) * 2)));
+    frames.push(await sharp(px, { raw: { width: 1920, height: 1080, channels: 3 } }).jpeg({ quality: 85 }).toBuffer());
+  }
+  return frames;
+}
+
+/** Consecutive pairs the frozen check calls the same picture (the run it builds, minus one). */
+async function samePairs(frames: readonly Buffer[], measure: 'full' | 'frozen'): Promise<number> {
+  // A run of 2 is frozen: after each frame, isFrozen says whether it matched the one before.
+  const monitor = new FrozenFrameMonitor({ ...DEFAULT_FROZEN, frames: 2 });
+  const tensor = new Float32Array(pre.elementsPerFrame);
+  let same = 0;
+  for (const f of frames) {
+    await pre.decodeInto(f, tensor);
+    const input: InputStats = measure === 'full' ? await measureEncoded(f) : tensorFingerprint(tensor, ...pre.frameShape);
+    monitor.observe('cam', input);
+    if (monitor.isFrozen('cam')) same++;
+  }
+  return same;
+}
+
+const pairs = Number(values.pairs);
+for (const photo of ['fruits.jpg', 'building.jpg', 'home.jpg']) {
+  const live = await liveFrames(photo, pairs + 1);
+  const frozen = Array.from({ length: pairs + 1 }, () => live[0]!);
+  const cells = [];
+  for (const m of ['full', 'frozen'] as const) cells.push(`${m}: live ${await samePairs(live, m)}/${pairs}, frozen ${await samePairs(frozen, m)}/${pairs}`);
+  console.log(`${pkg.manifest.name}, ${photo} at 1920x1080, noise σ≈${noise}: pairs judged the same picture; ${cells.join('; ')}`);
+}
