@@ -67,7 +67,8 @@ describe('a MobileNetV3 (no pooled linear head)', () => {
     const out: string[] = [];
     const agent = await Agent.create(config, { stdout: { write: (s: string) => out.push(s) }, log: pino({ level: 'silent' }) });
     expect((await agent.run()).scored).toBe(32);
-    expect(out.join("")).toMatch(/verdicts: fisher\(gaia_z\) ≤/);
+    // The default rule without energy: GAIA-Z and the input heads the frames measure.
+    expect(out.join("")).toMatch(/verdicts: fisher-guard\(gaia_z, input_exposure, /);
   }, 60_000);
 
   it('asking for gaia_a explicitly still fails, naming the node', async () => {
