@@ -14,6 +14,7 @@ import type { FeatureStats, KnnBank, VimStats } from '../compile/feature-stats.j
 import type { FinalLayer } from '../compile/final-layer.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { pinvSymmetric, symmetricEigen } from './feature-stats.js';
+import { mulberry32 } from './calibration.js';
 
 /** Default bank rows: with k = rows / 1000 the paper's ratio (k = 50 of CIFAR-10's 50,000). */
 export const DEFAULT_KNN_BANK = 4096;
@@ -63,18 +64,6 @@ export function estimateHeadStats(s: HeadStatsSample, settings: HeadStatsSetting
   };
 }
 
-/** mulberry32: a small seeded generator, so the bank is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function knnBank(s: HeadStatsSample, settings: HeadStatsSettings): KnnBank {
   const { count: n, dim: d } = s;
   const wanted = settings.knnBank ?? DEFAULT_KNN_BANK;
@@ -87,7 +76,7 @@ function knnBank(s: HeadStatsSample, settings: HeadStatsSettings): KnnBank {
   const rows = Math.min(wanted, n);
   // A partial Fisher–Yates shuffle picks the rows; kept in the set's order.
   const order = Uint32Array.from({ length: n }, (_, i) => i);
-  const random = seeded(BANK_SEED);
+  const random = mulberry32(BANK_SEED);
   for (let i = 0; i < rows && rows < n; i++) {
     const j = i + Math.floor(random() * (n - i));
     [order[i], order[j]] = [order[j]!, order[i]!];

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from '../../src/detect/calibration.js';
 
 export const OPENCV_DATA = '/usr/share/doc/opencv-doc/examples/data';
 /** Natural photographs of opencv-doc (no logos, charts or calibration boards). */
@@ -18,17 +19,8 @@ export const hasCameraPhotos = (): boolean => CAMERA_PHOTOS.every((f) => existsS
 const W = 1920;
 const H = 1080;
 
-/** A small seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG calibrations use (detect/calibration.ts), under the name the tests know. */
+export const rng = mulberry32;
 
 /** The photographs, decoded once. */
 const photos = new Map<string, { data: Buffer; width: number; height: number }>();
