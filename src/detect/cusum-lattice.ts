@@ -13,7 +13,7 @@
  * its in-control run length is the exact solution of a Markov chain on 0..h−1 (Brook and
  * Evans), whatever the increments.
  */
-import { CUSUM_QUANTUM, CUSUM_REFERENCE_STEPS } from './ert.js';
+import { CUSUM_QUANTUM, CUSUM_REFERENCE_STEPS, firstOfSolution } from './ert.js';
 
 /** Largest lattice index kept apart: −ln p beyond 64 (p < 1.6e-28) counts as 64. */
 export const MAX_LATTICE_INDEX = Math.ceil(64 / CUSUM_QUANTUM);
@@ -97,24 +97,7 @@ export function latticeRunLength(steps: CusumSteps, law: Float64Array, h: number
     m[at(i, i)]! += 1;
     m[at(i, n)] = 1;
   }
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let i = c + 1; i < n; i++) if (Math.abs(m[at(i, c)]!) > Math.abs(m[at(p, c)]!)) p = i;
-    if (p !== c) for (let j = c; j <= n; j++) [m[at(c, j)], m[at(p, j)]] = [m[at(p, j)]!, m[at(c, j)]!];
-    const d = m[at(c, c)]!;
-    for (let i = c + 1; i < n; i++) {
-      const f = m[at(i, c)]! / d;
-      if (f === 0) continue;
-      for (let j = c; j <= n; j++) m[at(i, j)]! -= f * m[at(c, j)]!;
-    }
-  }
-  const L = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = m[at(i, n)]!;
-    for (let j = i + 1; j < n; j++) s -= m[at(i, j)]! * L[j]!;
-    L[i] = s / m[at(i, i)]!;
-  }
-  return L[0]!;
+  return firstOfSolution(m, n);
 }
 
 /** The smallest threshold h (steps) whose in-control run length reaches `ert` frames. */

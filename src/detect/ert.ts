@@ -107,24 +107,7 @@ export function cusumAverageRunLength(h: number): number {
     m[at(i, i)]! += 1;
     m[at(i, n)] = 1;
   }
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let i = c + 1; i < n; i++) if (Math.abs(m[at(i, c)]!) > Math.abs(m[at(p, c)]!)) p = i;
-    if (p !== c) for (let j = c; j <= n; j++) [m[at(c, j)], m[at(p, j)]] = [m[at(p, j)]!, m[at(c, j)]!];
-    const d = m[at(c, c)]!;
-    for (let i = c + 1; i < n; i++) {
-      const f = m[at(i, c)]! / d;
-      if (f === 0) continue;
-      for (let j = c; j <= n; j++) m[at(i, j)]! -= f * m[at(c, j)]!;
-    }
-  }
-  const L = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = m[at(i, n)]!;
-    for (let j = i + 1; j < n; j++) s -= m[at(i, j)]! * L[j]!;
-    L[i] = s / m[at(i, i)]!;
-  }
-  return L[0]!;
+  return firstOfSolution(m, n);
 }
 
 const thresholds = new Map<number, number>();
@@ -150,4 +133,31 @@ export function cusumThresholdForRunTime(ert: number): number {
 export function combinedRunTime(...runTimes: number[]): number {
   const rate = runTimes.reduce((s, t) => s + 1 / t, 0);
   return rate > 0 ? 1 / rate : Infinity;
+}
+
+/**
+ * x[0] of the linear system M x = y given as the augmented n × (n + 1) matrix `m` (row-major;
+ * overwritten): Gaussian elimination with partial pivoting and back substitution. The
+ * run-length equations of a Markov chain started at state 0, for both CUSUMs.
+ */
+export function firstOfSolution(m: Float64Array, n: number): number {
+  const at = (i: number, j: number) => i * (n + 1) + j;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let i = c + 1; i < n; i++) if (Math.abs(m[at(i, c)]!) > Math.abs(m[at(p, c)]!)) p = i;
+    if (p !== c) for (let j = c; j <= n; j++) [m[at(c, j)], m[at(p, j)]] = [m[at(p, j)]!, m[at(c, j)]!];
+    const d = m[at(c, c)]!;
+    for (let i = c + 1; i < n; i++) {
+      const f = m[at(i, c)]! / d;
+      if (f === 0) continue;
+      for (let j = c; j <= n; j++) m[at(i, j)]! -= f * m[at(c, j)]!;
+    }
+  }
+  const L = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = m[at(i, n)]!;
+    for (let j = i + 1; j < n; j++) s -= m[at(i, j)]! * L[j]!;
+    L[i] = s / m[at(i, i)]!;
+  }
+  return L[0]!;
 }
