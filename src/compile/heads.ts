@@ -32,8 +32,7 @@ import { reactHead } from './heads/react.js';
 import { saliencyHead, type SaliencyMethod } from './heads/saliency.js';
 import { scaleHead } from './heads/scale.js';
 import { vimHead } from './heads/vim.js';
-import { patternBackward, patternCounts, patternUnsupported } from './pattern/index.js';
-import type { ReluFactors } from './pattern/types.js';
+import { patternBackward, patternCounts, patternUnsupported, type PatternPass } from './pattern/index.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
 
 /** The compile note for a model whose taps reach the logits only through smooth ops (calibrate confirms it on frames). */
@@ -132,12 +131,40 @@ function zeroRatio(b: GraphBuilder, grad: string, tap: Tap): string {
 }
 
 /** r[b,c] from a 0/1 pattern: the count of ones over the area, the same division as zeroRatio. */
-function patternRatio(b: GraphBuilder, pattern: string, tap: Tap, factors?: ReluFactors): string {
+function patternRatio(b: GraphBuilder, pass: PatternPass, pattern: string, tap: Tap): string {
   const { shape, channelAxis } = tap;
-  if (shape.length === 2) return pattern;
+  const narrow = channelAxis === 1 && shape.length > 2 ? narrowPatternRatio(b, pattern, pass.shapeOf(pattern), tap) : undefined;
+  if (narrow) return narrow;
+  const full = pass.full(pattern, tap.tensor);
+  if (shape.length === 2) return full;
   const area = b.scalar(staticArea(shape, channelAxis, tap.tensor));
-  const ones = channelAxis === 1 ? patternCounts(b, pattern, shape, factors) : b.reduce('ReduceSum', pattern, spatialAxes(shape, channelAxis), false);
+  const ones = channelAxis === 1 ? patternCounts(b, full, shape, pass.factors.get(pattern)) : b.reduce('ReduceSum', full, spatialAxes(shape, channelAxis), false);
   return b.op1('Div', [ones, area], [], 'zero_ratio');
+}
+
+/**
+ * The ratios of a pattern that is narrower than its tap, without expanding it: a
+ * one-channel pattern (the same for every channel: a dense Conv's input, a residual sum)
+ * counts one channel and repeats it; one that is constant over the positions (from a global
+ * pool) is its own ratio. The same integers and the same division as the full count, so
+ * the same floats. Undefined when the pattern has the tap's shape or another narrowing.
+ */
+function narrowPatternRatio(b: GraphBuilder, pattern: string, ps: Shape, tap: Tap): string | undefined {
+  const { shape } = tap;
+  const channels = shape[1];
+  if (ps.length !== shape.length || ps[0] !== shape[0] || typeof channels !== 'number') return undefined;
+  const spatial = shape.slice(2);
+  const samePositions = ps.slice(2).every((d, i) => d === spatial[i]);
+  const noPositions = ps.slice(2).every((d) => d === 1);
+  if (!samePositions && !noPositions) return undefined;
+  if (ps[1] !== 1 && ps[1] !== channels) return undefined;
+  if (samePositions && ps[1] === channels) return undefined;
+  const oneChannel = ps[1] === 1 && channels > 1;
+  const axes = spatial.map((_, i) => i + 2);
+  const ratio = noPositions
+    ? b.op1('Reshape', [pattern, b.ints([0, ps[1] as number])])
+    : b.op1('Div', [b.reduce('ReduceSum', pattern, axes, false), b.scalar(staticArea(shape, 1, tap.tensor))], [], 'zero_ratio');
+  return oneChannel ? b.op1('Expand', [ratio, b.ints([1, channels])], [], 'zero_ratio') : ratio;
 }
 
 export function buildHeads(
@@ -189,12 +216,12 @@ export function buildHeads(
         });
       }
       if (debug) {
-        outputs.set(`debug/grad/${i}`, { tensor: g, shape: t.shape });
+        outputs.set(`debug/grad/${i}`, { tensor: pass ? pass.full(g, t.tensor) : g, shape: t.shape });
         outputs.set(`debug/tap/${i}`, { tensor: t.tensor, shape: t.shape });
       }
       let r = ratioOf.get(g);
       if (!r) {
-        r = pass ? patternRatio(b, g, t, pass.factors.get(g)) : zeroRatio(b, g, t);
+        r = pass ? patternRatio(b, pass, g, t) : zeroRatio(b, g, t);
         ratioOf.set(g, r);
       }
       return r;

@@ -117,3 +117,17 @@ for (const c of [...parityCases(), ...zooCases()]) {
     });
   });
 }
+
+describe('pattern mode keeps narrow patterns narrow', () => {
+  // MobileNetV3's projection taps get a one-channel pattern and its SE blocks multiply one by
+  // their gate: neither needs the pattern expanded to [B, C, H, W] (docs/COMPILER.md). The
+  // only Expands left repeat a one-channel tap's [B, 1] ratios over its channels.
+  it('has no full-size Expand in MobileNetV3-Small (torchscript export)', async () => {
+    const model = await loadModel(join(ZOO, 'mobilenet_v3_small_w025', 'torchscript', 'model.onnx'));
+    const { model: graph } = compileScoringGraph(model, { heads: ['logits', 'gaia_z'], gaiaZMode: 'pattern' });
+    const constants = graph.graph.initializers;
+    const expands = graph.graph.nodes.filter((n) => n.opType === 'Expand');
+    expect(expands.length).toBeGreaterThan(0);
+    for (const e of expands) expect(constants.get(e.inputs[1]!)?.dims, e.name).toEqual([2]);
+  });
+});

@@ -44,10 +44,26 @@ export function patternUnsupported(graph: Graph, b: GraphBuilder, seeds: readonl
 
 const broadcast = (p: Shape, q: Shape): Shape => p.map((d, i) => (d === 1 ? q[i]! : d));
 
+/** What the pattern pass hands the heads. */
+export interface PatternPass {
+  /**
+   * For each target, a 0/1 tensor that broadcasts to the target's shape (undefined where the
+   * seeds do not depend on it): a one-channel pattern stays one channel, so its counts cost
+   * one channel (patternCounts); `full` expands it where a caller needs the whole shape.
+   */
+  readonly patterns: Map<string, string | undefined>;
+  /** The shape of a pattern tensor (broadcasts to its forward tensor's shape). */
+  readonly shapeOf: (pattern: string) => Shape;
+  /** A pattern at its target's full shape. */
+  readonly full: (pattern: string, target: string) => string;
+  /** The factors of the patterns that a ReLU made from a one-channel pattern. */
+  readonly factors: ReadonlyMap<string, ReluFactors>;
+}
+
 /**
  * Emits the pattern pass (call patternUnsupported first). Returns, for each target, a 0/1
- * tensor of the target's shape (undefined where the seeds do not depend on it), and the
- * factors of those that a ReLU made from a one-channel pattern (for patternCounts).
+ * tensor that broadcasts to the target's shape (undefined where the seeds do not depend on
+ * it), and the factors of those that a ReLU made from a one-channel pattern.
  */
 export function patternBackward(
   graph: Graph,
@@ -55,7 +71,7 @@ export function patternBackward(
   seeds: readonly Seed[],
   targets: readonly string[],
   masks: ActivationMasks = 'output',
-): { patterns: Map<string, string | undefined>; factors: ReadonlyMap<string, ReluFactors> } {
+): PatternPass {
   const shapes = new Map<string, Shape>();
   const factors = new Map<string, ReluFactors>();
   const forwardShape = (name: string): Shape => {
@@ -107,11 +123,8 @@ export function patternBackward(
     return result;
   };
   const merged = reversePass(graph, b, seeds, targets, { merge, emit });
-  const patterns = new Map(targets.map((t) => {
-    const p = merged.get(t);
-    return [t, p === undefined ? undefined : expandTo(p, t)];
-  }));
-  return { patterns, factors };
+  const patterns = new Map(targets.map((t) => [t, merged.get(t)]));
+  return { patterns, shapeOf: patternShape, full: expandTo, factors };
 }
 
 /**

@@ -1,1 +1,1 @@
-export { patternBackward, patternCounts, patternRules, patternUnsupported, type ActivationMasks } from './backward.js';
+export { patternBackward, patternCounts, patternRules, patternUnsupported, type ActivationMasks, type PatternPass } from './backward.js';

@@ -66,19 +66,41 @@ const sumLike: PatternRule = {
   },
 };
 
+/** The shape of a broadcast of p and q (right-aligned), or undefined where they do not broadcast. */
+function broadcastShape(p: Shape, q: Shape): Shape | undefined {
+  const n = Math.max(p.length, q.length);
+  const out: Shape[number][] = [];
+  for (let i = 0; i < n; i++) {
+    const a = p[i - n + p.length] ?? 1;
+    const c = q[i - n + q.length] ?? 1;
+    if (a !== 1 && c !== 1 && a !== c) return undefined;
+    out.push(a === 1 ? c : a);
+  }
+  return out;
+}
+
 /**
  * Mul: d a = g · b, so a's pattern is g AND (b ≠ 0), OR-reduced over a's broadcast axes.
  * Reduced (an SE block's gate reading its feature map), the sum Σ g·|b| over those axes is
  * positive exactly where a term is non-zero: one Abs instead of a full-size indicator.
+ * A one-channel g times the other operand already has the output's shape when that operand
+ * has it (an SE block's feature map, or its [B, C, 1, 1] gate): no full-size Expand of g.
  */
 const mul: PatternRule = {
+  broadcastOk: true,
   emit: (ctx) => {
     const { b, node } = ctx;
     const out = ctx.shape(node.outputs[0]!);
-    const g = ctx.gradOutputs[0]!;
+    let full: string | undefined;
+    const gradFor = (other: string) => {
+      const g = ctx.gradOutputs[0]!;
+      const product = broadcastShape(ctx.patternShape(g), ctx.shape(other));
+      return product && sameShape(product, out) ? g : (full ??= fullOutput(ctx));
+    };
     return node.inputs.map((input, i) => {
       if (!ctx.needsGrad[i]) return undefined;
       const other = node.inputs[1 - i]!;
+      const g = gradFor(other);
       const shape = ctx.shape(input);
       if (sameShape(shape, out)) return b.op1('Mul', [g, nonZeroOf(b, other, 'pattern_mul')]);
       if (b.constant(other)) return fromCount(b, reduceToInput(b, b.op1('Mul', [g, nonZeroOf(b, other, 'pattern_mul')]), out, input, shape));
