@@ -2,7 +2,7 @@
  * Where the scoring graph spends its time: runs it with onnxruntime's profiler and sums
  * kernel time per op type (and per forward/backward part).
  *
- *   npm run build && node dist/bench/profile.js --model bench/.cache/resnet18.onnx --batch 128
+ *   npm run build && node dist/bench/profile.js --model bench/.cache/resnet18.onnx --batch 128 [--by-hint]
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     /** float, pattern or pattern-exact (src/compile/pattern). */
     'gaia-z-mode': { type: 'string', default: 'float' },
+    /** Group by op type and the compiler's node name hint (relu_mask, pattern_footprint, …) too. */
+    'by-hint': { type: 'boolean', default: false },
   },
 });
 
@@ -58,7 +60,10 @@ let total = 0;
 for (const e of events) {
   if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < timedFrom) continue;
   const part = e.name.startsWith('gaia/') ? 'backward+heads' : 'forward';
-  const key = `${part} ${e.args?.op_name ?? '?'}`;
+  // gaia/<hint>[_node][_<n>][_nchwc] (the suffix when onnxruntime moved it to its blocked layout).
+  const node = e.name.replace(/_kernel_time$/, '');
+  const hint = values['by-hint'] && part !== 'forward' ? ` ${node.replace(/^gaia\//, '').replace(/(_node)?(_\d+)*(_nchwc)?$/, (m) => (m.endsWith('_nchwc') ? ' (nchwc)' : ''))}` : '';
+  const key = `${part} ${e.args?.op_name ?? '?'}${hint}`;
   byOp.set(key, (byOp.get(key) ?? 0) + e.dur);
   total += e.dur;
 }
