@@ -91,7 +91,7 @@ export class Combiner {
         // others below; a new frame's are (1 + c)/(n + 1), a hair smaller for the same rank, so
         // against the references it would rank below its whole tie group (min-p ties a lot),
         // and the verdict's p-values would run heavier in the tail than the conformal law
-        // (docs/DEFINITIONS.md#drift-episodes). Rescaled by (n + 1)/n, ties stay ties.
+        // (docs/DEFINITIONS.md#the-calibrations-own-sampling-error). Rescaled by (n + 1)/n, ties stay ties.
         const n = fisher.length;
         const rank = (ref: Float64Array, t: number) => (1 + countAtOrBelow(ref, t + GRID_TOLERANCE * Math.abs(t))) / (ref.length + 1);
         return Math.min(rank(fisher, fisherSum(p) + p.length * Math.log1p(1 / n)), rank(minRef, (minP(p) * (n + 1)) / n));

@@ -106,8 +106,9 @@ export class DriftLimits {
    * The CUSUM gets what the flag count leaves of the false-alarm rate: 1/ERT₂ = 1/ERT − 1/ERT₁,
    * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, or ≥ 8·ERT
    * beside the partial-shift CUSUM), at p0 itself: the total is the ERT where the source flags
-   * as the calibration did, and the count's margin (flagRateBound) only lengthens it. With an explicit alpha the flag count is the operator's:
-   * the CUSUM keeps what its nominal share would leave (2·ERT, or 8/7·ERT).
+   * as the calibration did, and the count's margin (flagRateBound) only lengthens it. With an
+   * explicit alpha the flag count is the operator's: the CUSUM keeps what its nominal share
+   * would leave (2·ERT, or 8/7·ERT).
    */
   private cusumShare(): number {
     const { window, p0, alpha } = this.options;
