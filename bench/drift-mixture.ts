@@ -193,13 +193,13 @@ export function mixtureMarkdown(r: ReturnType<typeof mixtureComparison>, command
     `\`${command}\``,
     '',
     `False alarms at ERT ${r.settings.ert} (${r.settings.faAlarms} alarms each, resampled ID verdicts): monitor every ${fa.monitor.meanFrames.toFixed(0)} frames (${x(fa.monitor.meanFrames)}), ` +
-      `before this change (CUSUM fitted to Uniform, no partial-shift CUSUMs) ${fa.legacy.meanFrames.toFixed(0)} (${x(fa.legacy.meanFrames)}), ` +
+      `the −ln p CUSUM fitted to Uniform (before drift.partialShifts) ${fa.legacy.meanFrames.toFixed(0)} (${x(fa.legacy.meanFrames)}), ` +
       `FET ${r.settings.windows.join('/')} at nominal ERT ${fa.fet.nominalErt} (${r.settings.fetErt ? 'as given' : `the closest measured interval not above the monitor's of ${fa.fet.tries.length} tried`}) every ${fa.fet.meanFrames.toFixed(0)} (${x(fa.fet.meanFrames)}). ` +
       `Per frame: monitor ${fa.monitor.usPerFrame.toFixed(2)} µs, FET (this bench's TypeScript, not Alibi's Python) ${fa.fet.usPerFrame.toFixed(2)} µs.`,
     '',
     `Frames to detection after the change, median / p90 over ${r.settings.runs} runs; ${Math.round(100 * r.settings.share)} % of frames from the shifted set:`,
     '',
-    '| shifted set | set flagged | stream flagged | monitor | FET | before this change |',
+    '| shifted set | set flagged | stream flagged | monitor | FET | −ln p CUSUM (before drift.partialShifts) |',
     '|---|---:|---:|---:|---:|---:|',
     ...r.rows.map((row) => `| ${row.set} | ${(100 * row.flagRate).toFixed(1)} % | ${(100 * row.mixtureFlagRate).toFixed(1)} % | ${cell(row.detectors.monitor)} | ${cell(row.detectors.fet)} | ${cell(row.detectors.legacy)} |`),
   ];

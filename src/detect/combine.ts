@@ -29,6 +29,17 @@ export interface CombineParams {
   readonly guard?: { readonly fisher: Float64Array; readonly minP: Float64Array };
 }
 
+/** Relative tolerance for ties between p-values (or their logs) computed on different grids: float rounding, far below any real gap. */
+const GRID_TOLERANCE = 1e-12;
+
+/**
+ * Cauchy reads p within [b, 1 − b]: at p = 1 (a head constant on the calibration frames gives
+ * every ID frame p = 1) tan(−π/2) is −1.6·10¹⁶ in floating point and swamps the other heads,
+ * so every frame's statistic rounds to the same 1 and the 5 % threshold flags them all. Clamped,
+ * such a head adds one constant (−3.2·10⁵) and the statistic still ranks frames by the others.
+ */
+const CAUCHY_P_BOUND = 1e-6;
+
 /** #{sorted ≤ s} by bisection. */
 export function countAtOrBelow(sorted: Float64Array, s: number): number {
   let lo = 0;
@@ -75,12 +86,19 @@ export class Combiner {
         return fisherSum(p, this.params.weights);
       case 'fisher-guard': {
         const { fisher, minP: minRef } = this.params.guard!;
-        const rank = (ref: Float64Array, t: number) => (self ? countAtOrBelow(ref, t) / ref.length : (1 + countAtOrBelow(ref, t)) / (ref.length + 1));
-        return Math.min(rank(fisher, fisherSum(p)), rank(minRef, minP(p)));
+        if (self) return Math.min(countAtOrBelow(fisher, fisherSum(p)) / fisher.length, countAtOrBelow(minRef, minP(p)) / minRef.length);
+        // The references hold the calibration frames' leave-one-out p-values, (1 + c)/n for c
+        // others below; a new frame's are (1 + c)/(n + 1), a hair smaller for the same rank, so
+        // against the references it would rank below its whole tie group (min-p ties a lot),
+        // and the verdict's p-values would run heavier in the tail than the conformal law
+        // (docs/DEFINITIONS.md#the-calibrations-own-sampling-error). Rescaled by (n + 1)/n, ties stay ties.
+        const n = fisher.length;
+        const rank = (ref: Float64Array, t: number) => (1 + countAtOrBelow(ref, t + GRID_TOLERANCE * Math.abs(t))) / (ref.length + 1);
+        return Math.min(rank(fisher, fisherSum(p) + p.length * Math.log1p(1 / n)), rank(minRef, (minP(p) * (n + 1)) / n));
       }
       case 'cauchy': {
         let t = 0;
-        for (let i = 0; i < p.length; i++) t += Math.tan((0.5 - p[i]!) * Math.PI);
+        for (let i = 0; i < p.length; i++) t += Math.tan((0.5 - Math.min(Math.max(p[i]!, CAUCHY_P_BOUND), 1 - CAUCHY_P_BOUND)) * Math.PI);
         return 0.5 - Math.atan(t / p.length) / Math.PI;
       }
       case 'hmp': {
@@ -126,7 +144,9 @@ export function decorrelatingWeights(x: readonly Float64Array[]): number[] {
     const sd = Math.sqrt(c.reduce((a, v) => a + v * v, 0) / n) || 1;
     return c.map((v) => v / sd);
   });
-  const r = centred.map((a) => centred.map((b) => a.reduce((s, v, j) => s + v * b[j]!, 0) / n));
+  // A head constant on the calibration frames has no ID variation: uncorrelated with the others,
+  // it keeps weight 1 (its zero row would otherwise give it all the weight).
+  const r = centred.map((a, i) => centred.map((b, j) => (i === j && a.every((v) => v === 0) ? 1 : a.reduce((s, v, m) => s + v * b[m]!, 0) / n)));
   const raw = solve(r.map((row, i) => row.map((v, j) => v + (i === j ? 1e-9 : 0))), new Array<number>(k).fill(1)).map((w) => Math.max(0, w));
   const total = raw.reduce((a, w) => a + w, 0);
   return total > 0 ? raw.map((w) => (k * w) / total) : new Array<number>(k).fill(1);

@@ -12,6 +12,24 @@ import { fullShiftLimit, partialShiftFall, partialShiftIncrements, partialShiftL
 /** The flag count's run time, in ERTs, beside the partial-shift CUSUM. */
 export const FLAG_COUNT_SHARE_PARTIAL = 8;
 
+/**
+ * Standard errors of the calibration's flag rate the critical count allows for. p0 is measured
+ * on n calibration frames, so a source's real ID flag rate differs from it by about
+ * √(p0(1 − p0)/n) (0.31 points at n = 5000) plus any benign shift, and the count's run length
+ * is steep in that rate (5.5 % instead of 5.0 % makes 43 of 500 three times as frequent). Fitted
+ * to p0 + 2 standard errors, the count keeps its share of the ERT unless p0 was off by more.
+ */
+export const FLAG_RATE_MARGIN_SE = 2;
+
+/**
+ * The flag rate the critical count is fitted to: p0 plus FLAG_RATE_MARGIN_SE binomial standard
+ * errors of the `calibrationFrames` it was measured on; p0 itself where their number is unknown.
+ */
+export function flagRateBound(p0: number, calibrationFrames?: number): number {
+  if (calibrationFrames === undefined) return p0;
+  return Math.min(p0 + FLAG_RATE_MARGIN_SE * Math.sqrt((p0 * (1 - p0)) / calibrationFrames), (1 + p0) / 2);
+}
+
 /** The thresholds the options imply, and the false-alarm interval each gives. */
 export interface DriftThresholds {
   /** Flagged verdicts in a full window that start an episode. */
@@ -28,6 +46,8 @@ export interface DriftThresholds {
   readonly expectedRunTime: number;
   /** Where the flag count's threshold comes from. */
   readonly flagCountFrom: 'expectedRunTime' | 'alpha';
+  /** The flag rate the critical count is fitted to (flagRateBound): above p0 where the calibration's size is known. */
+  readonly flagRateBound: number;
 }
 
 /**
@@ -57,12 +77,15 @@ export class DriftLimits {
   /** The configured ERT; the flag count's share of it (frames). */
   private readonly ert: number;
   private readonly flagRunTime: number;
+  /** The flag rate the critical count is fitted to (flagRateBound). */
+  private readonly fittedRate: number;
   /** critical[n] = the flag count that starts an episode at n verdicts, computed on first use. */
   private readonly critical: number[] = [];
   private cached: DriftThresholds | undefined;
 
   constructor(private readonly options: DriftOptions) {
     this.ert = options.expectedRunTime ?? DEFAULT_EXPECTED_RUN_TIME;
+    this.fittedRate = flagRateBound(options.p0, options.referenceSize);
     const cusum = options.pValueCusum ?? true;
     const partial = cusum && options.partialShifts === true;
     // Beside the partial-shift CUSUM the flag count is the slower statistic on every shift
@@ -82,8 +105,10 @@ export class DriftLimits {
   /**
    * The CUSUM gets what the flag count leaves of the false-alarm rate: 1/ERT₂ = 1/ERT − 1/ERT₁,
    * ERT₁ the flag count's run time at its whole-number critical count (≥ 2·ERT, or ≥ 8·ERT
-   * beside the partial-shift CUSUM). With an explicit alpha the flag count is the operator's:
-   * the CUSUM keeps what its nominal share would leave (2·ERT, or 8/7·ERT).
+   * beside the partial-shift CUSUM), at p0 itself: the total is the ERT where the source flags
+   * as the calibration did, and the count's margin (flagRateBound) only lengthens it. With an
+   * explicit alpha the flag count is the operator's: the CUSUM keeps what its nominal share
+   * would leave (2·ERT, or 8/7·ERT).
    */
   private cusumShare(): number {
     const { window, p0, alpha } = this.options;
@@ -94,7 +119,7 @@ export class DriftLimits {
   /** The flag count that starts an episode at n verdicts in the window. */
   criticalCount(n: number): number {
     const { p0, alpha } = this.options;
-    this.critical[n] ??= alpha ? criticalCount(n, p0, alpha) : criticalCountForRunTime(n, p0, this.flagRunTime);
+    this.critical[n] ??= alpha ? criticalCount(n, p0, alpha) : criticalCountForRunTime(n, this.fittedRate, this.flagRunTime);
     return this.critical[n];
   }
 
@@ -116,6 +141,7 @@ export class DriftLimits {
       ...(this.partialIncrements ? { cusumKind: 'partial-shift' as const } : {}),
       expectedRunTime: combinedRunTime(flagCountRunTime, ...(cusum.cusumRunTime ? [cusum.cusumRunTime] : [])),
       flagCountFrom: this.options.alpha ? 'alpha' : 'expectedRunTime',
+      flagRateBound: this.options.alpha ? p0 : this.fittedRate,
     };
   }
 }
