@@ -22,20 +22,14 @@ import { UsageError, type CliIO } from './io.js';
 import { headStatsSettings } from './head-stats-flags.js';
 import { needsStats, parseMethods } from './methods.js';
 import { nearConstantWarning } from './near-constant.js';
+import { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS, defaultVerdictHeads } from './default-verdict.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
 export const DEFAULT_MIN_FRAMES = 200;
 /** A set with more unreadable frames than this is rarely the ID data it was meant to be. */
 export const DEFAULT_MAX_REJECTED = 0.05;
 
-/**
- * The verdict rule's heads unless --verdict-heads says otherwise: those of them that are
- * calibrated (mahalanobis and vim with --stats-data; input heads measured on every frame,
- * so not input_complexity on IDX sets). The best rule on the development suite with its
- * camera-fault sets (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults).
- */
-export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'] as const;
-export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher-guard';
+export { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS } from './default-verdict.js';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]
                              [--methods LIST|all] [--out FILE]
@@ -59,8 +53,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis and vim
                        with --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis and vim with --stats-data, the input heads
-                       measured on every frame); each must be among --methods or an input head.
+                       of them calibrated: mahalanobis and vim with --stats-data (energy in vim's
+                       place without it), the input heads measured on every frame); each must be
+                       among --methods or an input head.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine (docs/DEFINITIONS.md#the-verdict-rule): ${DEFAULT_VERDICT_COMBINE}
@@ -193,7 +188,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
           `The rule would get nothing from ${constantAsked.length > 1 ? 'them' : 'it'} (an ID p-value of 1 for every frame), and a head that flags every calibration frame cannot be loaded; nothing was written. Drop ${constantAsked.join(' and ')} from --verdict-heads`,
       );
     }
-    const leftOut = (h: string) => !askedVerdictHeads && (DEFAULT_VERDICT_HEADS as readonly string[]).includes(h);
+    const leftOut = (h: string) => !askedVerdictHeads && [...DEFAULT_VERDICT_HEADS, 'energy'].includes(h);
     const warnings = constant.map((h) => `${warningOf(h)}${leftOut(h) ? ' The verdict rule leaves it out.' : ''}`);
     for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
     if (ranking.length === 0) {
@@ -211,7 +206,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       );
     }
     const idScoresOf = (h: string) => input.idScores[h] ?? Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v);
-    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
+    const verdictHeads = askedVerdictHeads ?? defaultVerdictHeads((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
         ? fitVerdictRule(
