@@ -43,7 +43,7 @@ describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation 
       const judge = judgeOf(path, calibration);
       expect(judge.name).toBe('verdict');
       expect(judge.heads).toEqual([...DEFAULT_VERDICT_HEADS]);
-      expect(judge.describe()).toMatch(/^fisher-guard\(/);
+      expect(judge.describe()).toMatch(/^two-group\(/);
       // The input heads' raw values beside the graph's scores, as the agent's judging joins them.
       const scored = { ...scores.heads, ...scores.inputs };
       const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge(scored, i));

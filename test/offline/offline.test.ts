@@ -154,7 +154,7 @@ describe('calibrate and eval commands', () => {
     expect(json.heads).toEqual(['gaia_z', 'gaia_a', 'msp', 'energy', 'verdict']);
     // Without --stats-data: GAIA-Z, Energy and the input heads of the default rule.
     const heads = ['gaia_z', 'energy', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'];
-    expect(json.verdict).toMatchObject({ name: 'verdict', heads, rule: expect.stringMatching(new RegExp(`^fisher-guard\\(${heads.join(', ')}\\) ≤ -?\\d`)) });
+    expect(json.verdict).toMatchObject({ name: 'verdict', heads, rule: expect.stringMatching(new RegExp(`^two-group\\(${heads.join(', ')}\\) ≤ -?\\d`)) });
     expect(json.results.verdict.ood.auroc).toBeGreaterThan(0.9);
     // On its own calibration frames each frame counts itself among the reference: flagged a little less often than p0.
     expect(json.flagRates.verdict).toBeGreaterThan(0.03);
