@@ -195,7 +195,7 @@ if (perSetGroup) {
       const excess = e.perSet.get(n)!.fpr95 - bestSingle(n);
       return excess > w[1] ? [n, excess] : w;
     }, ['', -Infinity]);
-    row['worst set vs best head (FPR95 pts)'] = `${worst[1].toFixed(1)} (${worst[0]})`;
+    row['worst set vs best head (FPR95 pts)'] = worst[0] ? `${worst[1].toFixed(1)} (${worst[0]})` : '';
     rows.push(row);
   }
 }
