@@ -71,8 +71,8 @@ export class Combiner {
     readonly params: CombineParams = {},
   ) {
     if (rule === 'fisher-weighted' && !params.weights) throw new RangeError('fisher-weighted needs its weights');
-    if ((rule === 'fisher-guard' || rule === 'two-group') && !params.guard) throw new RangeError(`${rule} needs its calibration references`);
-    if (rule === 'two-group' && !params.inputs) throw new RangeError('two-group needs to know which heads are input heads');
+    if (rule === 'fisher-guard' && !params.guard) throw new RangeError('fisher-guard needs its calibration references');
+    if (rule === 'two-group' && (!params.guard || !params.inputs)) throw new RangeError('two-group needs its calibration references and which heads are input heads');
   }
 
   /**
@@ -137,7 +137,7 @@ export function fitCombiner(rule: CombineRule, p: readonly Float64Array[], heads
 
 /**
  * A calibrated rank of t among the sorted calibration statistics `ref`: a calibration frame's
- * own (`self`) leaves itself out, #{others ≤ t} + 1)/n; a new frame's is (1 + #{ref ≤ t})/(n + 1).
+ * own (`self`) leaves itself out, (#{others ≤ t} + 1)/n; a new frame's is (1 + #{ref ≤ t})/(n + 1).
  */
 export function rankAmong(ref: Float64Array, t: number, self: boolean): number {
   return self ? countAtOrBelow(ref, t) / ref.length : (1 + countAtOrBelow(ref, t)) / (ref.length + 1);
