@@ -9,7 +9,7 @@
  *   node bin/gaia-sentinel.js eval --model M --methods all --calibration C --id data/sets/fmnist-eval \
  *     --ood data/sets/fmnist-calib --ood ... --frames-out reports/frames.ndjson
  *   npm run build && node dist/bench/verdict-rules.js --frames reports/frames.ndjson [--frames more.ndjson] \
- *     [--calib fmnist-calib] [--candidates "gaia_z+energy:fisher;gaia_z+energy:min-p"] [--markdown] [--per-set camera-faults]
+ *     [--calib fmnist-calib] [--candidates "gaia_z+energy:fisher;gaia_z+energy:min-p"] [--markdown] [--per-set camera-faults] [--drift-ert 10000]
  *
  * Groups: `corruptions` (shift-*), `semantic` (--semantic and other sets), `camera-faults`
  * (camfault-*, scripts/data/build_camera_faults.py). Besides the group averages, each row
@@ -17,6 +17,9 @@
  * worst set against the best single head there: FPR95 points above that head's (the
  * "never dilutes its best head" check; negative: better than every head on every set).
  * `--per-set GROUP` prints FPR95 per set of that group for every candidate instead.
+ * `--drift-ert N` adds, per rule, how far apart the agent's drift monitor raises false episodes
+ * on its held-out ID verdicts, as a multiple of an ERT of N frames (held-out-drift.ts; 1 is as
+ * configured, test/detect/drift-held-out.test.ts runs the same loop on the shipped rule).
  *
  * Input heads (docs/DEFINITIONS.md#input-heads): a frames file's `inputs` (raw values, from
  * eval) become each frame's typicality against the calibration set's own values, leave-one-out
@@ -30,6 +33,7 @@ import { isInputHead, type InputHead } from '../src/contracts/input-stats.js';
 import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
 import { InputReference, measurable } from '../src/detect/input-heads.js';
 import { auroc, fpr95 } from '../src/detect/metrics.js';
+import { falseEpisodeSpacing } from './held-out-drift.js';
 import { COMBINE_RULES, combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
 
 const { values } = parseArgs({
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     markdown: { type: 'boolean', default: false },
     semantic: { type: 'string', default: 'digits,photos,textures,noise' },
     'per-set': { type: 'string' },
+    'drift-ert': { type: 'string' },
   },
 });
 
@@ -52,6 +57,8 @@ interface SetLine {
   inputs?: Record<string, Array<number | null>>;
 }
 
+const ertFlag = values['drift-ert'];
+if (ertFlag !== undefined && !(Number(ertFlag) > 0)) throw new Error(`--drift-ert ${ertFlag}: give the expected run time in frames, a number > 0 (e.g. 10000)`);
 const sets = new Map<string, SetLine>();
 let idSet: SetLine | undefined;
 for (const file of values.frames ?? []) {
@@ -115,10 +122,15 @@ function fitted(candidate: { heads: string[]; combine: CombineRule }): VerdictRu
   );
 }
 
-/** A rule's ID statistic for every frame of a set, as the agent judges them. */
-function statistic(rule: VerdictRule, s: SetLine): Float64Array {
+/** A rule's judgement of every frame of a set, as the agent judges them. */
+function judgements(rule: VerdictRule, s: SetLine) {
   const raw = Object.fromEntries(rule.heads.map((h) => [h, s.scores[h]!]));
-  return Float64Array.from({ length: s.count }, (_, i) => rule.judge(raw, i).idScore);
+  return Array.from({ length: s.count }, (_, i) => rule.judge(raw, i));
+}
+
+/** A rule's ID statistic for every frame of a set. */
+function statistic(rule: VerdictRule, s: SetLine): Float64Array {
+  return Float64Array.from(judgements(rule, s), (j) => j.idScore);
 }
 
 // A head constant on the calibration frames (input_colourfulness on grey ones) ranks nothing
@@ -157,7 +169,9 @@ const evaluated = candidates.map((c) => {
   }
   // The held-out flag rate: the ID set is not the calibration set the rule was fitted on.
   const idFlagRate = rule ? (100 * Array.from(id).filter((t) => t <= rule.threshold).length) / id.length : undefined;
-  return { c, perSet, idFlagRate };
+  const ert = ertFlag ? Number(ertFlag) : undefined;
+  const drift = rule && ert ? falseEpisodeSpacing(judgements(rule, idSet), rule.flagRate, rule.referenceSize, ert) : undefined;
+  return { c, perSet, idFlagRate, drift };
 });
 const singles = evaluated.filter((e) => !e.c.combine);
 const bestSingle = (set: string) => Math.min(...singles.map((e) => e.perSet.get(set)!.fpr95));
@@ -171,6 +185,7 @@ if (perSetGroup) {
 } else {
   for (const e of evaluated) {
     const row: Record<string, number | string> = { candidate: e.c.name, 'ID flag % (held out)': e.idFlagRate ?? '' };
+    if (ertFlag) row['false drift episodes (× ERT, held out)'] = e.drift ?? '';
     for (const [group, names] of Object.entries(groups)) {
       if (names.length === 0) continue;
       row[`${group} FPR95`] = names.reduce((a, n) => a + e.perSet.get(n)!.fpr95, 0) / names.length;
@@ -180,7 +195,7 @@ if (perSetGroup) {
       const excess = e.perSet.get(n)!.fpr95 - bestSingle(n);
       return excess > w[1] ? [n, excess] : w;
     }, ['', -Infinity]);
-    row['worst set vs best head (FPR95 pts)'] = `${worst[1].toFixed(1)} (${worst[0]})`;
+    row['worst set vs best head (FPR95 pts)'] = worst[0] ? `${worst[1].toFixed(1)} (${worst[0]})` : '';
     rows.push(row);
   }
 }

@@ -22,20 +22,14 @@ import { UsageError, type CliIO } from './io.js';
 import { headStatsSettings } from './head-stats-flags.js';
 import { needsStats, parseMethods } from './methods.js';
 import { nearConstantWarning } from './near-constant.js';
+import { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS, defaultVerdictHeads } from './default-verdict.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
 export const DEFAULT_MIN_FRAMES = 200;
 /** A set with more unreadable frames than this is rarely the ID data it was meant to be. */
 export const DEFAULT_MAX_REJECTED = 0.05;
 
-/**
- * The verdict rule's heads unless --verdict-heads says otherwise: those of them that are
- * calibrated (mahalanobis and vim with --stats-data; input heads measured on every frame,
- * so not input_complexity on IDX sets). The best rule on the development suite with its
- * camera-fault sets (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults).
- */
-export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'] as const;
-export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher-guard';
+export { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS } from './default-verdict.js';
 
 export const calibrateUsage = `Usage: gaia-sentinel calibrate --model DIR --data PATH [--stats-data PATH [--knn-bank N] [--knn-k K] [--vim-dim P]]
                              [--methods LIST|all] [--out FILE]
@@ -211,7 +205,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
       );
     }
     const idScoresOf = (h: string) => input.idScores[h] ?? Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v);
-    const verdictHeads = askedVerdictHeads ?? DEFAULT_VERDICT_HEADS.filter((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
+    const verdictHeads = askedVerdictHeads ?? defaultVerdictHeads((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
     const verdict: StoredVerdictRule | undefined =
       verdictHeads.length > 0
         ? fitVerdictRule(

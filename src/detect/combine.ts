@@ -5,6 +5,8 @@
  * comes from the calibration frames' leave-one-out p-values, never from OOD data. Pure.
  */
 
+import { groupReferences, groupStatistics, inputMask } from './two-group.js';
+
 /**
  * - `fisher`: Σ ln pₕ (Fisher's method): several heads that are each a little unusual add up,
  *   which is what covariate shifts do; two "very typical" heads can outvote one "never seen".
@@ -17,16 +19,25 @@
  * - `fisher-weighted`: Σ wₕ ln pₕ, weights w ∝ R⁻¹1 from the correlation R of the heads'
  *   ln p on the calibration frames (clipped at 0, summing to k): heads that move together
  *   share one vote instead of outvoting an independent one.
+ * - `two-group`: two kinds of evidence judged apart (two-group.ts): Fisher within the
+ *   classifier heads, min-p within the input heads; each group's statistic ranked against the
+ *   calibration frames' own, and the frame is as unusual as its more unusual group, so neither
+ *   group can dilute the other.
  */
-export const COMBINE_RULES = ['fisher', 'min-p', 'fisher-guard', 'cauchy', 'hmp', 'fisher-weighted'] as const;
+export const COMBINE_RULES = ['fisher', 'min-p', 'fisher-guard', 'cauchy', 'hmp', 'fisher-weighted', 'two-group'] as const;
 export type CombineRule = (typeof COMBINE_RULES)[number];
 
 /** What a fitted rule keeps beside its threshold (calibration file: `verdict.weights`, `verdict.guard`). */
 export interface CombineParams {
   /** fisher-weighted: one weight per head, in the rule's head order. */
   readonly weights?: readonly number[];
-  /** fisher-guard: the calibration frames' Fisher sums and min-p values, each sorted ascending. */
+  /**
+   * fisher-guard: the calibration frames' Fisher sums and min-p values, each sorted ascending;
+   * two-group: the same of the classifier heads (Fisher) and of the input heads (min-p).
+   */
   readonly guard?: { readonly fisher: Float64Array; readonly minP: Float64Array };
+  /** two-group: which heads, in the rule's order, are input heads (from their names, not stored). */
+  readonly inputs?: readonly boolean[];
 }
 
 /** Relative tolerance for ties between p-values (or their logs) computed on different grids: float rounding, far below any real gap. */
@@ -72,6 +83,7 @@ export class Combiner {
   ) {
     if (rule === 'fisher-weighted' && !params.weights) throw new RangeError('fisher-weighted needs its weights');
     if (rule === 'fisher-guard' && !params.guard) throw new RangeError('fisher-guard needs its calibration references');
+    if (rule === 'two-group' && (!params.guard || !params.inputs)) throw new RangeError('two-group needs its calibration references and which heads are input heads');
   }
 
   /**
@@ -96,6 +108,11 @@ export class Combiner {
         const rank = (ref: Float64Array, t: number) => (1 + countAtOrBelow(ref, t + GRID_TOLERANCE * Math.abs(t))) / (ref.length + 1);
         return Math.min(rank(fisher, fisherSum(p) + p.length * Math.log1p(1 / n)), rank(minRef, (minP(p) * (n + 1)) / n));
       }
+      case 'two-group': {
+        const { fisher, minP: minRef } = this.params.guard!;
+        const { classifier, input } = groupStatistics(p, this.params.inputs!);
+        return Math.min(rankAmong(fisher, classifier, self), rankAmong(minRef, input, self));
+      }
       case 'cauchy': {
         let t = 0;
         for (let i = 0; i < p.length; i++) t += Math.tan((0.5 - Math.min(Math.max(p[i]!, CAUCHY_P_BOUND), 1 - CAUCHY_P_BOUND)) * Math.PI);
@@ -116,7 +133,12 @@ export class Combiner {
  * Fits a rule's parameters on the calibration frames' leave-one-out p-values (`p[h][j]`: head
  * h, frame j). Only ID statistics: the heads' correlation, the components' own distributions.
  */
-export function fitCombiner(rule: CombineRule, p: readonly Float64Array[]): Combiner {
+export function fitCombiner(rule: CombineRule, p: readonly Float64Array[], heads?: readonly string[]): Combiner {
+  if (rule === 'two-group') {
+    if (!heads || heads.length !== p.length) throw new RangeError('two-group needs the head names');
+    const inputs = inputMask(heads);
+    return new Combiner(rule, { guard: groupReferences(p, inputs), inputs });
+  }
   if (rule === 'fisher-weighted') return new Combiner(rule, { weights: decorrelatingWeights(p.map((ph) => ph.map(Math.log))) });
   if (rule !== 'fisher-guard') return new Combiner(rule);
   const n = p[0]!.length;
@@ -129,6 +151,14 @@ export function fitCombiner(rule: CombineRule, p: readonly Float64Array[]): Comb
     min[j] = minP(frame);
   }
   return new Combiner(rule, { guard: { fisher: fisher.sort(), minP: min.sort() } });
+}
+
+/**
+ * A calibrated rank of t among the sorted calibration statistics `ref`: a calibration frame's
+ * own (`self`) leaves itself out, (#{others ≤ t} + 1)/n; a new frame's is (1 + #{ref ≤ t})/(n + 1).
+ */
+export function rankAmong(ref: Float64Array, t: number, self: boolean): number {
+  return self ? countAtOrBelow(ref, t) / ref.length : (1 + countAtOrBelow(ref, t)) / (ref.length + 1);
 }
 
 /**

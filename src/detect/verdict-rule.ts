@@ -10,6 +10,7 @@
  */
 import { Combiner, countAtOrBelow, fitCombiner, type CombineRule } from './combine.js';
 import { thresholdAtTpr95 } from './metrics.js';
+import { inputMask } from './two-group.js';
 
 export { COMBINE_RULES, type CombineRule } from './combine.js';
 
@@ -26,7 +27,10 @@ export interface StoredVerdictRule {
   readonly reference: string;
   /** fisher-weighted: each head's weight, in `heads` order (from the heads' ID correlation). */
   readonly weights?: readonly number[];
-  /** fisher-guard: the calibration frames' Fisher sums and min-p values, sorted ascending (float64, base64). */
+  /**
+   * fisher-guard: the calibration frames' Fisher sums and min-p values, sorted ascending (float64,
+   * base64); two-group: the classifier heads' Fisher sums and the input heads' min-p values.
+   */
   readonly guard?: { readonly fisher: string; readonly minP: string };
 }
 
@@ -40,14 +44,15 @@ export function combinerOf(stored: Pick<StoredVerdictRule, 'combine' | 'heads' |
     if (!Array.isArray(w) || w.length !== stored.heads.length || !w.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) return undefined;
     return new Combiner(stored.combine, { weights: w });
   }
-  if (stored.combine === 'fisher-guard') {
+  if (stored.combine === 'fisher-guard' || stored.combine === 'two-group') {
     const sorted = (text: unknown) => {
       const v = typeof text === 'string' ? decodeFloats(text, 'f64') : undefined;
       return v && v.length === frames && v.every((x, i) => Number.isFinite(x) && (i === 0 || x >= v[i - 1]!)) ? v : undefined;
     };
     const fisher = sorted(stored.guard?.fisher);
     const minP = sorted(stored.guard?.minP);
-    return fisher && minP ? new Combiner(stored.combine, { guard: { fisher, minP } }) : undefined;
+    if (!fisher || !minP) return undefined;
+    return new Combiner(stored.combine, { guard: { fisher, minP }, ...(stored.combine === 'two-group' ? { inputs: inputMask(stored.heads) } : {}) });
   }
   return new Combiner(stored.combine);
 }
@@ -100,7 +105,7 @@ export function fitVerdictRule(combine: CombineRule, heads: readonly string[], i
     const ref = ReferenceScores.fromScores(s);
     return Float64Array.from({ length: n }, (_, j) => ref.countAtOrBelow(s[j]!) / n);
   });
-  const combiner = fitCombiner(combine, loo);
+  const combiner = fitCombiner(combine, loo, heads);
   const statistic = new Float64Array(n);
   const p = new Float64Array(heads.length);
   for (let j = 0; j < n; j++) {

@@ -54,7 +54,7 @@ describe('calibrate --verdict-combine', () => {
     const session = await openOfflineSession(config, { heads: ['logits', 'gaia_z', 'msp', 'energy'] as HeadName[] });
     try {
       const scores = await scoreSet(await openFrameSet(heldOut), session.pre, session.scorer, { batch: 128, onBadFrame: 'stop' });
-      for (const combine of ['fisher-guard', 'cauchy', 'hmp', 'fisher-weighted']) {
+      for (const combine of ['fisher-guard', 'cauchy', 'hmp', 'fisher-weighted', 'two-group']) {
         const out = join(tmp, `${combine}.json`);
         const run = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', calib, '--methods', 'gaia_z,msp,energy', '--verdict-heads', 'gaia_z,msp,energy', '--verdict-combine', combine, '--out', out, '--json']);
         expect(run.code, run.stderr).toBe(0);
@@ -74,7 +74,7 @@ describe('calibrate --verdict-combine', () => {
     const out = join(tmp, 'mean.json');
     const run = await cli(['calibrate', '--model', 'models/fmnist-cnn', '--data', 'test/fixtures/sets/fmnist-eval', '--verdict-combine', 'mean', '--out', out]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--verdict-combine must be one of fisher, min-p, fisher-guard, cauchy, hmp, fisher-weighted, got "mean"/);
+    expect(run.stderr).toMatch(/--verdict-combine must be one of fisher, min-p, fisher-guard, cauchy, hmp, fisher-weighted, two-group, got "mean"/);
     expect(() => readFileSync(out)).toThrow();
   });
 });

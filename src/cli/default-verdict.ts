@@ -1,0 +1,23 @@
+/**
+ * calibrate's verdict rule when --verdict-heads and --verdict-combine are not given: the best
+ * rule on the development suite with its camera-fault sets
+ * (docs/RESULTS.md#combinations-that-cannot-be-diluted-and-camera-faults).
+ */
+import type { CombineRule } from '../detect/verdict-rule.js';
+
+/**
+ * The heads, those of them that are calibrated: mahalanobis and vim need --stats-data; an
+ * input head must be measured on every frame (not input_complexity on IDX sets).
+ */
+export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'energy', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'] as const;
+/**
+ * Fisher with a min-p guard. `two-group` judged the suite better (docs/RESULTS.md) but its new
+ * frames' group statistics are not yet on the calibration frames' grid, and the drift monitor
+ * ran short of its false-alarm interval on its verdicts: not the default yet.
+ */
+export const DEFAULT_VERDICT_COMBINE: CombineRule = 'fisher-guard';
+
+/** The default heads that `usable` accepts (calibrated, not near constant). */
+export function defaultVerdictHeads(usable: (head: string) => boolean): string[] {
+  return DEFAULT_VERDICT_HEADS.filter(usable);
+}
