@@ -56,11 +56,10 @@ export function measureWhole(whole: WholeFrame, encodedBytes: number): InputStat
   const height = Math.max(1, Math.round(h / shrink));
   // The whole frame must lie between the copy and the frame: an enlarged one has lost its detail to the model's resampling.
   if (whole.width < width || whole.height < height || whole.width > w || whole.height > h) return undefined;
-  // The copy as smooth as the second decode's (copy-smoothing.ts): what the model's decode lacks of it, as a triangle.
+  // The copy as smooth as the second decode's (copy-smoothing.ts): what the model's decode lacks of it.
   const copy = reduceSmoothing({ shrink, jpeg: whole.jpeg, fastShrinkOnLoad: true, kernel: 'linear' });
   const scale = h / whole.height;
-  const halfWidth = Math.sqrt(6 * Math.max(0, copy - whole.smoothing)) / scale;
-  return inputStats(shrinkLinear(whole, width, height, halfWidth), { bytes: encodedBytes, sourcePixels: w * h });
+  return inputStats(shrinkLinear(whole, width, height, Math.max(0, copy - whole.smoothing) / (scale * scale)), { bytes: encodedBytes, sourcePixels: w * h });
 }
 
 /**

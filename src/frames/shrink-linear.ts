@@ -1,9 +1,8 @@
 /**
  * A linear (triangle) reduction of 8-bit interleaved pixels to a smaller size, each axis on
  * its own: what the input statistics' copy is made with from the model's whole scaled frame
- * (whole-frame.ts). The triangle's half-width is given (at least the reduction, so every
- * source pixel counts), so that the copy can be as smooth as the second, 1/8 shrink-on-load
- * decode that made it before (copy-smoothing.ts).
+ * (whole-frame.ts). The blur is given as a variance, so that the copy is as smooth as the
+ * second, 1/8 shrink-on-load decode that made it before (copy-smoothing.ts).
  */
 import type { PixelImage } from './input-stats.js';
 
@@ -40,38 +39,63 @@ function taps(inSize: number, outSize: number, halfWidth: number): Taps {
 }
 
 /**
- * img reduced to width x height (each no larger than img's), rounded to 8 bits; the triangle's
- * half-width in img's pixels, at least the reduction on each axis.
+ * img reduced to width x height (each no larger than img's), rounded to 8 bits, blurred by a
+ * triangle of the given variance (in img's pixels²; its half-width at least one pixel). Where
+ * img is twice the size or more and the blur allows, 2x2 blocks are summed first (their
+ * variance, 1/4, taken from the triangle's), a quarter of the work after it. Then columns,
+ * as weighted sums of whole rows (contiguous), then along the rows, a pixel's channels
+ * together: this runs on the event loop for every frame.
  */
-export function shrinkLinear(img: PixelImage, width: number, height: number, halfWidth = 0): PixelImage {
+export function shrinkLinear(img: PixelImage, width: number, height: number, variance: number): PixelImage {
+  const halves = img.width >= 2 * width && img.height >= 2 * height && variance >= 0.25;
+  const src = halves ? sumBlocks(img) : img.data;
+  const w = halves ? img.width >> 1 : img.width;
+  const hgt = halves ? img.height >> 1 : img.height;
+  const halfWidth = Math.max(1, Math.sqrt(6 * (halves ? (variance - 0.25) / 4 : variance)));
+  const gain = halves ? 0.25 : 1;
   const c = img.channels;
-  const h = taps(img.width, width, halfWidth > 0 ? Math.max(halfWidth, 1) : img.width / width);
-  const v = taps(img.height, height, halfWidth > 0 ? Math.max(halfWidth, 1) : img.height / height);
-  const rows = new Float32Array(img.height * width * c);
-  for (let y = 0; y < img.height; y++) {
-    const line = y * img.width * c;
-    for (let o = 0; o < width; o++) {
-      const at = line + h.start[o]! * c;
-      const n = h.count[o]!;
-      const k = o * h.size;
-      for (let ch = 0; ch < c; ch++) {
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += img.data[at + i * c + ch]! * h.weights[k + i]!;
-        rows[(y * width + o) * c + ch] = sum;
-      }
+  const h = taps(w, width, halfWidth);
+  const v = taps(hgt, height, halfWidth);
+  const line = w * c;
+  const rows = new Float32Array(height * line);
+  for (let o = 0; o < height; o++) {
+    const base = o * line;
+    for (let i = 0; i < v.count[o]!; i++) {
+      const weight = v.weights[o * v.size + i]! * gain;
+      const from = (v.start[o]! + i) * line;
+      for (let x = 0; x < line; x++) rows[base + x] = rows[base + x]! + src[from + x]! * weight;
     }
   }
   const out = new Uint8Array(width * height * c);
-  const stride = width * c;
-  for (let o = 0; o < height; o++) {
-    const at = v.start[o]! * stride;
-    const n = v.count[o]!;
-    const k = o * v.size;
-    for (let x = 0; x < stride; x++) {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += rows[at + i * stride + x]! * v.weights[k + i]!;
-      out[o * stride + x] = Math.round(sum);
+  const sums = new Float64Array(c);
+  for (let y = 0; y < height; y++) {
+    for (let o = 0; o < width; o++) {
+      sums.fill(0);
+      const k = o * h.size;
+      for (let i = 0, p = y * line + h.start[o]! * c; i < h.count[o]!; i++) {
+        const weight = h.weights[k + i]!;
+        for (let ch = 0; ch < c; ch++, p++) sums[ch]! += rows[p]! * weight;
+      }
+      for (let ch = 0; ch < c; ch++) out[(y * width + o) * c + ch] = Math.round(sums[ch]!);
     }
   }
   return { data: out, width, height, channels: c };
+}
+
+/** Each 2x2 block's sum (an odd last row or column left out), channels kept apart. */
+function sumBlocks(img: PixelImage): Uint16Array {
+  const c = img.channels;
+  const w = img.width >> 1;
+  const h = img.height >> 1;
+  const line = img.width * c;
+  const out = new Uint16Array(w * h * c);
+  const d = img.data;
+  for (let y = 0; y < h; y++) {
+    const top = 2 * y * line;
+    const bottom = top + line;
+    for (let x = 0, o = y * w * c; x < w; x++) {
+      for (let ch = 0, p = 2 * x * c; ch < c; ch++, p++, o++) out[o] = d[top + p]! + d[top + p + c]! + d[bottom + p]! + d[bottom + p + c]!;
+    }
+  }
+  return out;
 }
