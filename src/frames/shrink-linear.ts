@@ -16,6 +16,27 @@ interface Taps {
 
 const cache = new Map<string, Taps>();
 
+/**
+ * The working arrays, kept from frame to frame (the function runs start to end on one thread):
+ * a few hundred kB per frame that the garbage collector would otherwise reclaim each time.
+ */
+const scratch = {
+  rowArray: new Float32Array(0),
+  sumArray: new Uint16Array(0),
+  /** Zeroed: the column pass adds into it. */
+  rows(length: number): Float32Array {
+    if (this.rowArray.length < length) this.rowArray = new Float32Array(length);
+    const rows = this.rowArray.subarray(0, length);
+    rows.fill(0);
+    return rows;
+  },
+  /** Every element is written by sumBlocks. */
+  sums(length: number): Uint16Array {
+    if (this.sumArray.length < length) this.sumArray = new Uint16Array(length);
+    return this.sumArray.subarray(0, length);
+  },
+};
+
 function taps(inSize: number, outSize: number, halfWidth: number): Taps {
   const key = `${inSize}:${outSize}:${halfWidth}`;
   const known = cache.get(key);
@@ -48,7 +69,8 @@ function taps(inSize: number, outSize: number, halfWidth: number): Taps {
  */
 export function shrinkLinear(img: PixelImage, width: number, height: number, variance: number): PixelImage {
   const halves = img.width >= 2 * width && img.height >= 2 * height && variance >= 0.25;
-  const src = halves ? sumBlocks(img) : img.data;
+  // One array type through the loops below (V8 keeps them monomorphic): the block sums, or the pixels widened.
+  const src = halves ? sumBlocks(img) : Uint16Array.from(img.data);
   const w = halves ? img.width >> 1 : img.width;
   const hgt = halves ? img.height >> 1 : img.height;
   const halfWidth = Math.max(1, Math.sqrt(6 * (halves ? (variance - 0.25) / 4 : variance)));
@@ -57,26 +79,28 @@ export function shrinkLinear(img: PixelImage, width: number, height: number, var
   const h = taps(w, width, halfWidth);
   const v = taps(hgt, height, halfWidth);
   const line = w * c;
-  const rows = new Float32Array(height * line);
+  const rows = scratch.rows(height * line);
   for (let o = 0; o < height; o++) {
     const base = o * line;
-    for (let i = 0; i < v.count[o]!; i++) {
+    const n = v.count[o]!;
+    for (let i = 0; i < n; i++) {
       const weight = v.weights[o * v.size + i]! * gain;
       const from = (v.start[o]! + i) * line;
       for (let x = 0; x < line; x++) rows[base + x] = rows[base + x]! + src[from + x]! * weight;
     }
   }
   const out = new Uint8Array(width * height * c);
-  const sums = new Float64Array(c);
+  const { start, count, weights, size } = h;
   for (let y = 0; y < height; y++) {
-    for (let o = 0; o < width; o++) {
-      sums.fill(0);
-      const k = o * h.size;
-      for (let i = 0, p = y * line + h.start[o]! * c; i < h.count[o]!; i++) {
-        const weight = h.weights[k + i]!;
-        for (let ch = 0; ch < c; ch++, p++) sums[ch]! += rows[p]! * weight;
+    for (let o = 0, to = y * width * c; o < width; o++) {
+      const n = count[o]!;
+      const k = o * size;
+      const at = y * line + start[o]! * c;
+      for (let ch = 0; ch < c; ch++, to++) {
+        let sum = 0.5; // rounds half up: the sums are never negative
+        for (let i = 0, p = at + ch; i < n; i++, p += c) sum += rows[p]! * weights[k + i]!;
+        out[to] = sum; // the Uint8Array truncates
       }
-      for (let ch = 0; ch < c; ch++) out[(y * width + o) * c + ch] = Math.round(sums[ch]!);
     }
   }
   return { data: out, width, height, channels: c };
@@ -88,8 +112,8 @@ function sumBlocks(img: PixelImage): Uint16Array {
   const w = img.width >> 1;
   const h = img.height >> 1;
   const line = img.width * c;
-  const out = new Uint16Array(w * h * c);
-  const d = img.data;
+  const out = scratch.sums(w * h * c);
+  const d = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length); // a plain view: sharp hands out Buffers
   for (let y = 0; y < h; y++) {
     const top = 2 * y * line;
     const bottom = top + line;
