@@ -91,15 +91,16 @@ function cropPlan(resize: ResizePolicy, format: 'jpeg' | 'png', frameWidth: numb
  */
 export function placeModelPixels(whole: WholeFrame, at: { left: number; top: number }, width: number, height: number, background: number): Buffer {
   const c = whole.channels;
-  const out = Buffer.alloc(width * height * c, at.left < 0 || at.top < 0 ? background : 0);
   const row = whole.width * c;
   if (at.left >= 0 && at.top >= 0) {
+    const out = Buffer.allocUnsafe(width * height * c); // every byte written below
     for (let y = 0; y < height; y++) {
       const from = ((at.top + y) * whole.width + at.left) * c;
       out.set(whole.data.subarray(from, from + width * c), y * width * c);
     }
     return out;
   }
+  const out = Buffer.alloc(width * height * c, background);
   const left = -at.left;
   const top = -at.top;
   for (let y = 0; y < whole.height; y++) out.set(whole.data.subarray(y * row, (y + 1) * row), ((top + y) * width + left) * c);
