@@ -7,6 +7,8 @@
  * every failure is a FRAME error with a reason, never a crash. A damaged frame (a valid
  * header, data libvips reads only by ignoring its errors) is dead-lettered or scored as
  * frames.damaged says, and reported either way (decode-failure.ts words the messages).
+ * decodeWhole also hands back the whole scaled frame, for the input statistics, from the
+ * same decode (whole-frame.ts).
  */
 import sharp from 'sharp';
 import type { FrameDamage } from '../contracts/stream.js';
