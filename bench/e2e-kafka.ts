@@ -26,6 +26,8 @@ import kafkajs from 'kafkajs';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { DEFAULT_HEADS } from '../src/compile/heads.js';
 import { loadConfig } from '../src/config/load.js';
+import type { InputMeasure } from '../src/contracts/input-stats.js';
+import { decodeMeasured } from '../src/frames/frame-decoder.js';
 import { sniffFormat } from '../src/frames/sniff.js';
 import { openOfflineSession } from '../src/offline/session.js';
 
@@ -49,9 +51,17 @@ const pngs = readdirSync(join(values.model!, 'samples', 'id'))
   .sort()
   .map((n) => readFileSync(join(values.model!, 'samples', 'id', n)));
 
+/**
+ * The input statistics the agent's decode stage measures (camera.inputStatistics, as the agent
+ * reads GAIA_CAMERA_INPUT_STATISTICS): on, every input head, as a calibration whose rule names
+ * input heads (the default rule) has it; auto, with no calibration in the package (the bench
+ * packages have none), only the frozen check's fingerprint; off, nothing.
+ */
+const statistics = process.env.GAIA_CAMERA_INPUT_STATISTICS ?? 'auto';
+const measure: InputMeasure = statistics === 'on' ? 'full' : statistics === 'off' ? 'none' : 'frozen';
 const contentType = (b: Uint8Array) => (sniffFormat(b) === 'jpeg' ? 'image/jpeg' : 'image/png');
 
-async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number; decodeCpuMs: number }> {
+async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number; decodeCpuMs: number; modelDecodeCpuMs: number }> {
   // The agent's default heads, so raw and end-to-end score the same graph.
   // GAIA_SPIN_WAIT, as the agent reads it, so raw and end-to-end run the same session options.
   const env = process.env.GAIA_SPIN_WAIT === undefined ? {} : { GAIA_SPIN_WAIT: process.env.GAIA_SPIN_WAIT };
@@ -69,15 +79,21 @@ async function rawScoring(batch: number): Promise<{ fps: number; cpuMs: number; 
   }
   const fps = done / ((performance.now() - t0) / 1000);
   const cpu = process.cpuUsage(cpu0);
-  // Decoding alone, one frame at a time through the same preprocessing: the other part of
-  // what the agent must spend per frame (agent / (decode + raw) is its overhead).
+  // Decoding alone, one frame at a time through the same preprocessing and input statistics
+  // as the agent's decode stage: the other part of what the agent must spend per frame
+  // (agent / (decode + raw) is its overhead); and the model's decode without the statistics.
   const frame = new Float32Array(per);
   const decodeFrames = Math.min(N, 4 * pngs.length);
-  const dcpu0 = process.cpuUsage();
-  for (let i = 0; i < decodeFrames; i++) await session.pre.decodeInto(pngs[i % pngs.length]!, frame);
-  const dcpu = process.cpuUsage(dcpu0);
+  const cpuOf = async (fn: (f: Buffer) => Promise<unknown>) => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < decodeFrames; i++) await fn(pngs[i % pngs.length]!);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / decodeFrames;
+  };
+  const decodeCpuMs = await cpuOf((f) => decodeMeasured(session.pre, f, {}, frame, measure));
+  const modelDecodeCpuMs = await cpuOf((f) => session.pre.decodeInto(f, frame));
   await session.scorer.close();
-  return { fps, cpuMs: (cpu.user + cpu.system) / 1000 / done, decodeCpuMs: (dcpu.user + dcpu.system) / 1000 / decodeFrames };
+  return { fps, cpuMs: (cpu.user + cpu.system) / 1000 / done, decodeCpuMs, modelDecodeCpuMs };
 }
 
 async function produce(topic: string, count: number, fps: number): Promise<void> {
@@ -210,9 +226,9 @@ async function endToEnd(batch: number): Promise<{ fps: number; p50: number; p99:
   return { fps, p50: q(0.5), p99: q(0.99), cpu };
 }
 
-console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}, ${values['exactly-once'] ? 'exactly-once' : 'at-least-once'}`);
-console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms | raw CPU ms/frame | decode CPU ms/frame | agent CPU ms/frame | agent / (decode + raw) | broker CPU ms/frame |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`model ${values.model}, ${N} frames per measurement, broker ${brokers.join(',')}, ${values['exactly-once'] ? 'exactly-once' : 'at-least-once'}, input statistics ${statistics} (${measure})`);
+console.log('| batch | raw scoring frames/s | end-to-end frames/s | e2e / raw | latency p50 ms | latency p99 ms | raw CPU ms/frame | decode CPU ms/frame | agent CPU ms/frame | agent / (decode + raw) | broker CPU ms/frame | model decode alone CPU ms/frame |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 // Each repeat measures raw, end-to-end, raw again back to back (raw = the mean of the two),
 // so that each ratio compares runs made under the same machine conditions; the median ratio
 // per batch size closes the table.
@@ -225,10 +241,11 @@ for (const batch of values.batches!.split(',').map(Number)) {
     const before = await rawScoring(batch);
     const e2e = await endToEnd(batch);
     const after = await rawScoring(batch);
-    const raw = { fps: (before.fps + after.fps) / 2, cpuMs: (before.cpuMs + after.cpuMs) / 2, decodeCpuMs: (before.decodeCpuMs + after.decodeCpuMs) / 2 };
+    const mean = (k: 'fps' | 'cpuMs' | 'decodeCpuMs' | 'modelDecodeCpuMs') => (before[k] + after[k]) / 2;
+    const raw = { fps: mean('fps'), cpuMs: mean('cpuMs'), decodeCpuMs: mean('decodeCpuMs'), modelDecodeCpuMs: mean('modelDecodeCpuMs') };
     ratios.push(e2e.fps / raw.fps);
     console.log(
-      `| ${batch} | ${raw.fps.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw.fps).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} | ${ms(raw.cpuMs)} | ${ms(raw.decodeCpuMs)} | ${ms(e2e.cpu.agent)} | ${((e2e.cpu.agent ?? Number.NaN) / (raw.decodeCpuMs + raw.cpuMs)).toFixed(2)} | ${ms(e2e.cpu.broker)} |`,
+      `| ${batch} | ${raw.fps.toFixed(0)} | ${e2e.fps.toFixed(0)} | ${(e2e.fps / raw.fps).toFixed(2)} | ${e2e.p50.toFixed(0)} | ${e2e.p99.toFixed(0)} | ${ms(raw.cpuMs)} | ${ms(raw.decodeCpuMs)} | ${ms(e2e.cpu.agent)} | ${((e2e.cpu.agent ?? Number.NaN) / (raw.decodeCpuMs + raw.cpuMs)).toFixed(2)} | ${ms(e2e.cpu.broker)} | ${ms(raw.modelDecodeCpuMs)} |`,
     );
   }
   ratios.sort((a, b) => a - b);

@@ -3,8 +3,9 @@
  * A still scene (an opencv-doc photograph scaled to 1920x1080) with fresh sensor noise in
  * every frame (σ ≈ `--noise` grey levels, JPEG quality 85): how many consecutive pairs the
  * check judges the same picture (dHash within 2 bits and Laplacian variance within 0.1 %),
- * with the hash and sharpness from the second decode's 128 px copy (`full`) or from the
- * model's own input tensor (`frozen`, camera.inputStatistics auto without input heads).
+ * with the hash and sharpness from the 128 px copy (`full`: from the model's own decode where
+ * its resize allows, else a second decode, as the agent measures) or from the model's own
+ * input tensor (`frozen`, camera.inputStatistics auto without input heads).
  * A frozen stream (the same JPEG re-sent) is judged the same by both on every pair.
  *
  *   npm run build && node dist/bench/frozen-separation.js [--model models/fmnist-cnn] [--noise 2] [--pairs 30]
@@ -14,9 +15,8 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { InputStats } from '../src/contracts/input-stats.js';
 import { DEFAULT_FROZEN, FrozenFrameMonitor } from '../src/detect/camera-health.js';
-import { measureEncoded } from '../src/frames/measure-frame.js';
+import { decodeMeasured } from '../src/frames/frame-decoder.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
-import { tensorFingerprint } from '../src/frames/tensor-fingerprint.js';
 import { loadModelPackage } from '../src/model/manifest.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'models/fmnist-cnn' }, noise: { type: 'string', default: '2' }, pairs: { type: 'string', default: '30' } } });
@@ -45,8 +45,7 @@ async function samePairs(frames: readonly Buffer[], measure: 'full' | 'frozen'):
   const tensor = new Float32Array(pre.elementsPerFrame);
   let same = 0;
   for (const f of frames) {
-    await pre.decodeInto(f, tensor);
-    const input: InputStats = measure === 'full' ? await measureEncoded(f) : tensorFingerprint(tensor, ...pre.frameShape);
+    const input: InputStats = (await decodeMeasured(pre, f, {}, tensor, measure)).input; // as the agent's decode stage
     monitor.observe('cam', input);
     if (monitor.isFrozen('cam')) same++;
   }

@@ -1,19 +1,24 @@
 /**
- * CPU cost of the input heads' statistics (frames/measure-frame.ts) beside the model's own
- * decode, per frame, one at a time (median of `--rounds` passes over the frames):
+ * CPU cost of the input heads' statistics beside the model's own decode, per frame, one frame
+ * at a time. CPU time of the whole process (libvips' threads included), so the figures hold
+ * on a shared machine; the paths alternate within each round and the median round is shown:
  *
  *   npm run build && node dist/bench/input-stats.js [--model models/fmnist-cnn] [--rounds 10]
  *
  * - 1920x1080 camera JPEGs (OpenCV sample photographs, opencv-doc, scaled to 1080p, quality 85)
  * - the bundled 28x28 PNG samples (the replay's frames)
  *
- * and the frozen check's fingerprint from the model's own tensor (frames/tensor-fingerprint.ts,
- * camera.inputStatistics auto under a rule without input heads), which needs no second decode.
+ * Paths: the model's decode alone; the model's decode and the second, small decode
+ * (measure-frame.ts measureEncoded, how every input head was measured before issue #24's
+ * third pass); decodeMeasured 'full' (one decode where the model's resize allows it,
+ * whole-frame.ts); and the frozen check's fingerprint from the model's own tensor
+ * (frames/tensor-fingerprint.ts, camera.inputStatistics auto under a rule without input heads).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { decodeMeasured } from '../src/frames/frame-decoder.js';
 import { measureEncoded } from '../src/frames/measure-frame.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
 import { tensorFingerprint } from '../src/frames/tensor-fingerprint.js';
@@ -29,23 +34,35 @@ const camera = await Promise.all(photos.map((f) => sharp(join(OPENCV, f)).resize
 const samples = join('models', 'fmnist-cnn', 'samples', 'id');
 const pngs = readdirSync(samples).filter((n) => n.endsWith('.png')).slice(0, 64).map((n) => readFileSync(join(samples, n)));
 
-async function median(frames: readonly Buffer[], fn: (f: Buffer) => Promise<unknown>): Promise<number> {
-  const rounds: number[] = [];
+/** CPU ms per frame of each path, round by round (paths alternate within a round); the median round of each. */
+async function cpuPerFrame(frames: readonly Buffer[], paths: Record<string, (f: Buffer) => Promise<unknown>>): Promise<Record<string, number>> {
+  const rounds: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
   for (let r = 0; r < Number(values.rounds); r++) {
-    const t0 = performance.now();
-    for (const f of frames) await fn(f);
-    rounds.push((performance.now() - t0) / frames.length);
+    for (const [name, fn] of Object.entries(paths)) {
+      const c0 = process.cpuUsage();
+      for (const f of frames) await fn(f);
+      const c = process.cpuUsage(c0);
+      rounds[name]!.push((c.user + c.system) / 1000 / frames.length);
+    }
   }
-  return rounds.sort((a, b) => a - b)[rounds.length >> 1]!;
+  return Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, v.sort((a, b) => a - b)[v.length >> 1]!]));
 }
 
+const headers = {};
 for (const [name, frames] of [['1920x1080 JPEG', camera], ['28x28 PNG', pngs]] as const) {
-  await median(frames, (f) => pre.decodeInto(f, out)); // warm-up
-  const decode = await median(frames, (f) => pre.decodeInto(f, out));
-  const stats = await median(frames, (f) => measureEncoded(f));
-  const fingerprint = await median(frames, async () => tensorFingerprint(out, ...pre.frameShape));
+  for (const f of frames) await decodeMeasured(pre, f, headers, out, 'full'); // warm-up
+  const cpu = await cpuPerFrame(frames, {
+    decode: (f) => pre.decodeInto(f, out),
+    twoDecodes: async (f) => {
+      await pre.decodeInto(f, out);
+      return measureEncoded(f);
+    },
+    oneDecode: (f) => decodeMeasured(pre, f, headers, out, 'full'),
+    fingerprint: async () => tensorFingerprint(out, ...pre.frameShape),
+  });
+  const pct = (x: number) => `+${((100 * (x - cpu.decode!)) / cpu.decode!).toFixed(0)} %`;
   console.log(
-    `${pkg.manifest.name}, ${name}: model decode ${decode.toFixed(3)} ms, input statistics ${stats.toFixed(3)} ms (+${((100 * stats) / decode).toFixed(0)} %), ` +
-      `frozen fingerprint from the tensor ${fingerprint.toFixed(4)} ms (+${((100 * fingerprint) / decode).toFixed(1)} %)`,
+    `${pkg.manifest.name}, ${name}, CPU ms/frame: model decode ${cpu.decode!.toFixed(3)}; with every input head: two decodes ${cpu.twoDecodes!.toFixed(3)} (${pct(cpu.twoDecodes!)}), ` +
+      `one decode ${cpu.oneDecode!.toFixed(3)} (${pct(cpu.oneDecode!)}); frozen fingerprint from the tensor ${cpu.fingerprint!.toFixed(4)}`,
   );
 }

@@ -1,7 +1,9 @@
 /**
  * How much of a frame's input statistics the decode stage measures (camera.inputStatistics,
- * docs/CONFIG.md): the second, small decode costs +40-115 % of the model's decode CPU at
- * 1080p, so under `auto` it runs only while the calibration's rule reads an input head.
+ * docs/CONFIG.md): every input head costs +3-15 % of the model's decode CPU at 1080p where
+ * the model's decode serves them too, and +58-78 % where a second, small decode must
+ * (frames/whole-frame.ts says which), so under `auto` they are measured only while the
+ * calibration's rule reads an input head.
  */
 import type { Config } from '../config/load.js';
 import { isInputHead, type InputMeasure } from '../contracts/input-stats.js';

@@ -88,6 +88,7 @@ export async function openStream(config: Readonly<Config>, model: { readonly nam
       fromBeginning: k.fromBeginning,
       sessionTimeoutMs: k.sessionTimeoutMs,
       fetchMaxWaitMs: k.fetchMaxWaitMs,
+      fetchMaxBytes: k.fetchMaxBytes,
       commitIntervalMs: k.commitIntervalMs,
     });
     opened.push(source);

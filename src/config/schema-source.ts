@@ -121,6 +121,12 @@ export const kafkaSchema = {
     default: '',
     env: 'GAIA_KAFKA_TRANSACTIONAL_ID',
   },
+  fetchMaxBytes: {
+    doc: 'Most bytes one fetch returns, all partitions together (0: 4 × maxBytesPerPartition, at least 10 MiB). The broker still returns a frame larger than this on its own; smaller fetches hold less memory while a backlog drains.',
+    format: 'nat',
+    default: 0,
+    env: 'GAIA_KAFKA_FETCH_MAX_BYTES',
+  },
 };
 
 /** replay: image folders replayed as a stream. */

@@ -28,7 +28,8 @@ export interface InputStats {
 
 /**
  * How much of a frame's input statistics the decode stage measures (camera.inputStatistics):
- * `full` every input head (a second, small decode), `frozen` only the frozen check's hash and
+ * `full` every input head (from the model's own decode where its resize allows, else a second,
+ * small decode), `frozen` only the frozen check's hash and
  * sharpness from the model's own input tensor (no second decode), `none` nothing.
  */
 export type InputMeasure = 'full' | 'frozen' | 'none';

@@ -8,8 +8,8 @@
 import type { InputMeasure } from '../contracts/input-stats.js';
 import type { FrameDamage, Headers } from '../contracts/stream.js';
 import type { InputStats } from './input-stats.js';
-import { measureEncoded, measureRaw, UNMEASURED } from './measure-frame.js';
-import { FrameError, type Preprocessor, type RawImage } from './preprocess.js';
+import { measureEncoded, measureRaw, measureWhole, UNMEASURED } from './measure-frame.js';
+import { FrameError, type DecodedWhole, type Preprocessor, type RawImage } from './preprocess.js';
 import { tensorFingerprint } from './tensor-fingerprint.js';
 
 /** Encoded formats sharp decodes (content-type → accepted). */
@@ -17,10 +17,15 @@ const ENCODED = new Set(['image/jpeg', 'image/jpg', 'image/png', 'image/webp', '
 const RAW = new Set(['application/octet-stream', 'image/x-raw']);
 
 export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array): Promise<FrameDamage | undefined> {
+  return (await decodeAny(pre, value, headers, out, false)).damage;
+}
+
+/** decodeFrame; `wantWhole`: an encoded frame's whole scaled frame too, where its decode has one (Preprocessor.decodeWhole). */
+async function decodeAny(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, wantWhole: boolean): Promise<DecodedWhole> {
   const contentType = headers['content-type']?.split(';')[0]!.trim().toLowerCase();
   if (isRaw(headers)) {
     await pre.rawInto(value, rawLayout(value, headers['x-shape'], headers['x-dtype']), out);
-    return undefined;
+    return { damage: undefined, whole: undefined };
   }
   if (contentType !== undefined && !ENCODED.has(contentType)) {
     throw new FrameError(
@@ -28,7 +33,7 @@ export async function decodeFrame(pre: Preprocessor, value: Uint8Array, headers:
       `content-type "${contentType}" is not an image type gaia-sentinel decodes (${[...ENCODED].join(', ')}, or raw pixels with x-shape/x-dtype)`,
     );
   }
-  return pre.decode(value, out);
+  return wantWhole ? pre.decodeWhole(value, out) : { damage: await pre.decode(value, out), whole: undefined };
 }
 
 /** A decoded frame's damage (frames.damaged let it through) and its input statistics. */
@@ -40,16 +45,17 @@ export interface DecodedFrame {
 /**
  * decodeFrame, then the frame's input statistics (docs/DEFINITIONS.md#input-heads): measured
  * only once the model's decode accepted the frame, so its limits (bytes, pixels, formats)
- * guard the second look too. `measure` (InputMeasure): `full` every input head (a second,
- * small decode); `frozen` only the frozen check's hash and sharpness, from the decoded tensor
- * itself (no second decode); `none` unmeasured (no cost, no evidence).
+ * guard them too. `measure` (InputMeasure): `full` every input head, from the whole frame
+ * the model's decode scaled where it has one (one decode), else from a second small decode
+ * (measure-frame.ts); `frozen` only the frozen check's hash and sharpness, from the decoded
+ * tensor itself; `none` unmeasured (no cost, no evidence).
  */
 export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, measure: InputMeasure = 'full'): Promise<DecodedFrame> {
-  const damage = await decodeFrame(pre, value, headers, out);
+  const { damage, whole } = await decodeAny(pre, value, headers, out, measure === 'full');
   if (measure === 'none') return { damage, input: UNMEASURED };
   if (measure === 'frozen') return { damage, input: tensorFingerprint(out, ...pre.frameShape) };
-  const input = isRaw(headers) ? measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])) : await measureEncoded(value);
-  return { damage, input };
+  if (isRaw(headers)) return { damage, input: measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])) };
+  return { damage, input: (whole && measureWhole(whole, value.byteLength)) || (await measureEncoded(value)) };
 }
 
 function isRaw(headers: Headers): boolean {

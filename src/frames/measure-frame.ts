@@ -1,16 +1,21 @@
 /**
- * A frame's input statistics (input-stats.ts) from its message value: an encoded frame
- * is decoded a second time, small (its longer side at most MEASURE_SIDE, JPEG
- * shrink-on-load doing most of it), independently of the model's own decode, so the
- * model's preprocessing keeps its exact pixels; raw pixels are measured as they are, or
- * box-averaged when larger. Never throws: a frame the model's decode refuses is
- * dead-lettered by that decode, and one it cannot measure measures as NaN (no evidence).
+ * A frame's input statistics (input-stats.ts) from its message value. An encoded frame is
+ * measured on a copy whose longer side is at most MEASURE_SIDE: made from the whole scaled
+ * frame that the model's own decode produced (whole-frame.ts, shrink-linear.ts) where the
+ * model's resize allows it, so the frame is decoded once; otherwise from a second small
+ * libvips decode (JPEG shrink-on-load doing most of it), independent of the model's, so
+ * the model's preprocessing keeps its exact pixels either way. Raw pixels are measured as
+ * they are, or box-averaged when larger. Never throws: a frame the model's decode refuses
+ * is dead-lettered by that decode, and one it cannot measure measures as NaN (no evidence).
  */
 import sharp from 'sharp';
 import { INPUT_HEADS, type InputStats } from '../contracts/input-stats.js';
 import { inputStats, MEASURE_SIDE, type PixelImage } from './input-stats.js';
 import { decodePngAtSize } from './png-direct.js';
 import type { RawImage } from './preprocess.js';
+import { reduceSmoothing } from './copy-smoothing.js';
+import { shrinkLinear } from './shrink-linear.js';
+import type { WholeFrame } from './whole-frame.js';
 
 /** What a frame without statistics measures as: every head NaN (its p-value says nothing), no hash. */
 export const UNMEASURED: InputStats = { values: Object.fromEntries(INPUT_HEADS.map((h) => [h, Number.NaN])) as InputStats['values'], hash: '' };
@@ -35,6 +40,26 @@ export async function measureEncoded(bytes: Uint8Array): Promise<InputStats> {
   } catch {
     return UNMEASURED;
   }
+}
+
+/**
+ * Statistics from the model's whole scaled frame, reduced to the measured copy's size (the
+ * frame's aspect, longer side MEASURE_SIDE). undefined where the model's decode enlarged the
+ * frame, or where the copy would be enlarged (a frame no larger than the copy, or a model
+ * input smaller than it): measureEncoded measures those.
+ */
+export function measureWhole(whole: WholeFrame, encodedBytes: number): InputStats | undefined {
+  const { sourceWidth: w, sourceHeight: h } = whole;
+  const shrink = Math.max(w, h) / MEASURE_SIDE;
+  if (shrink <= 1) return undefined;
+  const width = Math.max(1, Math.round(w / shrink));
+  const height = Math.max(1, Math.round(h / shrink));
+  // The whole frame must lie between the copy and the frame: an enlarged one has lost its detail to the model's resampling.
+  if (whole.width < width || whole.height < height || whole.width > w || whole.height > h) return undefined;
+  // The copy as smooth as the second decode's (copy-smoothing.ts): what the model's decode lacks of it.
+  const copy = reduceSmoothing({ shrink, jpeg: whole.jpeg, fastShrinkOnLoad: true, kernel: 'linear' });
+  const scale = h / whole.height;
+  return inputStats(shrinkLinear(whole, width, height, Math.max(0, copy - whole.smoothing) / (scale * scale)), { bytes: encodedBytes, sourcePixels: w * h });
 }
 
 /**

@@ -7,6 +7,8 @@
  * every failure is a FRAME error with a reason, never a crash. A damaged frame (a valid
  * header, data libvips reads only by ignoring its errors) is dead-lettered or scored as
  * frames.damaged says, and reported either way (decode-failure.ts words the messages).
+ * decodeWhole also hands back the whole scaled frame, for the input statistics, from the
+ * same decode (whole-frame.ts).
  */
 import sharp from 'sharp';
 import type { FrameDamage } from '../contracts/stream.js';
@@ -18,6 +20,7 @@ import { headerSize, type HeaderSize } from './header-size.js';
 import { decodePngAtSize } from './png-direct.js';
 import { resizeCrop } from './resample.js';
 import { sniffFormat, type ImageFormat } from './sniff.js';
+import { scaleWhole, wholeFramePlan, type WholeFrame, type WholePlan } from './whole-frame.js';
 
 export interface PreprocessLimits {
   /** Largest encoded frame accepted, in bytes. */
@@ -63,6 +66,18 @@ const BT601_LUMA: [[number, number, number], [number, number, number], [number, 
   [0.299, 0.587, 0.114],
 ];
 
+/** A frame through libvips: the model's pixels, and the whole scaled frame when one was asked for and exists. */
+interface Decoded {
+  readonly model: Buffer;
+  readonly whole?: WholeFrame;
+}
+
+/** decode's result with the whole frame (decodeWhole): present where one libvips decode served both. */
+export interface DecodedWhole {
+  readonly damage: FrameDamage | undefined;
+  readonly whole: WholeFrame | undefined;
+}
+
 export interface PreprocessOptions {
   /** Decode frames at the model's size without libvips (default true; false for comparisons). */
   readonly direct?: boolean;
@@ -94,6 +109,19 @@ export class Preprocessor {
 
   /** decodeInto, resolving to the frame's damage when frames.damaged lets a damaged frame through. */
   async decode(bytes: Uint8Array, out: Float32Array): Promise<FrameDamage | undefined> {
+    return (await this.decodeAny(bytes, out, false)).damage;
+  }
+
+  /**
+   * decode, also handing back the whole frame as the model's decode scaled it, before its cut
+   * or padding (whole-frame.ts), where the model's resize allows it: the input statistics'
+   * pixels without a second decode. The model's tensor is the same as decode's.
+   */
+  decodeWhole(bytes: Uint8Array, out: Float32Array): Promise<DecodedWhole> {
+    return this.decodeAny(bytes, out, true);
+  }
+
+  private async decodeAny(bytes: Uint8Array, out: Float32Array, wantWhole: boolean): Promise<DecodedWhole> {
     if (bytes.byteLength > this.limits.maxBytes) {
       throw new FrameError('too-large', `frame is ${bytes.byteLength} bytes, over the limit of ${this.limits.maxBytes}`);
     }
@@ -103,8 +131,8 @@ export class Preprocessor {
     if (!allowed.includes(format)) throw new FrameError('unsupported-format', `frame is ${format}, which is not enabled (frames.formats: ${allowed.join(', ')})`);
     const { width, height } = this.manifest.input.resize;
     const direct = format === 'png' && this.direct && width * height <= this.limits.maxPixels ? decodePngAtSize(bytes, width, height) : undefined;
-    if (direct) return this.fromPixels(direct.data, direct.channels, out);
-    return this.decodeEncoded(bytes, format, out);
+    if (direct) return { damage: this.fromPixels(direct.data, direct.channels, out), whole: undefined };
+    return this.decodeEncoded(bytes, format, out, wantWhole);
   }
 
   /** Preprocesses raw 8-bit pixels (HWC), e.g. an IDX data set image, like a decoded frame. */
@@ -121,7 +149,7 @@ export class Preprocessor {
     const { width, height } = this.manifest.input.resize;
     if (this.direct && raw.width === width && raw.height === height) return this.fromPixels(pixels, raw.channels, out);
     const data = await this.settle(sharp(pixels, { raw }), { width: raw.width, height: raw.height, colour: raw.channels >= 3 });
-    if (!(data instanceof Error)) return void this.normalise(data, out);
+    if (!(data instanceof Error)) return void this.normalise(data.model, out);
     this.throwIfLimit(data);
     throw new FrameError('undecodable', `raw frame ${raw.width}x${raw.height}x${raw.channels} could not be converted and resized (stage resize); ${saidBy(data)}`, data);
   }
@@ -134,8 +162,9 @@ export class Preprocessor {
   /**
    * Colour conversion and resizing per the manifest, to raw 8-bit pixels; rejects with
    * libvips' error. `header`: the frame's size as its bytes say (asked of libvips when absent).
+   * `plan`: the whole scaled frame is asked for, and the model's pixels placed from it.
    */
-  private async pixels(img: sharp.Sharp, header: HeaderSize | undefined): Promise<Buffer> {
+  private async pixels(img: sharp.Sharp, header: HeaderSize | undefined, plan?: WholePlan): Promise<Decoded> {
     const { input } = this.manifest;
     const { resize } = input;
     // Alpha is ignored (the manifest contract), never composited over the background.
@@ -152,9 +181,10 @@ export class Preprocessor {
     } else {
       img = img.toColourspace('srgb');
     }
+    if (plan && header) return scaleWhole(img, plan, header, input);
     const bg = resize.background;
-    if (crops(resize)) return cropped(img, resize, header);
-    return img
+    if (crops(resize)) return { model: await cropped(img, resize, header) };
+    const model = await img
       .resize(resize.width, resize.height, {
         fit: resize.mode,
         kernel: KERNELS[resize.interpolation],
@@ -162,11 +192,12 @@ export class Preprocessor {
       })
       .raw()
       .toBuffer();
+    return { model };
   }
 
   /** The pixels, or the error that stopped libvips (never thrown: the callers look at it). */
-  private settle(img: sharp.Sharp, header?: HeaderSize): Promise<Buffer | Error> {
-    return this.pixels(img, header).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  private settle(img: sharp.Sharp, header?: HeaderSize, plan?: WholePlan): Promise<Decoded | Error> {
+    return this.pixels(img, header, plan).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   }
 
   private get timeoutSeconds(): number {
@@ -189,18 +220,19 @@ export class Preprocessor {
    * that fails is looked at again: its header, then decoded with the errors in its data
    * ignored, which tells a damaged frame (it decodes so) from an undecodable one.
    */
-  private async decodeEncoded(bytes: Uint8Array, format: ImageFormat, out: Float32Array): Promise<FrameDamage | undefined> {
+  private async decodeEncoded(bytes: Uint8Array, format: ImageFormat, out: Float32Array, wantWhole: boolean): Promise<DecodedWhole> {
     const open = (failOn: 'warning' | 'none') => sharp(bytes, { limitInputPixels: this.limits.maxPixels, failOn });
     const size = headerSize(bytes, format);
-    const strict = await this.settle(open('warning'), size);
-    if (!(strict instanceof Error)) return this.normalise(strict, out);
+    const plan = wantWhole && size ? wholeFramePlan(this.manifest.input, format, size.width, size.height) : undefined;
+    const strict = await this.settle(open('warning'), size, plan);
+    if (!(strict instanceof Error)) return { damage: this.normalise(strict.model, out), whole: strict.whole };
     this.throwIfLimit(strict);
     const header = await open('none')
       .metadata()
       .catch((err: unknown) => new FrameError('undecodable', undecodableMessage({ format }, 'header', err), err));
     if (header instanceof FrameError) throw header;
     const context = { format, width: header.width, height: header.height };
-    const tolerant = await this.settle(open('none'), size);
+    const tolerant = await this.settle(open('none'), size, plan);
     if (tolerant instanceof Error) {
       this.throwIfLimit(tolerant);
       // Decoding alone (no resize), to say which stage failed; only undecodable frames pay it.
@@ -212,8 +244,8 @@ export class Preprocessor {
     const action = this.limits.damaged ?? 'dead-letter';
     const damage: FrameDamage = { kind: truncated ? 'truncated' : 'corrupt', action, detail };
     if (action === 'dead-letter') throw new FrameError('damaged', `${detail}; dead-lettered by frames.damaged (score: score such frames)`, strict, damage);
-    this.normalise(tolerant, out);
-    return damage;
+    this.normalise(tolerant.model, out);
+    return { damage, whole: tolerant.whole };
   }
 
   /** Raw 8-bit pixels at the model's size → the normalised tensor. */

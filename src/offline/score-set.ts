@@ -5,8 +5,9 @@
  */
 import { ErrorCodes, GaiaError } from '../errors.js';
 import type { FrameSet } from '../frames/frame-set.js';
-import { INPUT_HEADS } from '../contracts/input-stats.js';
-import { measureEncoded, measureRaw } from '../frames/measure-frame.js';
+import { INPUT_HEADS, type InputStats } from '../contracts/input-stats.js';
+import { decodeMeasured } from '../frames/frame-decoder.js';
+import { measureRaw } from '../frames/measure-frame.js';
 import { FrameError, type Preprocessor } from '../frames/preprocess.js';
 import { predictedClasses, type Scorer } from '../runtime/scorer.js';
 
@@ -62,9 +63,14 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
   for await (const item of set.items()) {
     const itemIndex = index++;
     const slot = input.subarray(filled * per, (filled + 1) * per);
+    let measured: InputStats;
     try {
-      if (item.kind === 'encoded') await pre.decodeInto(item.bytes, slot);
-      else await pre.rawInto(item.pixels, item.layout, slot);
+      // The input heads, as the agent measures them (frames/frame-decoder.ts decodeMeasured).
+      if (item.kind === 'encoded') measured = (await decodeMeasured(pre, item.bytes, {}, slot, 'full')).input;
+      else {
+        await pre.rawInto(item.pixels, item.layout, slot);
+        measured = measureRaw(item.pixels, item.layout);
+      }
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       if (options.onBadFrame === 'stop') {
@@ -73,8 +79,6 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
       rejected.push({ id: item.id, reason: err.reason, message: err.message });
       continue;
     }
-    // The input heads, as the agent measures them (frames/measure-frame.ts).
-    const measured = item.kind === 'encoded' ? await measureEncoded(item.bytes) : measureRaw(item.pixels, item.layout);
     for (const h of INPUT_HEADS) inputs[h]!.push(measured.values[h]);
     scoredIndex.push(itemIndex);
     filled++;

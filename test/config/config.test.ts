@@ -68,6 +68,7 @@ const KAFKA_AND_SERVICE_DEFAULTS = {
     lingerMs: 0,
     transactionIntervalMs: 100,
     transactionalId: '',
+    fetchMaxBytes: 0,
   },
   telemetry: { host: '127.0.0.1', port: 9464, allowSources: [], topKSources: 50, maxConnections: 64, requestTimeoutMs: 10_000, readyStaleMs: 15_000 },
   shutdownTimeoutMs: 30_000,

@@ -29,6 +29,8 @@ export interface KafkaSourceOptions extends KafkaConnection {
   readonly sessionTimeoutMs: number;
   /** Broker-side fetch wait; kafkajs also sleeps this long while every partition is paused (default 100). */
   readonly fetchMaxWaitMs?: number;
+  /** Most bytes per fetch, all partitions (absent or 0: 4 × maxBytesPerPartition, at least 10 MiB). */
+  readonly fetchMaxBytes?: number;
   /**
    * Acknowledged offsets are committed at most this often (ms; 0 = after every batch). Each
    * commit is a request the broker writes to its offsets log; a crash redelivers at most
@@ -75,7 +77,7 @@ export class KafkaSource implements FrameSource, OffsetLedger {
       partitionAssigners: [stickyAssigner(() => ({ [options.topic]: self ? self.subscription.partitions : [] })), kafkajs.PartitionAssigners.roundRobin],
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition,
-      maxBytes: Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
+      maxBytes: options.fetchMaxBytes || Math.max(options.maxBytesPerPartition * 4, 10 * 1024 * 1024),
       sessionTimeout: options.sessionTimeoutMs,
       // kafkajs sleeps maxWaitTime whenever all partitions are paused: with its 5 s default,
       // every backpressure pause would stall the agent for up to 5 s after resume().

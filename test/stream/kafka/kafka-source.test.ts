@@ -130,4 +130,37 @@ describe('KafkaSource', () => {
       await source.close();
     }
   });
+
+  it('hands out every frame, whole, when each is larger than kafka.fetchMaxBytes', async () => {
+    const topic = uniqueName('source-small-fetch');
+    topics.push(topic);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }] });
+    const frames = Array.from({ length: 12 }, (_, i) => Buffer.alloc(300_000, i + 1));
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: frames.map((value, i) => ({ key: `cam-${i % 4}`, value })) });
+    await producer.disconnect();
+    const source = await KafkaSource.create({
+      brokers: kafkaBrokers(),
+      clientId: 'gaia-test-source',
+      ssl: false,
+      groupId: uniqueName('source-group'),
+      topic,
+      maxBytesPerPartition: 1 << 20,
+      fetchMaxBytes: 64 * 1024, // under one frame: the broker still returns the first one it has
+      fromBeginning: true,
+      sessionTimeoutMs: 30_000,
+    });
+    try {
+      const got: Buffer[] = [];
+      for await (const m of source.messages()) {
+        got.push(Buffer.from(m.value));
+        if (got.length === frames.length) break;
+      }
+      expect(got.map((b) => [b.length, b[0]]).sort((x, y) => x[1]! - y[1]!)).toEqual(frames.map((f) => [f.length, f[0]]));
+      expect(got.every((b) => b.every((v) => v === b[0]))).toBe(true);
+    } finally {
+      await source.close();
+    }
+  });
 });
