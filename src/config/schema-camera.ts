@@ -10,7 +10,7 @@ export const cameraSchema = {
     env: 'GAIA_CAMERA_INPUT_STATISTICS',
   },
   frozenFrames: {
-    doc: 'Consecutive frames of one source that are the same picture (difference hashes within 2 bits, Laplacian variance within 0.1 %) before a frozen-frame event; 0: not checked.',
+    doc: 'Consecutive frames of one source that are the same picture (difference hashes within 2 bits, and at least 90 % of the informative blocks of the model input tensor bit for bit the same) before a frozen-frame event; 0: not checked.',
     format: 'nat',
     default: 30,
     env: 'GAIA_CAMERA_FROZEN_FRAMES',

@@ -24,6 +24,14 @@ export interface InputStats {
    * (frames/tensor-fingerprint.ts). Absent: input_sharpness.
    */
   readonly sharpness?: number;
+  /** The model input tensor's block digest, for the frozen-frame check (frames/block-digest.ts); absent where unmeasured. */
+  readonly blocks?: BlockDigest;
+}
+
+/** Per block of a grid over the model's input tensor: the sum of its values, and 1 where they are not all equal. */
+export interface BlockDigest {
+  readonly sums: Float64Array;
+  readonly textured: Uint8Array;
 }
 
 /**

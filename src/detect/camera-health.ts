@@ -8,7 +8,7 @@
  *   run time between false episodes implies at the baseline rate (ert.ts).
  * Pure state machines: observations in, episode changes out; bounded per source.
  */
-import type { InputStats } from '../contracts/input-stats.js';
+import type { BlockDigest, InputStats } from '../contracts/input-stats.js';
 import { criticalCountForRunTime, expectedFramesToFalseAlarmAt } from './ert.js';
 
 /** When consecutive frames count as the same picture. */
@@ -22,9 +22,16 @@ export interface FrozenOptions {
    * noise moves it by more on a still scene; a re-sent or re-encoded picture does not.
    */
   readonly maxSharpnessChange: number;
+  /**
+   * Least share of the informative blocks of the model's input tensor that must be bit for bit
+   * the same (InputStats.blocks): a re-sent picture, or one re-sent under a burned-in clock,
+   * has them all or nearly; a live camera's sensor noise changes every textured block, however
+   * still the scene. Frames without a digest are judged by the hash and sharpness alone.
+   */
+  readonly minIdenticalBlocks?: number;
 }
 
-export const DEFAULT_FROZEN: FrozenOptions = { frames: 30, maxHashBits: 2, maxSharpnessChange: 1e-3 };
+export const DEFAULT_FROZEN: FrozenOptions = { frames: 30, maxHashBits: 2, maxSharpnessChange: 1e-3, minIdenticalBlocks: 0.9 };
 
 /** Sources whose state is kept at once; beyond it the longest-unseen source is forgotten (junk keys cannot grow memory). */
 export const MAX_SOURCES = 10_000;
@@ -47,6 +54,7 @@ export interface EpisodeChange {
 interface LastFrame {
   hash: string;
   sharpness: number;
+  blocks: BlockDigest | undefined;
   run: number;
   active: boolean;
 }
@@ -62,13 +70,14 @@ export class FrozenFrameMonitor {
     const sharpness = input.sharpness ?? input.values.input_sharpness;
     const prev = this.last.get(source);
     if (!prev) {
-      touch(this.last, source, { hash: input.hash, sharpness, run: 1, active: false });
+      touch(this.last, source, { hash: input.hash, sharpness, blocks: input.blocks, run: 1, active: false });
       return undefined;
     }
     touch(this.last, source, prev);
-    const same = hammingDistance(prev.hash, input.hash) <= this.options.maxHashBits && relativeChange(prev.sharpness, sharpness) <= this.options.maxSharpnessChange;
+    const same = hammingDistance(prev.hash, input.hash) <= this.options.maxHashBits && this.samePicture(prev, input.blocks, sharpness);
     prev.hash = input.hash;
     prev.sharpness = sharpness;
+    prev.blocks = input.blocks;
     if (same) {
       prev.run++;
       if (!prev.active && prev.run >= this.options.frames) {
@@ -83,6 +92,17 @@ export class FrozenFrameMonitor {
     return ended;
   }
 
+  /**
+   * Beyond the hash: the share of identical blocks where both frames have a digest (a clock
+   * burned into a frozen picture changes a few blocks and its sharpness, sensor noise every
+   * textured block), else the sharpness within maxSharpnessChange.
+   */
+  private samePicture(prev: LastFrame, blocks: BlockDigest | undefined, sharpness: number): boolean {
+    const min = this.options.minIdenticalBlocks;
+    const share = min !== undefined && prev.blocks && blocks ? identicalShare(prev.blocks, blocks) : undefined;
+    return share !== undefined ? share >= min! : relativeChange(prev.sharpness, sharpness) <= this.options.maxSharpnessChange;
+  }
+
   isFrozen(source: string): boolean {
     return this.last.get(source)?.active ?? false;
   }
@@ -90,6 +110,25 @@ export class FrozenFrameMonitor {
   forget(source: string): void {
     this.last.delete(source);
   }
+}
+
+/**
+ * The share of informative blocks that are the same in both digests: a block is informative
+ * when it has texture in either frame or its sum changed (a flat region that stays flat and
+ * level, such as a clipped sky, says nothing). 1 when no block is informative (two identical
+ * flat pictures); undefined when the digests are of different grids.
+ */
+export function identicalShare(a: BlockDigest, b: BlockDigest): number | undefined {
+  if (a.sums.length !== b.sums.length) return undefined;
+  let informative = 0;
+  let identical = 0;
+  for (let i = 0; i < a.sums.length; i++) {
+    const same = a.sums[i] === b.sums[i];
+    if (!a.textured[i] && !b.textured[i] && same) continue;
+    informative++;
+    if (same) identical++;
+  }
+  return informative === 0 ? 1 : identical / informative;
 }
 
 function relativeChange(a: number, b: number): number {

@@ -10,6 +10,7 @@ import type { FrameDamage, Headers } from '../contracts/stream.js';
 import type { InputStats } from './input-stats.js';
 import { measureEncoded, measureRaw, measureWhole, UNMEASURED } from './measure-frame.js';
 import { FrameError, type DecodedWhole, type Preprocessor, type RawImage } from './preprocess.js';
+import { blockDigest } from './block-digest.js';
 import { tensorFingerprint } from './tensor-fingerprint.js';
 
 /** Encoded formats sharp decodes (content-type → accepted). */
@@ -53,9 +54,10 @@ export interface DecodedFrame {
 export async function decodeMeasured(pre: Preprocessor, value: Uint8Array, headers: Headers, out: Float32Array, measure: InputMeasure = 'full'): Promise<DecodedFrame> {
   const { damage, whole } = await decodeAny(pre, value, headers, out, measure === 'full');
   if (measure === 'none') return { damage, input: UNMEASURED };
-  if (measure === 'frozen') return { damage, input: tensorFingerprint(out, ...pre.frameShape) };
-  if (isRaw(headers)) return { damage, input: measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])) };
-  return { damage, input: (whole && measureWhole(whole, value.byteLength)) || (await measureEncoded(value)) };
+  const blocks = blockDigest(out, ...pre.frameShape);
+  if (measure === 'frozen') return { damage, input: { ...tensorFingerprint(out, ...pre.frameShape), blocks } };
+  if (isRaw(headers)) return { damage, input: { ...measureRaw(value, rawLayout(value, headers['x-shape'], headers['x-dtype'])), blocks } };
+  return { damage, input: { ...((whole && measureWhole(whole, value.byteLength)) || (await measureEncoded(value))), blocks } };
 }
 
 function isRaw(headers: Headers): boolean {

@@ -14,6 +14,7 @@ import type { AlertEvent, DeadLetter } from '../../src/contracts/events.js';
 import type { InputMeasure } from '../../src/contracts/input-stats.js';
 import type { MessageSource, SourceMessage } from '../../src/contracts/stream.js';
 import { eventEnvelope } from '../../src/contracts/event-envelope.js';
+import { DEFAULT_FROZEN } from '../../src/detect/camera-health.js';
 import { Preprocessor } from '../../src/frames/preprocess.js';
 import { Judging } from '../../src/judging/judging.js';
 import { openOfflineSession, type OfflineSession } from '../../src/offline/session.js';
@@ -75,7 +76,7 @@ async function run(messages: SourceMessage[], measureInput: InputMeasure = 'full
     numClasses: session.scorer.numClasses,
     model: 'fmnist-cnn',
     fingerprint: session.fingerprint,
-    camera: { frozen: { frames: config.camera.frozenFrames, maxHashBits: 2, maxSharpnessChange: 1e-3 }, broken: { ...config.camera.brokenFrames } },
+    camera: { frozen: { ...DEFAULT_FROZEN, frames: config.camera.frozenFrames }, broken: { ...config.camera.brokenFrames } },
   });
   await runPipeline({
     source: new ListSource(messages),
