@@ -5,7 +5,10 @@
  * comes from the calibration frames' leave-one-out p-values, never from OOD data. Pure.
  */
 
-import { groupReferences, groupStatistics, inputMask } from './two-group.js';
+import { countAtOrBelow } from './sorted-counts.js';
+import { groupStatistics, inputMask } from './two-group.js';
+
+export { countAtOrBelow };
 
 /**
  * - `fisher`: Σ ln pₕ (Fisher's method): several heads that are each a little unusual add up,
@@ -50,18 +53,6 @@ const GRID_TOLERANCE = 1e-12;
  * such a head adds one constant (−3.2·10⁵) and the statistic still ranks frames by the others.
  */
 const CAUCHY_P_BOUND = 1e-6;
-
-/** #{sorted ≤ s} by bisection. */
-export function countAtOrBelow(sorted: Float64Array, s: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= s) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function fisherSum(p: ArrayLike<number>, weights?: readonly number[]): number {
   let s = 0;
@@ -137,20 +128,31 @@ export function fitCombiner(rule: CombineRule, p: readonly Float64Array[], heads
   if (rule === 'two-group') {
     if (!heads || heads.length !== p.length) throw new RangeError('two-group needs the head names');
     const inputs = inputMask(heads);
-    return new Combiner(rule, { guard: groupReferences(p, inputs), inputs });
+    const guard = references(p, (frame) => {
+      const g = groupStatistics(frame, inputs);
+      return [g.classifier, g.input];
+    });
+    return new Combiner(rule, { guard, inputs });
   }
   if (rule === 'fisher-weighted') return new Combiner(rule, { weights: decorrelatingWeights(p.map((ph) => ph.map(Math.log))) });
   if (rule !== 'fisher-guard') return new Combiner(rule);
+  return new Combiner(rule, { guard: references(p, (frame) => [fisherSum(frame), minP(frame)]) });
+}
+
+/**
+ * The calibration frames' two guard statistics (a Fisher sum and a min-p, of all heads or of
+ * their groups), each sorted ascending: what a frame's statistics are ranked against.
+ */
+function references(p: readonly Float64Array[], statistics: (frame: Float64Array) => readonly [number, number]): { fisher: Float64Array; minP: Float64Array } {
   const n = p[0]!.length;
   const fisher = new Float64Array(n);
   const min = new Float64Array(n);
   const frame = new Float64Array(p.length);
   for (let j = 0; j < n; j++) {
     p.forEach((ph, k) => (frame[k] = ph[j]!));
-    fisher[j] = fisherSum(frame);
-    min[j] = minP(frame);
+    [fisher[j], min[j]] = statistics(frame);
   }
-  return new Combiner(rule, { guard: { fisher: fisher.sort(), minP: min.sort() } });
+  return { fisher: fisher.sort(), minP: min.sort() };
 }
 
 /**

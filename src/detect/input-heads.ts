@@ -10,6 +10,7 @@
  * unchanged. Pure: numbers in, numbers out.
  */
 import { INPUT_HEADS, isInputHead, type InputHead } from '../contracts/input-stats.js';
+import { countAtOrBelow, countBelow } from './sorted-counts.js';
 import type { Judge, Judgement } from './verdict-rule.js';
 
 /**
@@ -68,28 +69,6 @@ export class InputReference {
   calibrationTypicalities(values: ArrayLike<number>): Float64Array {
     return Float64Array.from({ length: values.length }, (_, j) => this.typicality(values[j]!, true));
   }
-}
-
-function countAtOrBelow(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function countBelow(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Every value finite: a head is calibrated only then (raw frames have no encoded complexity). */

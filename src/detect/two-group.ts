@@ -27,21 +27,3 @@ export function groupStatistics(p: ArrayLike<number>, inputs: readonly boolean[]
   }
   return { classifier, input };
 }
-
-/**
- * The calibration frames' group statistics, each sorted ascending (`p[h][j]`: head h's
- * leave-one-out p-value on frame j): what a frame's group statistics are ranked against.
- */
-export function groupReferences(p: readonly Float64Array[], inputs: readonly boolean[]): { fisher: Float64Array; minP: Float64Array } {
-  const n = p[0]!.length;
-  const fisher = new Float64Array(n);
-  const minP = new Float64Array(n);
-  const frame = new Float64Array(p.length);
-  for (let j = 0; j < n; j++) {
-    p.forEach((ph, k) => (frame[k] = ph[j]!));
-    const g = groupStatistics(frame, inputs);
-    fisher[j] = g.classifier;
-    minP[j] = g.input;
-  }
-  return { fisher: fisher.sort(), minP: minP.sort() };
-}

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { AlertEvent, DeadLetter } from '../../src/contracts/events.js';
 import type { InputMeasure } from '../../src/contracts/input-stats.js';
-import type { MessageSource, SourceMessage } from '../../src/contracts/stream.js';
+import type { SourceMessage } from '../../src/contracts/stream.js';
 import { eventEnvelope } from '../../src/contracts/event-envelope.js';
 import { DEFAULT_FROZEN } from '../../src/detect/camera-health.js';
 import { Preprocessor } from '../../src/frames/preprocess.js';
@@ -23,6 +23,7 @@ import { runPipeline } from '../../src/stream/pipeline.js';
 import { AgentMetrics, MetricsRegistry } from '../../src/telemetry/metrics.js';
 import { OPENCV_DATA, rng } from '../helpers/camera-fault-frames.js';
 import { assertValid } from '../helpers/contract.js';
+import { ListSource } from '../helpers/list-source.js';
 
 let session: OfflineSession;
 let scene: { data: Buffer; width: number; height: number };
@@ -35,17 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await session.scorer.close();
 });
-
-class ListSource implements MessageSource {
-  constructor(private readonly list: SourceMessage[]) {}
-  async *messages() {
-    for (const m of this.list) yield m;
-  }
-  async ack() {}
-  pause() {}
-  resume() {}
-  stop() {}
-}
 
 /** A 320×240 JPEG of the scene at (x, y), with Gaussian-ish sensor noise of `noise` grey levels. */
 async function shot(x: number, y: number, noise = 0, seed = 0): Promise<Buffer> {

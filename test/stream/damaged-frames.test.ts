@@ -9,13 +9,14 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { DeadLetter } from '../../src/contracts/events.js';
-import type { FrameDamage, MessageSource, SourceMessage } from '../../src/contracts/stream.js';
+import type { FrameDamage, SourceMessage } from '../../src/contracts/stream.js';
 import { Preprocessor, type DamagedPolicy } from '../../src/frames/preprocess.js';
 import { Judging } from '../../src/judging/judging.js';
 import { openOfflineSession, type OfflineSession } from '../../src/offline/session.js';
 import type { Scorer } from '../../src/runtime/scorer.js';
 import { runPipeline, type PipelineStats } from '../../src/stream/pipeline.js';
 import { AgentMetrics, MetricsRegistry } from '../../src/telemetry/metrics.js';
+import { ListSource } from '../helpers/list-source.js';
 
 const SAMPLES = 'models/fmnist-cnn/samples/id';
 let session: OfflineSession;
@@ -44,17 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await session.scorer.close();
 });
-
-class ListSource implements MessageSource {
-  constructor(private readonly list: SourceMessage[]) {}
-  async *messages() {
-    for (const m of this.list) yield m;
-  }
-  async ack() {}
-  pause() {}
-  resume() {}
-  stop() {}
-}
 
 interface Run {
   stats: PipelineStats;
