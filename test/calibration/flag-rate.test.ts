@@ -9,30 +9,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_VERDICT_HEADS } from '../../src/cli/calibrate.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { HeadName } from '../../src/compile/heads.js';
 import { isFlagged, mulberry32 } from '../../src/detect/calibration.js';
 import { DriftMonitor } from '../../src/detect/drift.js';
-import { openFrameSet } from '../../src/frames/frame-set.js';
-import { readFeatureStats } from '../../src/calibration/calibration-file.js';
-import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
-import { scoreSet } from '../../src/offline/score-set.js';
-import { openOfflineSession } from '../../src/offline/session.js';
-
-const EVAL_HALF = join(import.meta.dirname, '..', 'fixtures', 'sets', 'fmnist-eval');
+import { judgeOf } from '../../src/calibration/calibration-check.js';
+import { scoreHeldOut } from '../helpers/held-out.js';
 
 describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation half', (name) => {
   it('flags 5% ± 1% of in-distribution frames at the calibrated threshold', async () => {
-    const config = loadConfig({ env: {}, overrides: { 'model.dir': `models/${name}`, 'runtime.executionProviders': ['cpu'], 'runtime.maxBatch': 128 } });
-    const path = join('calibration', `${name}.json`);
-    const session = await openOfflineSession(config, {
-      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis', 'vim'] as HeadName[],
-      headSettings: { featureStats: await readFeatureStats(path) },
-    });
+    const { path, session, calibration, scores } = await scoreHeldOut(name);
     try {
-      const calibration = await loadCalibration(path, { model: name, fingerprint: session.fingerprint });
       expect(calibration.data.source).toContain('fmnist-calib');
-      const scores = await scoreSet(await openFrameSet(EVAL_HALF), session.pre, session.scorer, { batch: 128, onBadFrame: 'stop' });
       expect(scores.count).toBe(5000);
       const z = calibration.heads.gaia_z!;
       const rate = Array.from(scores.heads.gaia_z!).filter((v) => isFlagged(v, z)).length / scores.count;

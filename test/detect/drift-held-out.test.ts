@@ -9,36 +9,19 @@
  * the small CNN ran 0.69× before the flag count allowed for the calibration's sampling error and
  * fisher-guard ranked new frames within their tie groups: docs/DEFINITIONS.md#drift-episodes).
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import type { HeadName } from '../../src/compile/heads.js';
 import { mulberry32 } from '../../src/detect/calibration.js';
-import { openFrameSet } from '../../src/frames/frame-set.js';
-import { readFeatureStats } from '../../src/calibration/calibration-file.js';
-import { judgeOf, loadCalibration } from '../../src/calibration/calibration-check.js';
+import { judgeOf } from '../../src/calibration/calibration-check.js';
 import { driftMonitor } from '../../src/judging/drift-settings.js';
-import { scoreSet } from '../../src/offline/score-set.js';
-import { openOfflineSession } from '../../src/offline/session.js';
+import { scoreHeldOut } from '../helpers/held-out.js';
 
-const EVAL_HALF = join(import.meta.dirname, '..', 'fixtures', 'sets', 'fmnist-eval');
 const ERT = 10_000;
 const ALARMS = 300;
 
 describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s: the agent drift monitor on held-out verdicts', (name) => {
   it(`raises false episodes about an ERT of ${ERT} apart (0.8–1.25×)`, async () => {
-    const config = loadConfig({
-      env: {},
-      overrides: { 'model.dir': `models/${name}`, 'runtime.executionProviders': ['cpu'], 'runtime.maxBatch': 128, 'drift.expectedRunTime': ERT },
-    });
-    const path = join('calibration', `${name}.json`);
-    const session = await openOfflineSession(config, {
-      heads: ['logits', 'gaia_z', 'msp', 'energy', 'mahalanobis', 'vim'] as HeadName[],
-      headSettings: { featureStats: await readFeatureStats(path) },
-    });
+    const { config, path, session, calibration, scores } = await scoreHeldOut(name, { 'drift.expectedRunTime': ERT });
     try {
-      const calibration = await loadCalibration(path, { model: name, fingerprint: session.fingerprint });
-      const scores = await scoreSet(await openFrameSet(EVAL_HALF), session.pre, session.scorer, { batch: 128, onBadFrame: 'stop' });
       const judge = judgeOf(path, calibration);
       // The rule's input heads read what decoding measured, as in the agent.
       const raw = { ...scores.heads, ...scores.inputs };
