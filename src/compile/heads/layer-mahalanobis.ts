@@ -43,7 +43,7 @@ export function layerMeans(b: GraphBuilder, taps: readonly Tap[]): string {
 }
 
 export function layerMahalanobisHead(b: GraphBuilder, taps: readonly Tap[], stats: LayerStats | undefined): string {
-  const s = stats ?? (() => { throw missingStats('layer_mahalanobis', 'the channel statistics of every tapped layer'); })();
+  const s = stats ?? (() => { throw missingStats('layer_mahalanobis', "the tapped layers' channel statistics"); })();
   const channels = layerChannels(taps);
   const total = channels.reduce((a, c) => a + c, 0);
   if (channels.length !== s.channels.length || channels.some((c, i) => c !== s.channels[i]) || s.mean.length !== total || s.invStd.length !== total || s.layerScale.length !== channels.length) {
