@@ -1,22 +1,23 @@
 /**
  * layer_mahalanobis' statistics (src/compile/heads/layer-mahalanobis.ts) from the tapped
- * layers' channel means of ID training frames: each channel's mean and 1 / √(variance +
- * floor) (the biased variance, as sklearn's EmpiricalCovariance; the floor, 1e-6 of the
- * layer's mean variance, keeps a channel that never varies from dividing by zero), then each
- * layer's distance d_l = mean_c z_c² on the same frames and 1 / its standard deviation.
+ * layers' channel moments of ID training frames (the layer_moments output: per layer a
+ * segment of E[x] and one of E[x²]): each column's mean and 1 / √(variance + floor) (the
+ * biased variance, as sklearn's EmpiricalCovariance; the floor, 1e-6 of the segment's mean
+ * variance, keeps a channel that never varies from dividing by zero), then each segment's
+ * distance d_s = mean_c z_c² on the same frames and 1 / its standard deviation.
  * Computed in float64; the graph receives float32.
  */
 import type { LayerStats } from '../compile/feature-stats.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
-/** A channel's variance floor, relative to its layer's mean variance. */
+/** A channel's variance floor, relative to its segment's mean variance. */
 export const LAYER_VARIANCE_FLOOR = 1e-6;
 
 export interface LayerSample {
-  /** Row-major [count, Σ channels]: the layer_means head's output. */
+  /** Row-major [count, Σ channels]: the layer_moments output. */
   readonly means: ArrayLike<number>;
   readonly count: number;
-  /** The channel count of each layer, in the order of `means`' columns. */
+  /** The channel count of each segment, in the order of `means`' columns (layerChannels). */
   readonly channels: readonly number[];
 }
 
@@ -24,7 +25,7 @@ export function estimateLayerStats(s: LayerSample): LayerStats {
   const { count: n, channels } = s;
   const width = channels.reduce((a, c) => a + c, 0);
   if (s.means.length !== n * width || n < 2) {
-    throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${s.means.length} values do not make ${n} (at least 2) rows of ${width} channel means`);
+    throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${s.means.length} values do not make ${n} (at least 2) rows of ${width} channel moments`);
   }
   const mean = new Float64Array(width);
   const variance = new Float64Array(width);
@@ -43,7 +44,7 @@ export function estimateLayerStats(s: LayerSample): LayerStats {
   return { channels: [...channels], mean: Float32Array.from(mean), invStd: Float32Array.from(invStd), layerScale: layerScales(s, mean, invStd) };
 }
 
-/** 1 / the standard deviation of each layer's distance over the frames (1 where it does not vary). */
+/** 1 / the standard deviation of each segment's distance over the frames (1 where it does not vary). */
 function layerScales(s: LayerSample, mean: Float64Array, invStd: Float64Array): Float32Array {
   const { count: n, channels } = s;
   const width = mean.length;

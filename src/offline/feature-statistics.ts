@@ -15,7 +15,7 @@ import { progressReporter } from './progress.js';
 import { scoreSet, type OnBadFrame } from './score-set.js';
 import { openOfflineSession } from './session.js';
 
-/** Scores the ID training set with the features head (and layer_means) and estimates the statistics of react, mahalanobis, knn, fdbd, vim and layer_mahalanobis. */
+/** Scores the ID training set with the features head (and layer_moments) and estimates the statistics of react, mahalanobis, knn, fdbd, vim and layer_mahalanobis. */
 export async function featureStatistics(
   config: Readonly<Config>,
   path: string,
@@ -23,9 +23,9 @@ export async function featureStatistics(
   stderr: { write(chunk: string): unknown },
   settings: HeadStatsSettings = {},
 ): Promise<{ stats: FeatureStats; stored: StoredFeatureStats }> {
-  // layer_mahalanobis reads the tapped layers' channel means: scored only when it is asked for.
+  // layer_mahalanobis reads the tapped layers' channel moments: scored only when it is asked for.
   const withLayers = settings.heads === undefined || settings.heads.includes('layer_mahalanobis');
-  const session = await openOfflineSession(config, { heads: withLayers ? ['logits', 'features', 'layer_means'] : ['logits', 'features'] });
+  const session = await openOfflineSession(config, { heads: withLayers ? ['logits', 'features', 'layer_moments'] : ['logits', 'features'] });
   try {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const scores = await scoreSet(set, session.pre, session.scorer, {
@@ -47,7 +47,7 @@ export async function featureStatistics(
     const finalLayer = finalLayerOf(model);
     // The layers' widths from the taps the scoring reads (a reused compiled graph records their names only).
     const channels = () => layerChannels(compileScoringGraph(model, { taps: config.model.taps, heads: ['logits'] }).taps);
-    const layers = withLayers ? { layers: estimateLayerStats({ means: scores.heads.layer_means!, count: scores.count, channels: channels() }) } : {};
+    const layers = withLayers ? { layers: estimateLayerStats({ means: scores.heads.layer_moments!, count: scores.count, channels: channels() }) } : {};
     const stats: FeatureStats = { ...common, ...estimateHeadStats({ features, count: scores.count, dim, finalLayer }, settings), ...layers };
     return { stats, stored: storeFeatureStats(stats, { source: scores.source, frames: scores.count, fingerprint: session.fingerprint }) };
   } finally {
