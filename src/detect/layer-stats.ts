@@ -4,14 +4,21 @@
  * segment of E[x] and one of E[x²]): each column's mean and 1 / √(variance + floor) (the
  * biased variance, as sklearn's EmpiricalCovariance; the floor, 1e-6 of the segment's mean
  * variance, keeps a channel that never varies from dividing by zero), then each segment's
- * distance d_s = mean_c z_c² on the same frames and 1 / its standard deviation.
- * Computed in float64; the graph receives float32.
+ * distance d_s = mean_c z_c² and 1 / its standard deviation.
+ *
+ * The moments are too wide to hold for a whole training set (60,000 frames × 2,400 columns
+ * for the reference model), so they are accumulated batch by batch: the means and variances
+ * over every frame (sums shifted by the first frame, in float64), the segment scales over a
+ * strided sample of at most LAYER_SCALE_FRAMES frames kept as float32 (every frame when the
+ * set is no larger). The graph receives float32.
  */
 import type { LayerStats } from '../compile/feature-stats.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
 /** A channel's variance floor, relative to its segment's mean variance. */
 export const LAYER_VARIANCE_FLOOR = 1e-6;
+/** The most frames whose distances set the segment scales. */
+export const LAYER_SCALE_FRAMES = 4096;
 
 export interface LayerSample {
   /** Row-major [count, Σ channels]: the layer_moments output. */
@@ -21,49 +28,97 @@ export interface LayerSample {
   readonly channels: readonly number[];
 }
 
+/** The statistics of a sample held whole (tests, small sets). */
 export function estimateLayerStats(s: LayerSample): LayerStats {
-  const { count: n, channels } = s;
-  const width = channels.reduce((a, c) => a + c, 0);
-  if (s.means.length !== n * width || n < 2) {
-    throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${s.means.length} values do not make ${n} (at least 2) rows of ${width} channel moments`);
+  const width = s.channels.reduce((a, c) => a + c, 0);
+  if (s.means.length !== s.count * width) {
+    throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${s.means.length} values do not make ${s.count} rows of ${width} channel moments`);
   }
-  const mean = new Float64Array(width);
-  const variance = new Float64Array(width);
-  for (let i = 0; i < n; i++) for (let k = 0; k < width; k++) mean[k]! += s.means[i * width + k]!;
-  for (let k = 0; k < width; k++) mean[k]! /= n;
-  for (let i = 0; i < n; i++) for (let k = 0; k < width; k++) variance[k]! += (s.means[i * width + k]! - mean[k]!) ** 2;
-  const invStd = new Float64Array(width);
-  let start = 0;
-  for (const c of channels) {
-    let layerVariance = 0;
-    for (let k = start; k < start + c; k++) layerVariance += (variance[k]! /= n);
-    const floor = Math.max((LAYER_VARIANCE_FLOOR * layerVariance) / c, Number.MIN_VALUE);
-    for (let k = start; k < start + c; k++) invStd[k] = 1 / Math.sqrt(variance[k]! + floor);
-    start += c;
-  }
-  return { channels: [...channels], mean: Float32Array.from(mean), invStd: Float32Array.from(invStd), layerScale: layerScales(s, mean, invStd) };
+  const acc = new LayerStatsAccumulator(s.channels, s.count);
+  acc.add(s.means, s.count);
+  return acc.finish();
 }
 
-/** 1 / the standard deviation of each segment's distance over the frames (1 where it does not vary). */
-function layerScales(s: LayerSample, mean: Float64Array, invStd: Float64Array): Float32Array {
-  const { count: n, channels } = s;
-  const width = mean.length;
-  const sum = new Float64Array(channels.length);
-  const sumSq = new Float64Array(channels.length);
-  for (let i = 0; i < n; i++) {
+export class LayerStatsAccumulator {
+  readonly #channels: readonly number[];
+  readonly #width: number;
+  /** Keep every #stride-th frame for the segment scales. */
+  readonly #stride: number;
+  #shift: Float64Array | undefined;
+  readonly #sum: Float64Array;
+  readonly #sumSq: Float64Array;
+  readonly #kept: Float32Array[] = [];
+  #count = 0;
+
+  /** `expected`: the frames the set holds (rejected frames only thin the scale sample). */
+  constructor(channels: readonly number[], expected: number) {
+    this.#channels = [...channels];
+    this.#width = channels.reduce((a, c) => a + c, 0);
+    this.#stride = Math.max(1, Math.ceil(expected / LAYER_SCALE_FRAMES));
+    this.#sum = new Float64Array(this.#width);
+    this.#sumSq = new Float64Array(this.#width);
+  }
+
+  /** A batch of rows, row-major [count, Σ channels]. */
+  add(rows: ArrayLike<number>, count: number): void {
+    const w = this.#width;
+    if (rows.length !== count * w) {
+      throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${rows.length} values do not make ${count} rows of ${w} channel moments; were the statistics made with other --taps?`);
+    }
+    const shift = (this.#shift ??= Float64Array.from({ length: w }, (_, k) => rows[k]!));
+    for (let i = 0; i < count; i++, this.#count++) {
+      for (let k = 0; k < w; k++) {
+        const v = rows[i * w + k]! - shift[k]!;
+        this.#sum[k]! += v;
+        this.#sumSq[k]! += v * v;
+      }
+      if (this.#count % this.#stride === 0) this.#kept.push(Float32Array.from({ length: w }, (_, k) => rows[i * w + k]!));
+    }
+  }
+
+  finish(): LayerStats {
+    const n = this.#count;
+    if (n < 2) throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${n} frame(s) give no variance; use a --stats-data set of at least 2 frames`);
+    const mean = new Float64Array(this.#width);
+    const invStd = new Float64Array(this.#width);
     let start = 0;
-    channels.forEach((c, l) => {
-      let d = 0;
-      for (let k = start; k < start + c; k++) d += ((s.means[i * width + k]! - mean[k]!) * invStd[k]!) ** 2;
-      d /= c;
-      sum[l]! += d;
-      sumSq[l]! += d * d;
+    for (const c of this.#channels) {
+      const variance = new Float64Array(c);
+      let segmentVariance = 0;
+      for (let j = 0; j < c; j++) {
+        const k = start + j;
+        const shifted = this.#sum[k]! / n;
+        mean[k] = this.#shift![k]! + shifted;
+        segmentVariance += variance[j] = Math.max(this.#sumSq[k]! / n - shifted * shifted, 0);
+      }
+      const floor = Math.max((LAYER_VARIANCE_FLOOR * segmentVariance) / c, Number.MIN_VALUE);
+      for (let j = 0; j < c; j++) invStd[start + j] = 1 / Math.sqrt(variance[j]! + floor);
       start += c;
+    }
+    return { channels: [...this.#channels], mean: Float32Array.from(mean), invStd: Float32Array.from(invStd), layerScale: this.#segmentScales(mean, invStd) };
+  }
+
+  /** 1 / the standard deviation of each segment's distance over the kept frames (1 where it does not vary). */
+  #segmentScales(mean: Float64Array, invStd: Float64Array): Float32Array {
+    const segments = this.#channels.length;
+    const sum = new Float64Array(segments);
+    const sumSq = new Float64Array(segments);
+    for (const row of this.#kept) {
+      let start = 0;
+      this.#channels.forEach((c, s) => {
+        let d = 0;
+        for (let k = start; k < start + c; k++) d += ((row[k]! - mean[k]!) * invStd[k]!) ** 2;
+        d /= c;
+        sum[s]! += d;
+        sumSq[s]! += d * d;
+        start += c;
+      });
+    }
+    const n = this.#kept.length;
+    return Float32Array.from(this.#channels, (_, s) => {
+      const m = sum[s]! / n;
+      const sd = Math.sqrt(Math.max(sumSq[s]! / n - m * m, 0));
+      return sd > 0 ? 1 / sd : 1;
     });
   }
-  return Float32Array.from(channels, (_, l) => {
-    const m = sum[l]! / n;
-    const sd = Math.sqrt(Math.max(sumSq[l]! / n - m * m, 0));
-    return sd > 0 ? 1 / sd : 1;
-  });
 }

@@ -4,7 +4,7 @@ import { finalLayerOf } from '../compile/final-layer.js';
 import type { Config } from '../config/load.js';
 import { estimateFeatureStats } from '../detect/feature-stats.js';
 import { estimateHeadStats, type HeadStatsSettings } from '../detect/head-stats.js';
-import { estimateLayerStats } from '../detect/layer-stats.js';
+import { LayerStatsAccumulator } from '../detect/layer-stats.js';
 import { layerChannels } from '../compile/heads/layer-mahalanobis.js';
 import { compileScoringGraph } from '../compile/compiler.js';
 import { loadModel } from '../onnx/model-io.js';
@@ -28,10 +28,15 @@ export async function featureStatistics(
   const session = await openOfflineSession(config, { heads: withLayers ? ['logits', 'features', 'layer_moments'] : ['logits', 'features'] });
   try {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
+    const model = await loadModel(session.pkg.modelPath);
+    // The layers' widths from the taps the scoring reads (a reused compiled graph records their names only);
+    // their moments are accumulated batch by batch, too wide to keep for a whole training set.
+    const layerAcc = withLayers ? new LayerStatsAccumulator(layerChannels(compileScoringGraph(model, { taps: config.model.taps, heads: ['logits'] }).taps), set.count) : undefined;
     const scores = await scoreSet(set, session.pre, session.scorer, {
       batch: config.runtime.maxBatch,
       onBadFrame,
       progress: progressReporter(`feature statistics ${set.name}`, stderr as NodeJS.WriteStream),
+      ...(layerAcc ? { streamed: { heads: ['layer_moments'], onBatch: (out, count) => layerAcc.add(out.layer_moments!, count) } } : {}),
     });
     if (!scores.labels) {
       throw new GaiaError(
@@ -43,11 +48,8 @@ export async function featureStatistics(
     const dim = features.length / scores.count;
     const common = estimateFeatureStats({ features, count: scores.count, dim, labels: scores.labels, numClasses: session.scorer.numClasses });
     // ViM centres on the final layer's origin: read W and b from the classifier as exported.
-    const model = await loadModel(session.pkg.modelPath);
     const finalLayer = finalLayerOf(model);
-    // The layers' widths from the taps the scoring reads (a reused compiled graph records their names only).
-    const channels = () => layerChannels(compileScoringGraph(model, { taps: config.model.taps, heads: ['logits'] }).taps);
-    const layers = withLayers ? { layers: estimateLayerStats({ means: scores.heads.layer_moments!, count: scores.count, channels: channels() }) } : {};
+    const layers = layerAcc ? { layers: layerAcc.finish() } : {};
     const stats: FeatureStats = { ...common, ...estimateHeadStats({ features, count: scores.count, dim, finalLayer }, settings), ...layers };
     return { stats, stored: storeFeatureStats(stats, { source: scores.source, frames: scores.count, fingerprint: session.fingerprint }) };
   } finally {
