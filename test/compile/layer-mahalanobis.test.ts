@@ -14,7 +14,7 @@ import type { FeatureStats, LayerStats } from '../../src/compile/feature-stats.j
 import { layerTaps, MAX_LAYER_TAPS } from '../../src/compile/heads/layer-mahalanobis.js';
 import type { Tap } from '../../src/compile/taps.js';
 import { headStatsOf, storeHeadStats, updateHeadStatsDigest } from '../../src/calibration/head-stats-file.js';
-import { estimateLayerStats } from '../../src/detect/layer-stats.js';
+import { estimateLayerStats, LAYER_SCALE_FRAMES, LayerStatsAccumulator } from '../../src/detect/layer-stats.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { readNpy } from '../helpers/npy.js';
@@ -132,6 +132,31 @@ describe('layer_mahalanobis statistics', () => {
     };
     expect(() => headStatsOf({ ...stored, layers: { ...stored.layers, channels: [...stored.layers.channels, 4] } }, 48, fail)).toThrow(/layers does not hold/);
     expect(() => headStatsOf({ ...stored, layers: { ...stored.layers, layerScale: [Number.NaN, ...stored.layers.layerScale.slice(1)] } }, 48, fail)).toThrow(/layers holds a value/);
+  });
+
+  it('accumulate batch by batch to the same values, and a large set sets the scales from a strided sample', () => {
+    const train = ref(dir, 'layer_train_moments');
+    const [n, width] = train.shape as [number, number];
+    const whole = estimateLayerStats({ means: train.data, count: n, channels: layers.channels });
+    const batched = new LayerStatsAccumulator(layers.channels, n);
+    for (let i = 0; i < n; i += 7) batched.add(train.data.subarray(i * width, Math.min(n, i + 7) * width), Math.min(7, n - i));
+    expect(batched.finish()).toEqual(whole);
+    // As if the set were 16 times the scale sample: every frame's moments, every 16th frame's distances.
+    const strided = new LayerStatsAccumulator(layers.channels, 16 * LAYER_SCALE_FRAMES);
+    strided.add(train.data, n);
+    const thin = strided.finish();
+    expect(thin.mean).toEqual(whole.mean);
+    expect(thin.invStd).toEqual(whole.invStd);
+    const kept = Array.from({ length: Math.ceil(n / 16) }, (_, i) => train.data.subarray(i * 16 * width, (i * 16 + 1) * width));
+    let start = 0;
+    const byHand = layers.channels.map((c) => {
+      const d = kept.map((row) => row.subarray(start, start + c).reduce((acc, v, j) => acc + ((v - whole.mean[start + j]!) * whole.invStd[start + j]!) ** 2, 0) / c);
+      start += c;
+      const m = d.reduce((a, v) => a + v, 0) / d.length;
+      return 1 / Math.sqrt(d.reduce((a, v) => a + (v - m) ** 2, 0) / d.length);
+    });
+    expect(maxRelError(thin.layerScale, byHand)).toBeLessThanOrEqual(1e-5);
+    expect(thin.layerScale).not.toEqual(whole.layerScale);
   });
 
   it('are refused by the estimator when they cannot make rows', () => {
