@@ -15,7 +15,7 @@ export interface StoredHeadStats {
   readonly featureMean?: readonly number[];
   /** ViM: u, α and the residual basis, base64 float32 [dim, dim − principalDim]. */
   readonly vim?: { readonly principalDim: number; readonly alpha: number; readonly origin: readonly number[]; readonly residualBasis: string };
-  /** layer_mahalanobis: each segment's channel count and scale, the columns' mean and 1/σ as base64 float32 [Σ channels]. */
+  /** layer_mahalanobis: each layer's channel count and scale, the channels' mean and 1/σ as base64 float32 [Σ channels]. */
   readonly layers?: { readonly channels: readonly number[]; readonly layerScale: readonly number[]; readonly mean: string; readonly invStd: string };
 }
 
@@ -90,7 +90,7 @@ function layerStatsOf(s: NonNullable<StoredHeadStats['layers']>, fail: (why: str
   const mean = fromBase64(s.mean);
   const invStd = fromBase64(s.invStd);
   if (channels.length === 0 || !channels.every((c) => Number.isInteger(c) && c > 0) || !Array.isArray(s.layerScale) || s.layerScale.length !== channels.length || mean?.length !== width || invStd?.length !== width) {
-    fail(`layers does not hold positive channel counts, one scale per segment and base64 float32 means and inverse deviations of their ${width} channels`);
+    fail(`layers does not hold positive channel counts, one scale per layer and base64 float32 means and inverse deviations of their ${width} channels`);
   }
   if (![...s.layerScale, ...mean!, ...invStd!].every(Number.isFinite)) fail('layers holds a value that is not a finite number');
   return { channels: [...channels], layerScale: Float32Array.from(s.layerScale), mean: mean!, invStd: invStd! };

@@ -1,6 +1,6 @@
 /**
  * Statistics of the penultimate features of ID training data, which the ReAct, Mahalanobis,
- * KNN, fDBD and ViM heads read as constants, and of the tapped layers' channel moments, which
+ * KNN, fDBD and ViM heads read as constants, and of the tapped layers' channel means, which
  * layer_mahalanobis reads (docs/COMPILER.md, "Heads that need statistics").
  * `gaia-sentinel calibrate --stats-data` estimates them (src/detect/feature-stats.ts,
  * src/detect/head-stats.ts) and stores them with the calibration; the compiler bakes them
@@ -22,7 +22,7 @@ export interface FeatureStats {
   readonly featureMean?: Float32Array;
   /** ViM's principal subspace and scale. */
   readonly vim?: VimStats;
-  /** layer_mahalanobis: a diagonal Gaussian of each tapped layer's channel moments (heads/layer-mahalanobis.ts). */
+  /** layer_mahalanobis: a diagonal Gaussian of each tapped layer's channel means (heads/layer-mahalanobis.ts). */
   readonly layers?: LayerStats;
 }
 
@@ -46,18 +46,17 @@ export interface VimStats {
 }
 
 /**
- * layer_mahalanobis' statistics: for each segment it reads (heads/layer-mahalanobis.ts: per
- * tapped layer its channels' E[x], then their E[x²]), the ID mean and inverse standard
- * deviation of every column, and 1 / the ID standard deviation of the segment's distance,
- * which puts the segments on one scale.
+ * layer_mahalanobis' statistics: for each layer it reads (heads/layer-mahalanobis.ts,
+ * `layerTaps`), the ID mean and inverse standard deviation of every channel's spatial mean,
+ * and 1 / the ID standard deviation of the layer's distance, which puts the layers on one scale.
  */
 export interface LayerStats {
-  /** The channel count of each segment, in order (`layerChannels`: each layer's twice). */
+  /** The channel count of each layer read, in tap order. */
   readonly channels: readonly number[];
-  /** The ID mean of each column, the segments concatenated [Σ channels]. */
+  /** The ID mean of each channel's spatial mean, the layers concatenated [Σ channels]. */
   readonly mean: Float32Array;
-  /** 1 / √(variance + floor) of each column [Σ channels]. */
+  /** 1 / √(variance + floor) of each channel's spatial mean [Σ channels]. */
   readonly invStd: Float32Array;
-  /** 1 / the ID standard deviation of each segment's distance [segments]. */
+  /** 1 / the ID standard deviation of each layer's distance [layers]. */
   readonly layerScale: Float32Array;
 }

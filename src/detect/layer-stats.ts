@@ -1,30 +1,29 @@
 /**
  * layer_mahalanobis' statistics (src/compile/heads/layer-mahalanobis.ts) from the tapped
- * layers' channel moments of ID training frames (the layer_moments output: per layer a
- * segment of E[x] and one of E[x²]): each column's mean and 1 / √(variance + floor) (the
- * biased variance, as sklearn's EmpiricalCovariance; the floor, 1e-6 of the segment's mean
- * variance, keeps a channel that never varies from dividing by zero), then each segment's
- * distance d_s = mean_c z_c² and 1 / its standard deviation.
+ * layers' channel means of ID training frames (the layer_means output): each channel's mean
+ * and 1 / √(variance + floor) (the biased variance, as sklearn's EmpiricalCovariance; the
+ * floor, 1e-6 of the layer's mean variance, keeps a channel that never varies from dividing
+ * by zero), then each layer's distance d_l = mean_c z_c² and 1 / its standard deviation.
  *
- * The moments are too wide to hold for a whole training set (60,000 frames × 2,400 columns
- * for the reference model), so they are accumulated batch by batch: the means and variances
- * over every frame (sums shifted by the first frame, in float64), the segment scales over a
+ * The means are too many to hold for a whole training set (60,000 frames × 1,200 channels
+ * for the reference model, and far more for wider models), so they are accumulated batch by batch: the means and variances
+ * over every frame (sums shifted by the first frame, in float64), the layer scales over a
  * strided sample of at most LAYER_SCALE_FRAMES frames kept as float32 (every frame when the
  * set is no larger). The graph receives float32.
  */
 import type { LayerStats } from '../compile/feature-stats.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
-/** A channel's variance floor, relative to its segment's mean variance. */
+/** A channel's variance floor, relative to its layer's mean variance. */
 export const LAYER_VARIANCE_FLOOR = 1e-6;
-/** The most frames whose distances set the segment scales. */
+/** The most frames whose distances set the layer scales. */
 export const LAYER_SCALE_FRAMES = 4096;
 
 export interface LayerSample {
-  /** Row-major [count, Σ channels]: the layer_moments output. */
+  /** Row-major [count, Σ channels]: the layer_means output. */
   readonly means: ArrayLike<number>;
   readonly count: number;
-  /** The channel count of each segment, in the order of `means`' columns (layerChannels). */
+  /** The channel count of each layer, in the order of `means`' columns (layerChannels). */
   readonly channels: readonly number[];
 }
 
@@ -32,7 +31,7 @@ export interface LayerSample {
 export function estimateLayerStats(s: LayerSample): LayerStats {
   const width = s.channels.reduce((a, c) => a + c, 0);
   if (s.means.length !== s.count * width) {
-    throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${s.means.length} values do not make ${s.count} rows of ${width} channel moments`);
+    throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${s.means.length} values do not make ${s.count} rows of ${width} channel means`);
   }
   const acc = new LayerStatsAccumulator(s.channels, s.count);
   acc.add(s.means, s.count);
@@ -42,7 +41,7 @@ export function estimateLayerStats(s: LayerSample): LayerStats {
 export class LayerStatsAccumulator {
   readonly #channels: readonly number[];
   readonly #width: number;
-  /** Keep every #stride-th frame for the segment scales. */
+  /** Keep every #stride-th frame for the layer scales. */
   readonly #stride: number;
   #shift: Float64Array | undefined;
   readonly #sum: Float64Array;
@@ -63,7 +62,7 @@ export class LayerStatsAccumulator {
   add(rows: ArrayLike<number>, count: number): void {
     const w = this.#width;
     if (rows.length !== count * w) {
-      throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${rows.length} values do not make ${count} rows of ${w} channel moments; were the statistics made with other --taps?`);
+      throw new GaiaError(ErrorCodes.FEATURE_STATS, `layer statistics: ${rows.length} values do not make ${count} rows of ${w} channel means; were the statistics made with other --taps?`);
     }
     const shift = (this.#shift ??= Float64Array.from({ length: w }, (_, k) => rows[k]!));
     for (let i = 0; i < count; i++, this.#count++) {
@@ -84,25 +83,25 @@ export class LayerStatsAccumulator {
     let start = 0;
     for (const c of this.#channels) {
       const variance = new Float64Array(c);
-      let segmentVariance = 0;
+      let layerVariance = 0;
       for (let j = 0; j < c; j++) {
         const k = start + j;
         const shifted = this.#sum[k]! / n;
         mean[k] = this.#shift![k]! + shifted;
-        segmentVariance += variance[j] = Math.max(this.#sumSq[k]! / n - shifted * shifted, 0);
+        layerVariance += variance[j] = Math.max(this.#sumSq[k]! / n - shifted * shifted, 0);
       }
-      const floor = Math.max((LAYER_VARIANCE_FLOOR * segmentVariance) / c, Number.MIN_VALUE);
+      const floor = Math.max((LAYER_VARIANCE_FLOOR * layerVariance) / c, Number.MIN_VALUE);
       for (let j = 0; j < c; j++) invStd[start + j] = 1 / Math.sqrt(variance[j]! + floor);
       start += c;
     }
-    return { channels: [...this.#channels], mean: Float32Array.from(mean), invStd: Float32Array.from(invStd), layerScale: this.#segmentScales(mean, invStd) };
+    return { channels: [...this.#channels], mean: Float32Array.from(mean), invStd: Float32Array.from(invStd), layerScale: this.#layerScales(mean, invStd) };
   }
 
-  /** 1 / the standard deviation of each segment's distance over the kept frames (1 where it does not vary). */
-  #segmentScales(mean: Float64Array, invStd: Float64Array): Float32Array {
-    const segments = this.#channels.length;
-    const sum = new Float64Array(segments);
-    const sumSq = new Float64Array(segments);
+  /** 1 / the standard deviation of each layer's distance over the kept frames (1 where it does not vary). */
+  #layerScales(mean: Float64Array, invStd: Float64Array): Float32Array {
+    const layers = this.#channels.length;
+    const sum = new Float64Array(layers);
+    const sumSq = new Float64Array(layers);
     for (const row of this.#kept) {
       let start = 0;
       this.#channels.forEach((c, s) => {

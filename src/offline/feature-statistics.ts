@@ -15,7 +15,7 @@ import { progressReporter } from './progress.js';
 import { scoreSet, type OnBadFrame } from './score-set.js';
 import { openOfflineSession } from './session.js';
 
-/** Scores the ID training set with the features head (and layer_moments) and estimates the statistics of react, mahalanobis, knn, fdbd, vim and layer_mahalanobis. */
+/** Scores the ID training set with the features head (and layer_means) and estimates the statistics of react, mahalanobis, knn, fdbd, vim and layer_mahalanobis. */
 export async function featureStatistics(
   config: Readonly<Config>,
   path: string,
@@ -23,9 +23,9 @@ export async function featureStatistics(
   stderr: { write(chunk: string): unknown },
   settings: HeadStatsSettings = {},
 ): Promise<{ stats: FeatureStats; stored: StoredFeatureStats }> {
-  // layer_mahalanobis reads the tapped layers' channel moments: scored only when it is asked for.
+  // layer_mahalanobis reads the tapped layers' channel means: scored only when it is asked for.
   const withLayers = settings.heads === undefined || settings.heads.includes('layer_mahalanobis');
-  const session = await openOfflineSession(config, { heads: withLayers ? ['logits', 'features', 'layer_moments'] : ['logits', 'features'] });
+  const session = await openOfflineSession(config, { heads: withLayers ? ['logits', 'features', 'layer_means'] : ['logits', 'features'] });
   try {
     const set = await openFrameSet(path, { maxBytes: config.frames.maxBytes });
     const model = await loadModel(session.pkg.modelPath);
@@ -36,7 +36,7 @@ export async function featureStatistics(
       batch: config.runtime.maxBatch,
       onBadFrame,
       progress: progressReporter(`feature statistics ${set.name}`, stderr as NodeJS.WriteStream),
-      ...(layerAcc ? { streamed: { heads: ['layer_moments'], onBatch: (out, count) => layerAcc.add(out.layer_moments!, count) } } : {}),
+      ...(layerAcc ? { streamed: { heads: ['layer_means'], onBatch: (out, count) => layerAcc.add(out.layer_means!, count) } } : {}),
     });
     if (!scores.labels) {
       throw new GaiaError(

@@ -2,11 +2,8 @@
 written from Lee et al. 2018's feature ensemble ("A Simple Unified Framework for Detecting
 Out-of-Distribution Samples and Adversarial Attacks", §2.2: the Mahalanobis distance of every
 layer's spatially averaged activation, combined over layers), class-agnostic and with a
-diagonal covariance, with the diagonal of each layer's Gram matrix (Sastry & Oore 2020,
-"Detecting Out-of-Distribution Examples with Gram Matrices": per channel the spatial mean of
-x², order p = 1) as a second segment per layer, for test/compile/layer-mahalanobis.test.ts
-(fixtures made by make_layer_fixtures.py). Statistics and scores in float64 from the float32
-model's activations.
+diagonal covariance, for test/compile/layer-mahalanobis.test.ts (fixtures made by
+make_layer_fixtures.py). Statistics and scores in float64 from the float32 model's activations.
 
 Layers: the GAIA taps (every BatchNorm2d output, in call order, as gaia_reference.py hooks
 them), at most MAX_LAYER_TAPS of them, evenly spaced from the first to the last.
@@ -23,7 +20,7 @@ import torch.nn as nn
 import baselines_reference as B
 
 MAX_LAYER_TAPS = 32
-VARIANCE_FLOOR = 1e-6  # a column's variance floor, relative to its segment's mean variance
+VARIANCE_FLOOR = 1e-6  # a channel's variance floor, relative to its layer's mean variance
 
 
 def read_layers(n_taps: int) -> List[int]:
@@ -33,19 +30,15 @@ def read_layers(n_taps: int) -> List[int]:
     return [int(np.floor(i * (n_taps - 1) / (MAX_LAYER_TAPS - 1) + 0.5)) for i in range(MAX_LAYER_TAPS)]
 
 
-def layer_moments(model: nn.Module, x: torch.Tensor) -> List[np.ndarray]:
-    """The segments, (N, C_l) float64 each: per read layer E[x], then E[x^2], over its positions."""
+def layer_means(model: nn.Module, x: torch.Tensor) -> List[np.ndarray]:
+    """Each read layer's activation averaged over its positions: a list of (N, C_l) float64."""
     with torch.no_grad():
         taps = B._features(model, x)[3]
-    out = []
-    for i in read_layers(len(taps)):
-        t = taps[i].double()
-        out += [t.mean(dim=(2, 3)).numpy(), (t * t).mean(dim=(2, 3)).numpy()]
-    return out
+    return [taps[i].double().mean(dim=(2, 3)).numpy() for i in read_layers(len(taps))]
 
 
 def layer_stats(train: List[np.ndarray]):
-    """Per column the mean and 1/sqrt(biased variance + floor); per segment 1/std of its ID distance."""
+    """Per channel the mean and 1/sqrt(biased variance + floor); per layer 1/std of its ID distance."""
     mean, inv_std, scale = [], [], []
     for m in train:
         mu = m.mean(axis=0)
@@ -61,7 +54,7 @@ def layer_stats(train: List[np.ndarray]):
 
 
 def layer_mahalanobis(means: List[np.ndarray], mean: np.ndarray, inv_std: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """mean over segments of d_s * scale_s, d_s = mean over channels of ((m - mu) / sigma)^2."""
+    """mean over layers of d_l * scale_l, d_l = mean over channels of ((m - mu) / sigma)^2."""
     out = np.zeros(len(means[0]))
     at = 0
     for l, m in enumerate(means):

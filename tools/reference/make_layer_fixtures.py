@@ -6,10 +6,10 @@ test/fixtures/parity/<arch>/baselines/ (only these files; the other baselines ar
 The same seeded "training" inputs as make_baseline_fixtures.py (256 randn frames, seed 4321)
 and the same committed models (architectures.build(name, seed=0), checked against logits.npy):
 
-    layer_train_moments.npy (N, Σ C) float32 channel moments of the training inputs (for the estimator test)
-    layer_channels.npy      (S,) float64 channel count of each segment (per read layer E[x], then E[x²])
-    layer_mean.npy, layer_inv_std.npy (Σ C,), layer_scale.npy (S,)   float64 statistics
-    layer_moments.npy       (B, Σ C) float32 channel moments of input.npy
+    layer_train_means.npy   (N, Σ C) float32 channel means of the training inputs (for the estimator test)
+    layer_channels.npy      (L,) float64 channel count of each read layer
+    layer_mean.npy, layer_inv_std.npy (Σ C,), layer_scale.npy (L,)   float64 statistics
+    layer_means.npy         (B, Σ C) float32 channel means of input.npy
     layer_mahalanobis.npy   (B,) float64 scores of input.npy
 """
 
@@ -46,20 +46,20 @@ def main() -> None:
         assert (logits - ref).abs().max() <= 1e-5 * ref.abs().max(), f"{name}: the model is not the committed one"
         gen = torch.Generator().manual_seed(STATS_SEED)
         train = torch.randn((STATS_FRAMES, *A.input_shape(name)), generator=gen)
-        # Statistics from the float32 moments the graph would hand calibrate, as calibrate estimates them.
-        train_moments = [m.astype(np.float32).astype(np.float64) for m in L.layer_moments(model, train)]
-        mean, inv_std, scale = L.layer_stats(train_moments)
-        means = L.layer_moments(model, x)
+        # Statistics from the float32 means the graph would hand calibrate, as calibrate estimates them.
+        train_means = [m.astype(np.float32).astype(np.float64) for m in L.layer_means(model, train)]
+        mean, inv_std, scale = L.layer_stats(train_means)
+        means = L.layer_means(model, x)
         save = lambda n, v: np.save(os.path.join(out, f"{n}.npy"), v)  # noqa: E731
-        save("layer_train_moments", np.concatenate(train_moments, axis=1).astype(np.float32))
+        save("layer_train_means", np.concatenate(train_means, axis=1).astype(np.float32))
         save("layer_channels", np.array([m.shape[1] for m in means], dtype=np.float64))
         save("layer_mean", mean)
         save("layer_inv_std", inv_std)
         save("layer_scale", scale)
-        save("layer_moments", np.concatenate(means, axis=1).astype(np.float32))
+        save("layer_means", np.concatenate(means, axis=1).astype(np.float32))
         score = L.layer_mahalanobis(means, mean, inv_std, scale)
         save("layer_mahalanobis", score)
-        print(f"{name}: segments={len(means)} columns={mean.shape[0]} scores={score.round(3)}")
+        print(f"{name}: layers={len(means)} channels={mean.shape[0]} scores={score.round(3)}")
 
 
 if __name__ == "__main__":
