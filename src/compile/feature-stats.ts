@@ -1,6 +1,7 @@
 /**
  * Statistics of the penultimate features of ID training data, which the ReAct, Mahalanobis,
- * KNN, fDBD and ViM heads read as constants (docs/COMPILER.md, "Heads that need statistics").
+ * KNN, fDBD and ViM heads read as constants, and of the tapped layers' channel means, which
+ * layer_mahalanobis reads (docs/COMPILER.md, "Heads that need statistics").
  * `gaia-sentinel calibrate --stats-data` estimates them (src/detect/feature-stats.ts,
  * src/detect/head-stats.ts) and stores them with the calibration; the compiler bakes them
  * into the scoring graph.
@@ -21,6 +22,8 @@ export interface FeatureStats {
   readonly featureMean?: Float32Array;
   /** ViM's principal subspace and scale. */
   readonly vim?: VimStats;
+  /** layer_mahalanobis: a diagonal Gaussian of each tapped layer's channel means (heads/layer-mahalanobis.ts). */
+  readonly layers?: LayerStats;
 }
 
 export interface KnnBank {
@@ -40,4 +43,20 @@ export interface VimStats {
   readonly residualBasis: Float32Array;
   /** α = mean max logit / mean residual norm on the ID training features. */
   readonly alpha: number;
+}
+
+/**
+ * layer_mahalanobis' statistics: for each layer it reads (heads/layer-mahalanobis.ts,
+ * `layerTaps`), the ID mean and inverse standard deviation of every channel's spatial mean,
+ * and 1 / the ID standard deviation of the layer's distance, which puts the layers on one scale.
+ */
+export interface LayerStats {
+  /** The channel count of each layer read, in tap order. */
+  readonly channels: readonly number[];
+  /** The ID mean of each channel's spatial mean, the layers concatenated [Σ channels]. */
+  readonly mean: Float32Array;
+  /** 1 / √(variance + floor) of each channel's spatial mean [Σ channels]. */
+  readonly invStd: Float32Array;
+  /** 1 / the ID standard deviation of each layer's distance [layers]. */
+  readonly layerScale: Float32Array;
 }

@@ -9,6 +9,8 @@
  * - saliency: a [N, h, w] map of where the predicted class was seen (heads/saliency.ts),
  *   for the evidence page; not a score.
  * - the post-GAIA state of the art, one module each under heads/: knn, fdbd, vim, gen, scale.
+ * - layer_mahalanobis: the tapped layers' channel means against ID statistics, for low-level
+ *   shifts (heads/layer-mahalanobis.ts); layer_means outputs those means (for calibrate).
  */
 import { attr, type Graph, type Shape } from '../onnx/graph.js';
 import { DataType } from '../onnx/schema.js';
@@ -25,6 +27,7 @@ import { fdbdHead } from './heads/fdbd.js';
 import { genHead } from './heads/gen.js';
 import { gradNormHead } from './heads/gradnorm.js';
 import { knnHead } from './heads/knn.js';
+import { layerChannels, layerMahalanobisHead, layerMeans } from './heads/layer-mahalanobis.js';
 import { mahalanobisHead } from './heads/mahalanobis.js';
 import { DEFAULT_ODIN, odinHead, type OdinSettings } from './heads/odin.js';
 import { rankFeatHead } from './heads/rankfeat.js';
@@ -67,6 +70,8 @@ export const HEAD_NAMES = [
   'vim',
   'gen',
   'scale',
+  'layer_mahalanobis',
+  'layer_means',
 ] as const;
 export type HeadName = (typeof HEAD_NAMES)[number];
 /** gaia_a costs a second backward pass through the last two stages, so it is opt-in. */
@@ -83,11 +88,12 @@ export const DEFAULT_HEADS: readonly HeadName[] = ['logits', 'gaia_z', 'msp', 'e
 export type GaiaZMode = 'float' | 'pattern' | 'pattern-exact';
 export const GAIA_Z_MODES: readonly GaiaZMode[] = ['float', 'pattern', 'pattern-exact'];
 
-/** The score heads of the paper's comparison: every head with a calibratable score (not the logits, ratios, features or saliency map). */
-export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => h !== 'logits' && h !== 'gaia_z_ratios' && h !== 'features' && h !== 'saliency');
+/** The score heads of the paper's comparison: every head with a calibratable score (not the logits, ratios, features, saliency map or layer means). */
+const NOT_SCORES: readonly HeadName[] = ['logits', 'gaia_z_ratios', 'features', 'saliency', 'layer_means'];
+export const METHOD_HEADS: readonly HeadName[] = HEAD_NAMES.filter((h) => !NOT_SCORES.includes(h));
 
 /** Heads that read statistics of ID training features (src/compile/feature-stats.ts). */
-export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis', 'knn', 'fdbd', 'vim'];
+export const STATS_HEADS: readonly HeadName[] = ['react', 'mahalanobis', 'knn', 'fdbd', 'vim', 'layer_mahalanobis'];
 
 /** What some heads need besides the model. */
 export interface HeadSettings {
@@ -271,6 +277,8 @@ export function buildHeads(
   if (want('vim')) outputs.set('vim', { tensor: vimHead(b, cls, featureParts(), stats('vim')), shape: [batch] });
   if (want('gen')) outputs.set('gen', { tensor: genHead(b, cls), shape: [batch] });
   if (want('scale')) outputs.set('scale', { tensor: scaleHead(graph, b, cls, featureParts(), settings.scalePercentile), shape: [batch] });
+  if (want('layer_mahalanobis')) outputs.set('layer_mahalanobis', { tensor: layerMahalanobisHead(b, taps, stats('layer_mahalanobis').layers), shape: [batch] });
+  if (want('layer_means')) outputs.set('layer_means', { tensor: layerMeans(b, taps), shape: [batch, layerChannels(taps).reduce((a, c) => a + c, 0)] });
   if (want('features')) {
     const pen = featureParts().penultimate;
     outputs.set('features', { tensor: pen, shape: b.shapeOf(pen) ?? [batch, 'D'] });

@@ -35,6 +35,8 @@ export const ID_SCORE_SIGN: Readonly<Record<string, 1 | -1>> = {
   vim: 1,
   gen: 1,
   scale: 1,
+  // the tapped layers' standardised distance to their ID channel means
+  layer_mahalanobis: -1,
   // the verdict rule's combined statistic (eval's `verdict` method): higher = more in-distribution
   verdict: 1,
 };

@@ -56,6 +56,7 @@ function headStatsKey(s: FeatureStats): unknown[] {
     ...(s.knn ? [['knn', s.knn.k, s.knn.rows, digest(s.knn.bank)]] : []),
     ...(s.featureMean ? [['featureMean', digest(s.featureMean)]] : []),
     ...(s.vim ? [['vim', s.vim.principalDim, s.vim.alpha, digest(s.vim.origin), digest(s.vim.residualBasis)]] : []),
+    ...(s.layers ? [['layers', s.layers.channels, digest(s.layers.layerScale), digest(s.layers.mean), digest(s.layers.invStd)]] : []),
   ];
 }
 

@@ -23,6 +23,7 @@ export const LABELS: Record<string, string> = {
   vim: 'ViM',
   gen: 'GEN',
   scale: 'SCALE',
+  layer_mahalanobis: 'Layer Mahalanobis',
   verdict: 'verdict rule',
 };
 const COLORS: Record<string, string> = {
@@ -40,6 +41,7 @@ const COLORS: Record<string, string> = {
   vim: '#637939',
   gen: '#8c6d31',
   scale: '#843c39',
+  layer_mahalanobis: '#e7969c',
 };
 
 export function markdownTable(ev: Evaluation): string {

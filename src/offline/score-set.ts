@@ -36,13 +36,19 @@ export interface ScoreSetOptions {
   readonly onBadFrame: OnBadFrame;
   /** Called after each batch with frames done and the set's size. */
   readonly progress?: (done: number, total: number) => void;
+  /**
+   * Heads handed over batch by batch instead of kept (too wide to hold for a whole set, such
+   * as layer_moments): each batch's values of these heads, row-major [count, width].
+   */
+  readonly streamed?: { readonly heads: readonly string[]; readonly onBatch: (scores: Readonly<Record<string, Float32Array>>, count: number) => void };
 }
 
 export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer, options: ScoreSetOptions): Promise<SetScores> {
   const per = pre.elementsPerFrame;
   // A fresh buffer per batch: the scorer takes ownership of the one it is given.
   let input = new Float32Array(options.batch * per);
-  const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.map((h) => [h, []]));
+  const streamed = new Set(options.streamed?.heads ?? []);
+  const heads: Record<string, number[]> = Object.fromEntries(scorer.heads.filter((h) => !streamed.has(h)).map((h) => [h, []]));
   const inputs: Record<string, number[]> = Object.fromEntries(INPUT_HEADS.map((h) => [h, []]));
   const predictions: number[] = [];
   const rejected: Array<{ id: string; reason: string; message: string }> = [];
@@ -54,7 +60,8 @@ export async function scoreSet(set: FrameSet, pre: Preprocessor, scorer: Scorer,
     if (filled === 0) return;
     const out = await scorer.score(input, filled);
     input = new Float32Array(options.batch * per);
-    for (const h of scorer.heads) heads[h]!.push(...out.scores[h]!);
+    for (const h of scorer.heads) if (!streamed.has(h)) heads[h]!.push(...out.scores[h]!);
+    options.streamed?.onBatch(out.scores, filled);
     predictions.push(...predictedClasses(out, scorer.numClasses));
     done += filled;
     filled = 0;

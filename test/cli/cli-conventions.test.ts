@@ -136,9 +136,9 @@ describe('--json', () => {
 describe('--heads all means what --methods all means', () => {
   it('compile --heads all builds the logits and every method', async () => {
     const args = ['compile', '--model', join(PACKAGE, 'model.onnx'), '--out', join(tmp, 'all.onnx'), '--heads', 'all', '--json'];
-    // Statistics of every head that needs them (the committed calibration predates knn, fdbd and vim).
+    // Statistics of every head that needs them (the committed calibration predates knn, fdbd, vim and layer_mahalanobis).
     const calibration = join(tmp, 'stats.json');
-    const made = await cli(['calibrate', '--model', PACKAGE, '--data', join(PACKAGE, 'samples', 'id'), '--stats-data', join('test', 'fixtures', 'sets', 'fmnist-eval'), '--methods', 'energy,react,mahalanobis,knn,fdbd,vim', '--out', calibration, '--json']);
+    const made = await cli(['calibrate', '--model', PACKAGE, '--data', join(PACKAGE, 'samples', 'id'), '--stats-data', join('test', 'fixtures', 'sets', 'fmnist-eval'), '--methods', 'energy,react,mahalanobis,knn,fdbd,vim,layer_mahalanobis', '--out', calibration, '--json']);
     expect(made.code, made.stderr).toBe(0);
     const r = await cli([...args, '--calibration', calibration]);
     expect(r.code, r.stderr).toBe(0);
