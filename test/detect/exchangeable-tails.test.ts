@@ -73,7 +73,7 @@ describe('conformal tails on exchangeable frames', () => {
   });
 
   it('two-group with five input heads: P(p ≤ 0.005) ≈ 0.005 and 5 % flagged', () => {
-    // Before: 0.0058 with these seeds, 0.0063 over 40 calibrations (a new frame's min-p ranked below its tie group, and
+    // Before: 0.0058 with these seeds (a new frame's min-p ranked below its tie group, and
     // the input heads' tie pairs below both).
     let tail = 0;
     let flagged = 0;
@@ -92,5 +92,5 @@ describe('conformal tails on exchangeable frames', () => {
     expect(tail / total).toBeGreaterThan(0.0042);
     expect(flagged / total).toBeGreaterThan(0.045);
     expect(flagged / total).toBeLessThan(0.055);
-  });
+  }, 240_000);
 });
