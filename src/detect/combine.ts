@@ -96,13 +96,18 @@ export class Combiner {
         // and the verdict's p-values would run heavier in the tail than the conformal law
         // (docs/DEFINITIONS.md#the-calibrations-own-sampling-error). Rescaled by (n + 1)/n, ties stay ties.
         const n = fisher.length;
-        const rank = (ref: Float64Array, t: number) => (1 + countAtOrBelow(ref, t + GRID_TOLERANCE * Math.abs(t))) / (ref.length + 1);
-        return Math.min(rank(fisher, fisherSum(p) + p.length * Math.log1p(1 / n)), rank(minRef, (minP(p) * (n + 1)) / n));
+        return Math.min(rankOfNew(fisher, fisherSum(p) + p.length * Math.log1p(1 / n)), rankOfNew(minRef, (minP(p) * (n + 1)) / n));
       }
       case 'two-group': {
         const { fisher, minP: minRef } = this.params.guard!;
-        const { classifier, input } = groupStatistics(p, this.params.inputs!);
-        return Math.min(rankAmong(fisher, classifier, self), rankAmong(minRef, input, self));
+        // A new frame's group statistics are put on the references' grid first, as fisher-guard's
+        // are: its input group is a min-p, which ties as much as fisher-guard's (every input head
+        // puts a calibration frame at each rank), and below its tie group the new frame's rank
+        // made the verdict's tail heavier than the conformal law.
+        const { classifier, input } = groupStatistics(self ? p : onReferenceGrid(p, fisher.length), this.params.inputs!);
+        return self
+          ? Math.min(rankAmong(fisher, classifier, true), rankAmong(minRef, input, true))
+          : Math.min(rankOfNew(fisher, classifier), rankOfNew(minRef, input));
       }
       case 'cauchy': {
         let t = 0;
@@ -153,6 +158,23 @@ function references(p: readonly Float64Array[], statistics: (frame: Float64Array
     [fisher[j], min[j]] = statistics(frame);
   }
   return { fisher: fisher.sort(), minP: min.sort() };
+}
+
+/**
+ * A new frame's head p-values, (1 + c)/(n + 1) for c of the n calibration scores at or below
+ * its own, put on the grid of the calibration frames' leave-one-out ones, (1 + c)/n: × (n + 1)/n.
+ */
+function onReferenceGrid(p: ArrayLike<number>, n: number): Float64Array {
+  return Float64Array.from(p, (v) => (v * (n + 1)) / n);
+}
+
+/**
+ * A new frame's conformal rank of t among the sorted calibration statistics `ref`, with t on
+ * their grid (onReferenceGrid): (1 + #{ref ≤ t})/(n + 1), counting the values that differ from
+ * t by float rounding only as ties.
+ */
+function rankOfNew(ref: Float64Array, t: number): number {
+  return (1 + countAtOrBelow(ref, t + GRID_TOLERANCE * Math.abs(t))) / (ref.length + 1);
 }
 
 /**

@@ -58,7 +58,12 @@ export class InputReference {
     const above = s.length - countBelow(s, x) - own;
     const upper = INPUT_HEAD_SIDES[this.head] === 'upper';
     const tail = upper ? above : Math.min(below, above);
-    if (tail > 0) return tail / n;
+    // Two-sided, the frame c values in from the top and the one c values in from the bottom
+    // would tie: the upper one counts half a value more, so that a frame's typicality has one
+    // rank among the calibration frames' on either side of it. A tie pair ranked a new frame
+    // between them below both, and its p-value came out (2c + 1)/(n + 1) where the conformal
+    // law gives (2c + 2)/(n + 1) on average (docs/DEFINITIONS.md#input-heads).
+    if (tail > 0) return (tail + (!upper && above < below ? 0.5 : 0)) / n;
     // Past the last value on the short side: the next one in (leaving x itself out) is the gap's end.
     const scale = Math.max(s[s.length - 1]! - s[0]!, 1e-12);
     const past = upper || above === 0 ? x - s[s.length - 1 - own]! : s[own]! - x;
