@@ -138,7 +138,7 @@ function patternRatio(b: GraphBuilder, pass: PatternPass, pattern: string, tap: 
   const full = pass.full(pattern, tap.tensor);
   if (shape.length === 2) return full;
   const area = b.scalar(staticArea(shape, channelAxis, tap.tensor));
-  const ones = channelAxis === 1 ? patternCounts(b, full, shape, pass.factors.get(pattern)) : b.reduce('ReduceSum', full, spatialAxes(shape, channelAxis), false);
+  const ones = channelAxis === 1 ? patternCounts(b, full, shape, pass.factors.get(pattern), pass.blocked.has(full)) : b.reduce('ReduceSum', full, spatialAxes(shape, channelAxis), false);
   return b.op1('Div', [ones, area], [], 'zero_ratio');
 }
 

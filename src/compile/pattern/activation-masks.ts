@@ -4,6 +4,7 @@
  */
 import { attr } from '../../onnx/graph.js';
 import { DataType } from '../../onnx/schema.js';
+import { blockedShape, maskedBlocked, positiveMask } from './blocked.js';
 import type { PatternRule } from './types.js';
 
 /**
@@ -53,6 +54,7 @@ export const relu: PatternRule = {
     const { b } = ctx;
     const g = ctx.gradOutputs[0]!;
     const y = ctx.node.outputs[0]!;
+    if (ctx.blocked && blockedShape(ctx.shape(y))) return [maskedBlocked(ctx, g, positiveMask(b, y, ctx.shape(y)[1] as number, 1, 'relu_mask'))];
     const mask = b.op1('Cast', [b.op1('Greater', [y, b.scalar(0)])], [attr.int('to', DataType.FLOAT)], 'relu_mask');
     const p = b.op1('Mul', [g, mask], [], 'relu_grad');
     const gs = ctx.patternShape(g);
@@ -63,3 +65,4 @@ export const relu: PatternRule = {
     return [p];
   },
 };
+
