@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { compileScoringGraph, parseGaiaZMode, parseHeads } from '../src/compile/compiler.js';
 import { consumers, type Node } from '../src/onnx/graph.js';
 import { decodeModel, encodeModel, loadModel } from '../src/onnx/model-io.js';
+import { parsePatternLayout } from './pattern-layout.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     /** Print every reorder back to NCHW with its readers. */
     list: { type: 'boolean', default: false },
+    /** Pattern mode's lowering: blocked (default) or nchw. */
+    layout: { type: 'string', default: 'blocked' },
   },
 });
 
@@ -35,7 +38,7 @@ async function graphBytes(): Promise<Uint8Array> {
   if (g.endsWith('.onnx')) return readFile(g);
   const model = await loadModel(values.model!);
   if (g === 'plain') return encodeModel(model);
-  return encodeModel(compileScoringGraph(model, { heads: parseHeads(values.heads!), gaiaZMode: parseGaiaZMode(g) }).model);
+  return encodeModel(compileScoringGraph(model, { heads: parseHeads(values.heads!), gaiaZMode: parseGaiaZMode(g), headSettings: { patternLayout: parsePatternLayout(values.layout!) } }).model);
 }
 
 const out = values.keep ?? join(tmpdir(), `gaia-optimized-${process.pid}.onnx`);

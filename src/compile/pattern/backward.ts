@@ -4,7 +4,7 @@
  * (../backward.ts reversePass: the same nodes, in the same order) with pattern rules, and
  * ORs (Max) the patterns reaching a tensor from several consumers where that one sums.
  */
-import { describeNode, type Graph, type Shape } from '../../onnx/graph.js';
+import { attrInt, describeNode, type Graph, type Shape } from '../../onnx/graph.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { reversePass, reverseVisits, type Seed, type Visit } from '../backward.js';
 import type { GraphBuilder } from '../builder.js';
@@ -81,10 +81,11 @@ export function patternBackward(
   seeds: readonly Seed[],
   targets: readonly string[],
   masks: ActivationMasks = 'output',
-  layout: PatternLayout = process.env.GAIA_PATTERN_LAYOUT === 'nchw' ? 'nchw' : 'blocked',
+  layout: PatternLayout = 'blocked',
 ): PatternPass {
   const blocked = layout === 'blocked';
   const blockedTensors = new Set<string>();
+  const groupedOutputs = new Set(graph.nodes.filter((n) => n.opType === 'Conv' && attrInt(n, 'group', 1) > 1).flatMap((n) => n.outputs));
   const shapes = new Map<string, Shape>();
   const factors = new Map<string, ReluFactors>();
   const forwardShape = (name: string): Shape => {
@@ -124,6 +125,7 @@ export function patternBackward(
       setFactors: (name, f) => factors.set(name, f),
       blocked,
       blockedTensors,
+      fromGroupedConv: (name) => groupedOutputs.has(name),
     };
     const result = rule.emit(ctx);
     node.inputs.forEach((input, i) => {

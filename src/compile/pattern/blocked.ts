@@ -30,6 +30,9 @@ export function blockedShape(shape: Shape | undefined): shape is readonly [numbe
   );
 }
 
+/** The block size onnxruntime's pooling needs in every build (AVX-512's 16; AVX2's 8 divides it). */
+export const POOL_BLOCK = 16;
+
 /** 2^127 · 2^22 = 2^149: the smallest positive float32 (2^-149) times it is 1. */
 const SCALE = 2 ** 127;
 const SLOPE = 2 ** 22;
@@ -83,21 +86,32 @@ export function blockedChannelOr(b: GraphBuilder, p: string, channels: number): 
 export const BLOCKED_COUNT_AREA = 2 ** 21;
 
 /**
- * Ones per (sample, channel) of a 0/1 [B, C, H, W] pattern, [B, C]: a GlobalAveragePool
- * (blocked) times H·W, rounded. Exact: the pool's sum of 0/1 values is an integer n ≤ H·W
- * < 2^24, exact in float32 in any order; its mean n/H·W and the product by H·W round twice
- * (relative error below 2^-22 together), so the result is within n·2^-22 < 0.5 of n and
- * Round gives n back for any H·W below 2^21.
+ * Ones per (sample, channel) of a 0/1 [B, C, H, W] pattern, [B, C], read in the blocked
+ * layout. onnxruntime keeps a GlobalAveragePool blocked only when C is a multiple of its
+ * block; then the pool times H·W, rounded: the pool's sum of 0/1 values is an integer
+ * n ≤ H·W < 2^24, exact in float32 in any order; its mean and the product by H·W round
+ * twice (relative error below 2^-22 together), so the result is within n·2^-22 < 0.5 of n
+ * and Round gives n back (H·W below 2^21). Otherwise depthwise Convs of ones over each row
+ * and then over the column of row sums (blocked for any C): the sum itself, exact for the
+ * same reason.
  */
 export function blockedCounts(b: GraphBuilder, p: string, shape: Shape): string {
-  const area = (shape[2] as number) * (shape[3] as number);
-  const mean = b.op1('GlobalAveragePool', [p], [], 'pattern_count_mean');
-  const count = b.op1('Round', [b.op1('Mul', [mean, b.scalar(area)])], [], 'pattern_count');
-  return b.op1('Reshape', [count, b.ints([0, shape[1] as number])]);
+  const [, channels, h, w] = shape as [unknown, number, number, number];
+  let count: string;
+  if (channels % POOL_BLOCK === 0) {
+    const mean = b.op1('GlobalAveragePool', [p], [], 'pattern_count_mean');
+    count = b.op1('Round', [b.op1('Mul', [mean, b.scalar(h * w)])], [], 'pattern_count');
+  } else {
+    // Separable: the row sums, then their sum (small weights; integer sums either way).
+    const sum = (x: string, kernel: [number, number]) => {
+      const ones = b.floatTensor('pattern_count_ones', [channels, 1, ...kernel], new Float32Array(channels * kernel[0] * kernel[1]).fill(1));
+      return b.op1('Conv', [x, ones], [attr.int('group', channels), attr.ints('kernel_shape', kernel)], 'pattern_count');
+    };
+    count = sum(sum(p, [1, w]), [h, 1]);
+  }
+  return b.op1('Reshape', [count, b.ints([0, channels])]);
 }
 
-/** The block size onnxruntime's pooling needs in every build (AVX-512's 16; AVX2's 8 divides it). */
-export const POOL_BLOCK = 16;
 
 /**
  * mask · g in the blocked layout (blocked.ts): a one-channel g is first repeated over the

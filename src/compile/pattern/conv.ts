@@ -215,6 +215,7 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
   if (ps.slice(2).some((d, i) => d !== yShape[2 + i])) {
     p = b.op1('Expand', [p, b.op1('Shape', [node.outputs[0]!])]);
     ps = yShape;
+    ctx.setPatternShape(p, yShape);
   }
 
   const weights = w.toFloat32();

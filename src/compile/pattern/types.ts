@@ -35,6 +35,8 @@ export interface PatternContext extends VjpContext {
   readonly blocked?: boolean;
   /** The pattern tensors that blocked lowering produced (onnxruntime holds them blocked). */
   readonly blockedTensors?: Set<string>;
+  /** Whether a forward tensor is the output of a grouped (depthwise) Conv. */
+  readonly fromGroupedConv?: (name: string) => boolean;
 }
 
 export interface PatternRule {
