@@ -42,15 +42,15 @@ const clamp01 = (b: GraphBuilder, x: string, alpha: number, hint: string) =>
   b.op1('HardSigmoid', [x], [attr.float('alpha', alpha), attr.float('beta', 0)], hint);
 
 /**
- * [sign·x > 0] as float 0/1 for a [B, C, H, W] x: a depthwise 1×1 Conv by sign·2^127 and a
+ * [x > 0] as float 0/1 for a [B, C, H, W] x: a depthwise 1×1 Conv by 2^127 and a
  * HardSigmoid of slope 2^22 (fused into one blocked kernel). Exact for every float32: the
  * Conv's one product per output is x scaled by a power of two, exact unless it overflows to
  * ±inf; any positive x, down to the smallest subnormal 2^-149, becomes at least 2^-22, times
  * 2^22 at least 1, clamped to 1; zero, −0 and negative values clamp to 0, +inf to 1. Only
  * NaN differs from Greater(x, 0) (NaN through the clamp), as in the factored ReLU path.
  */
-export function positiveMask(b: GraphBuilder, x: string, channels: number, sign: 1 | -1, hint: string): string {
-  const w = b.floatTensor('pattern_scale', [channels, 1, 1, 1], new Float32Array(channels).fill(sign * SCALE));
+export function positiveMask(b: GraphBuilder, x: string, channels: number, hint: string): string {
+  const w = b.floatTensor('pattern_scale', [channels, 1, 1, 1], new Float32Array(channels).fill(SCALE));
   return clamp01(b, b.op1('Conv', [x, w], [attr.int('group', channels), attr.ints('kernel_shape', [1, 1])], `${hint}_scale`), SLOPE, hint);
 }
 

@@ -8,9 +8,7 @@
 import { attr, attrFloat, type Node } from '../../onnx/graph.js';
 import { DataType } from '../../onnx/schema.js';
 import type { GraphBuilder } from '../builder.js';
-import { blockedActivation } from './activation-masks.js';
 import { nonZero } from './binary.js';
-import { maskedBlocked, positiveMask } from './blocked.js';
 import type { PatternRule } from './types.js';
 
 const asFloat = (b: GraphBuilder, bool: string, hint: string) => b.op1('Cast', [bool], [attr.int('to', DataType.FLOAT)], hint);
@@ -23,15 +21,7 @@ const asFloat = (b: GraphBuilder, bool: string, hint: string) => b.op1('Cast', [
  */
 export const hardSwishFromOutput: PatternRule = {
   broadcastOk: true,
-  emit: (ctx) => {
-    const { b } = ctx;
-    const y = ctx.node.outputs[0]!;
-    if (!blockedActivation(ctx)) return [b.op1('Mul', [ctx.gradOutputs[0]!, nonZero(b, y)], [], 'hardswish_pattern')];
-    // y ≠ 0 as [y > 0] + [y < 0]: disjoint, so their sum is 0/1; each exact (blocked.ts).
-    const channels = ctx.shape(y)[1] as number;
-    const mask = b.op1('Add', [positiveMask(b, y, channels, 1, 'hardswish_pos'), positiveMask(b, y, channels, -1, 'hardswish_neg')], [], 'hardswish_mask');
-    return [maskedBlocked(ctx, ctx.gradOutputs[0]!, mask)];
-  },
+  emit: (ctx) => [ctx.b.op1('Mul', [ctx.gradOutputs[0]!, nonZero(ctx.b, ctx.node.outputs[0]!)], [], 'hardswish_pattern')],
 };
 
 /**
