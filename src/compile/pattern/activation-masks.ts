@@ -84,4 +84,3 @@ export const relu: PatternRule = {
     return [p];
   },
 };
-

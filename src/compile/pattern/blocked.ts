@@ -112,9 +112,8 @@ export function blockedCounts(b: GraphBuilder, p: string, shape: Shape): string 
   return b.op1('Reshape', [count, b.ints([0, channels])]);
 }
 
-
 /**
- * mask · g in the blocked layout (blocked.ts): a one-channel g is first repeated over the
+ * mask · g in the blocked layout: a one-channel g is first repeated over the
  * channels by a Conv, so that the product is a Mul of two blocked tensors of one shape.
  * The full-size product is materialised (no factors): the blocked counts and channel-OR
  * read it without a reorder.
