@@ -2,8 +2,8 @@
  * Pattern mode's blocked lowering (src/compile/pattern/blocked.ts) against its plain NCHW
  * lowering and the float backward: the same 0/1 pattern at every tap, bit for bit, with
  * inputs on the edges of the scaled masks (the smallest subnormal, ±0, products that
- * overflow), through every blocked op: ReLU masks after a depthwise Conv and after a
- * footprint (next to a HardSwish, which keeps its NCHW mask), the
+ * overflow), through every blocked op: ReLU and HardSwish masks after a depthwise Conv and
+ * after a footprint, the
  * one-channel pattern repeated by a Conv, footprints as a depthwise Conv of ones (channels
  * not a multiple of 16) and as a MaxPool (a multiple of 16), a stride-2 footprint, counts
  * as separable Convs and as a GlobalAveragePool, the channel-OR as a Conv. Also: a network
@@ -120,8 +120,9 @@ describe('pattern mode, blocked lowering', () => {
       if (act === 'Relu') expect(blocked.grads).toEqual((await tapPatterns(m, input, 'float', 'nchw')).grads);
       // The blocked ops were used, the plain ones were not.
       const convs = hints(blocked.compiled.model, 'Conv');
-      // The ReLUs after the depthwise and the dense Conv; HardSwish keeps its NCHW mask.
+      // The ReLUs after the depthwise and the dense Conv, and the first activation's mask.
       expect(convs.filter((h) => h.startsWith('relu_mask_scale')).length).toBe(act === 'Relu' ? 3 : 2);
+      if (act === 'HardSwish') expect(convs.some((h) => h.startsWith('hardswish_mask_scale'))).toBe(true);
       expect(convs.some((h) => h.startsWith('pattern_repeat'))).toBe(true);
       expect(convs.some((h) => h.startsWith('pattern_channel_sum'))).toBe(true);
       if (channels % 16 === 0) {

@@ -44,14 +44,13 @@ export const hardSwish: PatternRule = {
 };
 
 /**
- * Whether a ReLU's pattern is lowered blocked (blocked.ts): where it stays blocked after
- * it, into a depthwise Conv's footprint (the ReLU after a grouped Conv), or where it arrives
- * blocked (from such a footprint). A ReLU between dense convolutions (ResNets) keeps the
- * factored NCHW form: there the blocked form costs as many passes as it saves. (HardSwish
- * keeps its NCHW mask: y ≠ 0 takes two scaled masks and an Add blocked, which measured no
- * faster than the copy it saves; docs/BENCHMARKS.md, fourth pass.)
+ * Whether an activation's pattern (ReLU, HardSwish from its output) is lowered blocked
+ * (blocked.ts): where it stays blocked after it, into a depthwise Conv's footprint (the
+ * activation after a grouped Conv), or where it arrives blocked (from such a footprint).
+ * A ReLU between dense convolutions (ResNets) keeps the factored NCHW form: there the
+ * blocked form costs as many passes as it saves.
  */
-function blockedRelu(ctx: PatternContext): boolean {
+export function blockedActivation(ctx: PatternContext): boolean {
   const y = ctx.node.outputs[0]!;
   if (!ctx.blocked || !blockedShape(ctx.shape(y))) return false;
   const g = ctx.gradOutputs[0]!;
@@ -73,7 +72,7 @@ export const relu: PatternRule = {
     const { b } = ctx;
     const g = ctx.gradOutputs[0]!;
     const y = ctx.node.outputs[0]!;
-    if (blockedRelu(ctx)) return [maskedBlocked(ctx, g, positiveMask(b, y, ctx.shape(y)[1] as number, 'relu_mask'))];
+    if (blockedActivation(ctx)) return [maskedBlocked(ctx, g, positiveMask(b, y, ctx.shape(y)[1] as number, 'relu_mask'))];
     const mask = b.op1('Cast', [b.op1('Greater', [y, b.scalar(0)])], [attr.int('to', DataType.FLOAT)], 'relu_mask');
     const p = b.op1('Mul', [g, mask], [], 'relu_grad');
     const gs = ctx.patternShape(g);

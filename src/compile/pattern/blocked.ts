@@ -55,6 +55,20 @@ export function positiveMask(b: GraphBuilder, x: string, channels: number, hint:
 }
 
 /**
+ * [x ≠ 0] as float 0/1 for a [B, C, H, W] x (HardSwish's mask): a depthwise 1×1 Conv by
+ * 2^127 with a fused LeakyRelu of slope −1 (|x·2^127|, exact: a power-of-two scale and a
+ * negation), then a depthwise 1×1 Conv by 1 with positiveMask's HardSigmoid of slope 2^22:
+ * any x ≠ 0 becomes at least 2^-22 in magnitude, then 1; ±0 stays 0. Two fused kernels
+ * where [x > 0] + [x < 0] takes three. Only NaN differs from Cast(x, bool).
+ */
+export function nonZeroMask(b: GraphBuilder, x: string, channels: number, hint: string): string {
+  const dw = (input: string, value: number, h: string) =>
+    b.op1('Conv', [input, b.floatTensor('pattern_scale', [channels, 1, 1, 1], new Float32Array(channels).fill(value))], [attr.int('group', channels), attr.ints('kernel_shape', [1, 1])], h);
+  const magnitude = b.op1('LeakyRelu', [dw(x, SCALE, `${hint}_scale`)], [attr.float('alpha', -1)], `${hint}_abs`);
+  return clamp01(b, dw(magnitude, 1, `${hint}_unit`), SLOPE, hint);
+}
+
+/**
  * A one-channel [B, 1, H, W] pattern repeated over C channels, as a 1×1 Conv of ones[C, 1]:
  * onnxruntime reads its one-channel NCHW input directly and writes the result blocked, so
  * the product with a blocked mask stays blocked (a broadcasting Mul would not). Exact: one
