@@ -4,7 +4,7 @@
  * (fused) activations blocked; an NCHW op that reads one makes onnxruntime copy it back to
  * NCHW first (a ReorderOutput, a full pass), and every op after it stays NCHW. Its
  * NchwcTransformer keeps blocked: Conv with constant weights (any group, any channel count,
- * with a fused Relu, HardSigmoid, Clip, …), MaxPool / AveragePool when the channels are a
+ * with a fused Relu, LeakyRelu, HardSigmoid, Clip, …), MaxPool / AveragePool when the channels are a
  * multiple of the block (16 with AVX-512, 8 with AVX2), Global pools, Add / Sum / Mul of two
  * blocked tensors of the same shape (no broadcast, no constant operand), Concat on the
  * channels, Relu / Sigmoid / Tanh, BatchNormalization, nearest Resize by integer scales.
