@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { compileScoringGraph, parseHeads } from '../src/compile/compiler.js';
 import { encodeModel, loadModel } from '../src/onnx/model-io.js';
+import { parsePatternLayout } from './pattern-layout.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +52,8 @@ const { values } = parseArgs({
      * second run.
      */
     'no-float': { type: 'boolean', default: false },
+    /** Pattern mode's lowering for the pattern session: blocked (default) or nchw (bench/pattern-layout.ts). */
+    layout: { type: 'string', default: 'blocked' },
   },
 });
 
@@ -87,7 +90,7 @@ const heads = parseHeads(values.heads!);
 const t0 = performance.now();
 const float = compileScoringGraph(model, { heads });
 const t1 = performance.now();
-const pattern = compileScoringGraph(model, { heads, gaiaZMode: 'pattern' });
+const pattern = compileScoringGraph(model, { heads, gaiaZMode: 'pattern', headSettings: { patternLayout: parsePatternLayout(values.layout!) } });
 const t2 = performance.now();
 if (pattern.gaiaZMode !== 'pattern') console.log(`pattern mode fell back: ${pattern.notes.join('; ')}`);
 const shape = model.graph.inputs[0]!.shape!.slice(1).map(Number);

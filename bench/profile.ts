@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { compileScoringGraph, parseGaiaZMode, parseHeads } from '../src/compile/compiler.js';
 import { encodeModel, loadModel } from '../src/onnx/model-io.js';
+import { parsePatternLayout } from './pattern-layout.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     'gaia-z-mode': { type: 'string', default: 'float' },
     /** Group by op type and the compiler's node name hint (relu_mask, pattern_footprint, …) too. */
     'by-hint': { type: 'boolean', default: false },
+    /** Pattern mode's lowering: blocked (default) or nchw (the lowering before the blocked one). */
+    layout: { type: 'string', default: 'blocked' },
   },
 });
 
@@ -32,6 +35,7 @@ const model = await loadModel(values.model!);
 const compiled = compileScoringGraph(model, {
   heads: parseHeads(values.heads!),
   gaiaZMode: parseGaiaZMode(values['gaia-z-mode']!),
+  headSettings: { patternLayout: parsePatternLayout(values.layout!) },
 });
 const session = await ort.InferenceSession.create(encodeModel(compiled.model), {
   executionProviders: ['cpu'],

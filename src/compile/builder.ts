@@ -13,6 +13,12 @@ export class GraphBuilder {
   readonly initializers = new Map<string, Tensor>();
   /** Shapes of the tensors this builder created, for rules that chain on them. */
   readonly shapes = new Map<string, Shape>();
+  /**
+   * Float32 tensors whose shape the compiler declares in the graph's value_info: onnxruntime
+   * keeps a Mul in its blocked layout only when it can prove both operands have one shape,
+   * and its shape inference loses the batch dimension along the backward pass.
+   */
+  readonly declared = new Map<string, Shape>();
   private counter = 0;
   private readonly floatConsts = new Map<string, string>();
   private readonly intConsts = new Map<string, string>();

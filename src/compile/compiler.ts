@@ -134,7 +134,10 @@ export function compileScoringGraph(model: Model, options: CompileOptions = {}):
     initializers: new Map([...graph.initializers, ...[...b.initializers].filter(([name]) => read.has(name))]),
     outputs: graphOutputs,
     // Intermediate value_info from the exporter stays valid: forward tensors are unchanged.
-    valueInfo: graph.valueInfo,
+    valueInfo: [
+      ...graph.valueInfo,
+      ...[...b.declared].filter(([name]) => read.has(name)).map(([name, shape]) => ({ name, elemType: DataType.FLOAT, shape })),
+    ],
   };
   verifyGraph(compiled);
   const opCounts: Record<string, number> = {};

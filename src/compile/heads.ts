@@ -35,7 +35,7 @@ import { reactHead } from './heads/react.js';
 import { saliencyHead, type SaliencyMethod } from './heads/saliency.js';
 import { scaleHead } from './heads/scale.js';
 import { vimHead } from './heads/vim.js';
-import { patternBackward, patternCounts, patternUnsupported, type PatternPass } from './pattern/index.js';
+import { patternBackward, patternCounts, patternUnsupported, type PatternLayout, type PatternPass } from './pattern/index.js';
 import { tapsWithZeroRegions } from './zero-regions.js';
 
 /** The compile note for a model whose taps reach the logits only through smooth ops (calibrate confirms it on frames). */
@@ -103,6 +103,8 @@ export interface HeadSettings {
   readonly saliency?: SaliencyMethod;
   /** SCALE's percentile p (default DEFAULT_SCALE_PERCENTILE). */
   readonly scalePercentile?: number;
+  /** How pattern mode lowers its per-layer ops (pattern/backward.ts PatternLayout; default "blocked"). */
+  readonly patternLayout?: PatternLayout;
 }
 
 export interface HeadOutputs {
@@ -144,7 +146,7 @@ function patternRatio(b: GraphBuilder, pass: PatternPass, pattern: string, tap: 
   const full = pass.full(pattern, tap.tensor);
   if (shape.length === 2) return full;
   const area = b.scalar(staticArea(shape, channelAxis, tap.tensor));
-  const ones = channelAxis === 1 ? patternCounts(b, full, shape, pass.factors.get(pattern)) : b.reduce('ReduceSum', full, spatialAxes(shape, channelAxis), false);
+  const ones = channelAxis === 1 ? patternCounts(b, full, shape, pass.factors.get(pattern), pass.blocked.has(full)) : b.reduce('ReduceSum', full, spatialAxes(shape, channelAxis), false);
   return b.op1('Div', [ones, area], [], 'zero_ratio');
 }
 
@@ -209,7 +211,7 @@ export function buildHeads(
         mode = 'float';
       }
     }
-    const pass = mode === 'float' ? undefined : patternBackward(graph, b, seeds, targets, mode === 'pattern-exact' ? 'input' : 'output');
+    const pass = mode === 'float' ? undefined : patternBackward(graph, b, seeds, targets, mode === 'pattern-exact' ? 'input' : 'output', settings.patternLayout);
     const grads = pass ? pass.patterns : backward(graph, b, seeds, targets);
     // Taps that meet at an Add (a residual branch and its downsample shortcut) share one
     // gradient tensor: count its zeros once.

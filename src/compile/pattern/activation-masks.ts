@@ -4,7 +4,8 @@
  */
 import { attr } from '../../onnx/graph.js';
 import { DataType } from '../../onnx/schema.js';
-import type { PatternRule } from './types.js';
+import { blockedShape, isBlocked, maskedBlocked, positiveMask } from './blocked.js';
+import type { PatternContext, PatternRule } from './types.js';
 
 /**
  * The float32 inputs in [−3, 3] where rules/activations.ts's HardSwish slope x·(1/3) + 1/2
@@ -43,6 +44,24 @@ export const hardSwish: PatternRule = {
 };
 
 /**
+ * Whether an activation's pattern (ReLU, HardSwish from its output) is lowered blocked
+ * (blocked.ts): where it stays blocked after it, into a depthwise Conv's footprint (the
+ * activation after a grouped Conv), or where it arrives blocked (from such a footprint).
+ * A ReLU between dense convolutions (ResNets) keeps the factored NCHW form: there the
+ * blocked form costs as many passes as it saves.
+ */
+export function blockedActivation(ctx: PatternContext): boolean {
+  const y = ctx.node.outputs[0]!;
+  if (!ctx.blocked || !blockedShape(ctx.shape(y))) return false;
+  const g = ctx.gradOutputs[0]!;
+  if (isBlocked(ctx, g)) return true;
+  // Into a depthwise footprint, from a one-channel pattern that a Conv repeats blocked (an
+  // SE block's pattern there is a Max of two NCHW ones: the product would not stay blocked).
+  const gs = ctx.patternShape(g);
+  return !!ctx.fromGroupedConv?.(ctx.node.inputs[0]!) && gs.length === 4 && gs[1] === 1;
+}
+
+/**
  * Relu: mask · g, as the float rule (rules/activations.ts) computes it; a one-channel g
  * broadcasts against the mask. From a one-channel g the result is also recorded as its
  * factors (types.ts ReluFactors).
@@ -53,6 +72,7 @@ export const relu: PatternRule = {
     const { b } = ctx;
     const g = ctx.gradOutputs[0]!;
     const y = ctx.node.outputs[0]!;
+    if (blockedActivation(ctx)) return [maskedBlocked(ctx, g, positiveMask(b, y, ctx.shape(y)[1] as number, 'relu_mask'))];
     const mask = b.op1('Cast', [b.op1('Greater', [y, b.scalar(0)])], [attr.int('to', DataType.FLOAT)], 'relu_mask');
     const p = b.op1('Mul', [g, mask], [], 'relu_grad');
     const gs = ctx.patternShape(g);

@@ -4,10 +4,11 @@
  * (../backward.ts reversePass: the same nodes, in the same order) with pattern rules, and
  * ORs (Max) the patterns reaching a tensor from several consumers where that one sums.
  */
-import { describeNode, type Graph, type Shape } from '../../onnx/graph.js';
+import { attrInt, describeNode, type Graph, type Shape } from '../../onnx/graph.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { reversePass, reverseVisits, type Seed, type Visit } from '../backward.js';
 import type { GraphBuilder } from '../builder.js';
+import { blockedCounts, blockedShape, BLOCKED_COUNT_AREA } from './blocked.js';
 import { convPatternRules } from './conv.js';
 import { hardSigmoidFromOutput, hardSwishFromOutput } from './output-masks.js';
 import { patternRules as otherRules } from './rules.js';
@@ -58,7 +59,16 @@ export interface PatternPass {
   readonly full: (pattern: string, target: string) => string;
   /** The factors of the patterns that a ReLU made from a one-channel pattern. */
   readonly factors: ReadonlyMap<string, ReluFactors>;
+  /** The patterns the blocked lowering produced (blocked.ts): patternCounts counts them blocked. */
+  readonly blocked: ReadonlySet<string>;
 }
+
+/**
+ * How the per-layer pattern ops are lowered: "blocked" with ops onnxruntime's CPU provider
+ * keeps in its NCHWc layout (blocked.ts), "nchw" with plain ops (Greater/Cast masks, MatMul
+ * channel-ORs, ReduceSum counts). Both give the same 0/1 patterns.
+ */
+export type PatternLayout = 'blocked' | 'nchw';
 
 /**
  * Emits the pattern pass (call patternUnsupported first). Returns, for each target, a 0/1
@@ -71,7 +81,11 @@ export function patternBackward(
   seeds: readonly Seed[],
   targets: readonly string[],
   masks: ActivationMasks = 'output',
+  layout: PatternLayout = 'blocked',
 ): PatternPass {
+  const blocked = layout === 'blocked';
+  const blockedTensors = new Set<string>();
+  const groupedOutputs = new Set(graph.nodes.filter((n) => n.opType === 'Conv' && attrInt(n, 'group', 1) > 1).flatMap((n) => n.outputs));
   const shapes = new Map<string, Shape>();
   const factors = new Map<string, ReluFactors>();
   const forwardShape = (name: string): Shape => {
@@ -109,6 +123,9 @@ export function patternBackward(
       setPatternShape: (name, shape) => shapes.set(name, shape),
       factorsOf: (name) => factors.get(name),
       setFactors: (name, f) => factors.set(name, f),
+      blocked,
+      blockedTensors,
+      fromGroupedConv: (name) => groupedOutputs.has(name),
     };
     const result = rule.emit(ctx);
     node.inputs.forEach((input, i) => {
@@ -124,7 +141,7 @@ export function patternBackward(
   };
   const merged = reversePass(graph, b, seeds, targets, { merge, emit });
   const patterns = new Map(targets.map((t) => [t, merged.get(t)]));
-  return { patterns, shapeOf: patternShape, full: expandTo, factors };
+  return { patterns, shapeOf: patternShape, full: expandTo, factors, blocked: blockedTensors };
 }
 
 /**
@@ -132,8 +149,9 @@ export function patternBackward(
  * A factored one is the product of its mask with its one-channel pattern,
  * [B, C, P] × [B, P, 1]: the counts without the full-size product (exact: sums of 0/1).
  */
-export function patternCounts(b: GraphBuilder, pattern: string, shape: Shape, factors: ReluFactors | undefined): string {
+export function patternCounts(b: GraphBuilder, pattern: string, shape: Shape, factors: ReluFactors | undefined, blocked = false): string {
   const spatial = shape.slice(2);
+  if (blocked && !factors && blockedShape(shape) && (shape[2] as number) * (shape[3] as number) < BLOCKED_COUNT_AREA) return blockedCounts(b, pattern, shape);
   if (!factors || !spatial.every((d): d is number => typeof d === 'number') || typeof shape[1] !== 'number') {
     return b.reduce('ReduceSum', pattern, spatial.map((_, i) => i + 2), false);
   }

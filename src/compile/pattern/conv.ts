@@ -20,6 +20,7 @@ import { DataType } from '../../onnx/schema.js';
 import { windowGeometry, type WindowGeometry } from '../../onnx/window-geometry.js';
 import { convInputGrad, staticSpatial } from '../rules/conv.js';
 import { fromCount, nonZeroConstant } from './binary.js';
+import { blockedChannelOr, blockedShape, countToPattern, isBlocked, POOL_BLOCK } from './blocked.js';
 import type { PatternContext, PatternRule } from './types.js';
 
 /** Whether every weight of every group is non-zero (the shared-footprint shortcut is exact). */
@@ -47,6 +48,8 @@ function spread(ctx: PatternContext, p: string, channels: number, geo: WindowGeo
   const { strides, dilations, kernel, outSize } = geo;
   const strided = strides.some((s) => s > 1);
   const boxes = strided && dilations.every((d) => d === 1) && kernel.every((k, i) => k >= strides[i]!);
+  // A blocked per-channel pattern stays blocked through the nearest Resize and the window.
+  const blocked = isBlocked(ctx, p) && channels > 1 && (!strided || boxes);
   let u = p;
   if (strided) {
     const scales = b.floatTensor('pattern_upsample', [2 + n], Float32Array.from([1, 1, ...strides]));
@@ -80,13 +83,38 @@ function spread(ctx: PatternContext, p: string, channels: number, geo: WindowGeo
   const rest = [...left, ...right].map((q, i) => q - poolPads[i]!);
   const pooled = window.every((k) => k === 1)
     ? u
-    : b.op1('MaxPool', [u], [
+    : blocked && channels % POOL_BLOCK !== 0
+      ? footprintConv(ctx, u, channels, window, dilations, poolPads)
+      : b.op1('MaxPool', [u], [
         attr.ints('kernel_shape', window),
         attr.ints('dilations', dilations),
         attr.ints('pads', poolPads),
         attr.ints('strides', new Array<number>(n).fill(1)),
       ], 'pattern_footprint');
-  return rest.every((q) => q === 0) ? pooled : b.pad(pooled, [0, 0, ...rest.slice(0, n), 0, 0, ...rest.slice(n)]);
+  if (rest.some((q) => q !== 0)) return b.pad(pooled, [0, 0, ...rest.slice(0, n), 0, 0, ...rest.slice(n)]);
+  if (blocked) {
+    ctx.blockedTensors?.add(pooled);
+    b.declared.set(pooled, [ctx.patternShape(p)[0]!, channels, ...geo.inSize]);
+  }
+  return pooled;
+}
+
+/**
+ * The footprint window as a depthwise Conv of ones (counts of 0/1, clamped to 1) instead of
+ * a MaxPool: onnxruntime keeps a Conv blocked for any channel count, a MaxPool only for a
+ * multiple of its block, and converting back and forth costs two full copies.
+ */
+function footprintConv(ctx: PatternContext, u: string, channels: number, window: number[], dilations: number[], pads: number[]): string {
+  const { b } = ctx;
+  const size = window.reduce((a, k) => a * k, 1);
+  const ones = b.floatTensor('pattern_footprint_ones', [channels, 1, ...window], new Float32Array(channels * size).fill(1));
+  const count = b.op1('Conv', [u, ones], [
+    attr.int('group', channels),
+    attr.ints('kernel_shape', window),
+    attr.ints('dilations', dilations),
+    attr.ints('pads', pads),
+  ], 'pattern_footprint_count');
+  return countToPattern(b, count, 'pattern_footprint');
 }
 
 /**
@@ -115,6 +143,8 @@ function channelSum(ctx: PatternContext, x: string, shape: Shape): string | unde
 function channelOr(ctx: PatternContext, p: string): string {
   const { b } = ctx;
   const f = ctx.factorsOf?.(p);
+  const ps = ctx.patternShape(p);
+  if (!f && isBlocked(ctx, p) && blockedShape(ps)) return blockedChannelOr(b, p, ps[1] as number);
   if (!f) {
     const count = channelSum(ctx, p, ctx.patternShape(p));
     return count ? fromCount(b, count) : b.reduce('ReduceMax', p, [1], true);
@@ -185,6 +215,7 @@ const emit = (ctx: PatternContext): Array<string | undefined> => {
   if (ps.slice(2).some((d, i) => d !== yShape[2 + i])) {
     p = b.op1('Expand', [p, b.op1('Shape', [node.outputs[0]!])]);
     ps = yShape;
+    ctx.setPatternShape(p, yShape);
   }
 
   const weights = w.toFloat32();

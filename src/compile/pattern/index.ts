@@ -1,1 +1,1 @@
-export { patternBackward, patternCounts, patternRules, patternUnsupported, type ActivationMasks, type PatternPass } from './backward.js';
+export { patternBackward, patternCounts, patternRules, patternUnsupported, type ActivationMasks, type PatternLayout, type PatternPass } from './backward.js';

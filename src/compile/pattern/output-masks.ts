@@ -8,7 +8,9 @@
 import { attr, attrFloat, type Node } from '../../onnx/graph.js';
 import { DataType } from '../../onnx/schema.js';
 import type { GraphBuilder } from '../builder.js';
+import { blockedActivation } from './activation-masks.js';
 import { nonZero } from './binary.js';
+import { maskedBlocked, nonZeroMask } from './blocked.js';
 import type { PatternRule } from './types.js';
 
 const asFloat = (b: GraphBuilder, bool: string, hint: string) => b.op1('Cast', [bool], [attr.int('to', DataType.FLOAT)], hint);
@@ -21,7 +23,11 @@ const asFloat = (b: GraphBuilder, bool: string, hint: string) => b.op1('Cast', [
  */
 export const hardSwishFromOutput: PatternRule = {
   broadcastOk: true,
-  emit: (ctx) => [ctx.b.op1('Mul', [ctx.gradOutputs[0]!, nonZero(ctx.b, ctx.node.outputs[0]!)], [], 'hardswish_pattern')],
+  emit: (ctx) => {
+    const y = ctx.node.outputs[0]!;
+    if (blockedActivation(ctx)) return [maskedBlocked(ctx, ctx.gradOutputs[0]!, nonZeroMask(ctx.b, y, ctx.shape(y)[1] as number, 'hardswish_mask'))];
+    return [ctx.b.op1('Mul', [ctx.gradOutputs[0]!, nonZero(ctx.b, y)], [], 'hardswish_pattern')];
+  },
 };
 
 /**

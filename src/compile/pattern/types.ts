@@ -31,6 +31,12 @@ export interface PatternContext extends VjpContext {
   /** The factors of a pattern a ReLU made from a one-channel pattern, if it is one. */
   factorsOf?(name: string): ReluFactors | undefined;
   setFactors?(name: string, factors: ReluFactors): void;
+  /** Lower per-layer patterns with ops onnxruntime keeps in its blocked layout (blocked.ts). */
+  readonly blocked?: boolean;
+  /** The pattern tensors that blocked lowering produced (onnxruntime holds them blocked). */
+  readonly blockedTensors?: Set<string>;
+  /** Whether a forward tensor is the output of a grouped (depthwise) Conv. */
+  readonly fromGroupedConv?: (name: string) => boolean;
 }
 
 export interface PatternRule {
