@@ -17,28 +17,10 @@ import { ErrorCodes } from '../../src/errors.js';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { readNpy } from '../helpers/npy.js';
 import { runModel } from '../helpers/ort.js';
+import { maxRelError, relToScale } from '../helpers/parity-errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
 const ARCHS = ['plain_cnn', 'resnet_basic', 'resnet_bottleneck', 'mobilenetv2', 'densenet'];
-
-/** Per-element |a − b| / |b|. */
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30));
-  return worst;
-}
-
-/** max |a − b| / max |b|. */
-function relToScale(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 /** Tolerance per head: float32 ulps, except where the definition amplifies rounding (below). */
 const TOLERANCE: Partial<Record<HeadName, number>> = {

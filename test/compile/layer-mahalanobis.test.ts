@@ -20,6 +20,7 @@ import { loadModel } from '../../src/onnx/model-io.js';
 import { readNpy } from '../helpers/npy.js';
 import { runModel } from '../helpers/ort.js';
 import { referenceStats } from '../helpers/sota-stats.js';
+import { maxRelError, relToScale } from '../helpers/parity-errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
 const ARCHS = ['plain_cnn', 'resnet_basic', 'resnet_bottleneck', 'mobilenetv2', 'densenet'];
@@ -34,26 +35,6 @@ function referenceLayerStats(dir: string): LayerStats {
     invStd: ref(dir, 'layer_inv_std').data,
     layerScale: ref(dir, 'layer_scale').data,
   };
-}
-
-/** Per-sample max |a − b| / |b|. */
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30));
-  return worst;
-}
-
-/** max |a − b| / max |b|: for values that may sit at 0 (channel means). */
-function relToScale(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 for (const arch of ARCHS) {

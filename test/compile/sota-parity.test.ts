@@ -15,18 +15,12 @@ import { decodeModel, encodeObject, loadModel } from '../../src/onnx/model-io.js
 import { readNpy } from '../helpers/npy.js';
 import { runModel } from '../helpers/ort.js';
 import { referenceStats } from '../helpers/sota-stats.js';
+import { maxRelError } from '../helpers/parity-errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
 const ARCHS = ['plain_cnn', 'resnet_basic', 'resnet_bottleneck', 'mobilenetv2', 'densenet'];
 const HEADS: HeadName[] = ['knn', 'fdbd', 'vim', 'gen', 'scale'];
 const TOLERANCE = 1e-5;
-
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30));
-  return worst;
-}
 
 for (const arch of ARCHS) {
   const dir = join(FIXTURES, arch);

@@ -12,21 +12,10 @@ import { ErrorCodes } from '../../src/errors.js';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { readNpy } from '../helpers/npy.js';
 import { referenceStats } from '../helpers/sota-stats.js';
+import { relToScale } from '../helpers/parity-errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
 const ARCHS = ['plain_cnn', 'resnet_basic', 'resnet_bottleneck', 'mobilenetv2', 'densenet'];
-
-/** max |a − b| / max |b|. */
-function relToScale(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 /** B Bᵀ for a row-major [d, r] basis: the projector onto its span, the same for any basis of it. */
 function projector(basis: ArrayLike<number>, d: number): Float64Array {
