@@ -54,8 +54,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis and vim
                        with --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis and vim with --stats-data, the input heads
-                       measured on every frame); each must be among --methods or an input head.
+                       of them calibrated: mahalanobis and vim with --stats-data (energy in vim's
+                       place without), the input heads measured on every frame); each must be
+                       among --methods or an input head.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine (docs/DEFINITIONS.md#the-verdict-rule): ${DEFAULT_VERDICT_COMBINE}
