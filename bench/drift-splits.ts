@@ -14,12 +14,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { calibrateInputHeads } from '../src/calibration/input-calibration.js';
-import { INPUT_HEADS, isInputHead, type InputHead } from '../src/contracts/input-stats.js';
-import { ID_SCORE_SIGN, mulberry32 } from '../src/detect/calibration.js';
-import { InputAwareJudge, InputReference, measurable } from '../src/detect/input-heads.js';
-import { combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
-import { falseEpisodeSpacing } from './held-out-drift.js';
+import { INPUT_HEADS } from '../src/contracts/input-stats.js';
+import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
+import { measurable } from '../src/detect/input-heads.js';
+import type { CombineRule } from '../src/detect/verdict-rule.js';
+import { resplitSpacings } from './held-out-drift.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,42 +63,11 @@ const candidates = values.candidates.split(';').map((spec) => {
   return { name: `${combine}(${hs!.split('+').join(',')})`, heads, combine: combine as CombineRule };
 });
 
-/** The rule `calibrate` would fit on the frames `cal` (indices into pooled), judging as the agent does. */
-function judgeOn(cal: readonly number[], heads: readonly string[], combine: CombineRule): InputAwareJudge {
-  const raw = (h: string) => Float64Array.from(cal, (i) => pooled[h]![i]!);
-  const inputs = calibrateInputHeads(Object.fromEntries(heads.filter(isInputHead).map((h) => [h, raw(h)])));
-  const idScores = Object.fromEntries(heads.map((h) => [h, isInputHead(h) ? inputs.idScores[h]! : raw(h).map((v) => ID_SCORE_SIGN[h]! * v)]));
-  const stored = fitVerdictRule(combine, heads, idScores);
-  const rule = new VerdictRule(
-    combinerOf(stored, cal.length)!,
-    heads.map((h) => ({ name: h, sign: isInputHead(h) ? 1 : ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(idScores[h]!) })),
-    stored.threshold,
-    stored.flagRate,
-    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
-  );
-  return new InputAwareJudge(rule, new Map(heads.filter(isInputHead).map((h) => [h, InputReference.fromValues(h as InputHead, Float32Array.from(raw(h)))])));
-}
-
-const total = pooled[candidates[0]!.heads[0]!]!.length;
-const results = candidates.map(() => [] as Array<{ spacing: number; flag: number }>);
-for (let s = 0; s < splits; s++) {
-  const random = mulberry32(1000 + s);
-  const order = Array.from({ length: total }, (_, i) => i);
-  for (let i = total - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const cal = order.slice(0, total / 2);
-  const held = order.slice(total / 2);
-  const view = Object.fromEntries(Object.entries(pooled).map(([h, v]) => [h, Float64Array.from(held, (i) => (isInputHead(h) ? Math.fround(v[i]!) : v[i]!))]));
-  candidates.forEach((c, k) => {
-    const judge = judgeOn(cal, c.heads, c.combine);
-    const verdicts = held.map((_, i) => judge.judge(view, i));
-    const flag = verdicts.filter((v) => v.flagged).length / verdicts.length;
-    results[k]!.push({ spacing: falseEpisodeSpacing(verdicts, judge.flagRate, judge.referenceSize!, ert), flag });
-  });
-  console.error(`split ${s + 1}/${splits}: ${candidates.map((c, k) => `${c.name} ${results[k]!.at(-1)!.spacing.toFixed(2)}×`).join(', ')}`);
-}
+const results = candidates.map((c) => {
+  const r = resplitSpacings(pooled, c.heads, c.combine, splits, ert);
+  console.error(`${c.name}: ${r.map((x) => `${x.spacing.toFixed(2)}×`).join(' ')}`);
+  return r;
+});
 
 const quantile = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))]!;
 console.log(`| rule | splits | false episodes × ERT ${ert}: min | p25 | median | p75 | max | in 0.8–1.25 | held-out flag %: min | median | max |`);

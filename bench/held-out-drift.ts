@@ -6,9 +6,12 @@
  * more often than configured, which a held-out flag rate above the calibration's p0, or excess
  * small verdict p-values, cause.
  */
+import { calibrateInputHeads } from '../src/calibration/input-calibration.js';
 import { loadConfig } from '../src/config/load.js';
-import { mulberry32 } from '../src/detect/calibration.js';
-import type { Judgement } from '../src/detect/verdict-rule.js';
+import { isInputHead, type InputHead } from '../src/contracts/input-stats.js';
+import { ID_SCORE_SIGN, mulberry32 } from '../src/detect/calibration.js';
+import { InputAwareJudge, InputReference } from '../src/detect/input-heads.js';
+import { combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule, type Judgement } from '../src/detect/verdict-rule.js';
 import { driftMonitor } from '../src/judging/drift-settings.js';
 
 export function falseEpisodeSpacing(verdicts: readonly Judgement[], p0: number, referenceSize: number, ert: number, episodes = 300): number {
@@ -28,4 +31,51 @@ export function falseEpisodeSpacing(verdicts: readonly Judgement[], p0: number, 
     }
   }
   return gaps.reduce((a, b) => a + b, 0) / gaps.length / ert;
+}
+
+/** Every frame's raw value per head, both ID halves pooled (input heads as measured). */
+export type PooledScores = Readonly<Record<string, Float64Array>>;
+
+/** The rule `calibrate` would fit on the frames `cal` (indices into pooled), judging as the agent does. */
+export function judgeFittedOn(pooled: PooledScores, cal: readonly number[], heads: readonly string[], combine: CombineRule): InputAwareJudge {
+  const raw = (h: string) => Float64Array.from(cal, (i) => pooled[h]![i]!);
+  const inputs = calibrateInputHeads(Object.fromEntries(heads.filter(isInputHead).map((h) => [h, raw(h)])));
+  const idScores = Object.fromEntries(heads.map((h) => [h, isInputHead(h) ? inputs.idScores[h]! : raw(h).map((v) => ID_SCORE_SIGN[h]! * v)]));
+  const stored = fitVerdictRule(combine, heads, idScores);
+  const rule = new VerdictRule(
+    combinerOf(stored, cal.length)!,
+    heads.map((h) => ({ name: h, sign: isInputHead(h) ? 1 : ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(idScores[h]!) })),
+    stored.threshold,
+    stored.flagRate,
+    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
+  );
+  return new InputAwareJudge(rule, new Map(heads.filter(isInputHead).map((h) => [h, InputReference.fromValues(h as InputHead, Float32Array.from(raw(h)))])));
+}
+
+/**
+ * The false-episode spacing (× ERT) and held-out flag rate of a rule over `splits` seeded
+ * random halvings of the pooled frames: fitted on one half as `calibrate` fits it, judging
+ * the other as the agent does. One split is one draw of the calibration's and the held-out
+ * half's sampling; the spread over splits is how much one calibration's figure rides on it.
+ */
+export function resplitSpacings(pooled: PooledScores, heads: readonly string[], combine: CombineRule, splits: number, ert: number, episodes = 300): Array<{ spacing: number; flag: number }> {
+  const total = pooled[heads[0]!]!.length;
+  const out: Array<{ spacing: number; flag: number }> = [];
+  for (let s = 0; s < splits; s++) {
+    const random = mulberry32(1000 + s);
+    const order = Array.from({ length: total }, (_, i) => i);
+    for (let i = total - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const cal = order.slice(0, total >> 1);
+    const held = order.slice(total >> 1);
+    // Input heads are float32 in the agent's records.
+    const view = Object.fromEntries(heads.map((h) => [h, Float64Array.from(held, (i) => (isInputHead(h) ? Math.fround(pooled[h]![i]!) : pooled[h]![i]!))]));
+    const judge = judgeFittedOn(pooled, cal, heads, combine);
+    const verdicts = held.map((_, i) => judge.judge(view, i));
+    const flag = verdicts.filter((v) => v.flagged).length / verdicts.length;
+    out.push({ spacing: falseEpisodeSpacing(verdicts, judge.flagRate, judge.referenceSize!, ert, episodes), flag });
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant } from '../detect/calibration.js';
 import { DEFAULT_KNN_BANK } from '../detect/head-stats.js';
+import { headsThatCannotFlagAlone } from '../detect/lone-heads.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
 import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
@@ -22,7 +23,7 @@ import { UsageError, type CliIO } from './io.js';
 import { headStatsSettings } from './head-stats-flags.js';
 import { needsStats, parseMethods } from './methods.js';
 import { nearConstantWarning } from './near-constant.js';
-import { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS, defaultVerdictHeads } from './default-verdict.js';
+import { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS, defaultVerdictHeads, inDefaultVerdict } from './default-verdict.js';
 
 /** Below this many frames the 95%-TPR threshold is mostly sampling noise (about 10 frames below it). */
 export const DEFAULT_MIN_FRAMES = 200;
@@ -53,8 +54,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis and vim
                        with --stats-data; all: every method, which needs --stats-data)
   --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis and vim with --stats-data, the input heads
-                       measured on every frame); each must be among --methods or an input head.
+                       of them calibrated: mahalanobis and vim with --stats-data (energy in vim's
+                       place without), the input heads measured on every frame); each must be
+                       among --methods or an input head.
                        A head near constant on these frames (it cannot rank them) gets a warning,
                        is left out of the default and is refused here
   --verdict-combine R  how their ID p-values combine (docs/DEFINITIONS.md#the-verdict-rule): ${DEFAULT_VERDICT_COMBINE}
@@ -187,7 +189,7 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
           `The rule would get nothing from ${constantAsked.length > 1 ? 'them' : 'it'} (an ID p-value of 1 for every frame), and a head that flags every calibration frame cannot be loaded; nothing was written. Drop ${constantAsked.join(' and ')} from --verdict-heads`,
       );
     }
-    const leftOut = (h: string) => !askedVerdictHeads && (DEFAULT_VERDICT_HEADS as readonly string[]).includes(h);
+    const leftOut = (h: string) => !askedVerdictHeads && inDefaultVerdict(h);
     const warnings = constant.map((h) => `${warningOf(h)}${leftOut(h) ? ' The verdict rule leaves it out.' : ''}`);
     for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
     if (ranking.length === 0) {
@@ -206,14 +208,16 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     }
     const idScoresOf = (h: string) => input.idScores[h] ?? Float64Array.from(scores.heads[h]!, (v) => heads[h]!.sign * v);
     const verdictHeads = askedVerdictHeads ?? defaultVerdictHeads((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
-    const verdict: StoredVerdictRule | undefined =
-      verdictHeads.length > 0
-        ? fitVerdictRule(
-            combine as CombineRule,
-            verdictHeads,
-            Object.fromEntries(verdictHeads.map((h) => [h, idScoresOf(h)])),
-          )
-        : undefined;
+    const verdictScores = Object.fromEntries(verdictHeads.map((h) => [h, idScoresOf(h)]));
+    const verdict: StoredVerdictRule | undefined = verdictHeads.length > 0 ? fitVerdictRule(combine as CombineRule, verdictHeads, verdictScores) : undefined;
+    const alone = verdict ? headsThatCannotFlagAlone(verdict, verdictScores) : [];
+    if (alone.length > 0) {
+      io.stderr.write(
+        `warning: with ${scores.count} calibration frames, ${alone.join(', ')} cannot flag a frame on ${alone.length > 1 ? 'their' : 'its'} own under ${combine}: ` +
+          `a frame more unusual on one of them than every calibration frame, and typical on the other heads, is not flagged (no p-value below about 1/${scores.count}). ` +
+          `Calibrate on more frames (the shipped calibrations use 5,000) so that a fault only one head sees, such as a defocused camera, is flagged\n`,
+      );
+    }
     const calibration: CalibrationFile = {
       format: CALIBRATION_FORMAT,
       model: name,

@@ -34,7 +34,7 @@ function recalibrated(flagAll: boolean, createdAt: string) {
   return {
     ...SHIPPED,
     createdAt,
-    // The default rule's statistic (fisher-guard: the smaller of two conformal p-values) is at most 1.
+    // The default rule's statistic (two-group: the smaller of its two groups' conformal p-values) is at most 1.
     verdict: { ...SHIPPED.verdict, threshold: flagAll ? 1 : -1e6, flagRate: 0.3 },
     heads: { ...SHIPPED.heads, gaia_z: { ...z, rawThreshold: raw, threshold: z.sign * raw } },
   };
@@ -99,7 +99,7 @@ describe('reloading the calibration of a running replay agent (in process)', () 
     const event = lines.findIndex((l) => l.includes('calibration-changed'));
     expect(event, 'a calibration-changed line').toBeGreaterThan(0);
     expect(lines[event]).toMatch(/calibration-changed fmnist-cnn: calibration [0-9a-f]{12} \(created 2026-12-01T00:00:00.000Z\)/);
-    expect(lines[event + 1]).toMatch(/verdicts now: fisher-guard\(gaia_z, energy, mahalanobis, vim, input_.*\) ≤ 1\.000, p0 30\.0% \(was fisher-guard\(gaia_z, .*\) ≤ 0\.0\d+\)/);
+    expect(lines[event + 1]).toMatch(/verdicts now: two-group\(gaia_z, mahalanobis, vim, input_.*\) ≤ 1\.000, p0 30\.0% \(was two-group\(gaia_z, .*\) ≤ 0\.0\d+\)/);
     const before = verdictLines(lines.slice(0, event).join('\n'));
     const after = verdictLines(lines.slice(event).join('\n'));
     // Nothing dropped: every frame of the replay has its verdict, and the summary agrees.

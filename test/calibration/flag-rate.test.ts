@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_VERDICT_HEADS } from '../../src/cli/calibrate.js';
+import { DEFAULT_VERDICT_COMBINE, DEFAULT_VERDICT_HEADS } from '../../src/cli/calibrate.js';
 import { isFlagged, mulberry32 } from '../../src/detect/calibration.js';
 import { DriftMonitor } from '../../src/detect/drift.js';
 import { judgeOf } from '../../src/calibration/calibration-check.js';
@@ -29,7 +29,7 @@ describe.each(['fmnist-resnet18', 'fmnist-cnn'])('%s on the held-out evaluation 
       const judge = judgeOf(path, calibration);
       expect(judge.name).toBe('verdict');
       expect(judge.heads).toEqual([...DEFAULT_VERDICT_HEADS]);
-      expect(judge.describe()).toMatch(/^fisher-guard\(/);
+      expect(judge.describe().startsWith(`${DEFAULT_VERDICT_COMBINE}(`)).toBe(true);
       // The input heads' raw values beside the graph's scores, as the agent's judging joins them.
       const scored = { ...scores.heads, ...scores.inputs };
       const verdicts = Array.from({ length: scores.count }, (_, i) => judge.judge(scored, i));

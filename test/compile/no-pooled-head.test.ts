@@ -68,7 +68,7 @@ describe('a MobileNetV3 (no pooled linear head)', () => {
     const agent = await Agent.create(config, { stdout: { write: (s: string) => out.push(s) }, log: pino({ level: 'silent' }) });
     expect((await agent.run()).scored).toBe(32);
     // The default rule without energy: GAIA-Z and the input heads the frames measure.
-    expect(out.join("")).toMatch(/verdicts: fisher-guard\(gaia_z, input_exposure, /);
+    expect(out.join("")).toMatch(/verdicts: two-group\(gaia_z, input_exposure, /);
   }, 60_000);
 
   it('asking for gaia_a explicitly still fails, naming the node', async () => {

@@ -60,7 +60,7 @@ describe.skipIf(!hasCameraPhotos())('input heads on a 1080p camera (opencv-doc p
 
   beforeAll(async () => {
     mkdirSync(join(dir, 'calib'));
-    (await cameraFrames(200, 1)).forEach((b, k) => writeFileSync(join(dir, 'calib', `${String(k).padStart(4, '0')}.jpg`), b));
+    (await cameraFrames(600, 1)).forEach((b, k) => writeFileSync(join(dir, 'calib', `${String(k).padStart(4, '0')}.jpg`), b));
     heldOut = await cameraFrames(200, 2);
     mkdirSync(join(dir, 'held-out'));
     heldOut.forEach((b, k) => writeFileSync(join(dir, 'held-out', `${String(k).padStart(4, '0')}.jpg`), b));

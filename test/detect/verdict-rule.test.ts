@@ -141,7 +141,7 @@ describe('the verdict rule in a calibration file', () => {
       ['truncated reference', { ...shipped, verdict: { ...shipped.verdict!, reference: shipped.verdict!.reference.slice(0, 400) } }, /verdict\.reference is not \d+ sorted finite float64/],
       ['unknown combination', { ...shipped, verdict: { ...shipped.verdict!, combine: 'mean' } }, /verdict\.combine is not one of fisher, min-p/],
       ['uncalibrated head', { ...shipped, verdict: { ...shipped.verdict!, heads: ['gaia_z', 'odin'] } }, /verdict\.heads is not heads calibrated in the file \(odin is not\)/],
-      ['head without reference', { ...shipped, heads: { ...shipped.heads, energy: { ...shipped.heads.energy!, reference: undefined } } }, /heads\.energy\.reference is not present/],
+      ['head without reference', { ...shipped, heads: { ...shipped.heads, mahalanobis: { ...shipped.heads.mahalanobis!, reference: undefined } } }, /heads\.mahalanobis\.reference is not present/],
       ['p0 of 0', { ...shipped, verdict: { ...shipped.verdict!, flagRate: 0 } }, /verdict\.flagRate is not a number strictly between 0 and 1/],
     ];
     for (const [what, c, message] of cases) {
