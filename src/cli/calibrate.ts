@@ -210,12 +210,12 @@ export async function calibrateCommand(argv: string[], io: CliIO): Promise<void>
     const verdictHeads = askedVerdictHeads ?? defaultVerdictHeads((h) => (heads[h] !== undefined && !constant.includes(h)) || input.stored[h] !== undefined);
     const verdictScores = Object.fromEntries(verdictHeads.map((h) => [h, idScoresOf(h)]));
     const verdict: StoredVerdictRule | undefined = verdictHeads.length > 0 ? fitVerdictRule(combine as CombineRule, verdictHeads, verdictScores) : undefined;
-    const alone = verdict ? headsThatCannotFlagAlone(verdict, verdictScores) : [];
+    const alone = verdict ? headsThatCannotFlagAlone(verdict, scores.count) : [];
     if (alone.length > 0) {
       io.stderr.write(
         `warning: with ${scores.count} calibration frames, ${alone.join(', ')} cannot flag a frame on ${alone.length > 1 ? 'their' : 'its'} own under ${combine}: ` +
-          `a frame more unusual on one of them than every calibration frame, and typical on the other heads, is not flagged (no p-value below about 1/${scores.count}). ` +
-          `Calibrate on more frames (the shipped calibrations use 5,000) so that a fault only one head sees, such as a defocused camera, is flagged\n`,
+          `a frame more unusual on one of them than every calibration frame, and typical on the other heads, is not flagged (no p-value is below 1/${scores.count + 1}). ` +
+          `Calibrate on more frames (the shipped calibrations use 5,000) so that a shift only one head sees can be flagged\n`,
       );
     }
     const calibration: CalibrationFile = {

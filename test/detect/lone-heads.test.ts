@@ -19,19 +19,25 @@ function scores(n: number, seed: number): Record<string, Float64Array> {
 describe('heads that cannot flag a frame on their own', () => {
   it.each<CombineRule>(['two-group', 'fisher-guard'])('%s: every head can with 5,000 calibration frames', (combine) => {
     const id = scores(5000, 1);
-    expect(headsThatCannotFlagAlone(fitVerdictRule(combine, HEADS, id), id)).toEqual([]);
+    expect(headsThatCannotFlagAlone(fitVerdictRule(combine, HEADS, id), 5000)).toEqual([]);
+  });
+
+  it('a head constant on the calibration frames (colourfulness of grey frames) can still flag: any change is beyond every calibration frame', () => {
+    const id = scores(5000, 4);
+    id.input_colourfulness!.fill(1);
+    expect(headsThatCannotFlagAlone(fitVerdictRule('two-group', HEADS, id), 5000)).toEqual([]);
   });
 
   it('two-group with 200 frames: a classifier head alone cannot outweigh its group, and the check says which', () => {
     const id = scores(200, 2);
-    const alone = headsThatCannotFlagAlone(fitVerdictRule('two-group', HEADS, id), id);
+    const alone = headsThatCannotFlagAlone(fitVerdictRule('two-group', HEADS, id), 200);
     // Fisher over three classifier heads needs ln p below about −7 for its share of the 5 %: p < 1/1000.
-    expect(alone).toEqual(expect.arrayContaining(['gaia_z', 'mahalanobis', 'vim']));
+    expect(alone).toEqual(['gaia_z', 'mahalanobis', 'vim']);
   });
 
   it('fisher over eight heads: no single head reaches the threshold, even with 5,000 frames (the dilution the guard is for)', () => {
     const id = scores(5000, 3);
     // ln(1/5000) = −8.5, and Fisher's 5 % point over eight heads is about −12.4.
-    expect(headsThatCannotFlagAlone(fitVerdictRule('fisher', HEADS, id), id)).toEqual(HEADS);
+    expect(headsThatCannotFlagAlone(fitVerdictRule('fisher', HEADS, id), 5000)).toEqual(HEADS);
   });
 });
