@@ -328,7 +328,10 @@ launch_broker() {
     if ! kill -0 "$pid" 2>/dev/null; then
       log_tail 60; say "the broker exited during startup"; return 1
     fi
-    if tail -c "+$((from + 1))" "$LOG" 2>/dev/null | grep -q 'Kafka Server started' && port_open "$HOST" "$PORT"; then
+    # grep reads a process substitution, not a pipe: under pipefail, grep -q leaving early made
+    # tail die of SIGPIPE and the test false whenever this launch had logged more than a pipe
+    # holds (a broker with many consumer groups logs thousands of lines as it loads them).
+    if grep -q 'Kafka Server started' < <(tail -c "+$((from + 1))" "$LOG" 2>/dev/null) && port_open "$HOST" "$PORT"; then
       break
     fi
     if ((SECONDS >= deadline)); then
