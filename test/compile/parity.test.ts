@@ -12,6 +12,7 @@ import { loadModel } from '../../src/onnx/model-io.js';
 import { DataType } from '../../src/onnx/schema.js';
 import { readNpy, type NpyArray } from '../helpers/npy.js';
 import { runModel } from '../helpers/ort.js';
+import { relToScale } from '../helpers/parity-errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parity');
 const ARCHS = readdirSync(FIXTURES).filter((d) => existsSync(join(FIXTURES, d, 'expected.json')));
@@ -21,18 +22,6 @@ interface Expected {
   /** The model ends in Softmax: its output holds probabilities, the logits are its input. */
   output_is_softmax?: boolean;
   taps: Array<{ index: number; shape: number[]; onnx_node: Record<string, string> }>;
-}
-
-/** max |a − b| / max |b|: the error relative to the tensor's own scale. */
-function relError(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 /** Per-element |a − b| / |b|, the strictest reading for per-sample scores. */
@@ -108,13 +97,13 @@ for (const arch of ARCHS) {
       it('leaves the logits unchanged', () => {
         const modelOutput = plain[Object.keys(plain)[0]!]!.data;
         const ours = expected.output_is_softmax ? softmaxRows(out.logits!.data, out.logits!.dims[1]!) : out.logits!.data;
-        expect(relError(ours, modelOutput)).toBeLessThanOrEqual(1e-6);
-        expect(relError(out.logits!.data, ref('logits').data)).toBeLessThanOrEqual(1e-4);
+        expect(relToScale(ours, modelOutput)).toBeLessThanOrEqual(1e-6);
+        expect(relToScale(out.logits!.data, ref('logits').data)).toBeLessThanOrEqual(1e-4);
       });
 
       it('matches autograd per-tap gradients (relative error ≤ 1e-4)', () => {
         expected.taps.forEach((tap, i) => {
-          const err = relError(out[`debug/grad/${i}`]!.data, ref(`grad_${i}`).data);
+          const err = relToScale(out[`debug/grad/${i}`]!.data, ref(`grad_${i}`).data);
           expect(err, `tap ${i} (${tap.onnx_node[file]})`).toBeLessThanOrEqual(1e-4);
         });
       });

@@ -13,7 +13,7 @@ export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return worst;
 }
 
-/** max |a − b| / max |b|: for values that may sit at 0. */
+/** max |a − b| / max |b|: for values that may sit at 0 (|a − b| itself when b is all 0). */
 export function relToScale(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let diff = 0;
@@ -22,5 +22,5 @@ export function relToScale(a: ArrayLike<number>, b: ArrayLike<number>): number {
     diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
     scale = Math.max(scale, Math.abs(b[i]!));
   }
-  return diff / scale;
+  return scale === 0 ? diff : diff / scale;
 }

@@ -7,13 +7,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
 import { calibrateCommand } from '../../src/cli/calibrate.js';
-import { loadConfig } from '../../src/config/load.js';
 import { isFlagged, type HeadCalibration } from '../../src/detect/calibration.js';
 import { capture } from '../helpers/capture.js';
+import { replayJudged } from '../helpers/replay-judged.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MODEL = join(ROOT, 'models', 'fmnist-cnn');
@@ -27,28 +25,9 @@ interface Verdict {
 }
 
 async function replayVerdicts(calibration: string, head: string): Promise<Verdict[]> {
-  const config = loadConfig({
-    env: {
-      GAIA_MODEL_DIR: MODEL,
-      GAIA_MODEL_VERDICT_HEAD: head,
-      GAIA_CALIBRATION: calibration,
-      GAIA_REPLAY_DIRS: `${join(SAMPLES, 'id')},${join(SAMPLES, 'ood')}`,
-      GAIA_REPLAY_FPS: '0',
-      GAIA_EXECUTION_PROVIDERS: 'cpu',
-      GAIA_TELEMETRY_PORT: '0',
-      GAIA_KAFKA_SCORES_TOPIC: 'gaia.scores',
-    },
-  });
-  const out: string[] = [];
-  const agent = await Agent.create(config, { stdout: { write: (s: string) => out.push(s) }, log: pino({ level: 'silent' }), json: true });
-  await agent.run();
-  return out
-    .join('')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { topic: string; value: { data?: Verdict } & Verdict })
+  return (await replayJudged('fmnist-cnn', head, calibration))
     .filter((l) => l.topic === 'gaia.scores')
-    .map((l) => l.value.data ?? l.value);
+    .map((l) => ((l.value as { data?: Verdict }).data ?? l.value) as unknown as Verdict);
 }
 
 describe('layer_mahalanobis in the agent', () => {

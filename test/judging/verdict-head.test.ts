@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { isFlagged, type HeadCalibration } from '../../src/detect/calibration.js';
 import { judgeOf } from '../../src/calibration/calibration-check.js';
 import { ErrorCodes, type GaiaError } from '../../src/errors.js';
+import { replayJudged } from '../helpers/replay-judged.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -35,30 +36,8 @@ interface Published {
 }
 
 /** A replay of a few ID and OOD frames judged by `head`, as the NDJSON the sinks would publish (run --json). */
-async function judgedBy(model: string, head: string, calibration: string, extra: Record<string, string> = {}) {
-  const samples = join(ROOT, 'models', model, 'samples');
-  const config = loadConfig({
-    env: {
-      GAIA_MODEL_DIR: join(ROOT, 'models', model),
-      GAIA_MODEL_VERDICT_HEAD: head,
-      GAIA_CALIBRATION: calibration,
-      GAIA_REPLAY_DIRS: `${join(samples, 'id')},${join(samples, 'ood')}`,
-      GAIA_REPLAY_FPS: '0',
-      GAIA_EXECUTION_PROVIDERS: 'cpu',
-      GAIA_TELEMETRY_PORT: '0',
-      GAIA_KAFKA_SCORES_TOPIC: 'gaia.scores',
-      ...extra,
-    },
-  });
-  const out: string[] = [];
-  const agent = await Agent.create(config, { stdout: { write: (s: string) => out.push(s) }, log: pino({ level: 'silent' }), json: true });
-  await agent.run();
-  return out
-    .join('')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Published);
-}
+const judgedBy = (model: string, head: string, calibration: string, extra: Record<string, string> = {}) =>
+  replayJudged(model, head, calibration, extra) as Promise<Published[]>;
 
 function verdictsOf(lines: Published[]): Verdict[] {
   return lines.filter((l) => l.topic === 'gaia.scores').map((l) => (l.value.data ?? l.value) as Verdict);
