@@ -9,7 +9,7 @@ import { InputAwareJudge } from '../detect/input-heads.js';
 import { COMBINE_RULES, combinerOf, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readCalibrationJson, type CalibrationFile } from './calibration-file.js';
-import { inputReferencesOf } from './input-calibration.js';
+import { inputReferencesOf, typicalityReference } from './input-calibration.js';
 
 /** The model a calibration must have been made for, and the head that judges alone (model.verdictHead), if any. */
 export interface ExpectedModel {
@@ -25,6 +25,8 @@ export interface ExpectedModel {
  */
 export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge {
   const reference = (name: string, h: HeadCalibration): ReferenceScores | undefined => {
+    // An input head's reference follows from its raw values (calibrations since 0.x leave it out).
+    if (h.reference === undefined && isInputHead(name)) return new ReferenceScores(typicalityReference(inputReferencesOf(path, c, [name]).get(name)!));
     if (h.reference === undefined) return undefined;
     const values = decodeFloats(h.reference, 'f32');
     if (!values || values.length !== c.data.frames || !isSortedFinite(values)) {

@@ -3,7 +3,9 @@
  * each measurable input head's raw calibration values (what turns a new frame's raw value into
  * its typicality) and calibrates the calibration frames' own leave-one-out typicalities like
  * any head's ID-scores (sign +1, reference scores for the p-values and the verdict rule);
- * loading turns the stored values back into references, checked.
+ * loading turns the stored values back into references, checked. The typicalities' sorted
+ * reference is not stored: it follows from the values, exactly, and leaving it out halves what
+ * each input head adds to a file that must fit a ConfigMap.
  */
 import { INPUT_HEADS, isInputHead } from '../contracts/input-stats.js';
 import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, type CalibrateOptions, type HeadCalibration } from '../detect/calibration.js';
@@ -37,10 +39,18 @@ export function calibrateInputHeads(raw: Readonly<Record<string, ArrayLike<numbe
     const f32 = Float32Array.from(values);
     const ref = InputReference.fromValues(head, f32);
     idScores[head] = ref.calibrationTypicalities(f32);
-    const calibration: HeadCalibration = calibrateHead(idScores[head], 1, options);
+    const { reference: _derived, ...calibration }: HeadCalibration = calibrateHead(idScores[head], 1, options);
     stored[head] = { ...calibration, sides: INPUT_HEAD_SIDES[head], values: encodeFloats(ref.sorted, 'f32') };
   }
   return { stored, idScores, skipped };
+}
+
+/**
+ * The sorted leave-one-out typicalities of the calibration frames, as `calibrate` ranked them
+ * (its reference scores, float32 as a stored reference is): derived from the raw values.
+ */
+export function typicalityReference(ref: InputReference): Float64Array {
+  return Float64Array.from(Float32Array.from(ref.calibrationTypicalities(ref.sorted))).sort();
 }
 
 /** The references of the input heads `names` (those of them that are input heads), checked against the file. */

@@ -53,8 +53,9 @@ threshold, quantiles, a histogram, and the fingerprint of model + preprocessing.
                        512 for D ≥ 768, else D/2)
   --methods LIST|all   heads to calibrate (default gaia_z,gaia_a,msp,energy, and mahalanobis and vim
                        with --stats-data; all: every method, which needs --stats-data)
-  --verdict-heads LIST the heads the verdict rule combines (default: ${DEFAULT_VERDICT_HEADS.join(',')}, those
-                       of them calibrated: mahalanobis and vim with --stats-data (energy in vim's
+  --verdict-heads LIST the heads the verdict rule combines (default:
+                       ${DEFAULT_VERDICT_HEADS.join(',')},
+                       those of them calibrated: mahalanobis and vim with --stats-data (energy in vim's
                        place without), the input heads measured on every frame); each must be
                        among --methods or an input head.
                        A head near constant on these frames (it cannot rank them) gets a warning,

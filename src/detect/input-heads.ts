@@ -15,7 +15,7 @@ import type { Judge, Judgement } from './verdict-rule.js';
 
 /**
  * Which values are a fault. Two-sided: exposure (black / blinded), contrast (capped, fogged /
- * blown out), sharpness (defocused / noisy), colourfulness (a colour camera on a grey model,
+ * blown out), sharpness, detail and octave (defocused or resampled / noisy), colourfulness (a colour camera on a grey model,
  * a grey night mode on a colour one), complexity (an empty frame compresses to nothing, noise
  * to a lot). Upper only: the flat share, which only a fault raises (letterbox bands, a lens
  * cap); a busier frame than usual shows in sharpness and complexity instead.
@@ -24,6 +24,8 @@ export const INPUT_HEAD_SIDES: Readonly<Record<InputHead, 'two' | 'upper'>> = {
   input_exposure: 'two',
   input_contrast: 'two',
   input_sharpness: 'two',
+  input_detail: 'two',
+  input_octave: 'two',
   input_colourfulness: 'two',
   input_flat: 'upper',
   input_complexity: 'two',

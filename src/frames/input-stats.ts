@@ -39,6 +39,8 @@ export function inputStats(img: PixelImage, encoded?: { readonly bytes: number; 
       input_exposure: mean / 255,
       input_contrast: std / 255,
       input_sharpness: laplacianVariance(luma, img.width, img.height),
+      input_detail: detailRatio(luma, img.width, img.height),
+      input_octave: octaveRatio(luma, img.width, img.height),
       input_colourfulness: img.channels >= 3 ? colourfulness(img) : 0,
       input_flat: flatShare(luma, img.width, img.height),
       input_complexity: encoded && encoded.sourcePixels > 0 ? encoded.bytes / encoded.sourcePixels : Number.NaN,
@@ -86,6 +88,55 @@ export function laplacianVariance(l: Float32Array, w: number, h: number): number
   }
   const mean = sum / n;
   return sq / n - mean * mean;
+}
+
+/**
+ * Fine detail against edges: the Laplacian's variance over the mean squared gradient (horizontal
+ * and vertical neighbour differences). Both grow with the square of the contrast, so the ratio
+ * does not: it is the shape of the frame's spectrum at the finest scale, which defocus, motion
+ * blur and resampling lower and sensor noise or blocking raise, whatever the scene's contrast
+ * (white noise gives 5, smooth gradients near 0). 0 for a frame without any gradient.
+ */
+export function detailRatio(l: Float32Array, w: number, h: number): number {
+  if (w < 3 || h < 3) return 0;
+  const gradient = meanSquaredGradient(l, w, h);
+  return gradient > 0 ? laplacianVariance(l, w, h) / gradient : 0;
+}
+
+/** Mean squared difference of horizontal neighbours plus that of vertical neighbours. */
+function meanSquaredGradient(l: Float32Array, w: number, h: number): number {
+  let gx = 0;
+  let gy = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (x + 1 < w) gx += (l[i + 1]! - l[i]!) ** 2;
+      if (y + 1 < h) gy += (l[i + w]! - l[i]!) ** 2;
+    }
+  }
+  return gx / ((w - 1) * h) + gy / (w * (h - 1));
+}
+
+/**
+ * Fine detail against detail one octave coarser: the Laplacian's variance on the frame over
+ * its variance on the frame averaged in 2×2 blocks. The slope of the frame's spectrum between
+ * the two finest octaves, independent of contrast: blur and upsampling lower it, noise raises
+ * it (white noise gives 4), and line drawings or text sit apart from photographs of objects.
+ * 0 when the coarser copy has no detail (or the frame is under 6×6).
+ */
+export function octaveRatio(l: Float32Array, w: number, h: number): number {
+  const hw = Math.floor(w / 2);
+  const hh = Math.floor(h / 2);
+  if (hw < 3 || hh < 3) return 0;
+  const half = new Float32Array(hw * hh);
+  for (let y = 0; y < hh; y++) {
+    for (let x = 0; x < hw; x++) {
+      const i = 2 * y * w + 2 * x;
+      half[y * hw + x] = (l[i]! + l[i + 1]! + l[i + w]! + l[i + w + 1]!) / 4;
+    }
+  }
+  const coarse = laplacianVariance(half, hw, hh);
+  return coarse > 0 ? laplacianVariance(l, w, h) / coarse : 0;
 }
 
 /** Hasler & Süsstrunk (2003): σ_rgyb + 0.3 μ_rgyb over rg = R − G, yb = (R + G) / 2 − B; 0 for grey. */

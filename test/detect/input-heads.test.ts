@@ -24,7 +24,7 @@ import { openOfflineSession } from '../../src/offline/session.js';
 import { CAMERA_FAULTS, cameraFrames, faultFrame, hasCameraPhotos, type CameraFault } from '../helpers/camera-fault-frames.js';
 import { capture } from '../helpers/capture.js';
 
-const INPUT = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat', 'input_complexity'];
+const INPUT = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_colourfulness', 'input_flat', 'input_complexity'];
 const RULE_HEADS = ['gaia_z', 'energy', ...INPUT];
 
 /** The head that must see each fault. */
@@ -33,7 +33,7 @@ const SEEN_BY: Record<CameraFault, string[]> = {
   white: ['input_exposure', 'input_flat'],
   capped: ['input_exposure', 'input_flat'],
   'half-covered': ['input_flat'],
-  defocused: ['input_sharpness'],
+  defocused: ['input_sharpness', 'input_detail', 'input_octave'],
 };
 
 describe('typicality', () => {
