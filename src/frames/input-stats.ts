@@ -34,13 +34,14 @@ export interface PixelImage {
 export function inputStats(img: PixelImage, encoded?: { readonly bytes: number; readonly sourcePixels: number }): InputStats {
   const luma = lumaOf(img);
   const { mean, std } = meanStd(luma);
+  const laplacian = laplacianVariance(luma, img.width, img.height);
   return {
     values: {
       input_exposure: mean / 255,
       input_contrast: std / 255,
-      input_sharpness: laplacianVariance(luma, img.width, img.height),
-      input_detail: detailRatio(luma, img.width, img.height),
-      input_octave: octaveRatio(luma, img.width, img.height),
+      input_sharpness: laplacian,
+      input_detail: detailRatio(luma, img.width, img.height, laplacian),
+      input_octave: octaveRatio(luma, img.width, img.height, laplacian),
       input_colourfulness: img.channels >= 3 ? colourfulness(img) : 0,
       input_flat: flatShare(luma, img.width, img.height),
       input_complexity: encoded && encoded.sourcePixels > 0 ? encoded.bytes / encoded.sourcePixels : Number.NaN,
@@ -97,10 +98,10 @@ export function laplacianVariance(l: Float32Array, w: number, h: number): number
  * blur and resampling lower and sensor noise or blocking raise, whatever the scene's contrast
  * (white noise gives 5, smooth gradients near 0). 0 for a frame without any gradient.
  */
-export function detailRatio(l: Float32Array, w: number, h: number): number {
+export function detailRatio(l: Float32Array, w: number, h: number, laplacian = laplacianVariance(l, w, h)): number {
   if (w < 3 || h < 3) return 0;
   const gradient = meanSquaredGradient(l, w, h);
-  return gradient > 0 ? laplacianVariance(l, w, h) / gradient : 0;
+  return gradient > 0 ? laplacian / gradient : 0;
 }
 
 /** Mean squared difference of horizontal neighbours plus that of vertical neighbours. */
@@ -108,10 +109,16 @@ function meanSquaredGradient(l: Float32Array, w: number, h: number): number {
   let gx = 0;
   let gy = 0;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (x + 1 < w) gx += (l[i + 1]! - l[i]!) ** 2;
-      if (y + 1 < h) gy += (l[i + w]! - l[i]!) ** 2;
+    const row = y * w;
+    for (let x = 0; x + 1 < w; x++) {
+      const d = l[row + x + 1]! - l[row + x]!;
+      gx += d * d;
+    }
+    if (y + 1 < h) {
+      for (let x = 0; x < w; x++) {
+        const d = l[row + w + x]! - l[row + x]!;
+        gy += d * d;
+      }
     }
   }
   return gx / ((w - 1) * h) + gy / (w * (h - 1));
@@ -124,7 +131,7 @@ function meanSquaredGradient(l: Float32Array, w: number, h: number): number {
  * it (white noise gives 4), and line drawings or text sit apart from photographs of objects.
  * 0 when the coarser copy has no detail (or the frame is under 6×6).
  */
-export function octaveRatio(l: Float32Array, w: number, h: number): number {
+export function octaveRatio(l: Float32Array, w: number, h: number, laplacian = laplacianVariance(l, w, h)): number {
   const hw = Math.floor(w / 2);
   const hh = Math.floor(h / 2);
   if (hw < 3 || hh < 3) return 0;
@@ -136,7 +143,7 @@ export function octaveRatio(l: Float32Array, w: number, h: number): number {
     }
   }
   const coarse = laplacianVariance(half, hw, hh);
-  return coarse > 0 ? laplacianVariance(l, w, h) / coarse : 0;
+  return coarse > 0 ? laplacian / coarse : 0;
 }
 
 /** Hasler & Süsstrunk (2003): σ_rgyb + 0.3 μ_rgyb over rg = R − G, yb = (R + G) / 2 − B; 0 for grey. */
