@@ -13,12 +13,14 @@
  * third pass); decodeMeasured 'full' (one decode where the model's resize allows it,
  * whole-frame.ts); and the frozen check's fingerprint from the model's own tensor
  * (frames/tensor-fingerprint.ts, camera.inputStatistics auto under a rule without input heads).
+ * Last, the statistics alone (inputStats) on a 128x72 RGB copy, the size a 16:9 frame's copy has.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { decodeMeasured } from '../src/frames/frame-decoder.js';
+import { inputStats } from '../src/frames/input-stats.js';
 import { measureEncoded } from '../src/frames/measure-frame.js';
 import { Preprocessor } from '../src/frames/preprocess.js';
 import { tensorFingerprint } from '../src/frames/tensor-fingerprint.js';
@@ -66,3 +68,12 @@ for (const [name, frames] of [['1920x1080 JPEG', camera], ['28x28 PNG', pngs]] a
       `one decode ${cpu.oneDecode!.toFixed(3)} (${pct(cpu.oneDecode!)}); frozen fingerprint from the tensor ${cpu.fingerprint!.toFixed(4)}`,
   );
 }
+
+// The statistics alone, on the copy a 16:9 frame gets (pseudo-random pixels: every branch taken).
+const copy = { data: Uint8Array.from({ length: 128 * 72 * 3 }, (_, i) => (Math.imul(i, 2654435761) >>> 24) & 255), width: 128, height: 72, channels: 3 };
+for (let i = 0; i < 2000; i++) inputStats(copy);
+const calls = 20000;
+const c0 = process.cpuUsage();
+for (let i = 0; i < calls; i++) inputStats(copy);
+const c = process.cpuUsage(c0);
+console.log(`input statistics alone, 128x72 RGB copy: ${((c.user + c.system) / calls).toFixed(1)} CPU-us per frame (every input head and the frozen hash)`);
