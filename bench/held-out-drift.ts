@@ -6,12 +6,11 @@
  * more often than configured, which a held-out flag rate above the calibration's p0, or excess
  * small verdict p-values, cause.
  */
-import { calibrateInputHeads } from '../src/calibration/input-calibration.js';
+import { judgeFittedOn } from '../src/calibration/fit-judge.js';
 import { loadConfig } from '../src/config/load.js';
-import { isInputHead, type InputHead } from '../src/contracts/input-stats.js';
-import { ID_SCORE_SIGN, mulberry32 } from '../src/detect/calibration.js';
-import { InputAwareJudge, InputReference } from '../src/detect/input-heads.js';
-import { combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule, type Judgement } from '../src/detect/verdict-rule.js';
+import { isInputHead } from '../src/contracts/input-stats.js';
+import { mulberry32 } from '../src/detect/calibration.js';
+import type { CombineRule, Judgement } from '../src/detect/verdict-rule.js';
 import { driftMonitor } from '../src/judging/drift-settings.js';
 
 export function falseEpisodeSpacing(verdicts: readonly Judgement[], p0: number, referenceSize: number, ert: number, episodes = 300): number {
@@ -36,22 +35,6 @@ export function falseEpisodeSpacing(verdicts: readonly Judgement[], p0: number, 
 /** Every frame's raw value per head, both ID halves pooled (input heads as measured). */
 export type PooledScores = Readonly<Record<string, Float64Array>>;
 
-/** The rule `calibrate` would fit on the frames `cal` (indices into pooled), judging as the agent does. */
-export function judgeFittedOn(pooled: PooledScores, cal: readonly number[], heads: readonly string[], combine: CombineRule): InputAwareJudge {
-  const raw = (h: string) => Float64Array.from(cal, (i) => pooled[h]![i]!);
-  const inputs = calibrateInputHeads(Object.fromEntries(heads.filter(isInputHead).map((h) => [h, raw(h)])));
-  const idScores = Object.fromEntries(heads.map((h) => [h, isInputHead(h) ? inputs.idScores[h]! : raw(h).map((v) => ID_SCORE_SIGN[h]! * v)]));
-  const stored = fitVerdictRule(combine, heads, idScores);
-  const rule = new VerdictRule(
-    combinerOf(stored, cal.length)!,
-    heads.map((h) => ({ name: h, sign: isInputHead(h) ? 1 : ID_SCORE_SIGN[h]!, reference: ReferenceScores.fromScores(idScores[h]!) })),
-    stored.threshold,
-    stored.flagRate,
-    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
-  );
-  return new InputAwareJudge(rule, new Map(heads.filter(isInputHead).map((h) => [h, InputReference.fromValues(h as InputHead, Float32Array.from(raw(h)))])));
-}
-
 /**
  * The false-episode spacing (× ERT) and held-out flag rate of a rule over `splits` seeded
  * random halvings of the pooled frames: fitted on one half as `calibrate` fits it, judging
@@ -72,7 +55,7 @@ export function resplitSpacings(pooled: PooledScores, heads: readonly string[], 
     const held = order.slice(total >> 1);
     // Input heads are float32 in the agent's records.
     const view = Object.fromEntries(heads.map((h) => [h, Float64Array.from(held, (i) => (isInputHead(h) ? Math.fround(pooled[h]![i]!) : pooled[h]![i]!))]));
-    const judge = judgeFittedOn(pooled, cal, heads, combine);
+    const judge = judgeFittedOn(Object.fromEntries(heads.map((h) => [h, Float64Array.from(cal, (i) => pooled[h]![i]!)])), heads, combine);
     const verdicts = held.map((_, i) => judge.judge(view, i));
     const flag = verdicts.filter((v) => v.flagged).length / verdicts.length;
     out.push({ spacing: falseEpisodeSpacing(verdicts, judge.flagRate, judge.referenceSize!, ert, episodes), flag });

@@ -34,7 +34,7 @@ import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
 import { InputReference, measurable } from '../src/detect/input-heads.js';
 import { auroc, fpr95 } from '../src/detect/metrics.js';
 import { falseEpisodeSpacing } from './held-out-drift.js';
-import { COMBINE_RULES, combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule } from '../src/detect/verdict-rule.js';
+import { COMBINE_RULES, fitVerdictRule, ruleOfFit, type CombineRule, type VerdictRule } from '../src/detect/verdict-rule.js';
 
 const { values } = parseArgs({
   options: {
@@ -112,14 +112,7 @@ function typicalitiesFromInputs(): string[] {
 /** A candidate rule fitted on the calibration set, exactly as `calibrate` fits it. */
 function fitted(candidate: { heads: string[]; combine: CombineRule }): VerdictRule {
   const calibScores = Object.fromEntries(candidate.heads.map((h) => [h, idScores(h, calib!)]));
-  const stored = fitVerdictRule(candidate.combine, candidate.heads, calibScores);
-  return new VerdictRule(
-    combinerOf(stored, calib!.count)!,
-    candidate.heads.map((h) => ({ name: h, sign: signOf(h)!, reference: ReferenceScores.fromScores(calibScores[h]!) })),
-    stored.threshold,
-    stored.flagRate,
-    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
-  );
+  return ruleOfFit(fitVerdictRule(candidate.combine, candidate.heads, calibScores), calibScores, (h) => signOf(h)!);
 }
 
 /** A rule's judgement of every frame of a set, as the agent judges them. */

@@ -127,6 +127,22 @@ export function fitVerdictRule(combine: CombineRule, heads: readonly string[], i
   };
 }
 
+/**
+ * The rule a fit describes, built in memory over the calibration frames' ID-scores it was fitted
+ * on (`sign` per head, +1 where omitted): what the agent would judge with after loading the
+ * file `calibrate` writes. Benches and tests compare rules without writing files.
+ */
+export function ruleOfFit(stored: StoredVerdictRule, idScores: Readonly<Record<string, ArrayLike<number>>>, sign: (head: string) => 1 | -1 = () => 1): VerdictRule {
+  const n = idScores[stored.heads[0]!]!.length;
+  return new VerdictRule(
+    combinerOf(stored, n)!,
+    stored.heads.map((h) => ({ name: h, sign: sign(h), reference: ReferenceScores.fromScores(idScores[h]!) })),
+    stored.threshold,
+    stored.flagRate,
+    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
+  );
+}
+
 /** A head of the rule at run time: its orientation and its reference scores. */
 export interface RuleHead {
   readonly name: string;

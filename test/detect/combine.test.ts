@@ -13,7 +13,7 @@ import { judgeOf, loadCalibration } from '../../src/calibration/calibration-chec
 import { saveCalibration, type CalibrationFile } from '../../src/calibration/calibration-file.js';
 import { mulberry32 } from '../../src/detect/calibration.js';
 import { decorrelatingWeights } from '../../src/detect/combine.js';
-import { combinerOf, decodeFloats, encodeFloats, fitVerdictRule, ReferenceScores, VerdictRule, type CombineRule, type StoredVerdictRule } from '../../src/detect/verdict-rule.js';
+import { decodeFloats, encodeFloats, fitVerdictRule, ruleOfFit, type CombineRule, type StoredVerdictRule, type VerdictRule } from '../../src/detect/verdict-rule.js';
 import { ErrorCodes, type GaiaError } from '../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gaia-combine-'));
@@ -36,13 +36,7 @@ function frames(n: number, seed: number): Heads {
 }
 
 function rule(stored: StoredVerdictRule, calib: Heads): VerdictRule {
-  return new VerdictRule(
-    combinerOf(stored, calib.a.length)!,
-    stored.heads.map((h) => ({ name: h, sign: 1 as const, reference: ReferenceScores.fromScores(calib[h as keyof Heads]) })),
-    stored.threshold,
-    stored.flagRate,
-    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
-  );
+  return ruleOfFit(stored, calib);
 }
 
 const NEW_RULES: CombineRule[] = ['fisher-guard', 'cauchy', 'hmp', 'fisher-weighted'];

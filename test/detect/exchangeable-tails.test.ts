@@ -11,7 +11,7 @@ import { calibrateInputHeads } from '../../src/calibration/input-calibration.js'
 import type { InputHead } from '../../src/contracts/input-stats.js';
 import { mulberry32 } from '../../src/detect/calibration.js';
 import { InputAwareJudge, InputReference } from '../../src/detect/input-heads.js';
-import { combinerOf, decodeFloats, fitVerdictRule, ReferenceScores, VerdictRule } from '../../src/detect/verdict-rule.js';
+import { fitVerdictRule, ReferenceScores, ruleOfFit } from '../../src/detect/verdict-rule.js';
 
 const CLASSIFIER = ['gaia_z', 'mahalanobis', 'vim'];
 const INPUTS: InputHead[] = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_colourfulness', 'input_flat'];
@@ -39,15 +39,7 @@ function twoGroup(calib: Record<string, Float64Array>): InputAwareJudge {
   const heads = [...CLASSIFIER, ...INPUTS];
   const inputs = calibrateInputHeads(calib);
   const idScores = { ...Object.fromEntries(CLASSIFIER.map((h) => [h, calib[h]!])), ...inputs.idScores };
-  const stored = fitVerdictRule('two-group', heads, idScores);
-  const n = calib.gaia_z!.length;
-  const rule = new VerdictRule(
-    combinerOf(stored, n)!,
-    heads.map((h) => ({ name: h, sign: 1 as const, reference: ReferenceScores.fromScores(idScores[h]!) })),
-    stored.threshold,
-    stored.flagRate,
-    new ReferenceScores(decodeFloats(stored.reference, 'f64')!),
-  );
+  const rule = ruleOfFit(fitVerdictRule('two-group', heads, idScores), idScores);
   return new InputAwareJudge(rule, new Map(INPUTS.map((h) => [h, InputReference.fromValues(h, Float32Array.from(calib[h]!))])));
 }
 
