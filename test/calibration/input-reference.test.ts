@@ -7,20 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { calibrateInputHeads, typicalityReference } from '../../src/calibration/input-calibration.js';
 import { INPUT_HEADS } from '../../src/contracts/input-stats.js';
-import { calibrateHead } from '../../src/detect/calibration.js';
+import { calibrateHead, mulberry32 } from '../../src/detect/calibration.js';
 import { InputReference } from '../../src/detect/input-heads.js';
 import { decodeFloats } from '../../src/detect/verdict-rule.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('input head references', () => {
   const r = mulberry32(3);

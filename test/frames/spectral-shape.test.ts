@@ -6,18 +6,8 @@
  * frame without detail gives 0.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/detect/calibration.js';
 import { detailRatio, inputStats, octaveRatio } from '../../src/frames/input-stats.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function noise(w: number, h: number, seed = 1): Float32Array {
   const r = mulberry32(seed);
