@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { isInputHead, type InputHead } from '../src/contracts/input-stats.js';
 import { ID_SCORE_SIGN } from '../src/detect/calibration.js';
 import { InputReference, measurable } from '../src/detect/input-heads.js';
-import { auroc, fpr95 } from '../src/detect/metrics.js';
+import { auroc, fpr95, thresholdAtTpr95 } from '../src/detect/metrics.js';
 import { falseEpisodeSpacing } from './held-out-drift.js';
 import { COMBINE_RULES, fitVerdictRule, ruleOfFit, type CombineRule, type VerdictRule } from '../src/detect/verdict-rule.js';
 
@@ -197,3 +197,23 @@ if (values.markdown) {
   console.log(`| ${columns.join(' | ')} |\n|${columns.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
   for (const r of rows) console.log(`| ${columns.map((k) => (typeof r[k] === 'number' ? (r[k] as number).toFixed(2) : r[k])).join(' | ')} |`);
 } else console.log(JSON.stringify({ groups, rows }, null, 2));
+
+/**
+ * The ID frames that at least one of a rule's heads flags at that head's own FPR95 threshold
+ * (each head alone: 5 %). To be as good as each of its heads on every set, a rule would have to
+ * flag all of them; flagging 5 %, it gives up the rest of this region.
+ */
+function unionOfHeadRegions(hs: readonly string[]): number {
+  const ranking = hs.filter(ranks);
+  const id = ranking.map((h) => idScores(h, idSet!));
+  const thresholds = id.map((s) => thresholdAtTpr95(s));
+  let flagged = 0;
+  for (let i = 0; i < idSet!.count; i++) if (id.some((s, k) => s[i]! <= thresholds[k]!)) flagged++;
+  return (100 * flagged) / idSet!.count;
+}
+if (!perSetGroup) {
+  for (const e of evaluated.filter((x) => x.c.combine)) {
+    console.log(`${e.c.name}: the heads' own FPR95 regions together hold ${unionOfHeadRegions(e.c.heads).toFixed(1)} % of the ID frames`);
+  }
+  console.log(`every single head: their own FPR95 regions together hold ${unionOfHeadRegions(singles.map((e) => e.c.heads[0]!)).toFixed(1)} % of the ID frames`);
+}
