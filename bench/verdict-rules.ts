@@ -20,6 +20,9 @@
  * `--drift-ert N` adds, per rule, how far apart the agent's drift monitor raises false episodes
  * on its held-out ID verdicts, as a multiple of an ERT of N frames (held-out-drift.ts; 1 is as
  * configured, test/detect/drift-held-out.test.ts runs the same loop on the shipped rule).
+ * After the table, per rule, the share of ID frames that at least one of its heads flags at
+ * that head's own FPR95 threshold: what a rule would have to flag to match every head on every
+ * set (docs/RESULTS.md, "The spectrum's shape").
  *
  * Input heads (docs/DEFINITIONS.md#input-heads): a frames file's `inputs` (raw values, from
  * eval) become each frame's typicality against the calibration set's own values, leave-one-out

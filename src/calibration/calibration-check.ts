@@ -25,7 +25,7 @@ export interface ExpectedModel {
  */
 export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge {
   const reference = (name: string, h: HeadCalibration): ReferenceScores | undefined => {
-    // An input head's reference follows from its raw values (calibrations since 0.x leave it out).
+    // An input head's reference follows from its raw values: newer calibrations leave it out, older ones carry it.
     if (h.reference === undefined && isInputHead(name)) return new ReferenceScores(typicalityReference(inputReferencesOf(path, c, [name]).get(name)!));
     if (h.reference === undefined) return undefined;
     const values = decodeFloats(h.reference, 'f32');
