@@ -61,8 +61,10 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
     const frame = (source: string, frameId: string, value: Buffer, headers: Record<string, string> = { 'content-type': 'image/png' }) => {
       messages.push({ key: source, value, headers: { ...headers, 'frame-id': frameId, ts: String((ts += 10)) } });
     };
-    // cam-a: 150 ID, 150 OOD, 300 ID frames; cam-b: 300 ID frames, interleaved.
-    for (let i = 0; i < 600; i++) {
+    // cam-a: 150 ID, 150 OOD, 600 ID frames; cam-b: 300 ID frames, interleaved. The CUSUM, capped
+    // at twice its threshold while the episode is open, takes 140–220 of these ID frames to fall
+    // back below it (the samples flag 5.9 % against p0 5.2 %), then the hysteresis 100 more.
+    for (let i = 0; i < 900; i++) {
       const a = i >= 150 && i < 300 ? ood[i % ood.length]! : id[i % id.length]!;
       frame('cam-a', `a-${i}`, a);
       expectedFrames.add(`a-${i}`);
