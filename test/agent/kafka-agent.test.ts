@@ -62,8 +62,9 @@ describe('gaia-sentinel run --source kafka (real broker)', () => {
       messages.push({ key: source, value, headers: { ...headers, 'frame-id': frameId, ts: String((ts += 10)) } });
     };
     // cam-a: 150 ID, 150 OOD, 600 ID frames; cam-b: 300 ID frames, interleaved. The CUSUM, capped
-    // at twice its threshold while the episode is open, takes 140–220 of these ID frames to fall
-    // back below it (the samples flag 5.9 % against p0 5.2 %), then the hysteresis 100 more.
+    // at h plus one window's mean fall while the episode is open, takes 140–220 of these ID frames
+    // to fall back below h (the samples flag 5.9 % against p0 5.2 %: it falls slower than on a
+    // stream at p0), then the hysteresis about 100 more.
     for (let i = 0; i < 900; i++) {
       const a = i >= 150 && i < 300 ? ood[i % ood.length]! : id[i % id.length]!;
       frame('cam-a', `a-${i}`, a);
