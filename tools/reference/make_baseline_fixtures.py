@@ -43,8 +43,11 @@ KNN_K = 5
 SCALE_PERCENTILE = 85
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
+def committed_models(description: str):
+    """Per architecture asked on the command line (--arch, default every one): its name, its
+    baselines folder (created), the committed model, input.npy and the model's logits, checked
+    against the committed logits.npy so that the fixtures belong to the committed model.onnx."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--arch", action="append")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -57,6 +60,11 @@ def main() -> None:
         logits = R.G.logits_of(model, x).detach()
         ref = torch.from_numpy(np.load(os.path.join(d, "logits.npy")))
         assert (logits - ref).abs().max() <= 1e-5 * ref.abs().max(), f"{name}: the model is not the committed one"
+        yield name, out, model, x, logits
+
+
+def main() -> None:
+    for name, out, model, x, logits in committed_models(__doc__):
         num_classes = logits.shape[1]
 
         gen = torch.Generator().manual_seed(STATS_SEED)

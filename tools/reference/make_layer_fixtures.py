@@ -15,7 +15,6 @@ and the same committed models (architectures.build(name, seed=0), checked agains
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -26,24 +25,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import architectures as A  # noqa: E402
-import baselines_reference as R  # noqa: E402
 import layer_reference as L  # noqa: E402
-from make_baseline_fixtures import ARCHS, ROOT, STATS_FRAMES, STATS_SEED  # noqa: E402
+from make_baseline_fixtures import STATS_FRAMES, STATS_SEED, committed_models  # noqa: E402
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--arch", action="append")
-    args = p.parse_args()
-    torch.set_num_threads(1)
-    for name in args.arch or ARCHS:
-        d = os.path.join(ROOT, name)
-        out = os.path.join(d, "baselines")
-        model = A.build(name, seed=0)
-        x = torch.from_numpy(np.load(os.path.join(d, "input.npy")))
-        logits = R.G.logits_of(model, x).detach()
-        ref = torch.from_numpy(np.load(os.path.join(d, "logits.npy")))
-        assert (logits - ref).abs().max() <= 1e-5 * ref.abs().max(), f"{name}: the model is not the committed one"
+    for name, out, model, x, _logits in committed_models(__doc__):
         gen = torch.Generator().manual_seed(STATS_SEED)
         train = torch.randn((STATS_FRAMES, *A.input_shape(name)), generator=gen)
         # Statistics from the float32 means the graph would hand calibrate, as calibrate estimates them.
