@@ -5,7 +5,8 @@
  */
 import { ErrorCodes, GaiaError, isGaiaError } from '../errors.js';
 import type { Graph } from '../onnx/graph.js';
-import { inferShapes, NO_SHAPE_RULE, type GraphInfo } from '../onnx/shapes.js';
+import { NO_SHAPE_RULE } from '../onnx/shape-errors.js';
+import { inferShapes, type GraphInfo } from '../onnx/shapes.js';
 import { NON_DIFFERENTIABLE, supportedOps } from './rules/index.js';
 
 /** Every op type (default domain) the compiler can carry through a scoring graph. */

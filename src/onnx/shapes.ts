@@ -3,12 +3,14 @@
  * static; the batch dimension stays symbolic (whatever name the model's input declares).
  * Small integer tensors (the Shape → Gather → Concat → Reshape chains exporters emit)
  * are evaluated symbolically, so a Reshape's target shape is known at compile time.
+ * Beside this file: the index and shape-vector ops (index-op-shapes.ts), op parameters
+ * (op-params.ts), symbolic dimensions (dim-arithmetic.ts), compile-time values
+ * (value-folding.ts) and the errors (shape-errors.ts).
  */
 import {
   attrFloat,
   attrInt,
   attrInts,
-  attrString,
   attrTensor,
   describeNode,
   type Dim,
@@ -16,8 +18,13 @@ import {
   type Node,
   type Shape,
 } from './graph.js';
+import { addDims, broadcastShapes, divideDims, product, sliceLength } from './dim-arithmetic.js';
+import { axesOf, constInts, normAxis, padAmounts, resizeShape, sliceParams } from './op-params.js';
 import { DataType } from './schema.js';
+import { fail, staticDims, unsupported } from './shape-errors.js';
 import { Tensor } from './tensor.js';
+import { foldArithmetic, foldEqual, foldWhere, INT_TYPES, remapValue, smallIntValue, UNARY_FOLD } from './value-folding.js';
+import { inferIndexOp } from './index-op-shapes.js';
 import { windowGeometry } from './window-geometry.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
@@ -84,94 +91,6 @@ export function inferShapes(graph: Graph, opset: number): GraphInfo {
     });
   }
   return { tensors, constants };
-}
-
-const INT_TYPES = new Set<number>([DataType.INT64, DataType.INT32]);
-const FLOAT_VALUE_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE]);
-
-function smallIntValue(t: Tensor): { value?: Dim[] } {
-  if ((INT_TYPES.has(t.dataType) || FLOAT_VALUE_TYPES.has(t.dataType)) && t.size <= 64) return { value: t.toNumbers() };
-  return {};
-}
-
-/** Unary ops folded on compile-time values (TF-style "same" padding computes its pads with them). */
-const UNARY_FOLD: Record<string, (v: number) => number> = {
-  Ceil: Math.ceil,
-  Floor: Math.floor,
-  Round: (v) => (Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v)),
-  Neg: (v) => -v,
-  Abs: Math.abs,
-  Sqrt: Math.sqrt,
-  Relu: (v) => Math.max(v, 0),
-  Identity: (v) => v,
-  Sign: Math.sign,
-};
-
-function fail(node: Node, what: string): never {
-  throw new GaiaError(ErrorCodes.SHAPE_INFERENCE, `${describeNode(node)}: ${what}`, { node: node.name });
-}
-
-/**
- * An op this module has no rule for is an unsupported op, not a shape failure; the
- * compiler adds the list of supported ops (compile/op-support.ts), which lives above this layer.
- */
-export const NO_SHAPE_RULE = 'is not supported by the compiler';
-
-function unsupported(node: Node): never {
-  const domain = node.domain || 'ai.onnx';
-  throw new GaiaError(
-    ErrorCodes.UNSUPPORTED_OP,
-    `${describeNode(node)}: operator ${domain === 'ai.onnx' ? '' : `${domain}::`}${node.opType} (domain "${domain}") ${NO_SHAPE_RULE}`,
-    { node: node.name },
-  );
-}
-
-function staticDims(node: Node, shape: Shape, what: string): number[] {
-  return shape.map((d) => (typeof d === 'number' ? d : fail(node, `${what} dimension "${d}" must be static`)));
-}
-
-export function broadcastShapes(node: Node, shapes: Shape[]): Dim[] {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out: Dim[] = [];
-  for (let i = 0; i < rank; i++) {
-    let dim: Dim = 1;
-    for (const s of shapes) {
-      const d = s[s.length - rank + i] ?? 1;
-      if (d === 1) continue;
-      if (dim === 1) dim = d;
-      else if (dim !== d) fail(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')}`);
-    }
-    out.push(dim);
-  }
-  return out;
-}
-
-const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
-
-/** Axes from the attribute (older opsets) or from the constant second input (newer ones). */
-export function axesOf(node: Node, constants: ReadonlyMap<string, Tensor>, inputIndex = 1): number[] | undefined {
-  const fromAttr = attrInts(node, 'axes');
-  if (fromAttr) return fromAttr;
-  const name = node.inputs[inputIndex];
-  if (!name) return undefined;
-  const t = constants.get(name);
-  if (!t) fail(node, `axes input "${name}" must be a constant`);
-  return t.toNumbers();
-}
-
-function constInts(node: Node, index: number, get: (n: Node, i: number) => TensorInfo): Dim[] | undefined {
-  if (!node.inputs[index]) return undefined;
-  const v = get(node, index).value;
-  if (!v) fail(node, `input ${index} ("${node.inputs[index]}") must be computable at compile time`);
-  return v;
-}
-
-function product(dims: readonly Dim[]): Dim {
-  return dims.every((d) => typeof d === 'number')
-    ? (dims as number[]).reduce((a, b) => a * b, 1)
-    : dims.length === 1
-      ? dims[0]!
-      : `(${dims.join('*')})`;
 }
 
 function inferNode(
@@ -249,6 +168,8 @@ function inferNode(
     const value = op === 'Where' ? foldWhere(infos) : op === 'Equal' ? foldEqual(infos) : foldArithmetic(op, infos, elemType);
     return [{ elemType, shape, ...(value ? { value } : {}) }];
   }
+  const indexed = inferIndexOp(node, get);
+  if (indexed) return indexed;
   switch (op) {
     case 'Conv': {
       const w = staticDims(node, get(node, 1).shape, 'weight');
@@ -370,66 +291,6 @@ function inferNode(
       const pads = padAmounts(node, xs.length, get, constants);
       return [float(xs.map((d, i) => addDims([d, pads[i]!, pads[i + xs.length]!])))];
     }
-    case 'Shape': {
-      const xs = x().shape;
-      const start = normAxis(attrInt(node, 'start', 0), xs.length);
-      const endAttr = attrInt(node, 'end');
-      const end = endAttr === undefined ? xs.length : normAxis(endAttr, xs.length);
-      const value = xs.slice(start, end);
-      return [{ elemType: DataType.INT64, shape: [value.length], value }];
-    }
-    case 'Size':
-      return [{ elemType: DataType.INT64, shape: [], value: [product(x().shape)] }];
-    case 'Gather': {
-      const data = x();
-      const idx = get(node, 1);
-      const axis = normAxis(attrInt(node, 'axis', 0), data.shape.length);
-      const shape = [...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)];
-      const value =
-        data.value && idx.value && data.shape.length === 1
-          ? idx.value.map((i) => data.value![normAxis(i as number, data.value!.length)]!)
-          : undefined;
-      return [{ elemType: data.elemType, shape, ...(value ? { value } : {}) }];
-    }
-    case 'Range': {
-      // Index vectors of slice-assignments (x[:, :c] += y) and as_strided decompositions.
-      const [start, limit, delta] = [0, 1, 2].map((i) => get(node, i).value?.[0]);
-      const elemType = get(node, 0).elemType;
-      if (typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number' && delta !== 0) {
-        const n = Math.max(0, Math.ceil((limit - start) / delta));
-        const value = n <= 64 ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined;
-        return [{ elemType, shape: [n], ...(value ? { value } : {}) }];
-      }
-      if (start === 0 && delta === 1 && limit !== undefined) return [{ elemType, shape: [limit] }];
-      return [{ elemType, shape: [`range(${String(limit)})`] }];
-    }
-    case 'Expand': {
-      const target = constInts(node, 1, get)!;
-      return [{ elemType: x().elemType, shape: broadcastShapes(node, [x().shape, target]) }];
-    }
-    case 'GatherND': {
-      const data = x().shape;
-      const idx = get(node, 1).shape;
-      const batchDims = attrInt(node, 'batch_dims', 0);
-      const last = idx[idx.length - 1];
-      if (typeof last !== 'number') fail(node, 'the last axis of its indices must be static');
-      return [{ elemType: x().elemType, shape: [...idx.slice(0, -1), ...data.slice(batchDims + last)] }];
-    }
-    case 'ConstantOfShape': {
-      const shape = constInts(node, 0, get)!;
-      const t = attrTensor(node, 'value');
-      const count = shape.every((d) => typeof d === 'number') ? (shape as number[]).reduce((a, b) => a * b, 1) : Infinity;
-      const fill = t ? t.toNumbers()[0] ?? 0 : 0;
-      const value = count <= 64 ? new Array<Dim>(count).fill(fill) : undefined;
-      return [{ elemType: t?.dataType ?? DataType.FLOAT, shape, ...(value ? { value } : {}) }];
-    }
-    case 'ArgMax':
-    case 'ArgMin': {
-      const xs = x().shape;
-      const axis = normAxis(attrInt(node, 'axis', 0), xs.length);
-      const keep = attrInt(node, 'keepdims', 1) === 1;
-      return [{ elemType: DataType.INT64, shape: keep ? xs.map((d, i) => (i === axis ? 1 : d)) : xs.filter((_, i) => i !== axis) }];
-    }
     default:
       if (REDUCE.has(op)) {
         const xs = x().shape;
@@ -442,221 +303,4 @@ function inferNode(
       }
       unsupported(node);
   }
-}
-
-/**
- * Resize's output shape: the `sizes` input, or floor(size · scale) per axis; `axes`
- * (opset 18) limits both to some axes. https://onnx.ai/onnx/operators/onnx__Resize.html
- */
-export function resizeShape(node: Node, xs: Shape, get: (node: Node, i: number) => TensorInfo): Dim[] {
-  const { scales, sizes } = resizeParams(node, xs, get);
-  return xs.map((d, i) => {
-    if (sizes) return sizes[i]!;
-    if (scales![i] === 1) return d;
-    if (typeof d !== 'number') fail(node, `resizes the dynamic axis ${i}`);
-    return Math.floor(d * scales![i]!);
-  });
-}
-
-/** Per-axis scales or sizes of a Resize, expanded to every axis of the input. */
-export function resizeParams(
-  node: Node,
-  xs: Shape,
-  get: (node: Node, i: number) => TensorInfo,
-): { scales?: number[]; sizes?: Dim[] } {
-  const rank = xs.length;
-  const axes = (attrInts(node, 'axes') ?? xs.map((_, i) => i)).map((a) => normAxis(a, rank));
-  const expand = <T>(values: T[], fill: (axis: number) => T): T[] => {
-    if (values.length !== axes.length) fail(node, `has ${values.length} scales or sizes for ${axes.length} axes`);
-    return xs.map((_, i) => (axes.includes(i) ? values[axes.indexOf(i)]! : fill(i)));
-  };
-  const sizesName = node.inputs[3];
-  if (sizesName) {
-    const v = constInts(node, 3, get) ?? fail(node, 'sizes must be computable at compile time');
-    if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') fail(node, 'keep_aspect_ratio_policy other than "stretch" is not supported');
-    return { sizes: expand(v, (i) => xs[i]!) };
-  }
-  const scalesName = node.inputs[2];
-  if (!scalesName) fail(node, 'needs scales or sizes');
-  const values = get(node, 2).value ?? fail(node, `scales "${scalesName}" must be a constant`);
-  if (values.some((v) => typeof v !== 'number')) fail(node, `scales "${scalesName}" must be a constant`);
-  return { scales: expand(values as number[], () => 1) };
-}
-
-export function sliceParams(
-  node: Node,
-  xs: Shape,
-  get: (node: Node, i: number) => TensorInfo,
-): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } {
-  const ints = (i: number): number[] | undefined => {
-    const v = constInts(node, i, get);
-    if (v && v.some((d) => typeof d !== 'number')) fail(node, `input ${i} of Slice must be static`);
-    return v as number[] | undefined;
-  };
-  const starts = attrInts(node, 'starts') ?? ints(1)!;
-  const ends = attrInts(node, 'ends') ?? ints(2)!;
-  const axes = (attrInts(node, 'axes') ?? ints(3) ?? starts.map((_, i) => i)).map((a) => normAxis(a, xs.length));
-  const steps = ints(4) ?? starts.map(() => 1);
-  const clamped = axes.map((axis, i) => {
-    const dim = xs[axis];
-    if (typeof dim !== 'number') {
-      return { start: starts[i]!, end: ends[i]! };
-    }
-    const step = steps[i]!;
-    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
-    return step > 0
-      ? { start: clamp(starts[i]!, 0, dim), end: clamp(ends[i]!, 0, dim) }
-      : { start: clamp(starts[i]!, -1, dim - 1), end: clamp(ends[i]!, -1, dim - 1) };
-  });
-  return { starts: clamped.map((c) => c.start), ends: clamped.map((c) => c.end), axes, steps };
-}
-
-function sliceLength(dim: Dim, start: number, end: number, step: number): Dim {
-  if (typeof dim !== 'number') {
-    if (start === 0 && end >= 2 ** 31 && step === 1) return dim;
-    return `slice(${dim})`;
-  }
-  return Math.max(0, Math.ceil((end - start) / step));
-}
-
-/**
- * Rearranges a compile-time value (row-major) into `outShape`, reading element `src(idx)`
- * of the input for output index `idx`. Undefined when either shape is not static.
- */
-function remapValue(input: TensorInfo, outShape: Shape, src: (idx: number[]) => number[]): Dim[] | undefined {
-  const v = input.value;
-  const inShape = input.shape;
-  if (!v || !inShape.every((d) => typeof d === 'number') || !outShape.every((d) => typeof d === 'number')) return undefined;
-  const ins = inShape as number[];
-  const outs = outShape as number[];
-  const count = outs.reduce((a, b) => a * b, 1);
-  const result: Dim[] = [];
-  for (let flat = 0; flat < count; flat++) {
-    const idx = new Array<number>(outs.length);
-    let rest = flat;
-    for (let k = outs.length - 1; k >= 0; k--) {
-      idx[k] = rest % outs[k]!;
-      rest = Math.floor(rest / outs[k]!);
-    }
-    const from = src(idx).reduce((acc, i, k) => acc * ins[k]! + i, 0);
-    result.push(v[from]!);
-  }
-  return result;
-}
-
-export function padAmounts(
-  node: Node,
-  rank: number,
-  get: (node: Node, i: number) => TensorInfo,
-  constants: ReadonlyMap<string, Tensor>,
-): number[] {
-  const fromAttr = attrInts(node, 'pads');
-  let pads = fromAttr ?? (constInts(node, 1, get) as number[] | undefined);
-  if (!pads) fail(node, 'pads are required');
-  const axes = node.inputs[3] ? axesOf(node, constants, 3)!.map((a) => normAxis(a, rank)) : undefined;
-  if (axes) {
-    const full = new Array<number>(2 * rank).fill(0);
-    axes.forEach((a, i) => {
-      full[a] = pads![i]!;
-      full[a + rank] = pads![i + axes.length]!;
-    });
-    pads = full;
-  }
-  return pads;
-}
-
-function addDims(dims: Dim[]): Dim {
-  if (dims.every((d) => typeof d === 'number')) return (dims as number[]).reduce((a, b) => a + b, 0);
-  const sym = dims.filter((d) => d !== 0);
-  return sym.length === 1 ? sym[0]! : `(${sym.join('+')})`;
-}
-
-/**
- * total / known for the -1 of a Reshape, where either may be a symbolic product such as
- * "(batch*128*1*1)": symbolic factors cancel, numeric ones divide.
- */
-function divideDims(node: Node, total: Dim, known: Dim): Dim {
-  if (typeof total === 'number' && typeof known === 'number') return total / known;
-  if (total === known) return 1;
-  const t = factors(total);
-  const k = factors(known);
-  for (const sym of k.symbols) {
-    const i = t.symbols.indexOf(sym);
-    if (i < 0) fail(node, `cannot infer -1 in Reshape from ${total} / ${known}`);
-    t.symbols.splice(i, 1);
-  }
-  if (k.number === 0 || t.number % k.number !== 0) fail(node, `cannot infer -1 in Reshape from ${total} / ${known}`);
-  const n = t.number / k.number;
-  if (t.symbols.length === 0) return n;
-  const sym = t.symbols.join('*');
-  return n === 1 && t.symbols.length === 1 ? sym : `(${n === 1 ? sym : `${sym}*${n}`})`;
-}
-
-/** A dimension as symbolic factors times a number. */
-function factors(d: Dim): { symbols: string[]; number: number } {
-  if (typeof d === 'number') return { symbols: [], number: d };
-  const parts = splitProduct(d);
-  const symbols = parts.filter((f) => Number.isNaN(Number(f)));
-  const number = parts.filter((f) => !Number.isNaN(Number(f))).reduce((a, f) => a * Number(f), 1);
-  return { symbols, number };
-}
-
-/** The factors of a symbolic product, nested or not: "((batch*4)*16)" → [batch, 4, 16]. */
-function splitProduct(d: string): string[] {
-  // Only a pure product may lose its parentheses; a sum or quotient stays one factor.
-  if (/[+/]/.test(d) || d.includes('slice(') || d.includes('range(')) return [d];
-  return d.replace(/[()]/g, '').split('*');
-}
-
-/** Equal on shape values: a symbolic dimension is never negative (TorchScript's -1 tests). */
-function foldEqual(infos: TensorInfo[]): Dim[] | undefined {
-  if (!infos.every((i) => i.value) || infos.length !== 2) return undefined;
-  const [a, b] = [infos[0]!.value!, infos[1]!.value!];
-  const out: Dim[] = [];
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a.length === 1 ? a[0]! : a[i]!;
-    const y = b.length === 1 ? b[0]! : b[i]!;
-    if (typeof x === 'number' && typeof y === 'number') out.push(x === y ? 1 : 0);
-    else if (x === y) out.push(1);
-    else if ((typeof x === 'number' && x < 0) || (typeof y === 'number' && y < 0)) out.push(0);
-    else return undefined;
-  }
-  return out;
-}
-
-function foldWhere(infos: TensorInfo[]): Dim[] | undefined {
-  const [c, a, b] = infos.map((i) => i.value);
-  if (!c || !a || !b) return undefined;
-  const n = Math.max(c.length, a.length, b.length);
-  const at = (v: Dim[], i: number) => (v.length === 1 ? v[0]! : v[i]!);
-  return Array.from({ length: n }, (_, i) => (at(c, i) ? at(a, i) : at(b, i)));
-}
-
-function foldArithmetic(op: string, infos: TensorInfo[], elemType: number): Dim[] | undefined {
-  if (!infos.every((i) => i.value) || infos.length !== 2) return undefined;
-  const [a, b] = [infos[0]!.value!, infos[1]!.value!];
-  const n = Math.max(a.length, b.length);
-  const out: Dim[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a.length === 1 ? a[0]! : a[i]!;
-    const y = b.length === 1 ? b[0]! : b[i]!;
-    if (typeof x !== 'number' || typeof y !== 'number') {
-      if (op === 'Mul' && (x === 1 || y === 1)) out.push(x === 1 ? y : x);
-      else if (op === 'Mul') out.push(`(${x}*${y})`);
-      else if (op === 'Div' && y === 1) out.push(x);
-      else return undefined;
-      continue;
-    }
-    switch (op) {
-      case 'Add': out.push(x + y); break;
-      case 'Sub': out.push(x - y); break;
-      case 'Mul': out.push(x * y); break;
-      case 'Div': out.push(INT_TYPES.has(elemType) ? Math.trunc(x / y) : x / y); break;
-      case 'Max': out.push(Math.max(x, y)); break;
-      case 'Min': out.push(Math.min(x, y)); break;
-      case 'Pow': out.push(x ** y); break;
-      default: return undefined;
-    }
-  }
-  return out;
 }

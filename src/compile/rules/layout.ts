@@ -3,7 +3,7 @@
  * splitting, slicing and constant padding. Each gradient moves the elements back.
  */
 import { attr, attrInt, attrInts, attrString, describeNode } from '../../onnx/graph.js';
-import { padAmounts, sliceParams } from '../../onnx/shapes.js';
+import { padAmounts, sliceParams } from '../../onnx/op-params.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { g0, type VjpContext, type VjpRule } from './types.js';
 

@@ -8,7 +8,7 @@
  */
 import { attr, attrInt, attrInts, describeNode } from '../../onnx/graph.js';
 import { windowGeometry } from '../../onnx/window-geometry.js';
-import { axesOf } from '../../onnx/shapes.js';
+import { axesOf } from '../../onnx/op-params.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { convInputGrad, staticSpatial } from './conv.js';
 import { g0, type VjpRule } from './types.js';

@@ -7,7 +7,7 @@
  * Coordinates are computed in float32, as onnxruntime's kernels compute them.
  */
 import { attr, attrFloat, attrInt, attrString, describeNode, type Node } from '../../onnx/graph.js';
-import { resizeParams } from '../../onnx/shapes.js';
+import { resizeParams } from '../../onnx/op-params.js';
 import { ErrorCodes, GaiaError } from '../../errors.js';
 import { g0, type VjpContext, type VjpRule } from './types.js';
 
