@@ -5,7 +5,7 @@
  */
 import { isInputHead } from '../contracts/input-stats.js';
 import { isNearConstant, type HeadCalibration } from '../detect/calibration.js';
-import { InputAwareJudge } from '../detect/input-heads.js';
+import { InputAwareJudge, type InputReference } from '../detect/input-heads.js';
 import { COMBINE_RULES, combinerOf, decodeFloats, HeadJudge, ReferenceScores, VerdictRule, type Judge } from '../detect/verdict-rule.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { readCalibrationJson, type CalibrationFile } from './calibration-file.js';
@@ -24,9 +24,15 @@ export interface ExpectedModel {
  * Every number it judges with is checked, naming the field.
  */
 export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge {
+  // Each input head's raw values decoded and checked once, for its reference scores and for the judge.
+  const inputRefs = new Map<string, InputReference>();
+  const inputReference = (name: string): InputReference => {
+    if (!inputRefs.has(name)) inputRefs.set(name, inputReferencesOf(path, c, [name]).get(name)!);
+    return inputRefs.get(name)!;
+  };
   const reference = (name: string, h: HeadCalibration): ReferenceScores | undefined => {
     // An input head's reference follows from its raw values: newer calibrations leave it out, older ones carry it.
-    if (h.reference === undefined && isInputHead(name)) return new ReferenceScores(typicalityReference(inputReferencesOf(path, c, [name]).get(name)!));
+    if (h.reference === undefined && isInputHead(name)) return new ReferenceScores(typicalityReference(inputReference(name)));
     if (h.reference === undefined) return undefined;
     const values = decodeFloats(h.reference, 'f32');
     if (!values || values.length !== c.data.frames || !isSortedFinite(values)) {
@@ -64,7 +70,7 @@ export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge 
       : badCalibration(path, 'verdict.guard', `{fisher, minP}: each ${c.data.frames} sorted finite float64 values (base64)`);
   }
   const rule = new VerdictRule(combiner, ruleHeads, v.threshold, v.flagRate, new ReferenceScores(statistics));
-  const inputs = inputReferencesOf(path, c, v.heads);
+  const inputs = new Map(v.heads.filter(isInputHead).map((name) => [name, inputReference(name)]));
   return inputs.size > 0 ? new InputAwareJudge(rule, inputs) : rule;
 }
 
