@@ -8,7 +8,7 @@ import { broadcastShapes, product } from './dim-arithmetic.js';
 import { constInts, normAxis } from './op-params.js';
 import { DataType } from './schema.js';
 import { fail } from './shape-errors.js';
-import type { TensorInfo } from './shapes.js';
+import type { TensorInfo } from './tensor-info.js';
 
 /** The output shapes of `node` when it is one of these ops; undefined otherwise. */
 export function inferIndexOp(node: Node, get: (node: Node, i: number) => TensorInfo): TensorInfo[] | undefined {

@@ -5,7 +5,7 @@
  */
 import { attrInts, attrString, type Dim, type Node, type Shape } from './graph.js';
 import { fail } from './shape-errors.js';
-import type { TensorInfo } from './shapes.js';
+import type { TensorInfo } from './tensor-info.js';
 import type { Tensor } from './tensor.js';
 
 export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);

@@ -25,24 +25,11 @@ import { fail, staticDims, unsupported } from './shape-errors.js';
 import { Tensor } from './tensor.js';
 import { foldArithmetic, foldEqual, foldWhere, INT_TYPES, remapValue, smallIntValue, UNARY_FOLD } from './value-folding.js';
 import { inferIndexOp } from './index-op-shapes.js';
+import type { GraphInfo, TensorInfo } from './tensor-info.js';
 import { windowGeometry } from './window-geometry.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 
-export interface TensorInfo {
-  elemType: number;
-  shape: Shape;
-  /**
-   * Element values of a small tensor known at compile time: shape vectors (possibly
-   * symbolic) and the scalar arithmetic exporters build pads and scales with.
-   */
-  value?: Dim[];
-}
-
-export interface GraphInfo {
-  readonly tensors: ReadonlyMap<string, TensorInfo>;
-  /** Constant tensors: initializers and the outputs of Constant nodes. */
-  readonly constants: ReadonlyMap<string, Tensor>;
-}
+export type { GraphInfo, TensorInfo } from './tensor-info.js';
 
 const SAME_SHAPE = new Set([
   'Relu', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Clip', 'Identity', 'Tanh', 'Exp',

@@ -5,7 +5,7 @@
  */
 import type { Dim, Shape } from './graph.js';
 import { DataType } from './schema.js';
-import type { TensorInfo } from './shapes.js';
+import type { TensorInfo } from './tensor-info.js';
 import type { Tensor } from './tensor.js';
 
 export const INT_TYPES = new Set<number>([DataType.INT64, DataType.INT32]);
