@@ -129,9 +129,14 @@ function statistic(rule: VerdictRule, s: SetLine): Float64Array {
   return Float64Array.from(judgements(rule, s), (j) => j.idScore);
 }
 
-// A head constant on the calibration frames (input_colourfulness on grey ones) ranks nothing
-// alone (its FPR95 of 0 would be ties); it is a single-head row only where it ranks.
-const ranks = (h: string) => calib.scores[h]!.some((v) => v !== calib.scores[h]![0]);
+// A head whose calibration frames tie at its most typical value beyond 95 % of them ranks nothing
+// alone: its FPR95 threshold is that value and its FPR95 of 0 would be ties (input_colourfulness
+// on grey frames, constant; input_noise on frames with a black background, 0 on almost all). It
+// is a single-head row only where it ranks; in a rule it still counts where it is unusual.
+const ranks = (h: string) => {
+  const s = idScores(h, calib);
+  return thresholdAtTpr95(s) < Math.max(...s);
+};
 const candidates: Array<{ name: string; heads: string[]; combine?: CombineRule }> = heads.filter(ranks).map((h) => ({ name: h, heads: [h] }));
 const asked =
   values.candidates ??

@@ -11,7 +11,7 @@ import type { CombineRule } from '../detect/verdict-rule.js';
  * not beside ViM (ViM's score is Energy less a residual: a Fisher sum over both gives the
  * logits' energy two votes); without ViM it takes ViM's place.
  */
-export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_colourfulness', 'input_flat'] as const;
+export const DEFAULT_VERDICT_HEADS = ['gaia_z', 'mahalanobis', 'vim', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_noise', 'input_colourfulness', 'input_flat'] as const;
 /** Where the first is not calibrated, the second stands in for it. */
 const STAND_INS: Readonly<Record<string, string>> = { vim: 'energy' };
 /**

@@ -5,7 +5,7 @@
  */
 
 /** The input heads, as the verdict rule, the calibration and the records name them. */
-export const INPUT_HEADS = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_colourfulness', 'input_flat', 'input_complexity'] as const;
+export const INPUT_HEADS = ['input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_noise', 'input_colourfulness', 'input_flat', 'input_complexity'] as const;
 export type InputHead = (typeof INPUT_HEADS)[number];
 
 export function isInputHead(name: string): name is InputHead {

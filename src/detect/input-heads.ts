@@ -18,7 +18,9 @@ import type { Judge, Judgement } from './verdict-rule.js';
  * blown out), sharpness, detail and octave (defocused or resampled / noisy), colourfulness (a colour camera on a grey model,
  * a grey night mode on a colour one), complexity (an empty frame compresses to nothing, noise
  * to a lot). Upper only: the flat share, which only a fault raises (letterbox bands, a lens
- * cap); a busier frame than usual shows in sharpness and complexity instead.
+ * cap); a busier frame than usual shows in sharpness and complexity instead. Upper only too: the
+ * noise floor, which gain, a failing sensor or interference raise; a frame flatter than usual
+ * shows in the flat share.
  */
 export const INPUT_HEAD_SIDES: Readonly<Record<InputHead, 'two' | 'upper'>> = {
   input_exposure: 'two',
@@ -26,6 +28,7 @@ export const INPUT_HEAD_SIDES: Readonly<Record<InputHead, 'two' | 'upper'>> = {
   input_sharpness: 'two',
   input_detail: 'two',
   input_octave: 'two',
+  input_noise: 'upper',
   input_colourfulness: 'two',
   input_flat: 'upper',
   input_complexity: 'two',

@@ -18,6 +18,8 @@ export const MEASURE_SIDE = 128;
 export const FLAT_BLOCK_STD = 2;
 /** Blocks along the copy's longer side for the flat share. */
 export const FLAT_GRID = 16;
+/** The noise floor is this quantile of the 2×2 blocks' luminance standard deviations: the frame's flattest tenth. */
+export const NOISE_QUANTILE = 0.1;
 
 /** 8-bit interleaved pixels (1–4 channels). */
 export interface PixelImage {
@@ -42,6 +44,7 @@ export function inputStats(img: PixelImage, encoded?: { readonly bytes: number; 
       input_sharpness: laplacian,
       input_detail: detailRatio(luma, img.width, img.height, laplacian),
       input_octave: octaveRatio(luma, img.width, img.height, laplacian),
+      input_noise: noiseFloor(luma, img.width, img.height),
       input_colourfulness: img.channels >= 3 ? colourfulness(img) : 0,
       input_flat: flatShare(luma, img.width, img.height),
       input_complexity: encoded && encoded.sourcePixels > 0 ? encoded.bytes / encoded.sourcePixels : Number.NaN,
@@ -144,6 +147,37 @@ export function octaveRatio(l: Float32Array, w: number, h: number, laplacian = l
   }
   const coarse = laplacianVariance(half, hw, hh);
   return coarse > 0 ? laplacian / coarse : 0;
+}
+
+/**
+ * The noise floor: the standard deviation of the luminance in 2×2 blocks, at its NOISE_QUANTILE
+ * over the frame's blocks, in grey levels. In the flattest tenth of a frame (sky, walls, a
+ * backdrop) only noise varies, so this is the sensor's noise after shrink and compression, which
+ * the scene's own texture elsewhere does not move (the block-variance noise estimators of image
+ * processing; Lee & Hoppel 1989 take the lowest local variances the same way). Gain in low
+ * light, a failing sensor or interference raise it; nothing a camera does lowers it below its
+ * calibration frames' except flat frames, which the flat share sees. 0 for a frame under 2×2.
+ */
+export function noiseFloor(l: Float32Array, w: number, h: number): number {
+  const bw = w >> 1;
+  const bh = h >> 1;
+  if (bw === 0 || bh === 0) return 0;
+  const std = new Float32Array(bw * bh);
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      const i = 2 * y * w + 2 * x;
+      const a = l[i]!, b = l[i + 1]!, c = l[i + w]!, d = l[i + w + 1]!;
+      const mean = (a + b + c + d) / 4;
+      const v = ((a - mean) ** 2 + (b - mean) ** 2 + (c - mean) ** 2 + (d - mean) ** 2) / 4;
+      std[y * bw + x] = Math.sqrt(v);
+    }
+  }
+  std.sort();
+  // Linear interpolation between order statistics (the usual definition of a sample quantile).
+  const at = NOISE_QUANTILE * (std.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, std.length - 1);
+  return std[lo]! + (at - lo) * (std[hi]! - std[lo]!);
 }
 
 /** Hasler & Süsstrunk (2003): σ_rgyb + 0.3 μ_rgyb over rg = R − G, yb = (R + G) / 2 − B; 0 for grey. */

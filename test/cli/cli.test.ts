@@ -249,7 +249,7 @@ describe('gaia-sentinel run', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^replaying 2048 frames as source "camera-1"/);
-    expect(r.stdout).toContain('verdicts: two-group(gaia_z, mahalanobis, vim, input_exposure, input_contrast, input_sharpness, input_detail, input_octave, input_colourfulness, input_flat) ≤');
+    expect(r.stdout).toContain('verdicts: two-group(gaia_z, mahalanobis, vim, input_exposure, input_contrast, input_sharpness, input_detail, input_octave, input_noise, input_colourfulness, input_flat) ≤');
     expect(lines).toContain('2048 frames scored, 0 rejected');
 
     // One episode: it starts after the 512 ID frames, within the first 100 OOD frames, and ends after them.

@@ -121,6 +121,7 @@ describe('the verdict rule in a calibration file', () => {
         input_exposure: [random()],
         input_contrast: [0.5 * random()],
         input_sharpness: [3000 * random()],
+        input_noise: [random() < 0.9 ? 0 : 3 * random()],
         input_colourfulness: [random() < 0.9 ? 0 : 20 * random()],
         input_flat: [random()],
       };

@@ -3,7 +3,7 @@
  * 16:9 crops of OpenCV's sample photographs (Debian opencv-doc), scaled to 1920×1080 with a
  * little exposure jitter and JPEG-encoded at varying quality, as one camera's views of a
  * changing scene; the faults are what a broken camera sends instead (black, white, capped,
- * half covered, defocused). Deterministic for a seed.
+ * half covered, defocused, noisy). Deterministic for a seed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,8 +65,20 @@ export async function cameraFrames(count: number, seed: number): Promise<Buffer[
   return out;
 }
 
-export const CAMERA_FAULTS = ['black', 'white', 'capped', 'half-covered', 'defocused'] as const;
+export const CAMERA_FAULTS = ['black', 'white', 'capped', 'half-covered', 'defocused', 'noisy'] as const;
 export type CameraFault = (typeof CAMERA_FAULTS)[number];
+
+/** The noisy camera's noise, in grey levels per pixel and channel at 1080p. */
+const SENSOR_NOISE = 40;
+
+const clampByte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
+
+/** Two independent standard normal draws (Box–Muller). */
+function gaussianPair(random: () => number): [number, number] {
+  const r = Math.sqrt(-2 * Math.log(1 - random()));
+  const t = 2 * Math.PI * random();
+  return [r * Math.cos(t), r * Math.sin(t)];
+}
 
 /** One frame of a camera with `fault`, JPEG at 1920×1080. */
 export async function faultFrame(fault: CameraFault, seed: number): Promise<Buffer> {
@@ -83,6 +95,16 @@ export async function faultFrame(fault: CameraFault, seed: number): Promise<Buff
   }
   const scene = await view(random);
   if (fault === 'defocused') return jpeg(rawImage(scene).blur(24), random);
+  if (fault === 'noisy') {
+    // A sensor at its highest gain in the dark, or picking up interference: Gaussian noise of
+    // SENSOR_NOISE grey levels on every pixel and channel, over a dimmed scene.
+    for (let i = 0; i < scene.length; i += 2) {
+      const [a, b] = gaussianPair(random);
+      scene[i] = clampByte(0.5 * scene[i]! + SENSOR_NOISE * a);
+      if (i + 1 < scene.length) scene[i + 1] = clampByte(0.5 * scene[i + 1]! + SENSOR_NOISE * b);
+    }
+    return jpeg(rawImage(scene), random);
+  }
   // half-covered: an obstruction over the left half (tape, a fallen sign): flat dark grey.
   for (let y = 0; y < H; y++) scene.fill(20, y * W * 3, (y * W + W / 2) * 3);
   return jpeg(rawImage(scene), random);

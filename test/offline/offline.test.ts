@@ -153,7 +153,7 @@ describe('calibrate and eval commands', () => {
     // The agent's verdict rule is reported beside the single heads, as the method `verdict`.
     expect(json.heads).toEqual(['gaia_z', 'gaia_a', 'msp', 'energy', 'verdict']);
     // Without --stats-data: GAIA-Z, Energy (in ViM's place) and the input heads of the default rule.
-    const heads = ['gaia_z', 'energy', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_colourfulness', 'input_flat'];
+    const heads = ['gaia_z', 'energy', 'input_exposure', 'input_contrast', 'input_sharpness', 'input_detail', 'input_octave', 'input_noise', 'input_colourfulness', 'input_flat'];
     expect(json.verdict).toMatchObject({ name: 'verdict', heads, rule: expect.stringMatching(new RegExp(`^two-group\\(${heads.join(', ')}\\) ≤ -?\\d`)) });
     expect(json.results.verdict.ood.auroc).toBeGreaterThan(0.9);
     // On its own calibration frames each frame counts itself among the reference: flagged less
