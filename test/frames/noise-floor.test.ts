@@ -69,6 +69,31 @@ describe('noise floor', () => {
     expect(scene / plain).toBeLessThan(1.1);
   });
 
+  it('is the quantile a full sort gives, by selection, with ties and odd sizes', () => {
+    const r = mulberry32(11);
+    for (const [w, h] of [[28, 28], [128, 72], [5, 3], [2, 2], [3, 40], [127, 71]] as const) {
+      for (const zeros of [0, 0.5, 0.97]) {
+        const l = Float32Array.from({ length: w * h }, () => (r() < zeros ? 0 : Math.floor(256 * r())));
+        const bw = w >> 1;
+        const bh = h >> 1;
+        const v = new Float32Array(bw * bh);
+        for (let y = 0; y < bh; y++) {
+          for (let x = 0; x < bw; x++) {
+            const i = 2 * y * w + 2 * x;
+            const q = [l[i]!, l[i + 1]!, l[i + w]!, l[i + w + 1]!];
+            const mean = (q[0]! + q[1]! + q[2]! + q[3]!) / 4;
+            v[y * bw + x] = ((q[0]! - mean) ** 2 + (q[1]! - mean) ** 2 + (q[2]! - mean) ** 2 + (q[3]! - mean) ** 2) / 4;
+          }
+        }
+        const sorted = Float64Array.from(v, (x) => Math.sqrt(x)).sort();
+        const at = 0.1 * (sorted.length - 1);
+        const lo = Math.floor(at);
+        const hi = Math.min(lo + 1, sorted.length - 1);
+        expect(noiseFloor(l, w, h), `${w}×${h}, ${zeros} zeros`).toBeCloseTo(sorted[lo]! + (at - lo) * (sorted[hi]! - sorted[lo]!), 9);
+      }
+    }
+  });
+
   it('is measured with the other input heads, on grey and colour pixels alike', () => {
     const grey = withNoise(new Float32Array(W * H).fill(128), 10);
     const data = Uint8Array.from(grey);
