@@ -6,7 +6,6 @@
  */
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { join } from 'node:path';
 import { compileScoringGraph } from '../compile/compiler.js';
 import { DEFAULT_ODIN } from '../compile/heads/odin.js';
 import type { GaiaZMode, HeadName } from '../compile/heads.js';

@@ -6,7 +6,6 @@ import { calibrateHead, DEFAULT_CALIBRATE_OPTIONS, ID_SCORE_SIGN, isNearConstant
 import { DEFAULT_KNN_BANK } from '../detect/head-stats.js';
 import { headsThatCannotFlagAlone } from '../detect/lone-heads.js';
 import { COMBINE_RULES, fitVerdictRule, type CombineRule, type StoredVerdictRule } from '../detect/verdict-rule.js';
-import type { Config } from '../config/load.js';
 import { ErrorCodes, GaiaError } from '../errors.js';
 import { fileExists } from '../files.js';
 import { openFrameSet } from '../frames/frame-set.js';
