@@ -27,8 +27,9 @@ export function judgeOf(path: string, c: CalibrationFile, head?: string): Judge 
   // Each input head's raw values decoded and checked once, for its reference scores and for the judge.
   const inputRefs = new Map<string, InputReference>();
   const inputReference = (name: string): InputReference => {
-    if (!inputRefs.has(name)) inputRefs.set(name, inputReferencesOf(path, c, [name]).get(name)!);
-    return inputRefs.get(name)!;
+    let ref = inputRefs.get(name);
+    if (!ref) inputRefs.set(name, (ref = inputReferencesOf(path, c, [name]).get(name)!));
+    return ref;
   };
   const reference = (name: string, h: HeadCalibration): ReferenceScores | undefined => {
     // An input head's reference follows from its raw values: newer calibrations leave it out, older ones carry it.

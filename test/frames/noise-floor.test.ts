@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/detect/calibration.js';
 import { InputReference } from '../../src/detect/input-heads.js';
 import { inputStats, noiseFloor } from '../../src/frames/input-stats.js';
+import { normals } from '../helpers/normals.js';
 
 /** The 0.1 quantile of χ² with 3 degrees of freedom: a 4-pixel block's variance (about its own mean) in units of σ²/4. */
 const CHI2_3_Q10 = 0.5844;
@@ -18,19 +19,6 @@ const FLOOR_PER_SIGMA = Math.sqrt(CHI2_3_Q10 / 4);
 
 const W = 256;
 const H = 192;
-
-/** Standard normal draws (Box–Muller) from a seeded generator. */
-function normals(n: number, seed: number): Float64Array {
-  const r = mulberry32(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const radius = Math.sqrt(-2 * Math.log(1 - r()));
-    const t = 2 * Math.PI * r();
-    out[i] = radius * Math.cos(t);
-    if (i + 1 < n) out[i + 1] = radius * Math.sin(t);
-  }
-  return out;
-}
 
 /** A scene of flat patches: 31×31-pixel squares at levels from `low` to `high` (sharp edges, no texture). */
 function patches(low: number, high: number): Float32Array {
@@ -41,7 +29,7 @@ function patches(low: number, high: number): Float32Array {
 
 /** Adds Gaussian noise of standard deviation `sigma`, rounded to 8-bit levels as a camera delivers it. */
 function withNoise(l: Float32Array, sigma: number, seed = 3): Float32Array {
-  const z = normals(l.length, seed);
+  const z = normals(l.length, mulberry32(seed));
   return Float32Array.from(l, (v, i) => Math.min(255, Math.max(0, Math.round(v + sigma * z[i]!))));
 }
 

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { mulberry32 } from '../../src/detect/calibration.js';
+import { normals } from './normals.js';
 
 export const OPENCV_DATA = '/usr/share/doc/opencv-doc/examples/data';
 /** Natural photographs of opencv-doc (no logos, charts or calibration boards). */
@@ -73,13 +74,6 @@ const SENSOR_NOISE = 40;
 
 const clampByte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
 
-/** Two independent standard normal draws (Box–Muller). */
-function gaussianPair(random: () => number): [number, number] {
-  const r = Math.sqrt(-2 * Math.log(1 - random()));
-  const t = 2 * Math.PI * random();
-  return [r * Math.cos(t), r * Math.sin(t)];
-}
-
 /** One frame of a camera with `fault`, JPEG at 1920×1080. */
 export async function faultFrame(fault: CameraFault, seed: number): Promise<Buffer> {
   const random = rng(seed);
@@ -98,11 +92,8 @@ export async function faultFrame(fault: CameraFault, seed: number): Promise<Buff
   if (fault === 'noisy') {
     // A sensor at its highest gain in the dark, or picking up interference: Gaussian noise of
     // SENSOR_NOISE grey levels on every pixel and channel, over a dimmed scene.
-    for (let i = 0; i < scene.length; i += 2) {
-      const [a, b] = gaussianPair(random);
-      scene[i] = clampByte(0.5 * scene[i]! + SENSOR_NOISE * a);
-      if (i + 1 < scene.length) scene[i + 1] = clampByte(0.5 * scene[i + 1]! + SENSOR_NOISE * b);
-    }
+    const z = normals(scene.length, random);
+    for (let i = 0; i < scene.length; i++) scene[i] = clampByte(0.5 * scene[i]! + SENSOR_NOISE * z[i]!);
     return jpeg(rawImage(scene), random);
   }
   // half-covered: an obstruction over the left half (tape, a fallen sign): flat dark grey.
