@@ -5,9 +5,9 @@
  * source connected: 200, else 503 with the reason). The server starts before the model
  * loads, so a slow start has a liveness endpoint. Connections are limited in number and
  * time: idle and slow clients cannot hold the server. At the limit, a new connection is
- * let in and an idle one closed instead, the oldest of the client holding the most: a
- * client that hogs sockets (a stray scraper, a hostile peer) loses its own, and the
- * orchestrator's probes still get through (connection-guard.ts). Port 0 picks a free port.
+ * let in and an idle one closed instead, the oldest of the client holding the most (one
+ * that never sent a request first): a client that hogs sockets (a stray scraper, a hostile
+ * peer) loses its own, and the orchestrator's probes still get through (connection-guard.ts). Port 0 picks a free port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
