@@ -63,17 +63,37 @@ export function fullShiftSteps(): CusumSteps {
 }
 
 /**
- * The log-likelihood ratio of a partial shift, in steps: a share `share` of the frames has
- * p-values of density a·p^(a−1) (Beta(a, 1), most mass near 0), the rest are in distribution:
- * ln(1 − share + share·a·p^(a−1)), p taken at the middle of its lattice cell. It needs no
- * reference value: with no shift its mean is negative, the Kullback–Leibler divergence.
+ * A partial shift: a share `share` of the frames comes from a shift, the rest are in
+ * distribution. The shift's p-values have density g(p) = (1 − flagged)·a·p^(a−1) + flagged·1[p ≤ p0]/p0:
+ * part Beta(a, 1) (most mass near 0: a shift the heads see strongly), part uniform below the
+ * flag rate p0 (a shift that is flagged but only moderately: its frames just past the
+ * threshold, which a count of flags sees and a statistic of −ln p hardly does).
  */
-export function partialShiftSteps(share: number, a: number): CusumSteps {
-  if (!(share > 0 && share <= 1 && a > 0 && a < 1)) throw new RangeError(`partial shift needs 0 < share ≤ 1 and 0 < a < 1, got ${share}, ${a}`);
+export interface PartialShift {
+  readonly share: number;
+  readonly a: number;
+  /** The share of the shift's frames that are flagged with uniform p-values below p0 (default 0). */
+  readonly flagged?: number;
+  /** The flag rate, the upper end of that uniform part (needed where flagged > 0). */
+  readonly p0?: number;
+}
+
+/**
+ * The log-likelihood ratio of a partial shift, in steps: ln(1 − share + share·g(p)), p taken
+ * at the middle of its lattice cell (a cell is in the flagged band where its middle is at or
+ * below p0). It needs no reference value: with no shift its mean is negative, the
+ * Kullback–Leibler divergence.
+ */
+export function partialShiftSteps(shift: PartialShift): CusumSteps {
+  const { share, a, flagged = 0, p0 = 1 } = shift;
+  if (!(share > 0 && share <= 1 && a > 0 && a < 1 && flagged >= 0 && flagged <= 1 && (flagged === 0 || (p0 > 0 && p0 < 1)))) {
+    throw new RangeError(`partial shift needs 0 < share ≤ 1, 0 < a < 1, 0 ≤ flagged ≤ 1 and 0 < p0 < 1 where flagged > 0; got ${JSON.stringify(shift)}`);
+  }
+  const band = -Math.log(p0);
   return Int32Array.from({ length: MAX_LATTICE_INDEX + 1 }, (_, x) => {
     const minusLnP = (x + 0.5) * CUSUM_QUANTUM;
-    const llr = Math.log(1 - share + share * a * Math.exp((1 - a) * minusLnP));
-    return Math.round(llr / CUSUM_QUANTUM);
+    const g = (1 - flagged) * a * Math.exp((1 - a) * minusLnP) + (flagged > 0 && minusLnP >= band ? flagged / p0 : 0);
+    return Math.round(Math.log(1 - share + share * g) / CUSUM_QUANTUM);
   });
 }
 

@@ -94,11 +94,11 @@ export class DriftLimits {
     // moves it by half): it gets an eighth of the false-alarm rate, not half.
     this.flagRunTime = !cusum ? this.ert : partial ? FLAG_COUNT_SHARE_PARTIAL * this.ert : 2 * this.ert;
     this.cusumTarget = cusum ? this.cusumShare() : Infinity;
-    this.cusumLimit = !cusum ? undefined : partial ? partialShiftLimit(this.cusumTarget, options.referenceSize) : fullShiftLimit(this.cusumTarget, options.referenceSize);
+    this.cusumLimit = !cusum ? undefined : partial ? partialShiftLimit(this.cusumTarget, options.p0, options.referenceSize) : fullShiftLimit(this.cusumTarget, options.referenceSize);
     this.cusumSteps = this.cusumLimit?.h ?? Infinity;
-    this.partialIncrements = partial ? partialShiftIncrements() : undefined;
+    this.partialIncrements = partial ? partialShiftIncrements(options.p0) : undefined;
     this.capIndex = capIndex(options.referenceSize ?? UNIFORM_REFERENCE);
-    const fall = partial ? Math.ceil(options.window * partialShiftFall(options.referenceSize)) : Infinity;
+    const fall = partial ? Math.ceil(options.window * partialShiftFall(options.p0, options.referenceSize)) : Infinity;
     this.activeCap = this.cusumSteps + Math.min(this.cusumSteps, fall);
   }
 
