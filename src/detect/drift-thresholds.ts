@@ -67,7 +67,7 @@ export class DriftLimits {
   /**
    * While an episode is open the CUSUM is capped here (steps): 2h for the −ln p CUSUM, which
    * then falls back below h within about h / 0.39 frames of the shift's end; h plus what the
-   * partial-shift CUSUM loses in one window of ID frames for that one, whose fall (−KL ≈ 0.03
+   * partial-shift CUSUM loses in one window of ID frames for that one, whose fall (−KL ≈ 0.07
    * a frame) is slow: it then falls below h within about a window, as the flag rate does.
    */
   readonly activeCap: number;
