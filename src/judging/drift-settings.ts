@@ -25,9 +25,9 @@ export function driftMonitor(drift: DriftConfig, p0: number, referenceSize?: num
 }
 
 /**
- * The drift alarm rate in words: "a false episode every 17.5M frames per source (6.75 days at 30 fps; ...); window 500,
+ * The drift alarm rate in words: "a false episode every 17.6M frames per source (6.81 days at 30 fps; ...); window 500,
  * episode at 59 flagged (fitted to a flag rate of 5.64 %) (alone a false one every 14.2G frames at p0);
- * partial-shift p-value CUSUM h 9.01 (alone every 17.5M frames)". p0: the calibration's flag rate; the count is fitted to
+ * partial-shift p-value CUSUM h 14.12 (alone every 17.7M frames)". p0: the calibration's flag rate; the count is fitted to
  * a bound above it (flagRateBound, src/detect/drift-thresholds.ts).
  */
 export function driftInWords(drift: DriftConfig, t: DriftThresholds): string {

@@ -69,7 +69,9 @@ describe('drift state across a restart (real broker, drift changelog)', () => {
     agents.push(second);
     // Still out of distribution for a while, then back in: one episode, resolved once.
     await send(Array.from({ length: 30 }, (_, i) => ood[(i + 7) % ood.length]!), 'ood-b');
-    await send(Array.from({ length: 150 }, (_, i) => id[i % id.length]!), 'id-b');
+    // 300 ID frames: the bundled samples flag above p0 (5.7 % vs 5.1 %), and the CUSUM, capped while open, falls below h
+    // after 70–180 of them at a window of 50 (64 start offsets; 70–155 before the partial-shift CUSUM's flagged part).
+    await send(Array.from({ length: 300 }, (_, i) => id[i % id.length]!), 'id-b');
     const all = await collect(kafka, topics.alerts, (ms) => driftEvents(ms).includes('drift-resolved cam-x'), 120_000);
     expect(driftEvents(all)).toEqual(['drift-started cam-x', 'drift-resolved cam-x']);
     expect(second.stderr()).toMatch(/"sources":1,.*"msg":"drift state restored from the changelog"/);
@@ -116,7 +118,7 @@ describe('drift state across a restart (real broker, drift changelog)', () => {
       else b = next;
     }
     await sendAs(Array.from({ length: 30 }, (_, i) => ood[(i + 7) % ood.length]!), 'roll-ood-b');
-    await sendAs(Array.from({ length: 150 }, (_, i) => id[i % id.length]!), 'roll-id-b');
+    await sendAs(Array.from({ length: 300 }, (_, i) => id[i % id.length]!), 'roll-id-b'); // 300: as in the first test
     const all = await collect(kafka, own.alerts, (ms) => mine(ms).includes(`drift-resolved ${camera}`), 120_000);
     // One episode, resolved once: no second drift-started, no drift-state-reset.
     expect(mine(all)).toEqual([`drift-started ${camera}`, `drift-resolved ${camera}`]);
