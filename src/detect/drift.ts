@@ -61,8 +61,9 @@ export class DriftMonitor {
    * A new calibration's baseline rate (a reload): the next verdict is tested against it.
    * Windows keep their verdicts (judged at the old threshold, which a recalibration of the
    * same model moves little) and open episodes stay open, so a reload neither raises nor
-   * hides an alarm by itself. The CUSUMs do not depend on p0 and carry on (their thresholds
-   * follow the new calibration's reference size, given or not).
+   * hides an alarm by itself. The CUSUMs carry on, in the same units (the partial-shift
+   * CUSUM's increments and both thresholds follow the new calibration's p0 and reference
+   * size, given or not).
    */
   setBaseline(p0: number, referenceSize?: number): void {
     if (!(p0 > 0 && p0 < 1)) throw new RangeError(`p0 must be in (0, 1), got ${p0}`);
