@@ -69,8 +69,9 @@ describe('drift state across a restart (real broker, drift changelog)', () => {
     agents.push(second);
     // Still out of distribution for a while, then back in: one episode, resolved once.
     await send(Array.from({ length: 30 }, (_, i) => ood[(i + 7) % ood.length]!), 'ood-b');
-    // 300 ID frames: the bundled samples flag above p0 (5.7 % vs 5.1 %), and the CUSUM, capped while open, falls below h
-    // after 70–180 of them at a window of 50 (64 start offsets; 70–155 before the partial-shift CUSUM's flagged part).
+    // 300 ID frames: the bundled samples flag above p0 (5.7 % vs 5.1 %), and the CUSUM, capped while open, ends the
+    // episode after 70–179 of them at a window of 50 (bench/drift-resolve.ts, 64 start offsets; 71–154 before the
+    // partial-shift CUSUM's flagged part, when 150 were sent).
     await send(Array.from({ length: 300 }, (_, i) => id[i % id.length]!), 'id-b');
     const all = await collect(kafka, topics.alerts, (ms) => driftEvents(ms).includes('drift-resolved cam-x'), 120_000);
     expect(driftEvents(all)).toEqual(['drift-started cam-x', 'drift-resolved cam-x']);
