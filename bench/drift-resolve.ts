@@ -13,8 +13,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { judgeOf } from '../src/calibration/calibration-check.js';
+import { readCalibrationJson } from '../src/calibration/calibration-file.js';
 import { loadConfig } from '../src/config/load.js';
-import { decodeFloats } from '../src/detect/verdict-rule.js';
 import { driftMonitor } from '../src/judging/drift-settings.js';
 
 const { values } = parseArgs({
@@ -46,11 +47,10 @@ const sets = readFileSync(values.frames, 'utf8').trim().split('\n').map((l) => J
 const id = sets.find((s) => s.id);
 const ood = sets.find((s) => !s.id);
 if (!id || !ood) throw new Error(`${values.frames}: needs one ID set and one shifted set`);
-const verdict = (JSON.parse(readFileSync(values.calibration, 'utf8')) as { verdict?: { flagRate: number; reference: string } }).verdict;
-const reference = verdict && decodeFloats(verdict.reference, 'f64');
-if (!verdict || !reference) throw new Error(`${values.calibration}: no verdict rule with reference statistics`);
+// The judge the agent builds from the calibration: its p0 and the size of the reference its p-values rank against.
+const { flagRate: p0, referenceSize } = judgeOf(values.calibration, await readCalibrationJson(values.calibration));
 
-console.log(`ID frames to drift-resolved after ${shifted} frames of ${ood.set} (${offsets} start offsets; p0 ${verdict.flagRate}, ID set flags ${((100 * id.flagged.reduce((a, f) => a + f, 0)) / id.flagged.length).toFixed(2)} %)`);
+console.log(`ID frames to drift-resolved after ${shifted} frames of ${ood.set} (${offsets} start offsets; p0 ${p0}, ID set flags ${((100 * id.flagged.reduce((a, f) => a + f, 0)) / id.flagged.length).toFixed(2)} %)`);
 console.log('| window | min | median | p90 | max | not resolved in 5000 |\n|---:|---:|---:|---:|---:|---:|');
 for (const window of windows) {
   const drift = loadConfig({ env: {}, overrides: { 'drift.window': window, 'drift.resolveAfterMs': resolveAfterMs } }).drift;
@@ -58,7 +58,7 @@ for (const window of windows) {
   let open = 0;
   for (let o = 0; o < offsets; o++) {
     const start = Math.floor((o * id.flagged.length) / offsets);
-    const monitor = driftMonitor(drift, verdict.flagRate, reference.length);
+    const monitor = driftMonitor(drift, p0, referenceSize);
     let ts = 0;
     const feed = (s: SetLine, i: number) => monitor.observe('cam', { flagged: s.flagged[i] === 1, pValue: s.pValue[i] }, (ts += 20));
     for (let i = 0; i < shifted; i++) feed(ood, (start + i) % ood.flagged.length);

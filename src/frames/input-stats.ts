@@ -176,12 +176,12 @@ export function noiseFloor(l: Float32Array, w: number, h: number): number {
   // found by selection: a full sort of a 128 × 72 copy's 2,304 blocks added half again to every other head's cost.
   const at = NOISE_QUANTILE * (v.length - 1);
   const lo = Math.floor(at);
-  const low = Math.sqrt(Math.max(0, select(v, lo)));
+  const low = Math.sqrt(select(v, lo));
   if (lo + 1 >= v.length) return low;
   // After selection everything right of lo is ≥ it: the next order statistic is their minimum.
   let next = Infinity;
   for (let k = lo + 1; k < v.length; k++) next = Math.min(next, v[k]!);
-  return low + (at - lo) * (Math.sqrt(Math.max(0, next)) - low);
+  return low + (at - lo) * (Math.sqrt(next) - low);
 }
 
 /** Reorders `a` so that a[k] is its k-th smallest value, none larger before it and none smaller after (Hoare's selection). */
